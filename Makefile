@@ -1,0 +1,47 @@
+# Yiwang — the two commands are `make demo` and `make test` (see README.md).
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do command -v $$p >/dev/null 2>&1 && { echo $$p; break; }; done)
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: demo test install lint fmt bench docs clean
+
+$(BIN)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
+	  { echo "Yiwang needs Python >= 3.11 (found: $$($(PYTHON) --version 2>&1)). Set PYTHON=/path/to/python3.11"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+# 1. Set up and run the platform: SQLite under var/, demo city loaded, served on http://$(HOST):$(PORT)
+demo: install
+	$(BIN)/yiwang migrate --noinput
+	$(BIN)/yiwang demo
+	$(BIN)/yiwang serve --host $(HOST) --port $(PORT)
+
+# 2. Run the whole test suite (lint, unit, integration, browser). Set DATABASE_URL for PostgreSQL.
+test: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/yiwang makemigrations --check --dry-run
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+fmt: install
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+docs: install
+	$(BIN)/python -m yiwang.docs_gen
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3* var/static .pytest_cache

@@ -1,0 +1,74 @@
+"""Domain events: a service publishes, other apps subscribe, neither knows the other.
+
+    # publisher (cases/services.py), inside the service's transaction
+    events.publish("case.approved", case_id=case.pk)
+
+    # subscriber (licenses/subscribers.py), imported by its AppConfig.ready()
+    @events.subscribe("case.approved")
+    def issue_license_on_approval(event: events.DomainEvent) -> None: ...
+
+Nothing is delivered unless the publishing transaction commits. Each subscriber
+then runs as its own background task (Django's task API), so a slow or failing
+subscriber neither blocks the request nor stops the others.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils.module_loading import import_string
+from django_tasks import task
+
+logger = logging.getLogger(__name__)
+
+_subscribers: dict[str, list[str]] = defaultdict(list)
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    name: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    occurred_at: str = ""
+
+
+def subscribe(event_name: str) -> Callable:
+    """Register a module-level function to receive ``event_name``."""
+
+    def register(func: Callable) -> Callable:
+        path = f"{func.__module__}.{func.__qualname__}"
+        if "<locals>" in path:
+            raise ValueError("event subscribers must be module-level functions")
+        if path not in _subscribers[event_name]:
+            _subscribers[event_name].append(path)
+        return func
+
+    return register
+
+
+def subscribers(event_name: str) -> list[str]:
+    return list(_subscribers.get(event_name, ()))
+
+
+def publish(event_name: str, **payload: Any) -> None:
+    """Deliver ``event_name`` to its subscribers once the current transaction commits.
+
+    The payload must be JSON-serializable (ids, codes, not model instances).
+    """
+    occurred_at = datetime.now(UTC).isoformat()
+
+    def dispatch() -> None:
+        for path in subscribers(event_name):
+            deliver_event.enqueue(path, event_name, payload, occurred_at)
+
+    transaction.on_commit(dispatch, robust=False)
+
+
+@task()
+def deliver_event(handler_path: str, event_name: str, payload: dict, occurred_at: str) -> None:
+    handler = import_string(handler_path)
+    logger.info("delivering %s to %s", event_name, handler_path)
+    handler(DomainEvent(name=event_name, payload=payload, occurred_at=occurred_at))

@@ -1,0 +1,82 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditEvent(models.Model):
+    """One state change, linked by an SM3 hash to the event before it.
+
+    Rows are only ever appended through ``yiwang.core.audit.audit_record``; the chain
+    (``prev_hash`` → ``hash``) makes an edited, deleted, inserted or reordered row
+    detectable by ``yiwang audit verify``.
+    """
+
+    sequence = models.BigIntegerField(_("序号"), unique=True)
+    created_at = models.DateTimeField(_("时间"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+    )
+    actor_repr = models.CharField(_("操作人标识"), max_length=200, blank=True)
+    action = models.CharField(_("操作"), max_length=100, db_index=True)
+    object_type = models.CharField(_("对象类型"), max_length=100, blank=True)
+    object_id = models.CharField(_("对象标识"), max_length=100, blank=True)
+    object_repr = models.CharField(_("对象"), max_length=300, blank=True)
+    changes = models.JSONField(_("变更内容"), default=dict, blank=True)
+    digest = models.CharField(_("变更摘要"), max_length=64)
+    prev_hash = models.CharField(_("前一哈希"), max_length=64, unique=True)
+    hash = models.CharField(_("本条哈希"), max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("审计事件")
+        verbose_name_plural = _("审计事件")
+        ordering = ["sequence"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.action} {self.object_type}:{self.object_id}"
+
+
+class AuditChainHead(models.Model):
+    """A single row locked by every audited write so concurrent writers never fork the chain."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    sequence = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("审计链头")
+
+    def __str__(self) -> str:
+        return f"head #{self.sequence}"
+
+
+class Holiday(models.Model):
+    """An official day off or a make-up working day (调休) that overrides the seeded calendar."""
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("法定节假日(休)")
+        WORKDAY = "workday", _("调休上班日")
+
+    class Source(models.TextChoices):
+        SEED = "seed", _("国务院办公厅通知(chinesecalendar)")
+        ADMIN = "admin", _("管理员维护")
+
+    date = models.DateField(_("日期"), unique=True)
+    kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices)
+    name = models.CharField(_("名称"), max_length=50, blank=True, help_text=_("例如:春节、国庆节"))
+    source = models.CharField(_("来源"), max_length=10, choices=Source.choices, default=Source.ADMIN)
+    note = models.CharField(_("备注"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("节假日与调休")
+        verbose_name_plural = _("节假日与调休")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.get_kind_display()} {self.name}"

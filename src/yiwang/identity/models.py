@@ -1,0 +1,148 @@
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from yiwang.core.fields import EncryptedTextField
+
+
+class User(AbstractUser):
+    """A person who signs in: a citizen, an enterprise's agent, or a member of staff.
+
+    Personal identifiers are encrypted at rest; ``*_index`` holds a keyed blind index
+    (HMAC-SM3) so the platform can still find a person by exact 身份证号 or phone.
+    """
+
+    class Kind(models.TextChoices):
+        CITIZEN = "citizen", _("个人用户")
+        ENTERPRISE_AGENT = "enterprise_agent", _("法人用户(经办人)")
+        STAFF = "staff", _("工作人员")
+
+    kind = models.CharField(_("用户类型"), max_length=20, choices=Kind.choices, default=Kind.CITIZEN)
+    real_name = models.CharField(_("姓名"), max_length=50, blank=True)
+    id_number = EncryptedTextField(_("居民身份证号码"), blank=True)
+    id_number_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    phone = EncryptedTextField(_("手机号码"), blank=True)
+    phone_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    enterprise_uscc = models.CharField(_("统一社会信用代码"), max_length=18, blank=True, db_index=True)
+    enterprise_name = models.CharField(_("企业名称"), max_length=200, blank=True)
+    totp_secret = EncryptedTextField(_("动态口令密钥"), blank=True, editable=False)
+    totp_confirmed_at = models.DateTimeField(_("动态口令启用时间"), null=True, blank=True, editable=False)
+    totp_last_step = models.BigIntegerField(default=0, editable=False)
+    elder_mode = models.BooleanField(_("长辈模式"), default=False)
+    language = models.CharField(_("界面语言"), max_length=10, blank=True)
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
+        indexes = [models.Index(fields=["kind"])]
+
+    def __str__(self) -> str:
+        return self.real_name or self.username
+
+    @property
+    def mfa_enabled(self) -> bool:
+        return bool(self.totp_secret and self.totp_confirmed_at)
+
+
+class Department(models.Model):
+    """A government body in the tree: province → city → county → township → village.
+
+    ``path`` is a materialized path of ids ("/1/4/17/") so descendants are one
+    indexed prefix query on SQLite and PostgreSQL alike.
+    """
+
+    class Level(models.IntegerChoices):
+        PROVINCE = 1, _("省级")
+        CITY = 2, _("市级")
+        COUNTY = 3, _("县级")
+        TOWNSHIP = 4, _("乡级")
+        VILLAGE = 5, _("村级")
+
+    class Kind(models.TextChoices):
+        GOVERNMENT = "government", _("人民政府")
+        AGENCY = "agency", _("工作部门")
+        SUBDISTRICT = "subdistrict", _("街道办事处")
+        COMMUNITY = "community", _("村(居)民委员会")
+
+    name = models.CharField(_("名称"), max_length=100)
+    short_name = models.CharField(_("简称"), max_length=50, blank=True)
+    code = models.CharField(_("机构编码"), max_length=32, unique=True)
+    uscc = models.CharField(_("统一社会信用代码"), max_length=18, blank=True)
+    level = models.PositiveSmallIntegerField(_("层级"), choices=Level.choices)
+    kind = models.CharField(_("机构类型"), max_length=20, choices=Kind.choices, default=Kind.AGENCY)
+    region_code = models.CharField(
+        _("行政区划代码"), max_length=12, help_text=_("GB/T 2260 六位代码;乡、村为十二位统计用区划代码")
+    )
+    parent = models.ForeignKey(
+        "self", verbose_name=_("上级"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    path = models.CharField(max_length=255, db_index=True, editable=False)
+    sort_order = models.PositiveIntegerField(_("排序"), default=0)
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("部门")
+        verbose_name_plural = _("部门")
+        ordering = ["path"]
+        indexes = [models.Index(fields=["region_code"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    WINDOW_CLERK = "window_clerk", _("窗口受理人员")
+    REVIEWER = "reviewer", _("审核人员")
+    DEPARTMENT_HEAD = "department_head", _("部门负责人")
+    DEPARTMENT_ADMIN = "department_admin", _("部门管理员")
+    CITY_ADMIN = "city_admin", _("市级管理员")
+    AUDITOR = "auditor", _("审计人员")
+
+
+# Roles whose holders must use TOTP multi-factor authentication (等保 2.0 双因素).
+ADMIN_ROLES = frozenset({Role.DEPARTMENT_ADMIN, Role.CITY_ADMIN})
+
+
+class RoleGrant(models.Model):
+    """A role held in one department, optionally covering every department below it."""
+
+    user = models.ForeignKey(User, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="role_grants")
+    role = models.CharField(_("角色"), max_length=30, choices=Role.choices)
+    department = models.ForeignKey(
+        Department, verbose_name=_("部门"), on_delete=models.PROTECT, related_name="role_grants"
+    )
+    include_descendants = models.BooleanField(_("含下级部门"), default=False)
+    granted_by = models.ForeignKey(
+        User, verbose_name=_("授权人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("授权时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("角色授权")
+        verbose_name_plural = _("角色授权")
+        constraints = [models.UniqueConstraint(fields=["user", "role", "department"], name="identity_rolegrant_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.department}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for a machine client of the API. Only its SM3 digest is stored."""
+
+    user = models.ForeignKey(User, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("用途"), max_length=100)
+    prefix = models.CharField(_("前缀"), max_length=12, db_index=True)
+    key_digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("过期时间"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("接口令牌")
+        verbose_name_plural = _("接口令牌")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

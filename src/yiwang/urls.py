@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from yiwang.api import api
+
+urlpatterns = [
+    path("", include("yiwang.portal.urls")),
+    path("workbench/", include("yiwang.workbench.urls")),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
