@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "yiwang.core",
     "yiwang.identity",
+    "yiwang.catalog",
     "yiwang.portal",
     "yiwang.workbench",
     "yiwang.demo",
