@@ -6,11 +6,15 @@ event's hash, so the chain can be verified from the first row to the last.
 """
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from django.db import models, transaction
+from django.db.models import Subquery
+from django.utils.translation import gettext as _
 
 from yiwang.core.crypto import sm3_hex
 from yiwang.core.models import AuditChainHead, AuditEvent
@@ -91,9 +95,15 @@ def audit_record(
     ``actor`` is a user, ``None`` for the platform itself, or a string naming a system
     actor (e.g. ``"task:sla_sweep"``). ``changes`` must not carry personal data in
     clear: pass masked values or field names only. The head row is locked for the
-    rest of the caller's transaction, so concurrent writers queue instead of forking.
+    rest of the caller's transaction, so concurrent writers queue instead of forking:
+    ``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite every transaction begins
+    ``IMMEDIATE`` (settings), which takes the database write lock at ``BEGIN``. Should
+    either ever fail, the unique ``sequence`` and ``prev_hash`` columns turn a fork
+    into an ``IntegrityError`` rather than a second branch.
     """
-    changes = changes or {}
+    # Store exactly what was digested: datetimes, Decimals and UUIDs become strings once,
+    # so the digest recomputed from the stored JSON by ``verify_chain`` matches.
+    changes = json.loads(canonical_json(changes or {}))
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
@@ -124,14 +134,263 @@ def audit_record(
     return event
 
 
+# --- Verification -----------------------------------------------------------------------------
+
+
+class BreakKind:
+    """Stable machine codes for what is wrong at the first broken link."""
+
+    EDITED = "edited"  # a row's content no longer matches its own hash or digest
+    DELETED = "deleted"  # a sequence number is missing: a row was deleted
+    INSERTED = "inserted"  # a row links to no event in the chain: forged and inserted
+    REORDERED = "reordered"  # a row links to an event other than its predecessor
+    TRUNCATED = "truncated"  # the head records events that are no longer there
+    APPENDED = "appended"  # rows exist beyond the head: written around audit_record
+    HEAD = "head"  # the head row is missing or disagrees with the last event
+
+
 @dataclass(frozen=True)
 class ChainBreak:
-    """The first place where the stored chain disagrees with itself."""
+    """The first place where the stored chain disagrees with itself.
+
+    ``sequence`` and ``event_id`` name the row where the break shows (for a truncated
+    tail: the first missing sequence, and no row id); ``kind`` is a ``BreakKind`` code;
+    ``problem`` says in words what is wrong and what it means.
+    """
 
     sequence: int | None
     event_id: int | None
     problem: str
+    kind: str = BreakKind.EDITED
 
     def __str__(self) -> str:
-        where = f"sequence {self.sequence}" if self.sequence is not None else "chain head"
-        return f"{where} (row id {self.event_id}): {self.problem}"
+        where = _("序号 %(sequence)s") % {"sequence": self.sequence} if self.sequence is not None else _("链头")
+        row = _("行 id %(id)s") % {"id": self.event_id} if self.event_id is not None else _("行 id 无")
+        return f"{where}({row}):[{self.kind}] {self.problem}"
+
+
+@dataclass
+class ChainReport:
+    """What ``verify_chain_report`` found: how many events it checked, in how long, and the first break."""
+
+    checked: int = 0
+    seconds: float = 0.0
+    head_sequence: int = 0
+    head_hash: str = GENESIS_HASH
+    first_sequence: int = 1
+    chain_break: ChainBreak | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.chain_break is None
+
+    @property
+    def rate(self) -> float:
+        return self.checked / self.seconds if self.seconds > 0 else 0.0
+
+
+_VERIFY_FIELDS = (
+    "id",
+    "sequence",
+    "created_at",
+    "actor_id",
+    "actor_repr",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "changes",
+    "digest",
+    "prev_hash",
+    "hash",
+)
+
+
+def _describe_link(prev_hash: str, expected: str, prev_sequence: int) -> tuple[str, str]:
+    """Tell a reordered row (links to another real event) from a forged one (links to none)."""
+    target = AuditEvent.objects.filter(hash=prev_hash).values_list("sequence", "id").first()
+    if target is not None:
+        return BreakKind.REORDERED, _(
+            "前一哈希指向序号 %(target_seq)s(行 id %(target_id)s)而不是前一条序号 %(prev_seq)s:行的顺序被调换"
+        ) % {"target_seq": target[0], "target_id": target[1], "prev_seq": prev_sequence}
+    return BreakKind.INSERTED, _(
+        "前一哈希 %(found)s… 不是前一条序号 %(prev_seq)s 的哈希 %(expected)s…,也不属于链上任何事件:"
+        "此行是伪造插入的(或其前一行被删除后重新编号)"
+    ) % {"found": prev_hash[:12], "expected": expected[:12], "prev_seq": prev_sequence}
+
+
+def verify_chain_report(
+    *, start: int = 1, chunk_size: int = 2000, progress: Callable[[int, int], None] | None = None
+) -> ChainReport:
+    """Walk the chain from ``start`` to the head and report the first broken link.
+
+    Reads in keyset-paginated chunks of ``chunk_size`` rows ordered by sequence, so memory
+    stays constant at any chain length. Checks, per row and in this order: the sequence
+    follows its predecessor (else a row was deleted); ``prev_hash`` is the predecessor's
+    hash (else a row was inserted or rows were reordered); the stored changes still
+    match their digest and the row still matches its hash (else the row was edited).
+    Finally the head must name the last event (else the tail was truncated) and no row
+    may lie beyond it. Writers may keep appending meanwhile: the walk stops at the head
+    as read when it began.
+
+    ``start`` > 1 verifies from that sequence on, trusting the row before it (its hash is
+    the anchor); ``progress(checked, head_sequence)`` is called after every chunk.
+    """
+    began = time.perf_counter()
+    report = ChainReport(first_sequence=start)
+    head = AuditChainHead.objects.filter(pk=1).values_list("sequence", "hash").first()
+    if head is None:
+        first = AuditEvent.objects.order_by("sequence").values_list("sequence", "id").first()
+        if first is not None:
+            report.chain_break = ChainBreak(
+                first[0], first[1], _("链头记录缺失,但存在审计事件:链头行被删除"), BreakKind.HEAD
+            )
+        report.seconds = time.perf_counter() - began
+        return report
+    report.head_sequence, report.head_hash = head
+
+    expected_sequence = start
+    expected_prev = GENESIS_HASH
+    if start > 1:
+        anchor = AuditEvent.objects.filter(sequence=start - 1).values_list("hash", flat=True).first()
+        if anchor is None:
+            raise ValueError(f"no event with sequence {start - 1} to anchor the verification on")
+        expected_prev = anchor
+    last_id: int | None = None
+    last_hash = expected_prev
+    cursor = start - 1
+
+    def stop(chain_break: ChainBreak) -> ChainReport:
+        report.chain_break = chain_break
+        report.seconds = time.perf_counter() - began
+        return report
+
+    while cursor < report.head_sequence:
+        rows = list(
+            AuditEvent.objects.filter(sequence__gt=cursor, sequence__lte=report.head_sequence)
+            .order_by("sequence")
+            .values_list(*_VERIFY_FIELDS)[:chunk_size]
+        )
+        if not rows:
+            break
+        for (
+            row_id,
+            sequence,
+            created_at,
+            actor_id,
+            actor_repr,
+            action,
+            object_type,
+            object_id,
+            object_repr,
+            changes,
+            digest,
+            prev_hash,
+            stored_hash,
+        ) in rows:
+            if sequence != expected_sequence:
+                missing = (
+                    str(expected_sequence)
+                    if sequence == expected_sequence + 1
+                    else f"{expected_sequence}–{sequence - 1}"
+                )
+                return stop(
+                    ChainBreak(
+                        sequence,
+                        row_id,
+                        _("序号不连续:应为 %(expected)s,实为 %(found)s;序号 %(missing)s 的事件已被删除")
+                        % {"expected": expected_sequence, "found": sequence, "missing": missing},
+                        BreakKind.DELETED,
+                    )
+                )
+            if prev_hash != expected_prev:
+                kind, problem = _describe_link(prev_hash, expected_prev, sequence - 1)
+                return stop(ChainBreak(sequence, row_id, problem, kind))
+            if sm3_hex(canonical_json(changes)) != digest:
+                return stop(
+                    ChainBreak(
+                        sequence,
+                        row_id,
+                        _("变更内容与其摘要不符:此行的变更内容被修改"),
+                        BreakKind.EDITED,
+                    )
+                )
+            recomputed = event_hash(
+                prev_hash=prev_hash,
+                sequence=sequence,
+                created_at=created_at,
+                actor_id=actor_id,
+                actor_repr=actor_repr,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                object_repr=object_repr,
+                digest=digest,
+            )
+            if recomputed != stored_hash:
+                return stop(
+                    ChainBreak(
+                        sequence,
+                        row_id,
+                        _("哈希不符:按内容重算为 %(recomputed)s…,存储为 %(stored)s…;此行被修改")
+                        % {"recomputed": recomputed[:12], "stored": stored_hash[:12]},
+                        BreakKind.EDITED,
+                    )
+                )
+            report.checked += 1
+            expected_sequence = sequence + 1
+            expected_prev = stored_hash
+            last_id = row_id
+            last_hash = stored_hash
+        cursor = rows[-1][1]
+        if progress is not None:
+            progress(report.checked, report.head_sequence)
+
+    if cursor < report.head_sequence:
+        last = (
+            _("最后一条是序号 %(seq)s(行 id %(id)s)") % {"seq": cursor, "id": last_id}
+            if last_id is not None
+            else _("链上没有任何事件")
+        )
+        return stop(
+            ChainBreak(
+                cursor + 1,
+                None,
+                _("链尾被截断:链头记录最后序号为 %(head)s,但%(last)s;序号 %(first)s–%(head)s 的事件已被删除")
+                % {"head": report.head_sequence, "last": last, "first": cursor + 1},
+                BreakKind.TRUNCATED,
+            )
+        )
+    if report.head_sequence >= start - 1 and last_hash != report.head_hash:
+        return stop(
+            ChainBreak(
+                report.head_sequence,
+                last_id,
+                _("链头哈希 %(head)s… 与最后一条事件的哈希 %(last)s… 不符:最后一条被替换或链头被改")
+                % {"head": report.head_hash[:12], "last": last_hash[:12]},
+                BreakKind.HEAD,
+            )
+        )
+    # One statement, one snapshot: rows past the head as it is now were not written by audit_record.
+    beyond = (
+        AuditEvent.objects.filter(sequence__gt=Subquery(AuditChainHead.objects.filter(pk=1).values("sequence")[:1]))
+        .order_by("sequence")
+        .values_list("sequence", "id")
+        .first()
+    )
+    if beyond is not None:
+        return stop(
+            ChainBreak(
+                beyond[0],
+                beyond[1],
+                _("此行位于链头(序号 %(head)s)之后:未经审计写入而被追加的伪造事件") % {"head": report.head_sequence},
+                BreakKind.APPENDED,
+            )
+        )
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def verify_chain(*, start: int = 1, chunk_size: int = 2000) -> ChainBreak | None:
+    """The first broken link of the chain, or None when every event checks out (streaming)."""
+    return verify_chain_report(start=start, chunk_size=chunk_size).chain_break
