@@ -270,5 +270,46 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
 
 
 # =============================================================================================
+# Display preferences: elder mode and language (helper "ui")
+# =============================================================================================
+
+
+def user_set_preferences(
+    *, actor, user: User | None = None, elder_mode: bool | None = None, language: str | None = None
+) -> User:
+    """Save how a user wants pages shown: elder mode (长辈模式) and interface language.
+
+    ``user`` defaults to ``actor`` (self-service); only a superuser may set another user's
+    preferences, others see ``NotFound``. ``None`` leaves a preference unchanged; ``language``
+    must be one of ``settings.LANGUAGES`` or "" (follow the browser). Writes nothing and no
+    audit event when nothing changes; otherwise one ``user.preferences`` event.
+    """
+    from django.conf import settings
+
+    target = user if user is not None else actor
+    if not _is_person(target):
+        raise NotFound()
+    if _is_person(actor) and actor.pk != target.pk and not actor.is_superuser:
+        raise NotFound()
+    changes: dict = {}
+    if elder_mode is not None and bool(elder_mode) != target.elder_mode:
+        changes["elder_mode"] = bool(elder_mode)
+    if language is not None:
+        language = language.strip().lower()
+        if language and language not in {code for code, _name in settings.LANGUAGES}:
+            raise ValidationFailed(fields={"language": [str(_("不支持该界面语言"))]})
+        if language != target.language:
+            changes["language"] = language
+    if not changes:
+        return target
+    with transaction.atomic():
+        for name, value in changes.items():
+            setattr(target, name, value)
+        target.save(update_fields=list(changes))
+        audit_record(actor=actor, action="user.preferences", obj=target, object_repr=target.username, changes=changes)
+    return target
+
+
+# =============================================================================================
 # Departments and role grants
 # =============================================================================================
