@@ -7,10 +7,14 @@ Sections: users and tokens (helper "auth"), departments and role grants (helper 
 # Users and API tokens
 # =============================================================================================
 
-from django.db.models import QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import StartsWith
+from django.utils.translation import gettext_lazy as _
 
 from yiwang.core.crypto import blind_index
-from yiwang.identity.models import ADMIN_ROLES, ApiToken, User
+from yiwang.core.errors import NotFound
+from yiwang.identity.models import ADMIN_ROLES, ApiToken, Department, RoleGrant, User
 
 
 def user_get_by_id_number(*, id_number: str) -> User | None:
@@ -73,3 +77,137 @@ def api_token_list(*, actor: User, user: User | None = None) -> QuerySet[ApiToke
 # =============================================================================================
 # Departments and role grants
 # =============================================================================================
+
+
+def _signed_in(actor) -> bool:
+    return actor is not None and getattr(actor, "is_authenticated", False) and getattr(actor, "is_active", False)
+
+
+def ancestor_paths(path: str) -> list[str]:
+    """Materialized paths of a department and every department above it: "/1/4/17/" →
+    ["/1/", "/1/4/", "/1/4/17/"]."""
+    ids = [part for part in (path or "").split("/") if part]
+    return ["/" + "/".join(ids[: i + 1]) + "/" for i in range(len(ids))]
+
+
+def _active_grants(*, actor: User, role: str | None = None) -> QuerySet[RoleGrant]:
+    grants = RoleGrant.objects.filter(user=actor, department__is_active=True)
+    if role is not None:
+        grants = grants.filter(role=role)
+    return grants
+
+
+def departments_for_actor(*, actor, role: str | None = None) -> QuerySet[Department]:
+    """Which departments may this actor act in (optionally: in this role)?
+
+    The union of the actor's role grants: the granted department itself, and every
+    department below it when the grant includes descendants. Only active departments.
+    Superusers may act everywhere. Anonymous or inactive users act nowhere.
+
+    The result is a lazy queryset evaluated as ONE query (two EXISTS subqueries over the
+    actor's grants, descendants matched by materialized-path prefix), whatever the size
+    of the tree, so other selectors can use it as ``department__in=...``.
+    """
+    if not _signed_in(actor):
+        return Department.objects.none()
+    departments = Department.objects.filter(is_active=True)
+    if actor.is_superuser:
+        return departments
+    grants = _active_grants(actor=actor, role=role)
+    granted_here = grants.filter(department=OuterRef("pk"))
+    granted_above = grants.filter(include_descendants=True).filter(StartsWith(OuterRef("path"), F("department__path")))
+    return departments.filter(Exists(granted_here) | Exists(granted_above))
+
+
+def actor_has_role(*, actor, role: str, department: Department) -> bool:
+    """Whether the actor holds ``role`` in ``department`` — granted there, or above it with
+    descendants included. Superusers hold every role everywhere. One query."""
+    if not _signed_in(actor) or department is None or not department.is_active:
+        return False
+    if actor.is_superuser:
+        return True
+    return (
+        _active_grants(actor=actor, role=role)
+        .filter(
+            Q(department=department) | Q(include_descendants=True, department__path__in=ancestor_paths(department.path))
+        )
+        .exists()
+    )
+
+
+def roles_for_actor(*, actor) -> QuerySet[RoleGrant]:
+    """The actor's role grants in active departments, with their departments (for the workbench
+    home and ``/api/v1/me/departments``), ordered by department tree then role."""
+    if not _signed_in(actor):
+        return RoleGrant.objects.none()
+    return _active_grants(actor=actor).select_related("department").order_by("department__path", "role")
+
+
+def _with_children_count(departments: QuerySet[Department]) -> QuerySet[Department]:
+    active_children = (
+        Department.objects.filter(parent=OuterRef("pk"), is_active=True)
+        .order_by()
+        .values("parent")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return departments.annotate(children_count=Coalesce(Subquery(active_children), 0))
+
+
+def department_list(
+    *,
+    actor,
+    parent: Department | int | None = None,
+    level: int | None = None,
+    search: str | None = None,
+    roots_only: bool = False,
+) -> QuerySet[Department]:
+    """Active departments, in tree order, each with ``children_count``.
+
+    The department tree is public information (the bodies of government and their region
+    codes are published to citizens in every service guide), so every actor, signed in or
+    not, sees every active department; deactivated departments are hidden. Acting in a
+    department is what needs a role: see ``departments_for_actor``.
+
+    ``parent`` keeps the direct children of one department; ``roots_only`` the top of the
+    tree; ``search`` matches name, short name, code or region code.
+    """
+    departments = Department.objects.filter(is_active=True)
+    if parent is not None:
+        departments = departments.filter(parent=parent)
+    elif roots_only:
+        departments = departments.filter(parent__isnull=True)
+    if level is not None:
+        departments = departments.filter(level=level)
+    search = (search or "").strip()
+    if search:
+        departments = departments.filter(
+            Q(name__icontains=search)
+            | Q(short_name__icontains=search)
+            | Q(code__iexact=search)
+            | Q(region_code__startswith=search)
+        )
+    # Siblings in their configured order; a whole-tree listing in tree (path) order.
+    ordering = ("sort_order", "pk") if parent is not None or roots_only else ("path",)
+    return _with_children_count(departments).order_by(*ordering)
+
+
+def department_get(*, actor, id) -> Department:
+    """One active department with ``children_count``; ``NotFound`` if missing, deactivated or
+    not an id at all."""
+    try:
+        pk = int(id)
+    except (TypeError, ValueError):
+        raise NotFound(_("未找到该部门。"), code="department_not_found") from None
+    department = _with_children_count(Department.objects.filter(is_active=True, pk=pk)).first()
+    if department is None:
+        raise NotFound(_("未找到该部门。"), code="department_not_found")
+    return department
+
+
+def department_ancestors(*, department: Department) -> list[Department]:
+    """The departments above ``department``, from the top of the tree down (one query)."""
+    paths = ancestor_paths(department.path)[:-1]
+    if not paths:
+        return []
+    return list(Department.objects.filter(path__in=paths).order_by("path"))

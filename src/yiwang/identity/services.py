@@ -12,19 +12,24 @@ data never enters the audit ``changes`` in clear.
 import re
 import secrets
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import CharField, Max, Q, Value
+from django.db.models.functions import Concat, Length, Substr
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from yiwang.core import events
 from yiwang.core.audit import audit_record
-from yiwang.core.codes import validate_id_number, validate_uscc
+from yiwang.core.codes import validate_id_number, validate_region_code, validate_uscc
 from yiwang.core.crypto import blind_index, sm3_hex
-from yiwang.core.errors import Forbidden, NotFound, ValidationFailed
+from yiwang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yiwang.core.masking import mask_id_number, mask_phone
-from yiwang.identity.models import ApiToken, User
+from yiwang.identity.models import ApiToken, Department, Role, RoleGrant, User
+from yiwang.identity.selectors import actor_has_role, ancestor_paths
 
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@+-]{3,150}$")
 _PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -313,3 +318,419 @@ def user_set_preferences(
 # =============================================================================================
 # Departments and role grants
 # =============================================================================================
+
+
+_UNSET: Any = object()
+
+
+def _is_superuser(actor) -> bool:
+    return bool(getattr(actor, "is_superuser", False)) and getattr(actor, "is_active", False)
+
+
+def _require_signed_in(actor) -> None:
+    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        raise Forbidden()
+
+
+def _may_manage_structure(actor, department: Department | None) -> bool:
+    """Superusers anywhere; city admins below (or at) a department their grant covers.
+    Only a superuser creates or moves a department at the top of the tree."""
+    if _is_superuser(actor):
+        return True
+    if department is None:
+        return False
+    return actor_has_role(actor=actor, role=Role.CITY_ADMIN, department=department)
+
+
+def _region_prefix(code: str) -> str:
+    """The significant digits of a region code: "340100" → "3401", "340102001000" → "340102001"."""
+    padded = (code + "0" * 12)[:12]
+    segments = [padded[0:2], padded[2:4], padded[4:6], padded[6:9], padded[9:12]]
+    while len(segments) > 1 and set(segments[-1]) == {"0"}:
+        segments.pop()
+    return "".join(segments)
+
+
+def _check_level(fields: dict, *, level: int, kind: str, parent: Department | None) -> None:
+    if parent is None:
+        return
+    if level < parent.level or (level == parent.level and kind != Department.Kind.AGENCY):
+        fields.setdefault("level", []).append(
+            str(
+                _("层级须低于上级部门“%(parent)s”(%(parent_level)s);与上级同级的只能是其工作部门")
+                % {"parent": parent.name, "parent_level": parent.get_level_display()}
+            )
+        )
+
+
+def _check_region(fields: dict, *, region_code: str, parent: Department | None) -> str:
+    try:
+        region_code = validate_region_code(region_code)
+    except ValidationError as exc:
+        fields.setdefault("region_code", []).extend(str(m) for m in exc.messages)
+        return region_code
+    if parent is not None and not region_code.startswith(_region_prefix(parent.region_code)):
+        fields.setdefault("region_code", []).append(
+            str(
+                _("行政区划代码 %(code)s 不在上级部门“%(parent)s”的区划 %(parent_code)s 之内")
+                % {"code": region_code, "parent": parent.name, "parent_code": parent.region_code}
+            )
+        )
+    return region_code
+
+
+def _department_fields(
+    fields: dict,
+    *,
+    name: str,
+    short_name: str,
+    code: str,
+    kind: str,
+    uscc: str,
+    level: int,
+    exclude_pk: int | None = None,
+) -> tuple[str, str, str, str]:
+    name, short_name, code, uscc = (v.strip() if isinstance(v, str) else v for v in (name, short_name, code, uscc))
+    if not name:
+        fields["name"] = [str(_("请填写部门名称"))]
+    elif len(name) > 100:
+        fields["name"] = [str(_("部门名称不能超过 100 个字符"))]
+    if len(short_name or "") > 50:
+        fields["short_name"] = [str(_("简称不能超过 50 个字符"))]
+    if not code:
+        fields["code"] = [str(_("请填写机构编码"))]
+    elif len(code) > 32:
+        fields["code"] = [str(_("机构编码不能超过 32 个字符"))]
+    elif Department.objects.filter(code=code).exclude(pk=exclude_pk).exists():
+        fields["code"] = [str(_("机构编码 %(code)s 已被其他部门使用") % {"code": code})]
+    if level not in Department.Level.values:
+        fields["level"] = [str(_("层级无效"))]
+    if kind not in Department.Kind.values:
+        fields["kind"] = [str(_("机构类型无效"))]
+    if uscc:
+        try:
+            uscc = validate_uscc(uscc)
+        except ValidationError as exc:
+            fields["uscc"] = [str(m) for m in exc.messages]
+    return name, short_name or "", code, uscc or ""
+
+
+def _department_changes(department: Department) -> dict:
+    return {
+        "name": department.name,
+        "short_name": department.short_name,
+        "code": department.code,
+        "uscc": department.uscc,
+        "level": department.level,
+        "kind": department.kind,
+        "region_code": department.region_code,
+        "parent": department.parent_id,
+        "path": department.path,
+        "sort_order": department.sort_order,
+        "is_active": department.is_active,
+    }
+
+
+@transaction.atomic
+def department_create(
+    *,
+    actor,
+    name: str,
+    code: str,
+    level: int,
+    kind: str,
+    region_code: str,
+    parent: Department | None = None,
+    short_name: str = "",
+    uscc: str = "",
+    sort_order: int = 0,
+) -> Department:
+    """Add a department to the tree.
+
+    Guarantees: the actor is a superuser, or a city admin covering ``parent``; the parent
+    is active; ``code`` is unique; the region code is a valid GB/T 2260 code inside the
+    parent's region; the level is below the parent's (an agency may share its
+    government's level); ``path`` is the parent's path plus the new id. Audited as
+    ``department.create``; publishes ``identity.department_created``.
+    """
+    _require_signed_in(actor)
+    if not _may_manage_structure(actor, parent):
+        raise Forbidden(_("您没有在此处新建部门的权限。"))
+    fields: dict[str, list[str]] = {}
+    if parent is not None:
+        parent = Department.objects.select_for_update().get(pk=parent.pk)
+        if not parent.is_active:
+            fields["parent"] = [str(_("上级部门“%(name)s”已停用") % {"name": parent.name})]
+    name, short_name, code, uscc = _department_fields(
+        fields, name=name, short_name=short_name, code=code, kind=kind, uscc=uscc, level=level
+    )
+    region_code = _check_region(fields, region_code=region_code, parent=parent)
+    if "level" not in fields:
+        _check_level(fields, level=level, kind=kind, parent=parent)
+    if sort_order is None or sort_order < 0:
+        fields["sort_order"] = [str(_("排序号不能为负数"))]
+    if fields:
+        raise ValidationFailed(fields=fields)
+    department = Department.objects.create(
+        name=name,
+        short_name=short_name,
+        code=code,
+        uscc=uscc,
+        level=level,
+        kind=kind,
+        region_code=region_code,
+        parent=parent,
+        sort_order=sort_order,
+        path="",
+    )
+    department.path = f"{parent.path if parent else '/'}{department.pk}/"
+    department.save(update_fields=["path"])
+    audit_record(actor=actor, action="department.create", obj=department, changes=_department_changes(department))
+    events.publish("identity.department_created", department_id=department.pk)
+    return department
+
+
+@transaction.atomic
+def department_update(
+    *,
+    actor,
+    department: Department,
+    name: str = _UNSET,
+    short_name: str = _UNSET,
+    code: str = _UNSET,
+    uscc: str = _UNSET,
+    level: int = _UNSET,
+    kind: str = _UNSET,
+    region_code: str = _UNSET,
+    sort_order: int = _UNSET,
+) -> Department:
+    """Change a department's own attributes (not its place in the tree: ``department_move``).
+
+    Only the arguments passed change. Same rules as ``department_create``; a new level or
+    region code must also stay consistent with the department's children. Audited as
+    ``department.update`` with the old and new value of each changed field.
+    """
+    _require_signed_in(actor)
+    department = Department.objects.select_for_update().select_related("parent").get(pk=department.pk)
+    if not _may_manage_structure(actor, department):
+        raise Forbidden(_("您没有修改此部门的权限。"))
+    new = {
+        "name": department.name if name is _UNSET else name,
+        "short_name": department.short_name if short_name is _UNSET else short_name,
+        "code": department.code if code is _UNSET else code,
+        "uscc": department.uscc if uscc is _UNSET else uscc,
+        "level": department.level if level is _UNSET else level,
+        "kind": department.kind if kind is _UNSET else kind,
+        "region_code": department.region_code if region_code is _UNSET else region_code,
+        "sort_order": department.sort_order if sort_order is _UNSET else sort_order,
+    }
+    fields: dict[str, list[str]] = {}
+    new["name"], new["short_name"], new["code"], new["uscc"] = _department_fields(
+        fields,
+        name=new["name"],
+        short_name=new["short_name"],
+        code=new["code"],
+        kind=new["kind"],
+        uscc=new["uscc"],
+        level=new["level"],
+        exclude_pk=department.pk,
+    )
+    parent = department.parent
+    if region_code is not _UNSET:
+        new["region_code"] = _check_region(fields, region_code=new["region_code"], parent=parent)
+    if "level" not in fields:
+        _check_level(fields, level=new["level"], kind=new["kind"], parent=parent)
+    children = list(department.children.all())
+    if "level" not in fields and any(
+        child.level < new["level"] or (child.level == new["level"] and child.kind != Department.Kind.AGENCY)
+        for child in children
+    ):
+        fields.setdefault("level", []).append(str(_("新的层级不能低于或等于下级部门的层级")))
+    if "region_code" not in fields and region_code is not _UNSET:
+        prefix = _region_prefix(new["region_code"])
+        outside = [child.name for child in children if not child.region_code.startswith(prefix)]
+        if outside:
+            fields["region_code"] = [str(_("下级部门“%(name)s”的区划不在新的区划之内") % {"name": outside[0]})]
+    if new["sort_order"] is None or new["sort_order"] < 0:
+        fields["sort_order"] = [str(_("排序号不能为负数"))]
+    if fields:
+        raise ValidationFailed(fields=fields)
+    changes = {
+        key: {"old": getattr(department, key), "new": value}
+        for key, value in new.items()
+        if getattr(department, key) != value
+    }
+    if not changes:
+        return department
+    for key, value in new.items():
+        setattr(department, key, value)
+    department.save(update_fields=list(changes))
+    audit_record(actor=actor, action="department.update", obj=department, changes=changes)
+    return department
+
+
+@transaction.atomic
+def department_move(*, actor, department: Department, parent: Department | None) -> Department:
+    """Put a department (with everything below it) under a new parent.
+
+    Guarantees: the actor may manage structure both where the department is and where it
+    goes; the new parent is active and not the department itself or one of its
+    descendants (no cycles); levels and region codes stay consistent; the materialized
+    ``path`` of the whole subtree is rewritten in one UPDATE. Audited as ``department.move``.
+    """
+    _require_signed_in(actor)
+    department = Department.objects.select_for_update().get(pk=department.pk)
+    if parent is not None:
+        parent = Department.objects.select_for_update().get(pk=parent.pk)
+    if not _may_manage_structure(actor, department) or not _may_manage_structure(actor, parent):
+        raise Forbidden(_("您没有移动此部门的权限。"))
+    if (parent.pk if parent else None) == department.parent_id:
+        return department
+    fields: dict[str, list[str]] = {}
+    if parent is not None:
+        if parent.path.startswith(department.path):
+            fields["parent"] = [str(_("不能把部门移到它自己或它的下级部门之下"))]
+        elif not parent.is_active:
+            fields["parent"] = [str(_("上级部门“%(name)s”已停用") % {"name": parent.name})]
+        else:
+            _check_level(fields, level=department.level, kind=department.kind, parent=parent)
+            if not department.region_code.startswith(_region_prefix(parent.region_code)):
+                fields["parent"] = [
+                    str(
+                        _("部门的行政区划代码 %(code)s 不在“%(parent)s”的区划 %(parent_code)s 之内")
+                        % {"code": department.region_code, "parent": parent.name, "parent_code": parent.region_code}
+                    )
+                ]
+    old_path = department.path
+    new_path = f"{parent.path if parent else '/'}{department.pk}/"
+    subtree = Department.objects.filter(path__startswith=old_path)
+    longest = subtree.aggregate(n=Max(Length("path")))["n"] or len(old_path)
+    if not fields and longest - len(old_path) + len(new_path) > Department._meta.get_field("path").max_length:
+        fields["parent"] = [str(_("部门树层次过深,无法移动到此处"))]
+    if fields:
+        raise ValidationFailed(fields=fields)
+    old_parent_id = department.parent_id
+    subtree.update(path=Concat(Value(new_path), Substr("path", len(old_path) + 1), output_field=CharField()))
+    department.parent = parent
+    department.path = new_path
+    department.save(update_fields=["parent"])
+    audit_record(
+        actor=actor,
+        action="department.move",
+        obj=department,
+        changes={
+            "parent": {"old": old_parent_id, "new": department.parent_id},
+            "path": {"old": old_path, "new": new_path},
+        },
+    )
+    events.publish("identity.department_moved", department_id=department.pk)
+    return department
+
+
+@transaction.atomic
+def department_deactivate(*, actor, department: Department) -> Department:
+    """Stop using a department. Its role grants stop counting at once (selectors ignore grants
+    in inactive departments) but are kept for the record.
+
+    Refused (``ValidationFailed``) while it still has active departments below it: deactivate
+    those first, so no part of the tree is silently orphaned. Idempotent. Audited as
+    ``department.deactivate``.
+    """
+    _require_signed_in(actor)
+    department = Department.objects.select_for_update().get(pk=department.pk)
+    if not _may_manage_structure(actor, department):
+        raise Forbidden(_("您没有停用此部门的权限。"))
+    if not department.is_active:
+        return department
+    active_below = Department.objects.filter(path__startswith=department.path, is_active=True).exclude(pk=department.pk)
+    if active_below.exists():
+        raise ValidationFailed(
+            _("请先停用下级部门。"),
+            fields={"department": [str(_("“%(name)s”还有启用中的下级部门") % {"name": department.name})]},
+        )
+    department.is_active = False
+    department.save(update_fields=["is_active"])
+    audit_record(actor=actor, action="department.deactivate", obj=department, changes={"is_active": False})
+    events.publish("identity.department_deactivated", department_id=department.pk)
+    return department
+
+
+def _may_grant(actor, *, role: str, department: Department, include_descendants: bool) -> bool:
+    """Superusers anywhere. City admins any role within their scope; department admins any role
+    but ``city_admin`` within theirs. A grant covering descendants needs a granter whose own
+    grant covers the whole subtree."""
+    if _is_superuser(actor):
+        return True
+    granter_roles = [Role.CITY_ADMIN] if role == Role.CITY_ADMIN else [Role.CITY_ADMIN, Role.DEPARTMENT_ADMIN]
+    above = Q(include_descendants=True, department__path__in=ancestor_paths(department.path))
+    covers = above if include_descendants else (Q(department=department) | above)
+    return (
+        RoleGrant.objects.filter(user=actor, role__in=granter_roles, department__is_active=True).filter(covers).exists()
+    )
+
+
+@transaction.atomic
+def role_grant_create(
+    *, actor, user: User, role: str, department: Department, include_descendants: bool = False
+) -> RoleGrant:
+    """Give ``user`` a role in ``department`` (and below it when ``include_descendants``).
+
+    Guarantees: the granter may grant this role here (see ``_may_grant``) and is not
+    granting to themself (superusers excepted); the grantee is an active staff account;
+    the department is active; one grant per user, role and department (``Conflict``
+    otherwise). Audited as ``role_grant.create``; publishes ``identity.role_granted``.
+    """
+    _require_signed_in(actor)
+    fields: dict[str, list[str]] = {}
+    if role not in Role.values:
+        fields["role"] = [str(_("角色无效"))]
+    if not department.is_active:
+        fields["department"] = [str(_("部门“%(name)s”已停用") % {"name": department.name})]
+    if user.kind != User.Kind.STAFF or not user.is_active:
+        fields["user"] = [str(_("只能向在职的工作人员账号授予角色"))]
+    if fields:
+        raise ValidationFailed(fields=fields)
+    if not _may_grant(actor, role=role, department=department, include_descendants=include_descendants):
+        raise Forbidden(_("您没有在此部门授予该角色的权限。"))
+    if user.pk == actor.pk and not _is_superuser(actor):
+        raise Forbidden(_("不能给自己授予角色。"))
+    if RoleGrant.objects.filter(user=user, role=role, department=department).exists():
+        raise Conflict(_("该用户在此部门已有此角色。"), code="role_grant_exists")
+    grant = RoleGrant.objects.create(
+        user=user, role=role, department=department, include_descendants=include_descendants, granted_by=actor
+    )
+    audit_record(
+        actor=actor,
+        action="role_grant.create",
+        obj=grant,
+        changes={
+            "user": user.username,
+            "role": role,
+            "department": department.pk,
+            "include_descendants": include_descendants,
+        },
+    )
+    events.publish("identity.role_granted", grant_id=grant.pk, user_id=user.pk, role=role, department_id=department.pk)
+    return grant
+
+
+@transaction.atomic
+def role_grant_revoke(*, actor, grant: RoleGrant) -> None:
+    """Take a role grant away. The same people who may create this grant may revoke it.
+    Audited as ``role_grant.revoke`` (who held which role where); publishes ``identity.role_revoked``."""
+    _require_signed_in(actor)
+    grant = RoleGrant.objects.select_for_update().get(pk=grant.pk)
+    if not _may_grant(
+        actor, role=grant.role, department=grant.department, include_descendants=grant.include_descendants
+    ):
+        raise Forbidden(_("您没有撤销此角色授权的权限。"))
+    changes = {
+        "user": grant.user.username,
+        "role": grant.role,
+        "department": grant.department_id,
+        "include_descendants": grant.include_descendants,
+    }
+    audit_record(actor=actor, action="role_grant.revoke", obj=grant, changes=changes)
+    grant_id, user_id = grant.pk, grant.user_id
+    grant.delete()
+    events.publish("identity.role_revoked", grant_id=grant_id, user_id=user_id, role=changes["role"])
