@@ -346,3 +346,90 @@ class LifeEventItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version} · {self.item}"
+
+
+# --- search (owned by catdata) ---------------------------------------------------------------
+# The search index is a denormalized pair of tables written in the same transaction as the
+# publication that changes it (see ``catalog/search.py``), so every web process reads the same
+# index from the database; nothing is cached per process except jieba's dictionary.
+
+
+class SearchSynonym(models.Model):
+    """What citizens type (开饭店) mapped to the official words it means (餐饮, 食品经营).
+
+    Applied to the query, not to the index: editing a synonym takes effect on the next search.
+    """
+
+    term = models.CharField(_("群众用语"), max_length=50, unique=True, help_text=_("例如:开饭店、生孩子、开公司"))
+    expansions = models.JSONField(
+        _("对应规范用语"), default=list, help_text=_("JSON 列表,例如 [\"餐饮\", \"食品经营\"]")
+    )
+    is_active = models.BooleanField(_("启用"), default=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("搜索同义词")
+        verbose_name_plural = _("搜索同义词")
+        ordering = ["term"]
+
+    def __str__(self) -> str:
+        return f"{self.term} → {'、'.join(self.expansions or [])}"
+
+    def clean(self) -> None:
+        expansions = self.expansions
+        if not isinstance(expansions, list) or not expansions or not all(
+            isinstance(e, str) and e.strip() for e in expansions
+        ):
+            raise ValidationError({"expansions": _("对应规范用语必须是非空的文字列表")})
+
+
+class SearchEntry(models.Model):
+    """One searchable thing: a published item (its current version) or a published life event."""
+
+    class Kind(models.TextChoices):
+        ITEM = "item", _("政务服务事项")
+        LIFE_EVENT = "life_event", _("一件事")
+
+    kind = models.CharField(_("类别"), max_length=12, choices=Kind.choices)
+    code = models.CharField(_("编码"), max_length=64)
+    item = models.OneToOneField(
+        ServiceItem, null=True, blank=True, on_delete=models.CASCADE, related_name="search_entry"
+    )
+    life_event = models.OneToOneField(
+        LifeEvent, null=True, blank=True, on_delete=models.CASCADE, related_name="search_entry"
+    )
+    name = models.CharField(_("名称"), max_length=200)
+    item_kind = models.CharField(_("事项类型"), max_length=20, blank=True)
+    department = models.ForeignKey(
+        "identity.Department", verbose_name=_("部门"), on_delete=models.CASCADE, related_name="+"
+    )
+    department_name = models.CharField(_("部门名称"), max_length=100)
+    for_natural_person = models.BooleanField(_("面向自然人"), default=False)
+    for_legal_person = models.BooleanField(_("面向法人"), default=False)
+    summary = models.CharField(_("摘要"), max_length=300, blank=True)
+    promised_time_limit = models.PositiveIntegerField(_("承诺办结时限"), null=True, blank=True)
+    onsite_visits = models.PositiveSmallIntegerField(_("到现场次数"), null=True, blank=True)
+    indexed_at = models.DateTimeField(_("索引时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("搜索条目")
+        verbose_name_plural = _("搜索条目")
+        constraints = [models.UniqueConstraint(fields=["kind", "code"], name="catalog_searchentry_unique_code")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SearchTerm(models.Model):
+    """An inverted-index posting: ``term`` occurs in ``entry`` with ``weight`` (field and match kind)."""
+
+    entry = models.ForeignKey(SearchEntry, on_delete=models.CASCADE, related_name="terms")
+    term = models.CharField(max_length=64)
+    weight = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = _("搜索词条")
+        verbose_name_plural = _("搜索词条")
+        constraints = [models.UniqueConstraint(fields=["entry", "term"], name="catalog_searchterm_unique")]
+        # Covering index: a query reads postings without touching the table.
+        indexes = [models.Index(fields=["term", "entry", "weight"], name="catalog_searchterm_lookup")]
