@@ -1,0 +1,68 @@
+"""Django admin for core models.
+
+Each admin class below routes every write through the audited service of its
+module: the admin is one more interface onto the services, never a side door.
+"""
+
+import datetime
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from yiwang.core.calendar import holiday_delete, holiday_set
+from yiwang.core.models import Holiday
+
+# ---------------------------------------------------------------------------
+# Holidays and make-up working days (owned by core.calendar)
+# ---------------------------------------------------------------------------
+
+
+class HolidayYearFilter(admin.SimpleListFilter):
+    title = _("年份")
+    parameter_name = "year"
+
+    def lookups(self, request, model_admin):
+        years = sorted({d.year for d in Holiday.objects.dates("date", "year")}, reverse=True)
+        return [(str(y), str(y)) for y in years]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit():
+            year = int(value)
+            return queryset.filter(date__gte=datetime.date(year, 1, 1), date__lte=datetime.date(year, 12, 31))
+        return queryset
+
+
+@admin.register(Holiday)
+class HolidayAdmin(admin.ModelAdmin):
+    list_display = ["date", "weekday", "kind", "name", "source", "note"]
+    list_filter = [HolidayYearFilter, "kind", "source"]
+    search_fields = ["name", "note"]
+    date_hierarchy = "date"
+    ordering = ["-date"]
+    fields = ["date", "kind", "name", "note", "source"]
+    readonly_fields = ["source"]
+
+    @admin.display(description=_("星期"))
+    def weekday(self, obj: Holiday) -> str:
+        return ["一", "二", "三", "四", "五", "六", "日"][obj.date.weekday()]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The date identifies the row: to move a holiday, delete it and add another.
+        return ["date", "source"] if obj else ["source"]
+
+    def save_model(self, request, obj, form, change):
+        saved = holiday_set(actor=request.user, date=obj.date, kind=obj.kind, name=obj.name, note=obj.note)
+        obj.pk, obj.source = saved.pk, saved.source
+
+    def delete_model(self, request, obj):
+        holiday_delete(actor=request.user, date=obj.date)
+
+    def delete_queryset(self, request, queryset):
+        dates = list(queryset.values_list("date", flat=True))
+        for day in dates:
+            holiday_delete(actor=request.user, date=day)
+        if dates:
+            messages.info(
+                request, _("已删除 %(count)d 条记录,这些日期恢复为国务院通知或周末规则") % {"count": len(dates)}
+            )
