@@ -6,6 +6,7 @@ from yiwang.api import api
 urlpatterns = [
     path("", include("yiwang.portal.urls")),
     path("workbench/", include("yiwang.workbench.urls")),
+    path("accounts/", include("yiwang.identity.urls", namespace="identity")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -1,0 +1,45 @@
+"""Accounts for the sign-in tests, made through the real services."""
+
+from datetime import date
+
+from yiwang.core.codes import make_id_number
+from yiwang.identity.models import Department, Role, User
+from yiwang.identity.services import department_create, role_grant_create, user_create
+
+PASSWORD = "Qiang-Mima-2024"
+ID_NUMBER = make_id_number("110105", date(1990, 1, 1), 2)
+PHONE = "13812345678"
+
+
+def make_citizen(username: str = "citizen", **extra) -> User:
+    extra.setdefault("id_number", ID_NUMBER)
+    extra.setdefault("phone", PHONE)
+    return user_create(
+        actor=None, username=username, password=PASSWORD, kind=User.Kind.CITIZEN, real_name="王小明", **extra
+    )
+
+
+def make_staff(username: str = "clerk", **extra) -> User:
+    return user_create(actor=None, username=username, password=PASSWORD, kind=User.Kind.STAFF, is_staff=True, **extra)
+
+
+def make_admin(username: str = "cityadmin") -> User:
+    """A staff account holding the city-admin role (MFA is mandatory for it)."""
+    root = make_staff("root")
+    root.is_superuser = True
+    root.save(update_fields=["is_superuser"])
+    city = department_create(
+        actor=root,
+        name="示范市人民政府",
+        code="city",
+        level=Department.Level.CITY,
+        kind=Department.Kind.GOVERNMENT,
+        region_code="320500",
+    )
+    admin = make_staff(username)
+    role_grant_create(actor=root, user=admin, role=Role.CITY_ADMIN, department=city)
+    return admin
+
+
+def login(client, username: str, password: str = PASSWORD, **extra):
+    return client.post("/accounts/login/", {"username": username, "password": password, **extra})
