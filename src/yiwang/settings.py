@@ -207,6 +207,8 @@ USE_TZ = True
 # --- Static files: served by the app itself (WhiteNoise), never from a CDN -------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+# The shared layout's own assets (src/yiwang/static/yiwang/); apps keep theirs in <app>/static/.
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(env("YIWANG_MEDIA_ROOT", str(VAR_DIR / "media")))
 STORAGES = {
