@@ -5,12 +5,14 @@ module: the admin is one more interface onto the services, never a side door.
 """
 
 import datetime
+import json
 
 from django.contrib import admin, messages
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from yiwang.core.calendar import holiday_delete, holiday_set
-from yiwang.core.models import Holiday
+from yiwang.core.models import AuditEvent, Holiday
 
 # ---------------------------------------------------------------------------
 # Holidays and make-up working days (owned by core.calendar)
@@ -66,3 +68,52 @@ class HolidayAdmin(admin.ModelAdmin):
             messages.info(
                 request, _("已删除 %(count)d 条记录,这些日期恢复为国务院通知或周末规则") % {"count": len(dates)}
             )
+
+
+# ---------------------------------------------------------------------------
+# Audit events (owned by core.audit): read-only, the chain is append-only
+# ---------------------------------------------------------------------------
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Look at the audit chain; nobody adds, edits or deletes an event here (verify with `yiwang audit verify`)."""
+
+    list_display = ["sequence", "created_at", "actor_repr", "action", "object_type", "object_id", "short_hash"]
+    list_filter = ["object_type"]
+    search_fields = ["=sequence", "action", "=object_id", "actor_repr"]
+    ordering = ["-sequence"]
+    show_full_result_count = False
+    list_per_page = 50
+    fields = [
+        "sequence",
+        "created_at",
+        "actor",
+        "actor_repr",
+        "action",
+        "object_type",
+        "object_id",
+        "object_repr",
+        "changes_pretty",
+        "digest",
+        "prev_hash",
+        "hash",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("本条哈希"))
+    def short_hash(self, obj: AuditEvent) -> str:
+        return obj.hash[:12] + "…"
+
+    @admin.display(description=_("变更内容"))
+    def changes_pretty(self, obj: AuditEvent) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.changes, ensure_ascii=False, indent=2))
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
