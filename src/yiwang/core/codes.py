@@ -27,6 +27,7 @@ from functools import cache
 from importlib import resources
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from stdnum.cn import ric, uscc
 
@@ -251,7 +252,7 @@ def validate_id_number(value: str, *, today: datetime.date | None = None) -> IdN
         birth_date = datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         raise ValidationError(_("身份证号中的出生日期无效"), code="id_number_birth_date") from None
-    today = today or datetime.date.today()
+    today = today or timezone.localdate()
     if birth_date > today or birth_date.year < _EARLIEST_BIRTH_YEAR:
         raise ValidationError(_("身份证号中的出生日期无效"), code="id_number_birth_date")
     region_code = number[:6]
