@@ -1,0 +1,244 @@
+"""Catalog reads. Public reads return published content only; admin reads are scoped to the
+departments the actor administers, and anything outside that scope raises ``NotFound``
+exactly like a missing object."""
+
+from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext as _
+
+from yiwang.catalog.content import ITEM_FIELDS, LIFE_EVENT_FIELDS, MATERIAL_FIELDS
+from yiwang.catalog.models import (
+    LifeEvent,
+    LifeEventItem,
+    LifeEventVersion,
+    MaterialRequirement,
+    MaterialRequirementKind,
+    ServiceItem,
+    ServiceItemVersion,
+    Status,
+)
+from yiwang.core.errors import NotFound
+from yiwang.identity.models import Department, Role
+from yiwang.identity.selectors import actor_has_role, departments_for_actor
+
+CATALOG_ADMIN_ROLES = (Role.DEPARTMENT_ADMIN, Role.CITY_ADMIN)
+
+
+# --- who may administer what -----------------------------------------------------------------
+
+
+def may_administer(*, actor, department: Department) -> bool:
+    """Department admins of the implementing (or lead) department, and city admins above it."""
+    return any(actor_has_role(actor=actor, role=role, department=department) for role in CATALOG_ADMIN_ROLES)
+
+
+def administered_departments(*, actor) -> QuerySet[Department]:
+    """Departments whose catalog the actor maintains (one lazy queryset)."""
+    scope = departments_for_actor(actor=actor, role=Role.DEPARTMENT_ADMIN) | departments_for_actor(
+        actor=actor, role=Role.CITY_ADMIN
+    )
+    return Department.objects.filter(pk__in=scope.values("pk"))
+
+
+# --- shapes ------------------------------------------------------------------------------------
+
+
+def _materials_prefetch() -> Prefetch:
+    return Prefetch("materials", queryset=MaterialRequirement.objects.order_by("sort", "id"))
+
+
+def material_to_data(material: MaterialRequirement) -> dict:
+    return {field: getattr(material, field) for field in MATERIAL_FIELDS}
+
+
+def item_version_to_data(version: ServiceItemVersion) -> dict:
+    """A version in the import-file shape (the one format of the catalog)."""
+    data = {field: getattr(version, field) for field in ITEM_FIELDS if hasattr(ServiceItemVersion, field)}
+    data["implementation_code"] = version.item.implementation_code
+    data["department"] = version.item.department.code
+    data["materials"] = [material_to_data(m) for m in version.materials.all()]
+    if version.output_license_type_code or version.output_description:
+        data["output"] = {
+            "license_type_code": version.output_license_type_code,
+            "description": version.output_description,
+        }
+    else:
+        data["output"] = None
+    return {field: data[field] for field in ITEM_FIELDS}
+
+
+def life_event_version_to_data(version: LifeEventVersion) -> dict:
+    data = {field: getattr(version, field) for field in ("name", "aliases", "keywords", "description", "targets")}
+    data["code"] = version.life_event.code
+    data["department"] = version.life_event.department.code
+    data["items"] = [entry.item.implementation_code for entry in version.entries.all()]
+    return {field: data[field] for field in LIFE_EVENT_FIELDS}
+
+
+# --- service items -------------------------------------------------------------------------
+
+
+def item_draft(*, item: ServiceItem) -> ServiceItemVersion | None:
+    return item.versions.filter(published_at__isnull=True).prefetch_related(_materials_prefetch()).first()
+
+
+def item_latest_version(*, item: ServiceItem) -> ServiceItemVersion | None:
+    """The draft if there is one, else the current published version."""
+    return item_draft(item=item) or item.current_version
+
+
+def item_list_published(
+    *, department: Department | None = None, kind: str | None = None, target: str | None = None
+) -> QuerySet[ServiceItem]:
+    """Published items for everyone, with their current versions and departments."""
+    items = ServiceItem.objects.filter(status=Status.PUBLISHED, current_version__isnull=False).select_related(
+        "current_version", "department"
+    )
+    if department is not None:
+        items = items.filter(department=department)
+    if kind:
+        items = items.filter(current_version__kind=kind)
+    if target:
+        # JSON containment is not portable to SQLite; targets are a short list of codes.
+        items = items.filter(current_version__targets__icontains=f'"{target}"')
+    return items.order_by("department__path", "implementation_code")
+
+
+def item_get_published(*, implementation_code: str) -> ServiceItem:
+    item = (
+        ServiceItem.objects.filter(implementation_code=implementation_code, status=Status.PUBLISHED)
+        .select_related("current_version", "department")
+        .first()
+    )
+    if item is None or item.current_version is None:
+        raise NotFound(_("未找到该事项。"), code="item_not_found")
+    return item
+
+
+def version_with_materials(*, version_id: int) -> ServiceItemVersion:
+    """A version by id, with materials — what a case that kept the version reads."""
+    version = (
+        ServiceItemVersion.objects.filter(pk=version_id)
+        .select_related("item", "item__department")
+        .prefetch_related(_materials_prefetch())
+        .first()
+    )
+    if version is None:
+        raise NotFound(_("未找到该事项版本。"), code="item_version_not_found")
+    return version
+
+
+def item_list_for_admin(*, actor) -> QuerySet[ServiceItem]:
+    """Every item (any status) of the departments the actor administers."""
+    return (
+        ServiceItem.objects.filter(department__in=administered_departments(actor=actor))
+        .select_related("current_version", "department")
+        .order_by("department__path", "implementation_code")
+    )
+
+
+def item_get_for_admin(*, actor, implementation_code: str) -> ServiceItem:
+    """An item the actor administers; outside their departments it does not exist."""
+    item = item_list_for_admin(actor=actor).filter(implementation_code=implementation_code).first()
+    if item is None:
+        raise NotFound(_("未找到该事项。"), code="item_not_found")
+    return item
+
+
+# --- life events -------------------------------------------------------------------------------
+
+
+def life_event_draft(*, life_event: LifeEvent) -> LifeEventVersion | None:
+    return life_event.versions.filter(published_at__isnull=True).first()
+
+
+def life_event_list_published() -> QuerySet[LifeEvent]:
+    return (
+        LifeEvent.objects.filter(status=Status.PUBLISHED, current_version__isnull=False)
+        .select_related("current_version", "department")
+        .order_by("code")
+    )
+
+
+def life_event_get_published(*, code: str) -> LifeEvent:
+    life_event = life_event_list_published().filter(code=code).first()
+    if life_event is None:
+        raise NotFound(_("未找到该一件事。"), code="life_event_not_found")
+    return life_event
+
+
+def life_event_list_for_admin(*, actor) -> QuerySet[LifeEvent]:
+    return (
+        LifeEvent.objects.filter(department__in=administered_departments(actor=actor))
+        .select_related("current_version", "department")
+        .order_by("code")
+    )
+
+
+def life_event_get_for_admin(*, actor, code: str) -> LifeEvent:
+    life_event = life_event_list_for_admin(actor=actor).filter(code=code).first()
+    if life_event is None:
+        raise NotFound(_("未找到该一件事。"), code="life_event_not_found")
+    return life_event
+
+
+def life_event_guide(*, version: LifeEventVersion) -> dict:
+    """The merged guide of a bundle: its items' current guides, one form, one material list.
+
+    Materials with the same name and source are asked once (required if any item requires
+    them); form properties with the same name are asked once (their schemas combined with
+    ``allOf`` if they differ); the time limit is the longest of the items'.
+    """
+    entries = (
+        LifeEventItem.objects.filter(version=version)
+        .select_related("item", "item__department", "item__current_version")
+        .prefetch_related(
+            Prefetch("item__current_version__materials", queryset=MaterialRequirement.objects.order_by("sort", "id"))
+        )
+        .order_by("sort")
+    )
+    versions = [e.item.current_version for e in entries if e.item.current_version is not None]
+    materials: list[dict] = []
+    by_key: dict[tuple, dict] = {}
+    for item_version in versions:
+        for material in item_version.materials.all():
+            key = (material.name, material.source, material.license_type_code, material.registry_field)
+            merged = by_key.get(key)
+            if merged is None:
+                merged = {**material_to_data(material), "items": []}
+                by_key[key] = merged
+                materials.append(merged)
+            elif material.requirement == MaterialRequirementKind.REQUIRED:
+                merged["requirement"] = MaterialRequirementKind.REQUIRED
+                merged["condition"] = ""
+            merged["items"].append(item_version.item.implementation_code)
+    return {
+        "items": versions,
+        "materials": materials,
+        "form_schema": merge_form_schemas([v.form_schema for v in versions]),
+        "promised_time_limit": max((v.promised_time_limit for v in versions), default=0),
+        "statutory_time_limit": max((v.statutory_time_limit for v in versions), default=0),
+        "onsite_visits": max((v.onsite_visits for v in versions), default=0),
+        "departments": list(dict.fromkeys(v.item.department for v in versions)),
+    }
+
+
+def merge_form_schemas(schemas: list[dict]) -> dict:
+    """One object schema asking each property once; required is the union."""
+    properties: dict = {}
+    required: list[str] = []
+    for schema in schemas:
+        for name, definition in (schema or {}).get("properties", {}).items():
+            if name not in properties:
+                properties[name] = definition
+            elif properties[name] != definition:
+                existing = properties[name]
+                parts = existing["allOf"] if set(existing) == {"allOf"} else [existing]
+                if definition not in parts:
+                    properties[name] = {"allOf": [*parts, definition]}
+        for name in (schema or {}).get("required", []):
+            if name not in required:
+                required.append(name)
+    merged: dict = {"type": "object", "properties": properties}
+    if required:
+        merged["required"] = required
+    return merged
