@@ -106,10 +106,6 @@ def test_elder_mode_chosen_before_sign_in_is_kept_after_sign_in(client, rf, citi
 
 
 def test_account_requires_sign_in(client):
-    from django.urls import get_resolver
-
-    if "identity" not in get_resolver().namespace_dict:  # TEMPORARY: until the auth helper mounts /accounts/
-        pytest.skip("identity URLs not mounted yet")
     response = client.get(reverse("portal:account"))
     assert response.status_code == 302
     assert "next=/account/" in response["Location"]
@@ -125,6 +121,11 @@ def test_account_shows_masked_personal_data_only(client, citizen):
     assert "13812345678" not in html
     assert "个人用户" in html
     assert "未启用" in html  # MFA status
+
+
+def test_layout_assets_are_served_by_the_app_itself(client):
+    for path in ("/static/yiwang/yiwang.css", "/static/yiwang/yiwang.js", "/static/django_htmx/htmx-2.min.js"):
+        assert client.get(path).status_code == 200, path
 
 
 def test_error_pages_speak_chinese_and_need_no_request():
