@@ -26,14 +26,18 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from stdnum.cn import ric, uscc
 
 __all__ = [
+    "IdNumberFormField",
     "IdNumberInfo",
+    "RegionCodeFormField",
     "RegionEntry",
+    "UsccFormField",
     "id_number_validator",
     "make_id_number",
     "make_uscc",
@@ -348,3 +352,42 @@ def make_uscc(body17: str) -> str:
     if len(body) != 17 or any(c not in USCC_ALPHABET for c in body):
         raise ValueError("body17 must be 17 characters from the USCC alphabet")
     return body + uscc.calc_check_digit(body)
+
+
+# ---------------------------------------------------------------------------
+# Form fields: validate and hand back the normalized value
+# ---------------------------------------------------------------------------
+
+
+class _CodeFormField(forms.CharField):
+    normalize = staticmethod(lambda value: value)
+
+    def clean(self, value):
+        value = super().clean(value)
+        return self.normalize(value) if value not in self.empty_values else value
+
+
+class IdNumberFormField(_CodeFormField):
+    """Accepts spaces, dashes and a lower-case ``x``; cleans to the 18-character number."""
+
+    normalize = staticmethod(lambda value: validate_id_number(value).number)
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 30)
+        super().__init__(**kwargs)
+
+
+class UsccFormField(_CodeFormField):
+    normalize = staticmethod(validate_uscc)
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 30)
+        super().__init__(**kwargs)
+
+
+class RegionCodeFormField(_CodeFormField):
+    normalize = staticmethod(validate_region_code)
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 20)
+        super().__init__(**kwargs)

@@ -10,6 +10,9 @@ from hypothesis import strategies as st
 
 from yiwang.core.codes import (
     USCC_ALPHABET,
+    IdNumberFormField,
+    RegionCodeFormField,
+    UsccFormField,
     id_number_validator,
     make_id_number,
     make_uscc,
@@ -148,6 +151,26 @@ def test_validator_works_in_a_django_form():
     assert not form.is_valid()
     assert "身份证号校验位不正确" in form.errors["id_number"][0]
     assert PersonForm(data={"id_number": "360426199101010071"}).is_valid()
+
+
+def test_form_fields_show_the_chinese_message_and_clean_to_the_normalized_value():
+    class EnterpriseForm(forms.Form):
+        agent_id_number = IdNumberFormField(label="经办人身份证号")
+        uscc = UsccFormField(label="统一社会信用代码")
+        region_code = RegionCodeFormField(label="所在地区", required=False)
+
+    form = EnterpriseForm(data={"agent_id_number": "360426 19910101 0071", "uscc": "91110000600037341l"})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data == {
+        "agent_id_number": "360426199101010071",
+        "uscc": "91110000600037341L",
+        "region_code": "",
+    }
+    form = EnterpriseForm(data={"agent_id_number": "360426910101007", "uscc": "", "region_code": "123456"})
+    assert not form.is_valid()
+    assert "18位" in form.errors["agent_id_number"][0]
+    assert form.errors["uscc"] == ["这个字段是必填项。"]
+    assert form.errors["region_code"] == ["行政区划代码 123456 不存在"]
 
 
 # --- unified social credit codes ----------------------------------------------
