@@ -1,10 +1,22 @@
-"""The JSON API under /api/v1/ (Django Ninja; OpenAPI 3.1 at /api/v1/openapi.json)."""
+"""The JSON API under /api/v1/ (Django Ninja; OpenAPI 3.1 at /api/v1/openapi.json, docs at /api/v1/docs).
 
-from ninja import NinjaAPI
+Every error, from any router, is ``{"code", "message", "fields"}`` (see ``core.api_errors``
+and docs/api.md). Each app adds its router here, one line each.
+"""
 
-api = NinjaAPI(
+from ninja import Swagger
+
+from yiwang.core.api_errors import YiwangAPI, YiwangJSONRenderer
+
+api = YiwangAPI(
     title="Yiwang API",
     version="1",
-    description="一网 (Yiwang) digital-government platform API.",
+    description="一网 (Yiwang) digital-government platform API. Errors: `{code, message, fields}`; see docs/api.md.",
     urls_namespace="api",
+    renderer=YiwangJSONRenderer(),
+    # Swagger UI from the package's own static files (ninja is in INSTALLED_APPS); no validator
+    # badge, which would call validator.swagger.io.
+    docs=Swagger(settings={"validatorUrl": None}),
 )
+
+api.add_router("", "yiwang.identity.api.router")

@@ -1,0 +1,264 @@
+"""One error format for every JSON API: ``{"code": "...", "message": "...", "fields": {...}}``.
+
+``code`` is stable (clients branch on it); ``message`` is in the request's language
+(LocaleMiddleware: Accept-Language, zh-hans by default); ``fields`` maps a field name to
+its messages. ``YiwangAPI`` is a ``NinjaAPI`` that answers in this format for:
+
+* ``core.errors.YiwangError`` and its subclasses (their own status, code and fields);
+* request validation (422 ``invalid``, fields named like the JSON keys: ``"name"``,
+  ``"address.city"``, ``"items.0.qty"``; query and path parameters by their name);
+* a body that is not JSON (400 ``malformed_json``, with line and column);
+* missing or rejected credentials (401 ``not_authenticated``), Django's PermissionDenied
+  (403 ``forbidden``), Http404 / DoesNotExist (404 ``not_found``), throttling (429);
+* unknown routes under the API's prefix (404 ``not_found``, JSON, not the HTML page);
+* a method the route does not accept (405 ``method_not_allowed``, with ``Allow``);
+* anything else: 500 ``server_error``, logged with its traceback, none sent to the client.
+"""
+
+import json
+import logging
+from functools import wraps
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import URLPattern, re_path
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
+from ninja.renderers import JSONRenderer
+
+from yiwang.core.errors import YiwangError
+
+logger = logging.getLogger("yiwang.api")
+
+# pydantic error type → Chinese message; ``{name}`` placeholders come from the error's ctx.
+_FIELD_MESSAGES: dict[str, Any] = {
+    "missing": _("此字段为必填项"),
+    "string_type": _("请填写文本"),
+    "string_too_short": _("至少需要 {min_length} 个字符"),
+    "string_too_long": _("不能超过 {max_length} 个字符"),
+    "string_pattern_mismatch": _("格式不正确"),
+    "int_type": _("请填写整数"),
+    "int_parsing": _("请填写整数"),
+    "int_from_float": _("请填写整数"),
+    "float_type": _("请填写数字"),
+    "float_parsing": _("请填写数字"),
+    "decimal_type": _("请填写数字"),
+    "decimal_parsing": _("请填写数字"),
+    "bool_type": _("请填写 true 或 false"),
+    "bool_parsing": _("请填写 true 或 false"),
+    "greater_than": _("须大于 {gt}"),
+    "greater_than_equal": _("不能小于 {ge}"),
+    "less_than": _("须小于 {lt}"),
+    "less_than_equal": _("不能大于 {le}"),
+    "enum": _("请从以下选项中选择:{expected}"),
+    "literal_error": _("请从以下选项中选择:{expected}"),
+    "date_type": _("请填写日期,格式为 YYYY-MM-DD"),
+    "date_parsing": _("请填写日期,格式为 YYYY-MM-DD"),
+    "date_from_datetime_parsing": _("请填写日期,格式为 YYYY-MM-DD"),
+    "datetime_type": _("请填写日期时间,格式为 ISO 8601(如 2025-01-31T09:30:00+08:00)"),
+    "datetime_parsing": _("请填写日期时间,格式为 ISO 8601(如 2025-01-31T09:30:00+08:00)"),
+    "datetime_from_date_parsing": _("请填写日期时间,格式为 ISO 8601(如 2025-01-31T09:30:00+08:00)"),
+    "uuid_type": _("请填写正确的 UUID"),
+    "uuid_parsing": _("请填写正确的 UUID"),
+    "list_type": _("请提供一个列表"),
+    "too_short": _("至少需要 {min_length} 项"),
+    "too_long": _("不能超过 {max_length} 项"),
+    "dict_type": _("请提供一个对象"),
+    "model_type": _("请提供一个对象"),
+    "model_attributes_type": _("请提供一个对象"),
+    "extra_forbidden": _("不允许提交此字段"),
+    "json_invalid": _("不是有效的 JSON"),
+}
+_FALLBACK_FIELD_MESSAGE = _("此字段的值无效")
+
+STATUS_CODES = {
+    400: ("bad_request", _("请求无法处理。")),
+    401: ("not_authenticated", _("请先登录。")),
+    403: ("forbidden", _("您没有执行此操作的权限。")),
+    404: ("not_found", _("未找到该对象。")),
+    405: ("method_not_allowed", _("该接口不支持 %(method)s 方法。")),
+    422: ("invalid", _("提交的内容有误,请按提示修改。")),
+    429: ("throttled", _("请求过于频繁,请稍后再试。")),
+    500: ("server_error", _("服务器内部错误,请稍后重试。")),
+}
+
+
+class YiwangJSONRenderer(JSONRenderer):
+    """JSON with Chinese characters as themselves, not ``\\uXXXX`` escapes."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+
+def error_body(code: str, message: Any, fields: dict | None = None) -> dict:
+    return {"code": code, "message": str(message), "fields": fields or {}}
+
+
+def _json_response(body: dict, status: int) -> HttpResponse:
+    return HttpResponse(
+        json.dumps(body, ensure_ascii=False), status=status, content_type="application/json; charset=utf-8"
+    )
+
+
+def field_message(error: dict) -> str:
+    """The Chinese (or request-language) message for one pydantic error."""
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "value_error":
+        # Raised by our own schema validators, whose text is already a gettext message.
+        text = str(ctx.get("error") or error.get("msg", ""))
+        return text.removeprefix("Value error, ") or gettext(str(_FALLBACK_FIELD_MESSAGE))
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        return gettext("此字段不能为空")
+    template = _FIELD_MESSAGES.get(kind)
+    if template is None:
+        return str(_FALLBACK_FIELD_MESSAGE)
+    values = dict(ctx)
+    if "expected" in values:  # pydantic writes "'a', 'b' or 'c'"
+        values["expected"] = str(values["expected"]).replace("'", "").replace(" or ", ", ")
+    try:
+        return str(template).format(**values)
+    except (KeyError, IndexError, ValueError):
+        return str(_FALLBACK_FIELD_MESSAGE)
+
+
+def field_name(loc: tuple | list, *, single_body_param: str | None = None) -> str:
+    """A readable key for an error location: ``("body", "payload", "name")`` → ``"name"``.
+
+    The first element is where the value came from (body, query, path, header, …); when the
+    whole body is read into one schema parameter, ninja adds that parameter's name next,
+    which the client never wrote. What remains is the JSON path the client wrote
+    (``"address.city"``, ``"items.0"``); an error about the body as a whole is ``"body"``.
+    """
+    parts = [str(p) for p in loc]
+    if not parts:
+        return "__all__"
+    source, rest = parts[0], parts[1:]
+    if source == "body" and single_body_param and rest and rest[0] == single_body_param:
+        rest = rest[1:]
+    return ".".join(rest) if rest else source
+
+
+class YiwangAPI(NinjaAPI):
+    """``NinjaAPI`` answering every error in Yiwang's one format (see the module docstring)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.add_exception_handler(YiwangError, self._yiwang_error)
+        self.add_exception_handler(ValidationError, self._validation_error)
+        self.add_exception_handler(DjangoValidationError, self._django_validation_error)
+        self.add_exception_handler(HttpError, self._http_error)
+        self.add_exception_handler(Http404, self._not_found)
+        self.add_exception_handler(ObjectDoesNotExist, self._not_found)
+        self.add_exception_handler(PermissionDenied, self._forbidden)
+        self.add_exception_handler(Exception, self._server_error)
+
+    def validation_error_from_error_contexts(self, error_contexts) -> ValidationError:
+        # Name each error by the JSON path the client wrote, while the parameter model that
+        # tells whether the body was read into one schema parameter is still at hand.
+        errors = []
+        for context in error_contexts:
+            single = getattr(context.model, "__read_from_single_attr__", None)
+            for error in super().validation_error_from_error_contexts([context]).errors:
+                error["field"] = field_name(error.get("loc", ()), single_body_param=single)
+                errors.append(error)
+        return ValidationError(errors)
+
+    # --- handlers -------------------------------------------------------------------------
+
+    def error(self, request: HttpRequest, status: int, code: str | None = None, message=None, fields=None):
+        default_code, default_message = STATUS_CODES.get(status, STATUS_CODES[400])
+        body = error_body(code or default_code, message if message is not None else default_message, fields)
+        return self.create_response(request, body, status=status)
+
+    def _yiwang_error(self, request, exc: YiwangError):
+        return self.create_response(request, exc.as_dict(), status=exc.status)
+
+    def _validation_error(self, request, exc: ValidationError):
+        fields: dict[str, list[str]] = {}
+        for error in exc.errors:
+            name = error.get("field") or field_name(error.get("loc", ()))
+            if name == "body" and error.get("type") == "missing":
+                message = gettext("请提交 JSON 格式的请求体")
+            else:
+                message = field_message(error)
+            fields.setdefault(name, []).append(message)
+        return self.error(request, 422, fields=fields)
+
+    def _django_validation_error(self, request, exc: DjangoValidationError):
+        if hasattr(exc, "error_dict"):
+            fields = {name: [str(m) for m in errors.messages] for name, errors in exc.message_dict.items()}
+            return self.error(request, 422, fields=fields)
+        return self.error(request, 422, message=" ".join(str(m) for m in exc.messages))
+
+    def _http_error(self, request, exc: HttpError):
+        status = exc.status_code
+        if status == 400 and isinstance(exc.__cause__, ValueError):
+            return self._malformed_json(request, exc.__cause__)
+        if isinstance(exc, AuthenticationError) or status == 401:
+            response = self.error(request, 401)
+            response["WWW-Authenticate"] = 'Bearer realm="yiwang"'
+            return response
+        if isinstance(exc, AuthorizationError):
+            return self.error(request, 403)
+        if isinstance(exc, Throttled):
+            response = self.error(request, 429)
+            if exc.wait:
+                response["Retry-After"] = str(int(exc.wait))
+            return response
+        if status in STATUS_CODES and status != 405:
+            return self.error(request, status)
+        # An HttpError raised with a specific message by an endpoint: keep its text.
+        return self.error(request, status, code="error", message=exc.message)
+
+    def _malformed_json(self, request, cause: ValueError):
+        if isinstance(cause, json.JSONDecodeError):
+            message = gettext("请求体不是有效的 JSON:第 %(line)d 行第 %(column)d 列附近有误。") % {
+                "line": cause.lineno,
+                "column": cause.colno,
+            }
+        else:
+            message = gettext("请求体不是有效的 JSON。")
+        return self.error(request, 400, code="malformed_json", message=message)
+
+    def _not_found(self, request, exc):
+        return self.error(request, 404)
+
+    def _forbidden(self, request, exc):
+        return self.error(request, 403)
+
+    def _server_error(self, request, exc: Exception):
+        logger.exception("unhandled error in %s %s", request.method, request.path, exc_info=exc)
+        return self.error(request, 500)
+
+    # --- routes: JSON 404 for unknown paths, JSON 405 for wrong methods ----------------------------
+
+    def _get_urls(self):
+        urls = super()._get_urls()
+        for pattern in urls:
+            if isinstance(pattern, URLPattern):
+                pattern.callback = self._json_method_not_allowed(pattern.callback)
+        urls.append(re_path(r"^", csrf_exempt(self._unknown_route), name="unknown-route"))
+        return urls
+
+    def _json_method_not_allowed(self, view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            response = view(request, *args, **kwargs)
+            if response.status_code == 405 and not response.get("Content-Type", "").startswith("application/json"):
+                allow = response.get("Allow", "")
+                message = str(STATUS_CODES[405][1]) % {"method": request.method}
+                response = _json_response(error_body("method_not_allowed", message), 405)
+                if allow:
+                    response["Allow"] = allow
+            return response
+
+        wrapper.csrf_exempt = getattr(view, "csrf_exempt", False)
+        return wrapper
+
+    def _unknown_route(self, request, *args, **kwargs):
+        return _json_response(error_body("not_found", gettext("请求的接口不存在。")), 404)
