@@ -54,8 +54,12 @@ class LoadReport:
         return self.departments.created + self.users.created + self.grants.created
 
     @property
+    def differing(self) -> int:
+        return len(self.departments.differing) + len(self.users.differing) + len(self.grants.differing)
+
+    @property
     def up_to_date(self) -> bool:
-        return self.created == 0
+        return self.created == 0 and self.differing == 0
 
 
 @contextlib.contextmanager

@@ -64,6 +64,13 @@ class Command(BaseCommand):
         write = self.stdout.write
         if report.up_to_date:
             write(self.style.SUCCESS(f"{CITY_NAME}演示数据已是最新(种子 {seed},{elapsed:.1f} 秒)。"))
+        elif report.created == 0:
+            write(
+                self.style.WARNING(
+                    f"{CITY_NAME}演示数据已存在,未新建任何内容;有 {report.differing} 项与种子 {seed} 的数据不同,"
+                    f"已保留现状({elapsed:.1f} 秒)。如需改用其他种子,请先重置数据库。"
+                )
+            )
         else:
             write(self.style.SUCCESS(f"{CITY_NAME}演示数据已加载(种子 {seed},{elapsed:.1f} 秒)。"))
         rows: tuple[tuple[str, Tally], ...] = (
