@@ -27,7 +27,13 @@ CATALOG_ADMIN_ROLES = (Role.DEPARTMENT_ADMIN, Role.CITY_ADMIN)
 
 
 def may_administer(*, actor, department: Department) -> bool:
-    """Department admins of the implementing (or lead) department, and city admins above it."""
+    """Department admins of the implementing (or lead) department, and city admins above it.
+
+    ``actor=None`` is the platform itself (an operator's management command, the demo
+    loader): it may. Web requests always pass a user, anonymous or not.
+    """
+    if actor is None:
+        return True
     return any(actor_has_role(actor=actor, role=role, department=department) for role in CATALOG_ADMIN_ROLES)
 
 
