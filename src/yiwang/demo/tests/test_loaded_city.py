@@ -125,6 +125,10 @@ def test_demo_accounts_sign_in_with_the_one_demo_password(loaded):
     for username in ("citizen01", "ent01", "spj_clerk", SYSADMIN):
         assert authenticate(request, username=username, password=DEMO_PASSWORD) is not None, username
     assert authenticate(request, username="citizen01", password="Demo@2026yx") is None
+    # The password was hashed once (argon2) and reused, which keeps `yiwang demo` fast.
+    demo_usernames = [u.username for u in loaded.city.users]
+    hashes = set(User.objects.filter(username__in=demo_usernames).values_list("password", flat=True))
+    assert len(hashes) == 1 and hashes.pop().startswith("argon2$")
     assert User.objects.get(username=SYSADMIN).is_superuser
     assert not User.objects.filter(is_superuser=True).exclude(username=SYSADMIN).exists()
 
