@@ -1,6 +1,9 @@
 """Sign-in, MFA and password forms. Thin: the checks that matter live in services."""
 
+from datetime import timedelta
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -67,3 +70,28 @@ class PasswordChangeForm(forms.Form):
         if data.get("new_password1") and data.get("new_password2") and data["new_password1"] != data["new_password2"]:
             self.add_error("new_password2", _("两次输入的新密码不一致"))
         return data
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        label=_("用途"),
+        max_length=100,
+        error_messages={"required": _("请填写令牌用途,例如“数据交换前置机”")},
+    )
+    days = forms.IntegerField(
+        label=_("有效期(天)"),
+        required=False,
+        min_value=1,
+        max_value=3650,
+        initial=365,
+        help_text=_("留空表示长期有效(不建议)"),
+        error_messages={
+            "invalid": _("有效期须为整数天"),
+            "min_value": _("有效期至少 1 天"),
+            "max_value": _("有效期最长 3650 天"),
+        },
+    )
+
+    def expires_at(self):
+        days = self.cleaned_data.get("days")
+        return timezone.now() + timedelta(days=days) if days else None

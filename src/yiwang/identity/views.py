@@ -31,11 +31,17 @@ from yiwang.core.crypto import blind_index, decrypt_text, encrypt_text
 from yiwang.core.errors import ValidationFailed
 from yiwang.core.masking import mask_id_number, mask_phone
 from yiwang.identity import mfa
-from yiwang.identity.forms import LoginForm, PasswordChangeForm, TotpCodeForm
+from yiwang.identity.forms import ApiTokenForm, LoginForm, PasswordChangeForm, TotpCodeForm
 from yiwang.identity.middleware import SESSION_LAST_ACTIVITY, SESSION_TIMED_OUT
 from yiwang.identity.models import User
-from yiwang.identity.selectors import user_requires_mfa, user_resolve_login
-from yiwang.identity.services import user_mfa_disable, user_mfa_enrol, user_set_password
+from yiwang.identity.selectors import api_token_list, user_requires_mfa, user_resolve_login
+from yiwang.identity.services import (
+    api_token_create,
+    api_token_revoke,
+    user_mfa_disable,
+    user_mfa_enrol,
+    user_set_password,
+)
 
 SESSION_SETUP_SECRET = "yiwang_mfa_setup_secret"  # noqa: S105 - a session key name
 
@@ -381,3 +387,37 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("密码已修改。"))
             return redirect(settings.LOGIN_REDIRECT_URL)
     return render(request, "identity/password_change.html", {"form": form})
+
+
+@csrf_protect
+@never_cache
+@login_required
+def tokens_view(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's API tokens: issue one (its secret is shown once), see and revoke them."""
+    form = ApiTokenForm(request.POST or None)
+    new_secret = None
+    if request.method == "POST" and "revoke" in request.POST:
+        token = api_token_list(actor=request.user).filter(pk=request.POST.get("revoke") or 0).first()
+        if token is not None:
+            api_token_revoke(actor=request.user, token=token)
+            messages.success(request, _("令牌已吊销,使用它的系统将无法再访问接口。"))
+        return redirect("identity:tokens")
+    if request.method == "POST" and form.is_valid():
+        try:
+            _token, new_secret = api_token_create(
+                actor=request.user,
+                user=request.user,
+                name=form.cleaned_data["name"],
+                expires_at=form.expires_at(),
+            )
+        except ValidationFailed as exc:
+            for field, errors in exc.fields.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            form = ApiTokenForm()
+    return render(
+        request,
+        "identity/tokens.html",
+        {"form": form, "tokens": api_token_list(actor=request.user), "new_secret": new_secret},
+    )

@@ -129,3 +129,27 @@ def test_user_create_checks_fields_and_keeps_personal_data_out_of_the_audit():
     fields = exc.value.fields
     assert set(fields) == {"username", "password", "id_number", "phone"}
     assert "该用户名已被使用" in fields["username"][0]
+
+
+def test_token_page_shows_the_secret_once_and_revokes(client):
+    user = make_user()
+    client.force_login(user)
+    response = client.post("/accounts/tokens/", {"name": "前置机", "days": "30"})
+    text = response.content.decode()
+    token = ApiToken.objects.get(user=user)
+    assert f"yw_{token.prefix}_" in text and 'id="new-token"' in text
+    assert token.expires_at > timezone.now() + timedelta(days=29)
+    listing = client.get("/accounts/tokens/").content.decode()
+    assert 'id="new-token"' not in listing and "前置机" in listing
+
+    bad = client.post("/accounts/tokens/", {"name": "", "days": "0"}).content.decode()
+    assert "请填写令牌用途" in bad and "有效期至少 1 天" in bad
+
+    client.post("/accounts/tokens/", {"revoke": token.pk})
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+
+
+def test_admin_site_signs_in_through_the_common_login(client):
+    response = client.get("/admin/login/?next=/admin/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
