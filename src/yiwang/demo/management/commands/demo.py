@@ -3,6 +3,8 @@
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.urls import NoReverseMatch, reverse
 
 from yiwang.demo.city import CITY_NAME, DEFAULT_SEED, DEMO_PASSWORD
@@ -51,6 +53,9 @@ class Command(BaseCommand):
         parser.add_argument("--all", action="store_true", help="列出全部演示账号,而不只是常用的几个")
 
     def handle(self, *args, seed: int, all: bool, **options):
+        executor = MigrationExecutor(connection)
+        if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+            raise CommandError("数据库结构不是最新:请先运行 yiwang migrate(make demo 会自动运行)。")
         started = time.monotonic()
         try:
             report = demo_load(seed=seed)
