@@ -511,7 +511,8 @@ def department_update(
     ``department.update`` with the old and new value of each changed field.
     """
     _require_signed_in(actor)
-    department = Department.objects.select_for_update().select_related("parent").get(pk=department.pk)
+    # Not select_related("parent"): PostgreSQL cannot lock the nullable side of an outer join.
+    department = Department.objects.select_for_update().get(pk=department.pk)
     if not _may_manage_structure(actor, department):
         raise Forbidden(_("您没有修改此部门的权限。"))
     new = {
