@@ -27,7 +27,7 @@ from django.urls import URLPattern, re_path
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
-from ninja import NinjaAPI
+from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
 from ninja.renderers import JSONRenderer
 
@@ -86,6 +86,14 @@ STATUS_CODES = {
     429: ("throttled", _("请求过于频繁,请稍后再试。")),
     500: ("server_error", _("服务器内部错误,请稍后重试。")),
 }
+
+
+class ErrorOut(Schema):
+    """The body of every error response."""
+
+    code: str = Field(description="Stable machine code, e.g. not_found, invalid, department_not_found")
+    message: str = Field(description="Human message in the request's language (zh-hans by default)")
+    fields: dict[str, list[str]] = Field(description="Messages per field, keyed by the JSON path the client sent")
 
 
 class YiwangJSONRenderer(JSONRenderer):

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 
+from yiwang.core.api_errors import ErrorOut
 from yiwang.core.codes import region_name
 from yiwang.core.masking import mask_id_number, mask_phone
 from yiwang.identity.auth import api_auth
@@ -132,7 +133,7 @@ def _brief(department: Department) -> dict:
 # --- endpoints ---------------------------------------------------------------------------------------
 
 
-@router.get("/me", response=MeOut, auth=api_auth, summary="The signed-in user")
+@router.get("/me", response={200: MeOut, 401: ErrorOut}, auth=api_auth, summary="The signed-in user")
 def me(request: HttpRequest):
     """The authenticated user. Their own name is shown in full; 身份证号 and phone are masked
     even to their owner, so a shared screen or a log never shows them."""
@@ -157,7 +158,7 @@ def me(request: HttpRequest):
 
 @router.get(
     "/me/departments",
-    response=MyDepartmentsOut,
+    response={200: MyDepartmentsOut, 401: ErrorOut, 422: ErrorOut},
     auth=api_auth,
     summary="Where the signed-in user may act, per role",
 )
@@ -188,7 +189,9 @@ def my_departments(request: HttpRequest, role: Role | None = None):
     return {"all_departments": actor.is_superuser, "roles": roles}
 
 
-@router.get("/departments", response=list[DepartmentOut], auth=None, summary="The department tree")
+@router.get(
+    "/departments", response={200: list[DepartmentOut], 422: ErrorOut}, auth=None, summary="The department tree"
+)
 @paginate(DepartmentPagination)
 def departments(request: HttpRequest, filters: Query[DepartmentFilters]):
     """Active departments, public to everyone (no sign-in needed): the bodies of government
@@ -207,7 +210,12 @@ def departments(request: HttpRequest, filters: Query[DepartmentFilters]):
     ]
 
 
-@router.get("/departments/{department_id}", response=DepartmentDetail, auth=None, summary="One department")
+@router.get(
+    "/departments/{department_id}",
+    response={200: DepartmentDetail, 404: ErrorOut, 422: ErrorOut},
+    auth=None,
+    summary="One department",
+)
 def department_detail(request: HttpRequest, department_id: int):
     """One active department with its region name, number of children and the chain of
     departments above it. ``404 department_not_found`` if missing or deactivated."""
