@@ -110,7 +110,8 @@ def audit_record(
         object_repr = object_repr or str(obj)
     actor_id, actor_repr = _actor_fields(actor)
     digest = sm3_hex(canonical_json(changes))
-    with transaction.atomic():
+    # No savepoint: an audit failure must fail the caller's whole transaction anyway.
+    with transaction.atomic(savepoint=False):
         head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
         if head is None:
             head, _ = AuditChainHead.objects.get_or_create(pk=1, defaults={"hash": GENESIS_HASH})

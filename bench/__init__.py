@@ -1,0 +1,1 @@
+"""Yiwang benchmarks: `python -m bench` (or `make bench`). See bench/README.md."""
