@@ -182,6 +182,8 @@ AXES_LOCKOUT_CALLABLE = "yiwang.identity.views.lockout_response"
 
 # Idle session timeout in minutes (等保: 登录超时); the session also ends when the browser closes.
 YIWANG_IDLE_TIMEOUT_MINUTES = env_int("YIWANG_IDLE_TIMEOUT_MINUTES", 30)
+# Staff passwords must be changed after this many days (等保: 定期更换); 0 turns the rule off.
+YIWANG_PASSWORD_MAX_AGE_DAYS = env_int("YIWANG_PASSWORD_MAX_AGE_DAYS", 90)
 SESSION_COOKIE_AGE = 12 * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

@@ -6,7 +6,8 @@
   The last-activity stamp is rewritten at most once a minute, not on every request.
 * ``MfaRequiredMiddleware`` keeps a signed-in user who must use TOTP (MFA enabled, or an
   admin role / superuser) away from everything but the MFA pages, logout, static files and
-  the language switch until this session has passed TOTP.
+  the language switch until this session has passed TOTP; then, if the password expired
+  (staff, ``YIWANG_PASSWORD_MAX_AGE_DAYS``), away from everything but the password page.
 """
 
 import time
@@ -23,6 +24,7 @@ from yiwang.identity import mfa
 
 SESSION_LAST_ACTIVITY = "yiwang_last_activity"
 SESSION_TIMED_OUT = "yiwang_timed_out"
+SESSION_PASSWORD_EXPIRED = "yiwang_password_expired"  # noqa: S105 - a session key name
 ACTIVITY_GRANULARITY_SECONDS = 60
 API_PREFIX = "/api/"
 
@@ -119,16 +121,25 @@ class MfaRequiredMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return None
-        if request.session.get(mfa.SESSION_VERIFIED):
-            return None
         if request.path_info.startswith(self.exempt_prefixes()):
             return None
         if _is_api(request) and _has_bearer(request):
             return None
-        if mfa.session_mfa_satisfied(request):
-            return None
+        if request.session.get(mfa.SESSION_VERIFIED) or mfa.session_mfa_satisfied(request):
+            return self.check_password_age(request)
         target = "identity:mfa_verify" if user.mfa_enabled else "identity:mfa_setup"
         if _is_api(request):
             message = _("请先完成动态口令验证") if user.mfa_enabled else _("管理员账号须先启用动态口令(双因素认证)")
             return _error("mfa_required", message, 403)
         return _redirect(request, f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
+
+    def check_password_age(self, request: HttpRequest) -> HttpResponse | None:
+        """A staff password older than the maximum age (flagged at login) must be changed first."""
+        if not request.session.get(SESSION_PASSWORD_EXPIRED):
+            return None
+        target = reverse("identity:password_change")
+        if request.path_info.startswith(target):
+            return None
+        if _is_api(request):
+            return _error("password_expired", _("密码已过期,请先修改密码"), 403)
+        return _redirect(request, f"{target}?{urlencode({'next': request.get_full_path()})}")

@@ -7,9 +7,13 @@ Sections: users and tokens (helper "auth"), departments and role grants (helper 
 # Users and API tokens
 # =============================================================================================
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import StartsWith
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from yiwang.core.crypto import blind_index
@@ -64,6 +68,36 @@ def user_requires_mfa(*, user: User) -> bool:
     if user.is_superuser:
         return True
     return user.role_grants.filter(role__in=list(ADMIN_ROLES)).exists()
+
+
+def user_password_changed_at(*, user: User) -> datetime:
+    """When the password was last set, from the audit chain (``user.create`` / ``user.password_change``).
+
+    The tamper-evident trail is the record of password changes; accounts made outside the
+    services (``createsuperuser``) fall back to their creation time.
+    """
+    from yiwang.core.models import AuditEvent
+
+    created_at = (
+        AuditEvent.objects.filter(
+            object_type="identity.user",
+            object_id=str(user.pk),
+            action__in=["user.create", "user.password_change"],
+        )
+        .order_by("-sequence")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return created_at or user.date_joined
+
+
+def user_password_expired(*, user: User, now: datetime | None = None) -> bool:
+    """Staff passwords expire after ``settings.YIWANG_PASSWORD_MAX_AGE_DAYS`` (0 = never) — 等保 定期更换."""
+    days = int(getattr(settings, "YIWANG_PASSWORD_MAX_AGE_DAYS", 90) or 0)
+    if days <= 0 or not (user.is_staff or user.kind == User.Kind.STAFF):
+        return False
+    now = now or timezone.now()
+    return now - user_password_changed_at(user=user) > timedelta(days=days)
 
 
 def api_token_list(*, actor: User, user: User | None = None) -> QuerySet[ApiToken]:

@@ -32,9 +32,9 @@ from yiwang.core.errors import ValidationFailed
 from yiwang.core.masking import mask_id_number, mask_phone
 from yiwang.identity import mfa
 from yiwang.identity.forms import ApiTokenForm, LoginForm, PasswordChangeForm, TotpCodeForm
-from yiwang.identity.middleware import SESSION_LAST_ACTIVITY, SESSION_TIMED_OUT
+from yiwang.identity.middleware import SESSION_LAST_ACTIVITY, SESSION_PASSWORD_EXPIRED, SESSION_TIMED_OUT
 from yiwang.identity.models import User
-from yiwang.identity.selectors import api_token_list, user_requires_mfa, user_resolve_login
+from yiwang.identity.selectors import api_token_list, user_password_expired, user_requires_mfa, user_resolve_login
 from yiwang.identity.services import (
     api_token_create,
     api_token_revoke,
@@ -93,9 +93,17 @@ def _complete_login(request: HttpRequest, user: User, next_url: str, *, with_mfa
         object_repr=user.username,
         changes={"ip": _client_ip(request), "mfa": with_mfa},
     )
+    if user_password_expired(user=user):
+        request.session[SESSION_PASSWORD_EXPIRED] = True
+        messages.info(
+            request,
+            _("您的密码已超过 %(days)d 天未更换,请修改密码后继续。") % {"days": settings.YIWANG_PASSWORD_MAX_AGE_DAYS},
+        )
     if not with_mfa and user_requires_mfa(user=user):
         messages.info(request, _("管理员账号必须启用动态口令(双因素认证),请先完成绑定。"))
         return redirect(_with_next("identity:mfa_setup", next_url))
+    if request.session.get(SESSION_PASSWORD_EXPIRED):
+        return redirect(_with_next("identity:password_change", next_url))
     return redirect(next_url)
 
 
@@ -384,9 +392,14 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
                     form.add_error(field if field in form.fields else None, error)
         else:
             update_session_auth_hash(request, request.user)
+            request.session.pop(SESSION_PASSWORD_EXPIRED, None)
             messages.success(request, _("密码已修改。"))
-            return redirect(settings.LOGIN_REDIRECT_URL)
-    return render(request, "identity/password_change.html", {"form": form})
+            return redirect(_safe_next(request))
+    return render(
+        request,
+        "identity/password_change.html",
+        {"form": form, "next": _safe_next(request), "expired": request.session.get(SESSION_PASSWORD_EXPIRED)},
+    )
 
 
 @csrf_protect

@@ -2,14 +2,17 @@
 
 import json
 import time
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.test import RequestFactory
+from django.utils import timezone
 
 from yiwang.core.models import AuditEvent
 from yiwang.identity.middleware import SESSION_LAST_ACTIVITY
 from yiwang.identity.models import User
+from yiwang.identity.selectors import user_password_expired
 from yiwang.identity.tests.auth_helpers import ID_NUMBER, PASSWORD, PHONE, login, make_citizen, make_staff
 from yiwang.identity.views import lockout_response
 
@@ -155,3 +158,42 @@ def test_inactive_user_cannot_sign_in(client):
     User.objects.filter(pk=user.pk).update(is_active=False)
     assert login(client, "citizen").status_code == 200
     assert not signed_in(client)
+
+
+def test_staff_password_expires_after_the_maximum_age(client, settings):
+    settings.YIWANG_PASSWORD_MAX_AGE_DAYS = 90
+    clerk = make_staff("clerk")
+    citizen = make_citizen()
+    later = timezone.now() + timedelta(days=91)
+    assert user_password_expired(user=clerk, now=later)
+    assert not user_password_expired(user=clerk)
+    assert not user_password_expired(user=citizen, now=later)  # citizens are not forced
+    settings.YIWANG_PASSWORD_MAX_AGE_DAYS = 0
+    assert not user_password_expired(user=clerk, now=later)
+
+
+def test_expired_staff_password_must_be_changed_before_anything_else(client, settings):
+    settings.YIWANG_PASSWORD_MAX_AGE_DAYS = 90
+    clerk = make_staff("clerk")
+    # Age the record of the last password change (the audit chain is the source of truth).
+    AuditEvent.objects.filter(action="user.create", object_id=str(clerk.pk)).update(
+        created_at=timezone.now() - timedelta(days=120)
+    )
+    response = login(client, "clerk", next="/workbench/")
+    assert response["Location"].startswith("/accounts/password/")
+    held = client.get("/workbench/")
+    assert held.status_code == 302 and held["Location"].startswith("/accounts/password/")
+    assert client.get("/api/v1/me").json()["code"] == "password_expired"
+    page = client.get(response["Location"]).content.decode()
+    assert "定期更换密码" in page
+    response = client.post(
+        response["Location"],
+        {
+            "old_password": PASSWORD,
+            "new_password1": "Xin-Mima-2025!",
+            "new_password2": "Xin-Mima-2025!",
+            "next": "/workbench/",
+        },
+    )
+    assert response["Location"] == "/workbench/"
+    assert client.get("/workbench/").status_code == 200

@@ -112,7 +112,7 @@ def test_pending_state_expires(client):
     assert not can_reach_account(client)
 
 
-def test_too_many_wrong_codes_send_the_user_back_to_the_password(client):
+def test_guessing_codes_locks_the_account(client):
     user = make_citizen()
     totp = enrol(user)
     login(client, "citizen")
@@ -120,8 +120,10 @@ def test_too_many_wrong_codes_send_the_user_back_to_the_password(client):
     for _ in range(mfa.MAX_CODE_FAILURES - 1):
         assert client.post("/accounts/mfa/verify/", {"code": bad}).status_code == 200
     response = client.post("/accounts/mfa/verify/", {"code": bad})
-    assert response.status_code in (302, 429)
+    # Wrong codes count like wrong passwords: the account is now locked out.
+    assert response.status_code == 429 and "账号已被临时锁定" in response.content.decode()
     assert mfa.SESSION_PENDING not in client.session
+    assert login(client, "citizen").status_code == 429
 
 
 def test_admin_without_mfa_is_held_at_enrolment(client):
