@@ -10,7 +10,8 @@ its messages. ``YiwangAPI`` is a ``NinjaAPI`` that answers in this format for:
 * a body that is not JSON (400 ``malformed_json``, with line and column);
 * missing or rejected credentials (401 ``not_authenticated``), Django's PermissionDenied
   (403 ``forbidden``), Http404 / DoesNotExist (404 ``not_found``), throttling (429);
-* unknown routes under the API's prefix (404 ``not_found``, JSON, not the HTML page);
+* unknown routes under the API's prefix (404 ``not_found``, JSON, not the HTML page); the
+  prefix itself answers where the OpenAPI document and the docs are;
 * a method the route does not accept (405 ``method_not_allowed``, with ``Allow``);
 * anything else: 500 ``server_error``, logged with its traceback, none sent to the client.
 """
@@ -249,6 +250,8 @@ class YiwangAPI(NinjaAPI):
         urls = super()._get_urls()
         for pattern in urls:
             if isinstance(pattern, URLPattern):
+                if pattern.name == "api-root":  # ninja's root raises a bare Http404 (an HTML page)
+                    pattern.callback = csrf_exempt(self._root)
                 pattern.callback = self._json_method_not_allowed(pattern.callback)
         urls.append(re_path(r"^", csrf_exempt(self._unknown_route), name="unknown-route"))
         return urls
@@ -267,6 +270,16 @@ class YiwangAPI(NinjaAPI):
 
         wrapper.csrf_exempt = getattr(view, "csrf_exempt", False)
         return wrapper
+
+    def _root(self, request, *args, **kwargs):
+        """The API's root: where its description lives."""
+        base = request.path.rstrip("/")
+        body = {"title": self.title, "version": self.version}
+        if self.openapi_url:
+            body["openapi"] = base + self.openapi_url
+        if self.openapi_url and self.docs_url:
+            body["docs"] = base + self.docs_url
+        return _json_response(body, 200)
 
     def _unknown_route(self, request, *args, **kwargs):
         return _json_response(error_body("not_found", gettext("请求的接口不存在。")), 404)

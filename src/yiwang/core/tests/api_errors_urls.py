@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.urls import path
 from ninja import Field, Schema
 
+from yiwang import urls as site_urls
 from yiwang.core.api_errors import YiwangAPI
 from yiwang.core.codes import validate_region_code
 from yiwang.core.errors import Conflict, ValidationFailed
@@ -65,4 +66,10 @@ def private(request):
     return {"ok": True}
 
 
-urlpatterns = [path("api/test/", api.urls)]
+@api.post("/private", auth=api_auth)
+def private_write(request):
+    return {"ok": True}
+
+
+# The site's own routes too: middleware reverses them (sign-in page, MFA).
+urlpatterns = [path("api/test/", api.urls), *site_urls.urlpatterns]

@@ -100,6 +100,18 @@ def test_missing_credentials():
     assert json_error(response, 401) == {"code": "not_authenticated", "message": "请先登录。", "fields": {}}
 
 
+@pytest.mark.urls(TEST_URLS)
+def test_session_write_without_csrf_token_is_forbidden():
+    from yiwang.identity.services import user_create
+
+    user = user_create(actor=None, username="clerk", password="Qiang-Mima-2024", kind="staff", is_staff=True)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    assert client.get("/api/test/private").status_code == 200
+    response = client.post("/api/test/private")
+    assert json_error(response, 403)["code"] == "forbidden"
+
+
 # --- routes ------------------------------------------------------------------------------------------------------
 
 
@@ -109,6 +121,17 @@ def test_unknown_route_under_the_api_is_json_not_html():
         assert body == {"code": "not_found", "message": "请求的接口不存在。", "fields": {}}
     # Outside the API the site's HTML 404 page still applies.
     assert not Client().get("/no/such/page")["Content-Type"].startswith("application/json")
+
+
+def test_api_root_points_to_its_description():
+    response = Client().get("/api/v1/")
+    assert response.status_code == 200
+    assert response.json() == {
+        "title": "Yiwang API",
+        "version": "1",
+        "openapi": "/api/v1/openapi.json",
+        "docs": "/api/v1/docs",
+    }
 
 
 def test_wrong_method_is_json_with_allow():
