@@ -1,5 +1,6 @@
 # Yiwang — the two commands are `make demo` and `make test` (see README.md).
-PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do command -v $$p >/dev/null 2>&1 && { echo $$p; break; }; done)
+# Each candidate must actually run: a pyenv shim exists for every version pyenv knows but fails when it is not selected.
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do $$p -c 'import sys' >/dev/null 2>&1 && { echo $$p; break; }; done)
 VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
