@@ -159,6 +159,8 @@ def test_admin_cannot_turn_mfa_off_but_a_citizen_can(client):
     totp = enrol(admin)
     login(client, "cityadmin")
     client.post("/accounts/mfa/verify/", {"code": code_at(totp)})
+    status = client.get("/accounts/mfa/setup/").content.decode()
+    assert "必须保持启用" in status and "mfa/disable" not in status
     client.post("/accounts/mfa/disable/", {"code": code_at(totp, 1)})
     admin.refresh_from_db()
     assert admin.mfa_enabled
@@ -168,6 +170,8 @@ def test_admin_cannot_turn_mfa_off_but_a_citizen_can(client):
     totp = enrol(citizen)
     login(client, "citizen")
     client.post("/accounts/mfa/verify/", {"code": code_at(totp)})
+    status = client.get("/accounts/mfa/setup/").content.decode()
+    assert "已启用" in status and "关闭动态口令" in status
     client.post("/accounts/mfa/disable/", {"code": code_at(totp, 1)})
     citizen.refresh_from_db()
     assert not citizen.mfa_enabled
