@@ -20,3 +20,4 @@ api = YiwangAPI(
 )
 
 api.add_router("", "yiwang.identity.api.router")
+api.add_router("/catalog/", "yiwang.catalog.api.router")
