@@ -1,0 +1,690 @@
+"""Catalog search: citizens type what they mean, not the official name.
+
+"开饭店要办什么", "换身份证", "生孩子", "开公司", "gtgsh" (the pinyin initials of 个体工商户设立登记)
+all land on the right item. How:
+
+* **Index** — a denormalized inverted index in the database (``SearchEntry`` one row per
+  published item or life event, ``SearchTerm`` its postings). It is rewritten by
+  ``index_item`` / ``index_life_event`` whenever an item or bundle is published or retired
+  (subscribed to the catalog's domain events, and callable inside the publishing transaction),
+  so every web process reads the same index: nothing that matters is cached per process.
+* **Terms** — for names, aliases, keywords, materials, department name and description:
+  jieba words (search mode), Chinese character bigrams (so any sub-word still matches), the
+  whole field (exact-match boost); for names and aliases also their prefixes (suggestions as
+  you type) and full pinyin and pinyin initials (pypinyin), of the whole text and of each word.
+* **Weights** — a posting's weight is its field's weight (name > alias > keyword > material >
+  department) times its match kind (exact > prefix > word > bigram); a result's score is the
+  sum over the query's terms; results below a tenth of the best one are dropped as noise.
+* **Query** — normalized (NFKC, lower case), filler such as "要办什么" removed, segmented with
+  the same jieba, expanded with the admin-editable synonym table (``SearchSynonym``, read on
+  every query so an edit applies at once everywhere), then one grouped SQL query over the
+  covering index ``(term, entry, weight)``. The same code runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Case, F, IntegerField, Q, Sum, Value, When
+
+from yiwang.catalog.models import (
+    LifeEvent,
+    SearchEntry,
+    SearchSynonym,
+    SearchTerm,
+    ServiceItem,
+    Status,
+)
+from yiwang.core import events
+
+logger = logging.getLogger(__name__)
+
+# --- weights ------------------------------------------------------------------------------------
+
+FIELD_WEIGHTS = {"name": 100, "alias": 70, "keyword": 45, "material": 15, "department": 10, "description": 4}
+EXACT, PREFIX, WORD, BIGRAM = 30, 15, 10, 5  # match kind, in tenths (×3, ×1.5, ×1, ×0.5)
+QUERY_WEIGHT, SYNONYM_WEIGHT = 10, 8  # in tenths: a synonym's expansion counts 0.8 of the typed word
+
+MAX_TERM = 64
+MAX_PREFIX_CJK = 12
+MAX_PREFIX_PINYIN = 24
+MAX_QUERY = 60
+PAGE_SIZE_MAX = 100
+MIN_RELATIVE_SCORE = 10  # percent of the best result's score
+
+# Filler citizens add around what they mean; removed from the query (longest first).
+FILLER = sorted(
+    {
+        "要办什么手续",
+        "需要办什么",
+        "要办什么",
+        "要办哪些",
+        "办什么",
+        "怎么办理",
+        "如何办理",
+        "怎样办理",
+        "怎么办",
+        "如何办",
+        "去哪里办",
+        "去哪办",
+        "在哪里办",
+        "在哪办",
+        "需要什么材料",
+        "要什么材料",
+        "需要哪些材料",
+        "哪些材料",
+        "什么材料",
+        "需要什么",
+        "要什么",
+        "的流程",
+        "流程",
+        "手续",
+        "我要",
+        "我想",
+        "想要",
+        "请问",
+        "怎么",
+        "如何",
+        "吗",
+        "呢",
+        "啊",
+    },
+    key=len,
+    reverse=True,
+)
+_FILLER_RE = re.compile("|".join(map(re.escape, FILLER)))
+_PUNCT_RE = re.compile(r"[\s\u3000-\u303f\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65!-/:-@\[-`{-~]+")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+_ASCII_WORD = re.compile(r"^[a-z]+$")
+
+# Words of government services jieba's general dictionary does not know as one word.
+DOMAIN_WORDS = (
+    "个体工商户",
+    "营业执照",
+    "不动产",
+    "不动产权证书",
+    "公积金",
+    "住房公积金",
+    "社保卡",
+    "社会保障卡",
+    "医保",
+    "低保",
+    "最低生活保障",
+    "一件事",
+    "出生医学证明",
+    "户口簿",
+    "居住证",
+    "残疾人证",
+    "高龄津贴",
+    "失业保险金",
+    "食品经营",
+    "公章",
+    "刻章",
+    "数电发票",
+    "网约车",
+    "水电气",
+    "过户",
+    "二手房",
+    "换领",
+    "申领",
+    "落户",
+)
+
+
+# --- text ---------------------------------------------------------------------------------------
+
+
+def normalize(text: str) -> str:
+    """NFKC, lower case, punctuation and spaces removed: the form every term is stored in."""
+    text = unicodedata.normalize("NFKC", text or "").lower()
+    return _PUNCT_RE.sub("", text)
+
+
+_jieba = None
+_jieba_lock = threading.Lock()
+
+
+def _segmenter():
+    """jieba, initialized once per process with its bundled dictionary and the domain words."""
+    global _jieba
+    if _jieba is None:
+        with _jieba_lock:
+            if _jieba is None:
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                tokenizer = jieba.Tokenizer()
+                tokenizer.initialize()
+                for word in DOMAIN_WORDS:
+                    tokenizer.add_word(word)
+                _jieba = tokenizer
+    return _jieba
+
+
+def add_words(words: Iterable[str]) -> None:
+    """Teach jieba domain words (item names, synonym terms). Only refines segmentation: the
+    bigram postings make a result independent of whether a process knows the word."""
+    seg = _segmenter()
+    for word in words:
+        word = normalize(word)
+        if 2 <= len(word) <= 20 and _CJK.search(word) and seg.FREQ.get(word) is None:
+            seg.add_word(word)
+
+
+def words(text: str) -> list[str]:
+    """jieba search-mode words of normalized ``text``: CJK words of two or more characters and
+    runs of letters or digits."""
+    out = []
+    for token in _segmenter().lcut_for_search(text):
+        token = token.strip()
+        if not token:
+            continue
+        if _CJK.search(token):
+            if len(token) >= 2:
+                out.append(token)
+        elif token.isalnum():
+            out.append(token)
+    return out
+
+
+def bigrams(text: str) -> list[str]:
+    grams = []
+    for run in _CJK_RUN.findall(text):
+        grams.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return grams
+
+
+def pinyin(text: str) -> tuple[str, str]:
+    """(full pinyin, initials) of the CJK characters in ``text``, letters only: 个体户 → (getihu, gth)."""
+    from pypinyin import Style, lazy_pinyin
+
+    syllables = [s for s in lazy_pinyin(text, style=Style.NORMAL, errors="ignore") if s.isalpha()]
+    return "".join(syllables), "".join(s[0] for s in syllables)
+
+
+# --- indexing -----------------------------------------------------------------------------------
+
+
+def terms_for(fields: Iterable[tuple[str, str]]) -> dict[str, int]:
+    """The postings of one entry: ``{term: weight}`` from ``(field, text)`` pairs."""
+    postings: dict[str, int] = {}
+
+    def put(term: str, weight: int) -> None:
+        term = term[:MAX_TERM]
+        if term and weight > postings.get(term, 0):
+            postings[term] = weight
+
+    for field_name, raw in fields:
+        text = normalize(raw)
+        if not text:
+            continue
+        base = FIELD_WEIGHTS[field_name]
+        put("=" + text, base * EXACT // 10)
+        tokens = words(text)
+        for token in tokens:
+            put(token, base * WORD // 10)
+        if field_name == "description":
+            continue
+        for gram in bigrams(text):
+            put(gram, base * BIGRAM // 10)
+        if field_name in ("name", "alias"):
+            for k in range(1, min(len(text), MAX_PREFIX_CJK) + 1):
+                put("^" + text[:k], base * PREFIX // 10)
+            full, initials = pinyin(text)
+            for k in range(2, min(len(full), MAX_PREFIX_PINYIN) + 1):
+                put("p:" + full[:k], base * WORD // 10)
+            for k in range(2, min(len(initials), MAX_PREFIX_CJK) + 1):
+                put("i:" + initials[:k], base * WORD // 10)
+            for token in tokens:
+                if _CJK.search(token):
+                    full, initials = pinyin(token)
+                    put("p:" + full, base * WORD // 10)
+                    if len(initials) >= 2:
+                        put("i:" + initials, base * WORD // 10)
+    return postings
+
+
+@dataclass
+class EntryData:
+    """What the index needs of an item or life event, independent of how it is stored."""
+
+    kind: str
+    code: str
+    name: str
+    department_id: int
+    department_name: str
+    item_kind: str = ""
+    targets: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+    materials: list[str] = field(default_factory=list)
+    description: str = ""
+    department_names: list[str] = field(default_factory=list)
+    promised_time_limit: int | None = None
+    onsite_visits: int | None = None
+
+    def fields(self) -> list[tuple[str, str]]:
+        return [
+            ("name", self.name),
+            *(("alias", a) for a in self.aliases),
+            *(("keyword", k) for k in self.keywords),
+            *(("material", m) for m in self.materials),
+            *(("department", d) for d in self.department_names),
+            ("description", self.description),
+        ]
+
+
+def _write_entry(data: EntryData, *, item_id: int | None = None, life_event_id: int | None = None) -> SearchEntry:
+    entry, _created = SearchEntry.objects.update_or_create(
+        kind=data.kind,
+        code=data.code,
+        defaults={
+            "item_id": item_id,
+            "life_event_id": life_event_id,
+            "name": data.name[:200],
+            "item_kind": data.item_kind,
+            "department_id": data.department_id,
+            "department_name": data.department_name[:100],
+            "for_natural_person": "natural_person" in data.targets,
+            "for_legal_person": "legal_person" in data.targets,
+            "summary": (data.description or "")[:300],
+            "promised_time_limit": data.promised_time_limit,
+            "onsite_visits": data.onsite_visits,
+        },
+    )
+    add_words([data.name, *data.aliases])
+    SearchTerm.objects.filter(entry=entry).delete()
+    SearchTerm.objects.bulk_create(
+        [SearchTerm(entry=entry, term=t, weight=w) for t, w in terms_for(data.fields()).items()], batch_size=1000
+    )
+    return entry
+
+
+def _department_names(department) -> list[str]:
+    return [n for n in (department.name, department.short_name) if n]
+
+
+def _item_data(item: ServiceItem) -> EntryData:
+    version = item.current_version
+    return EntryData(
+        kind=SearchEntry.Kind.ITEM,
+        code=item.implementation_code,
+        name=version.name,
+        department_id=item.department_id,
+        department_name=item.department.name,
+        department_names=_department_names(item.department),
+        item_kind=version.kind,
+        targets=list(version.targets or []),
+        aliases=list(version.aliases or []),
+        keywords=list(version.keywords or []),
+        materials=[m.name for m in version.materials.all()],
+        description=version.description,
+        promised_time_limit=version.promised_time_limit,
+        onsite_visits=version.onsite_visits,
+    )
+
+
+def _life_event_data(life_event: LifeEvent) -> EntryData:
+    version = life_event.current_version
+    items = [e.item for e in version.entries.select_related("item__current_version").order_by("sort")]
+    return EntryData(
+        kind=SearchEntry.Kind.LIFE_EVENT,
+        code=life_event.code,
+        name=version.name,
+        department_id=life_event.department_id,
+        department_name=life_event.department.name,
+        department_names=_department_names(life_event.department),
+        item_kind="life_event",
+        targets=list(version.targets or []),
+        aliases=list(version.aliases or []),
+        # A bundle is also found by the names of the items it bundles.
+        keywords=[*(version.keywords or []), *(i.current_version.name for i in items if i.current_version)],
+        description=version.description,
+    )
+
+
+@transaction.atomic
+def index_item(item_id: int) -> SearchEntry | None:
+    """Bring the item's index entry in line with the database: its current published version,
+    or no entry when it is not published. Idempotent; safe inside the publishing transaction."""
+    item = (
+        ServiceItem.objects.select_related("department", "current_version")
+        .filter(pk=item_id, status=Status.PUBLISHED, current_version__isnull=False)
+        .first()
+    )
+    if item is None:
+        SearchEntry.objects.filter(item_id=item_id).delete()
+        return None
+    return _write_entry(_item_data(item), item_id=item.pk)
+
+
+@transaction.atomic
+def index_life_event(life_event_id: int) -> SearchEntry | None:
+    """Same as ``index_item`` for a life-event bundle."""
+    life_event = (
+        LifeEvent.objects.select_related("department", "current_version")
+        .filter(pk=life_event_id, status=Status.PUBLISHED, current_version__isnull=False)
+        .first()
+    )
+    if life_event is None:
+        SearchEntry.objects.filter(life_event_id=life_event_id).delete()
+        return None
+    return _write_entry(_life_event_data(life_event), life_event_id=life_event.pk)
+
+
+@transaction.atomic
+def reindex_all() -> int:
+    """Rebuild the whole index from the published catalog (``yiwang catalog_search_reindex``)."""
+    SearchEntry.objects.filter(
+        Q(item__isnull=False) & ~Q(item__status=Status.PUBLISHED)
+        | Q(life_event__isnull=False) & ~Q(life_event__status=Status.PUBLISHED)
+    ).delete()
+    count = 0
+    for pk in ServiceItem.objects.filter(status=Status.PUBLISHED).values_list("pk", flat=True):
+        count += index_item(pk) is not None
+    for pk in LifeEvent.objects.filter(status=Status.PUBLISHED).values_list("pk", flat=True):
+        count += index_life_event(pk) is not None
+    return count
+
+
+@events.subscribe("catalog.item_published")
+@events.subscribe("catalog.item_retired")
+def on_item_changed(event: events.DomainEvent) -> None:
+    index_item(event.payload["item_id"])
+    # A bundle's entry lists its items' names: refresh the bundles that contain the item.
+    for pk in (
+        LifeEvent.objects.filter(status=Status.PUBLISHED, current_version__entries__item_id=event.payload["item_id"])
+        .values_list("pk", flat=True)
+        .distinct()
+    ):
+        index_life_event(pk)
+
+
+@events.subscribe("catalog.life_event_published")
+@events.subscribe("catalog.life_event_retired")
+def on_life_event_changed(event: events.DomainEvent) -> None:
+    index_life_event(event.payload["life_event_id"])
+
+
+# --- synonyms -----------------------------------------------------------------------------------
+
+# What citizens say → the official words. Seeded into ``SearchSynonym`` (admins edit them there).
+DEFAULT_SYNONYMS: dict[str, list[str]] = {
+    "开饭店": ["餐饮", "食品经营"],
+    "开餐馆": ["餐饮", "食品经营"],
+    "开餐厅": ["餐饮", "食品经营"],
+    "开小吃店": ["餐饮", "食品经营"],
+    "开奶茶店": ["餐饮", "食品经营"],
+    "开超市": ["食品销售", "食品经营", "个体工商户"],
+    "开店": ["个体工商户", "营业执照"],
+    "开公司": ["企业设立", "开办企业"],
+    "注册公司": ["企业设立", "开办企业"],
+    "办公司": ["企业设立", "开办企业"],
+    "创业": ["企业设立", "个体工商户", "就业创业"],
+    "生孩子": ["出生", "生育", "新生儿"],
+    "生小孩": ["出生", "生育", "新生儿"],
+    "生宝宝": ["出生", "生育", "新生儿"],
+    "怀孕": ["生育"],
+    "上户口": ["出生户口登记", "户口"],
+    "报户口": ["出生户口登记", "户口"],
+    "身份证": ["居民身份证"],
+    "换证": ["换领"],
+    "结婚": ["结婚登记"],
+    "领证": ["结婚登记"],
+    "离婚": ["离婚登记"],
+    "买房": ["不动产转移登记", "二手房"],
+    "卖房": ["不动产转移登记", "二手房"],
+    "过户": ["转移登记"],
+    "房产证": ["不动产权证书", "不动产登记"],
+    "房本": ["不动产权证书", "不动产登记"],
+    "失业": ["失业保险金"],
+    "失业金": ["失业保险金"],
+    "退休": ["养老保险待遇"],
+    "养老金": ["养老保险待遇"],
+    "低保": ["最低生活保障"],
+    "老人补贴": ["高龄津贴"],
+    "残疾证": ["残疾人证"],
+    "社保卡": ["社会保障卡"],
+    "医保卡": ["社会保障卡", "医疗保险"],
+    "交医保": ["医疗保险参保"],
+    "看病报销": ["医疗保险", "异地就医"],
+    "盖房子": ["建设工程规划许可", "施工许可"],
+    "建房": ["建设工程规划许可", "施工许可"],
+    "跑货运": ["道路运输经营许可"],
+    "开货车": ["道路运输经营许可"],
+    "刻章": ["公章刻制"],
+    "开发票": ["发票申领"],
+    "交税": ["税费缴纳"],
+    "退税": ["个人所得税综合所得年度汇算"],
+    "打官司": ["法律援助"],
+    "请律师": ["法律援助"],
+    "当老师": ["教师资格认定"],
+    "上学": ["入学登记"],
+    "租房": ["保障性租赁住房", "住房公积金提取"],
+    "当医生": ["医师执业注册"],
+    "开宾馆": ["公共场所卫生许可"],
+    "开理发店": ["公共场所卫生许可", "个体工商户"],
+}
+
+
+@transaction.atomic
+def synonyms_seed() -> int:
+    """Add the default synonyms an install does not have yet; never overwrites an admin's edit."""
+    existing = set(SearchSynonym.objects.values_list("term", flat=True))
+    new = [SearchSynonym(term=t, expansions=e) for t, e in DEFAULT_SYNONYMS.items() if t not in existing]
+    SearchSynonym.objects.bulk_create(new)
+    return len(new)
+
+
+def _substrings(text: str, longest: int = 12) -> set[str]:
+    return {text[i:j] for i in range(len(text)) for j in range(i + 2, min(len(text), i + longest) + 1)}
+
+
+def _expansions(text: str) -> list[str]:
+    if len(text) < 2:
+        return []
+    found = SearchSynonym.objects.filter(is_active=True, term__in=_substrings(text)).values_list(
+        "expansions", flat=True
+    )
+    out: list[str] = []
+    for expansions in found:
+        out.extend(e for e in expansions or [] if isinstance(e, str))
+    return out
+
+
+# --- querying -----------------------------------------------------------------------------------
+
+
+def strip_filler(text: str) -> str:
+    core = _FILLER_RE.sub("", text)
+    return core or text
+
+
+def query_terms(query: str) -> dict[str, int]:
+    """``{term: query weight}`` for a raw query: its own terms, then its synonyms' terms."""
+    text = strip_filler(normalize(query)[:MAX_QUERY])
+    if not text:
+        return {}
+    weights: dict[str, int] = {}
+
+    def put(term: str, weight: int) -> None:
+        term = term[:MAX_TERM]
+        if term and weight > weights.get(term, 0):
+            weights[term] = weight
+
+    def add_text(value: str, weight: int) -> None:
+        put("=" + value, weight)
+        put("^" + value[:MAX_PREFIX_CJK], weight)
+        for token in words(value):
+            put(token, weight)
+        for gram in bigrams(value):
+            put(gram, weight)
+
+    if _ASCII_WORD.match(text):
+        # Pinyin or its initials: "gtgsh", "getihu", "shenfenzheng".
+        put("p:" + text[:MAX_PREFIX_PINYIN], QUERY_WEIGHT)
+        if len(text) <= MAX_PREFIX_CJK:
+            put("i:" + text, QUERY_WEIGHT)
+        put(text, QUERY_WEIGHT)
+        return weights
+    add_text(text, QUERY_WEIGHT)
+    for expansion in _expansions(text):
+        value = normalize(expansion)
+        if value:
+            add_text(value, SYNONYM_WEIGHT)
+    return weights
+
+
+@dataclass
+class SearchHit:
+    kind: str
+    code: str
+    name: str
+    item_kind: str
+    department_id: int
+    department_name: str
+    summary: str
+    promised_time_limit: int | None
+    onsite_visits: int | None
+    score: int
+
+
+@dataclass
+class SearchPage:
+    query: str
+    hits: list[SearchHit]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return (self.total + self.page_size - 1) // self.page_size if self.total else 0
+
+
+def _filtered(qs, *, department_id=None, target=None, kind=None):
+    if department_id:
+        qs = qs.filter(entry__department_id=department_id)
+    if target == "natural_person":
+        qs = qs.filter(entry__for_natural_person=True)
+    elif target == "legal_person":
+        qs = qs.filter(entry__for_legal_person=True)
+    if kind == "life_event":
+        qs = qs.filter(entry__kind=SearchEntry.Kind.LIFE_EVENT)
+    elif kind:
+        qs = qs.filter(entry__item_kind=kind)
+    return qs
+
+
+def _live(entries: Iterable[SearchEntry]) -> dict[int, SearchEntry]:
+    """Entries whose item or bundle is still published: a retirement hides a result at once,
+    even before its index entry is removed."""
+    return {
+        e.pk: e
+        for e in entries
+        if not (e.item_id and e.item.status != Status.PUBLISHED)
+        and not (e.life_event_id and e.life_event.status != Status.PUBLISHED)
+    }
+
+
+def search(
+    query: str,
+    *,
+    department_id: int | None = None,
+    target: str | None = None,
+    kind: str | None = None,
+    page: int = 1,
+    page_size: int = 20,
+) -> SearchPage:
+    """Published items and life events matching ``query``, best first, one page of them.
+
+    ``target`` is ``natural_person`` or ``legal_person``; ``kind`` an item kind or
+    ``life_event``. Public data only: no actor is needed.
+    """
+    page = max(1, int(page))
+    page_size = max(1, min(int(page_size), PAGE_SIZE_MAX))
+    weights = query_terms(query)
+    if not weights:
+        return SearchPage(query=query, hits=[], total=0, page=page, page_size=page_size)
+    by_weight: dict[int, list[str]] = {}
+    for term, weight in weights.items():
+        by_weight.setdefault(weight, []).append(term)
+    if len(by_weight) == 1:
+        ((qw, _terms),) = by_weight.items()
+        score = Sum(F("weight") * Value(qw), output_field=IntegerField())
+    else:
+        score = Sum(
+            Case(
+                *(When(term__in=terms, then=F("weight") * Value(qw)) for qw, terms in by_weight.items()),
+                default=Value(0),
+                output_field=IntegerField(),
+            )
+        )
+    postings = _filtered(
+        SearchTerm.objects.filter(term__in=list(weights)), department_id=department_id, target=target, kind=kind
+    )
+    grouped = postings.values("entry_id").annotate(score=score)
+    best = grouped.order_by("-score")[:1]
+    if not best:
+        return SearchPage(query=query, hits=[], total=0, page=page, page_size=page_size)
+    # Weak matches (a common bigram of a synonym, one shared material word) far below the best
+    # result are noise, not answers.
+    grouped = grouped.filter(score__gte=max(1, best[0]["score"] * MIN_RELATIVE_SCORE // 100))
+    total = grouped.count()
+    offset = (page - 1) * page_size
+    rows = list(grouped.order_by("-score", "entry_id")[offset : offset + page_size + 10])
+    entries = _live(
+        SearchEntry.objects.select_related("item", "life_event").filter(pk__in=[r["entry_id"] for r in rows])
+    )
+    ranked = [r for r in rows if r["entry_id"] in entries][:page_size]
+    hits = [_hit(entries[r["entry_id"]], r["score"]) for r in ranked]
+    return SearchPage(query=query, hits=hits, total=total, page=page, page_size=page_size)
+
+
+def _hit(entry: SearchEntry, score: int) -> SearchHit:
+    return SearchHit(
+        kind=entry.kind,
+        code=entry.code,
+        name=entry.name,
+        item_kind=entry.item_kind,
+        department_id=entry.department_id,
+        department_name=entry.department_name,
+        summary=entry.summary,
+        promised_time_limit=entry.promised_time_limit,
+        onsite_visits=entry.onsite_visits,
+        score=score,
+    )
+
+
+def suggest(prefix: str, *, limit: int = 8) -> list[SearchHit]:
+    """Suggestions as you type: names and aliases starting with ``prefix`` (Chinese, pinyin or
+    initials), then the best search results; each entry once."""
+    limit = max(1, min(int(limit), 20))
+    text = strip_filler(normalize(prefix)[:MAX_QUERY])
+    if not text:
+        return []
+    if _ASCII_WORD.match(text):
+        terms = ["p:" + text[:MAX_PREFIX_PINYIN], "i:" + text[:MAX_PREFIX_CJK]]
+    else:
+        terms = ["^" + text[:MAX_PREFIX_CJK]]
+    rows = (
+        SearchTerm.objects.filter(term__in=terms)
+        .values("entry_id")
+        .annotate(score=Sum("weight"))
+        .order_by("-score", "entry_id")[: limit + 10]
+    )
+    ids = [r["entry_id"] for r in rows]
+    entries = _live(SearchEntry.objects.select_related("item", "life_event").filter(pk__in=ids))
+    scores = {r["entry_id"]: r["score"] for r in rows}
+    hits = [_hit(entries[i], scores[i]) for i in ids if i in entries]
+    if len(hits) < limit:
+        seen = {h.code for h in hits}
+        hits += [h for h in search(prefix, page_size=limit).hits if h.code not in seen]
+    return hits[:limit]
