@@ -361,9 +361,7 @@ class SearchSynonym(models.Model):
     """
 
     term = models.CharField(_("群众用语"), max_length=50, unique=True, help_text=_("例如:开饭店、生孩子、开公司"))
-    expansions = models.JSONField(
-        _("对应规范用语"), default=list, help_text=_("JSON 列表,例如 [\"餐饮\", \"食品经营\"]")
-    )
+    expansions = models.JSONField(_("对应规范用语"), default=list, help_text=_('JSON 列表,例如 ["餐饮", "食品经营"]'))
     is_active = models.BooleanField(_("启用"), default=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -377,8 +375,10 @@ class SearchSynonym(models.Model):
 
     def clean(self) -> None:
         expansions = self.expansions
-        if not isinstance(expansions, list) or not expansions or not all(
-            isinstance(e, str) and e.strip() for e in expansions
+        if (
+            not isinstance(expansions, list)
+            or not expansions
+            or not all(isinstance(e, str) and e.strip() for e in expansions)
         ):
             raise ValidationError({"expansions": _("对应规范用语必须是非空的文字列表")})
 
