@@ -605,6 +605,9 @@ def department_move(*, actor, department: Department, parent: Department | None)
     old_path = department.path
     new_path = f"{parent.path if parent else '/'}{department.pk}/"
     subtree = Department.objects.filter(path__startswith=old_path)
+    # Lock the subtree first: a child being created concurrently below it (which locks its
+    # parent) commits before the UPDATE below starts, so the UPDATE sees and moves it too.
+    list(subtree.select_for_update().values_list("pk", flat=True))
     longest = subtree.aggregate(n=Max(Length("path")))["n"] or len(old_path)
     if not fields and longest - len(old_path) + len(new_path) > Department._meta.get_field("path").max_length:
         fields["parent"] = [str(_("部门树层次过深,无法移动到此处"))]
