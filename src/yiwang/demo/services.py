@@ -10,9 +10,12 @@ over, delete the database (``var/yiwang.sqlite3``) and run ``yiwang migrate`` an
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from types import ModuleType
 
+from django.apps import AppConfig, apps
 from django.contrib.auth import base_user
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
@@ -25,6 +28,29 @@ from yiwang.identity.models import Department, RoleGrant, User
 
 # Audit actor for what the loader does before any account exists.
 SYSTEM_ACTOR = "system:demo"
+
+
+def demo_extensions() -> list[tuple[AppConfig, ModuleType]]:
+    """Other apps' demo data, loaded by ``yiwang demo`` after the city.
+
+    An app takes part by having a ``<app>.demo_data`` module with ``load(actor)``: it must be
+    idempotent, write through its own services and may rely on the city's department codes.
+    Its return value is printed through ``summary()`` when it has one. Order: INSTALLED_APPS.
+    """
+    found = []
+    for app in apps.get_app_configs():
+        if not app.name.startswith("yiwang.") or app.name == "yiwang.demo":
+            continue
+        name = f"{app.name}.demo_data"
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        if callable(getattr(module, "load", None)):
+            found.append((app, module))
+    return found
 
 
 class DemoLoadError(Exception):

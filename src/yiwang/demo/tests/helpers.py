@@ -75,7 +75,8 @@ def snapshot() -> dict:
     }
 
 
-def run_demo(*args) -> str:
+def run_demo(*args, city_only: bool = True) -> str:
+    """``yiwang demo``; by default without other apps' demo data (the catalog takes seconds)."""
     out = StringIO()
-    call_command("demo", *args, stdout=out)
+    call_command("demo", *args, *(["--city-only"] if city_only else []), stdout=out)
     return out.getvalue()

@@ -4,6 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from yiwang.demo.city import DEMO_PASSWORD, SYSADMIN
+from yiwang.demo.services import demo_extensions
 from yiwang.demo.tests.helpers import run_demo, snapshot
 from yiwang.identity import services as identity
 from yiwang.identity.models import Department, User
@@ -57,3 +58,13 @@ def test_refuses_cleanly_when_sysadmin_is_someone_else():
 def test_bad_seed_is_refused_with_a_message():
     with pytest.raises(CommandError, match="seed"):
         call_command("demo", "--seed", "abc")
+
+
+@pytest.mark.django_db
+def test_other_apps_demo_data_loads_in_the_same_run():
+    extensions = demo_extensions()
+    assert "yiwang.catalog" in [app.name for app, _module in extensions]  # the demo catalog of 示范市
+    out = run_demo(city_only=False)
+    assert "示范市演示数据已加载" in out
+    for app, _module in extensions:
+        assert f"  {app.verbose_name}:" in out

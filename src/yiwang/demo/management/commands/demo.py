@@ -3,12 +3,12 @@
 import time
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import NoReverseMatch, reverse
 
 from yiwang.demo.city import CITY_NAME, DEFAULT_SEED, DEMO_PASSWORD
-from yiwang.demo.services import DemoLoadError, LoadReport, Tally, demo_load
+from yiwang.demo.services import DemoLoadError, LoadReport, Tally, demo_extensions, demo_load
 
 # The logins worth trying first; `--all` lists every account.
 HIGHLIGHTS = (
@@ -51,18 +51,32 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"生成数据的随机种子(默认 {DEFAULT_SEED})")
         parser.add_argument("--all", action="store_true", help="列出全部演示账号,而不只是常用的几个")
+        parser.add_argument(
+            "--city-only", action="store_true", help="只加载部门和账号,不加载其他应用的演示数据(如事项目录)"
+        )
 
-    def handle(self, *args, seed: int, all: bool, **options):
+    def handle(self, *args, seed: int, all: bool, city_only: bool, **options):
         executor = MigrationExecutor(connection)
         if executor.migration_plan(executor.loader.graph.leaf_nodes()):
             raise CommandError("数据库结构不是最新:请先运行 yiwang migrate(make demo 会自动运行)。")
         started = time.monotonic()
+        extras: list[tuple[str, object]] = []
         try:
-            report = demo_load(seed=seed)
+            # One transaction for the city and every app's demo data: all of it or nothing.
+            with transaction.atomic():
+                report = demo_load(seed=seed)
+                for app, module in [] if city_only else demo_extensions():
+                    try:
+                        extras.append((str(app.verbose_name), module.load(None)))
+                    except Exception as exc:
+                        raise DemoLoadError(f"加载“{app.verbose_name}”的演示数据失败:{exc}") from exc
         except DemoLoadError as exc:
             raise CommandError(str(exc)) from exc
         elapsed = time.monotonic() - started
         self._summary(report, seed, elapsed)
+        for label, result in extras:
+            summary = result.summary() if hasattr(result, "summary") else "已加载"
+            self.stdout.write(f"  {label}:{summary}")
         self._logins(report, show_all=all)
 
     def _summary(self, report: LoadReport, seed: int, elapsed: float) -> None:
