@@ -11,7 +11,7 @@ data never enters the audit ``changes`` in clear.
 
 import re
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import password_validation
@@ -252,6 +252,38 @@ def api_token_revoke(*, actor, token: ApiToken) -> ApiToken:
         token.save(update_fields=["revoked_at"])
         audit_record(actor=actor, action="api_token.revoke", obj=token, changes={"prefix": token.prefix})
     return token
+
+
+def user_deactivate_dormant(*, actor, days: int, staff_only: bool = True, dry_run: bool = False) -> list[User]:
+    """Deactivate accounts not signed in for ``days`` days (never signed in: created that long ago).
+
+    等保 访问控制 c): remove or disable superfluous and expired accounts. Superusers are never
+    touched (lock-out of the last administrator). Each deactivation is audited as
+    ``user.deactivate`` with the reason; returns the accounts (to be) deactivated.
+    """
+    if days < 1:
+        raise ValidationFailed(fields={"days": [str(_("天数须为正整数"))]})
+    cutoff = timezone.now() - timedelta(days=days)
+    candidates = User.objects.filter(is_active=True, is_superuser=False).filter(
+        Q(last_login__lt=cutoff) | Q(last_login__isnull=True, date_joined__lt=cutoff)
+    )
+    if staff_only:
+        candidates = candidates.filter(Q(is_staff=True) | Q(kind=User.Kind.STAFF))
+    users = list(candidates.order_by("pk"))
+    if dry_run:
+        return users
+    for user in users:
+        with transaction.atomic():
+            User.objects.filter(pk=user.pk).update(is_active=False)
+            user.is_active = False
+            audit_record(
+                actor=actor,
+                action="user.deactivate",
+                obj=user,
+                object_repr=user.username,
+                changes={"reason": "dormant", "days": days, "last_login": user.last_login},
+            )
+    return users
 
 
 def api_token_authenticate(raw: str) -> ApiToken | None:

@@ -3,10 +3,12 @@
 import json
 import time
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.conf import settings
-from django.test import RequestFactory
+from django.core.management import call_command
+from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from yiwang.core.models import AuditEvent
@@ -197,3 +199,19 @@ def test_expired_staff_password_must_be_changed_before_anything_else(client, set
     )
     assert response["Location"] == "/workbench/"
     assert client.get("/workbench/").status_code == 200
+
+
+def test_dormant_staff_accounts_are_listed_then_deactivated():
+    old = make_staff("oldclerk")
+    make_staff("newclerk")
+    citizen = make_citizen()
+    User.objects.filter(pk__in=[old.pk, citizen.pk]).update(date_joined=timezone.now() - timedelta(days=400))
+    out = StringIO()
+    call_command("accounts", "dormant", "--days", "180", stdout=out)
+    assert "oldclerk" in out.getvalue() and "newclerk" not in out.getvalue() and "citizen" not in out.getvalue()
+    assert User.objects.get(pk=old.pk).is_active  # listing changes nothing
+    call_command("accounts", "dormant", "--days", "180", "--deactivate", stdout=StringIO())
+    assert not User.objects.get(pk=old.pk).is_active
+    assert User.objects.get(pk=citizen.pk).is_active
+    assert AuditEvent.objects.filter(action="user.deactivate", object_id=str(old.pk)).exists()
+    assert login(Client(), "oldclerk").status_code == 200  # refused: stays on the login page
