@@ -64,6 +64,7 @@ def test_citizen_switches_language_and_elder_mode_and_it_sticks(live_server, new
     page.wait_for_load_state()
     assert page.get_attribute("html", "lang") == "en"
     assert page.get_attribute("button[name=language][value=en]", "aria-pressed") == "true"
+    assert page.inner_text("#elder-toggle") == "Elder mode"
     no_horizontal_scroll(page)
     page.click("button[name=language][value=zh-hans]")
     page.wait_for_load_state()

@@ -48,6 +48,16 @@ def test_home_is_chinese_with_layout_landmarks_and_local_assets(client):
     assert sources and all(s.startswith("/static/") for s in sources), sources
 
 
+def test_english_comes_from_the_committed_catalog(client):
+    client.cookies["django_language"] = "en"
+    html = client.get("/").content.decode()
+    assert '<html lang="en"' in html
+    assert "Yiwang · Demo City" in html
+    assert "Elder mode" in html
+    assert "The service catalog is coming soon" in html
+    assert "事项目录即将上线" not in html
+
+
 def test_search_says_honestly_that_the_catalog_is_not_there_yet(client):
     html = client.get("/", {"q": "个体工商户"}).content.decode()
     assert "事项目录即将上线" in html
