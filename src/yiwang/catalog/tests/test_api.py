@@ -142,3 +142,23 @@ def test_template_is_downloadable_without_signing_in(client):
     response = client.get(f"{API}/template.xlsx")
     assert response.status_code == 200
     assert load_workbook(io.BytesIO(response.content)).sheetnames == ["事项", "材料", "一件事"]
+
+
+def test_search_finds_a_published_item_by_pinyin_initials_and_forgets_it_when_retired(
+    client, world, django_capture_on_commit_callbacks
+):
+    # Publishing indexes the item through the catalog's domain events (delivered on commit).
+    with django_capture_on_commit_callbacks(execute=True):
+        _publish_two(world)
+    body = client.get(f"{API}/search", {"q": "gtgsh"}).json()
+    assert body["hits"][0]["code"] == "SZ-SJJ-0001"
+    assert body["hits"][0]["name"] == "个体工商户设立登记"
+    bad = client.get(f"{API}/search", {"q": "开店", "department": "NOPE"})
+    assert bad.status_code == 422
+    with django_capture_on_commit_callbacks(execute=True):
+        bundle = services.life_event_save_draft(actor=world.market_admin, data=life_event_data())
+        services.life_event_retire(actor=world.market_admin, life_event=bundle.version.life_event)
+        item = ServiceItem.objects.get(implementation_code="SZ-SJJ-0001")
+        services.item_retire(actor=world.market_admin, item=item)
+    codes = [hit["code"] for hit in client.get(f"{API}/search", {"q": "gtgsh"}).json()["hits"]]
+    assert "SZ-SJJ-0001" not in codes
