@@ -110,6 +110,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "yiwang.core.middleware.PreferencesMiddleware",
+    "yiwang.portal.middleware.AccountLanguageMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -202,6 +203,9 @@ if env_bool("YIWANG_BEHIND_TLS_PROXY", False):
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+# The language switch's choice outlives the browser session (Django's default cookie does not).
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env("YIWANG_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True

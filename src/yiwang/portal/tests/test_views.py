@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth import login
 from django.contrib.sessions.backends.db import SessionStore
 from django.template.loader import render_to_string
+from django.test import Client
 from django.urls import reverse
 
 from yiwang.core.codes import make_id_number
@@ -147,3 +148,28 @@ def test_unknown_page_gets_the_friendly_404(client):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert "页面不存在" in response.content.decode()
+
+
+def test_language_choice_is_saved_on_the_account_and_follows_the_person(client, citizen):
+    client.force_login(citizen)
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/account/"})
+    assert response.status_code == 302
+    assert int(response.cookies["django_language"]["max-age"]) >= 365 * 24 * 3600
+    citizen.refresh_from_db()
+    assert citizen.language == "en"
+    assert AuditEvent.objects.filter(action="user.preferences", changes={"language": "en"}).exists()
+    # Another browser, no language chosen there yet: signing in brings English along.
+    other = Client(HTTP_ACCEPT_LANGUAGE="zh-CN")
+    other.force_login(citizen)
+    response = other.get(reverse("portal:account"))
+    assert '<html lang="en"' in response.content.decode()
+    assert response.cookies["django_language"].value == "en"
+    # A choice made in that browser wins over the account's.
+    other.cookies["django_language"] = "zh-hans"
+    assert '<html lang="zh-hans"' in other.get("/").content.decode()
+
+
+def test_anonymous_language_choice_touches_no_account(client):
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert response.cookies["django_language"].value == "en"
+    assert not AuditEvent.objects.filter(action="user.preferences").exists()
