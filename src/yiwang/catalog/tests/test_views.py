@@ -95,3 +95,14 @@ def test_template_download(client, world):
     assert response.status_code == 200 and response["Content-Type"].startswith("application/vnd.openxmlformats")
     page = client.get("/workbench/catalog/").content.decode()
     assert "您不是任何部门的管理员" in page
+
+
+def test_admin_site_shows_items_read_only(client, world):
+    services.item_save_draft(actor=world.market_admin, data=item_data())
+    _sign_in(client, world.tree.root)
+    listing = client.get("/admin/catalog/serviceitem/")
+    assert listing.status_code == 200 and "SZ-SJJ-0001" in listing.content.decode()
+    item = ServiceItem.objects.get()
+    page = client.get(f"/admin/catalog/serviceitem/{item.pk}/change/")
+    assert page.status_code == 200 and 'name="implementation_code"' not in page.content.decode()
+    assert client.get("/admin/catalog/serviceitem/add/").status_code == 403
