@@ -213,6 +213,7 @@ USE_TZ = True
 # --- Static files: served by the app itself (WhiteNoise), never from a CDN -------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise serves from finders until collectstatic fills it
 # The shared layout's own assets (src/yiwang/static/yiwang/); apps keep theirs in <app>/static/.
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
