@@ -98,6 +98,8 @@ class Target:
             "DJANGO_SETTINGS_MODULE": "yiwang.settings",
             "YIWANG_LOG_LEVEL": "WARNING",
             "YIWANG_DEBUG": "0",
+            # WhiteNoise warns when collectstatic has not run; static files are not measured here.
+            "PYTHONWARNINGS": "ignore:No directory at",
         }
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Subquery
 from django.utils.translation import gettext as _
 
@@ -111,16 +111,17 @@ def audit_record(
     actor_id, actor_repr = _actor_fields(actor)
     digest = sm3_hex(canonical_json(changes))
     # No savepoint: an audit failure must fail the caller's whole transaction anyway.
-    with transaction.atomic(savepoint=False):
-        head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
-        if head is None:
-            head, _ = AuditChainHead.objects.get_or_create(pk=1, defaults={"hash": GENESIS_HASH})
-            head = AuditChainHead.objects.select_for_update().get(pk=1)
-        sequence = head.sequence + 1
-        created_at = datetime.now(UTC)
+    # The head stays locked from here until the caller commits, so the statements inside
+    # are plain SQL: every microsecond spent here is spent by every queued writer too.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        head = _lock_head(cursor)
+        if head is None:  # only before the first migration's data, or after a test flush
+            AuditChainHead.objects.get_or_create(pk=1, defaults={"sequence": 0, "hash": GENESIS_HASH})
+            head = _lock_head(cursor)
+        prev_hash = head[1]
         values = dict(
-            sequence=sequence,
-            created_at=created_at,
+            sequence=head[0] + 1,
+            created_at=datetime.now(UTC),
             actor_id=actor_id,
             actor_repr=actor_repr[:200],
             action=action,
@@ -129,10 +130,43 @@ def audit_record(
             object_repr=str(object_repr)[:300],
             digest=digest,
         )
-        new_hash = event_hash(prev_hash=head.hash, **values)
-        event = AuditEvent.objects.create(changes=changes, prev_hash=head.hash, hash=new_hash, **values)
-        AuditChainHead.objects.filter(pk=1).update(sequence=sequence, hash=new_hash)
+        new_hash = event_hash(prev_hash=prev_hash, **values)
+        event = AuditEvent(changes=changes, prev_hash=prev_hash, hash=new_hash, **values)
+        event.pk = _insert_event(cursor, event)
+        event._state.adding = False
+        event._state.db = connection.alias
+        qn = connection.ops.quote_name
+        cursor.execute(
+            f"UPDATE {qn(AuditChainHead._meta.db_table)} SET {qn('sequence')} = %s, {qn('hash')} = %s "  # noqa: S608
+            f"WHERE {qn('id')} = %s",
+            [values["sequence"], new_hash, 1],
+        )
     return event
+
+
+def _lock_head(cursor) -> tuple[int, str] | None:
+    """(sequence, hash) of the chain head, locked until the transaction ends."""
+    qn = connection.ops.quote_name
+    sql = f"SELECT {qn('sequence')}, {qn('hash')} FROM {qn(AuditChainHead._meta.db_table)} WHERE {qn('id')} = %s"  # noqa: S608
+    if connection.features.has_select_for_update:
+        sql += " FOR UPDATE"  # PostgreSQL; SQLite's IMMEDIATE transaction already holds the write lock
+    cursor.execute(sql, [1])
+    row = cursor.fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+def _insert_event(cursor, event: AuditEvent) -> int:
+    """INSERT one event with the fields' own database preparation (JSON, datetimes); return its id."""
+    qn = connection.ops.quote_name
+    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(qn(f.column) for f in fields)
+    params = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
+    sql = f"INSERT INTO {qn(AuditEvent._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
+    if connection.features.can_return_columns_from_insert:
+        cursor.execute(f"{sql} RETURNING {qn(AuditEvent._meta.pk.column)}", params)
+        return cursor.fetchone()[0]
+    cursor.execute(sql, params)
+    return connection.ops.last_insert_id(cursor, AuditEvent._meta.db_table, AuditEvent._meta.pk.column)
 
 
 # --- Verification -----------------------------------------------------------------------------
