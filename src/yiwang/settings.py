@@ -70,6 +70,8 @@ SECRET_KEY = _secret("YIWANG_SECRET_KEY", "secret_key", 50)
 # Key for encrypting personal data at rest (SM4-GCM) and for blind indexes (HMAC-SM3).
 # Changing it makes stored personal data unreadable: back it up with the database.
 DATA_KEY = _secret("YIWANG_DATA_KEY", "data_key", 32)
+# Key that encrypts the seals' private keys (SM2 license signing, platform CA); back it up too.
+SEAL_KEY = _secret("YIWANG_SEAL_KEY", "seal_key", 32)
 
 ALLOWED_HOSTS = env_list("YIWANG_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("YIWANG_CSRF_TRUSTED_ORIGINS", "")
@@ -91,6 +93,7 @@ INSTALLED_APPS = [
     "yiwang.core",
     "yiwang.identity",
     "yiwang.catalog",
+    "yiwang.licenses",
     "yiwang.portal",
     "yiwang.workbench",
     "yiwang.demo",

@@ -35,16 +35,20 @@ from stdnum.cn import ric, uscc
 __all__ = [
     "IdNumberFormField",
     "IdNumberInfo",
+    "LicenseIdentifier",
     "RegionCodeFormField",
     "RegionEntry",
     "UsccFormField",
     "id_number_validator",
+    "license_identifier_validator",
     "make_id_number",
+    "make_license_identifier",
     "make_uscc",
     "region_code_validator",
     "region_name",
     "uscc_validator",
     "validate_id_number",
+    "validate_license_identifier",
     "validate_region_code",
     "validate_uscc",
 ]
@@ -391,3 +395,74 @@ class RegionCodeFormField(_CodeFormField):
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 20)
         super().__init__(**kwargs)
+
+
+# ---------------------------------------------------------------------------
+# Electronic license identifiers (GB/T 36904 电子证照标识)
+# ---------------------------------------------------------------------------
+#
+# 1.2.156.3005.2.<证照类型代码>.<颁发机构统一社会信用代码>.<流水号>.<版本号>.<校验位>
+#
+# The check character is ISO 7064 MOD 37,36 (python-stdnum) computed over every character
+# before the last dot with the dots left out (the OID arc "1.2.156.3005.2" included).
+
+LICENSE_OID_PREFIX = "1.2.156.3005.2"
+_LICENSE_TYPE_CODE_RE = re.compile(r"^[0-9A-Z]{1,32}$")
+_LICENSE_IDENTIFIER_RE = re.compile(
+    r"^1\.2\.156\.3005\.2\.(?P<type_code>[0-9A-Z]{1,32})\.(?P<issuer>[0-9A-Z]{18})\."
+    r"(?P<serial>\d{1,20})\.(?P<version>\d{1,4})\.(?P<check>[0-9A-Z])$"
+)
+
+
+@dataclass(frozen=True)
+class LicenseIdentifier:
+    identifier: str
+    type_code: str
+    issuer_uscc: str
+    serial: int
+    version: int
+
+
+def _license_check_char(body: str) -> str:
+    from stdnum.iso7064 import mod_37_36
+
+    return mod_37_36.calc_check_digit(body.replace(".", ""))
+
+
+def make_license_identifier(*, type_code: str, issuer_uscc: str, serial: int, version: int = 1) -> str:
+    """Build an identifier with its check character; ``serial`` is zero-padded to 8 digits."""
+    if not _LICENSE_TYPE_CODE_RE.match(type_code or ""):
+        raise ValueError("type_code must be 1-32 characters of 0-9A-Z")
+    body = f"{LICENSE_OID_PREFIX}.{type_code}.{validate_uscc(issuer_uscc)}.{serial:08d}.{version}"
+    return f"{body}.{_license_check_char(body)}"
+
+
+def validate_license_identifier(value: str) -> LicenseIdentifier:
+    """Check a GB/T 36904 license identifier (layout, issuer USCC, check character)."""
+    identifier = re.sub(r"\s+", "", "" if value is None else str(value)).upper()
+    if not identifier:
+        raise ValidationError(_("请填写证照标识"), code="license_identifier_required")
+    match = _LICENSE_IDENTIFIER_RE.match(identifier)
+    if not match:
+        raise ValidationError(
+            _("证照标识格式不正确,应为 1.2.156.3005.2.类型代码.颁发机构代码.流水号.版本号.校验位"),
+            code="license_identifier_format",
+        )
+    try:
+        validate_uscc(match["issuer"])
+    except ValidationError as exc:
+        raise ValidationError(_("证照标识中的颁发机构统一社会信用代码无效"), code="license_identifier_issuer") from exc
+    body = identifier.rsplit(".", 1)[0]
+    if match["check"] != _license_check_char(body):
+        raise ValidationError(_("证照标识校验位不正确,请核对是否输错"), code="license_identifier_checksum")
+    return LicenseIdentifier(
+        identifier=identifier,
+        type_code=match["type_code"],
+        issuer_uscc=match["issuer"],
+        serial=int(match["serial"]),
+        version=int(match["version"]),
+    )
+
+
+def license_identifier_validator(value: str) -> None:
+    validate_license_identifier(value)
