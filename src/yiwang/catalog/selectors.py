@@ -248,3 +248,18 @@ def merge_form_schemas(schemas: list[dict]) -> dict:
     if required:
         merged["required"] = required
     return merged
+
+
+# --- portal browsing ---------------------------------------------------------------------------
+
+
+def departments_with_published_items() -> list[tuple[Department, int]]:
+    """Departments that implement at least one published item, with the count, in tree order."""
+    from django.db.models import Count, Q
+
+    departments = (
+        Department.objects.filter(is_active=True, service_items__status=Status.PUBLISHED)
+        .annotate(published=Count("service_items", filter=Q(service_items__status=Status.PUBLISHED)))
+        .order_by("path")
+    )
+    return [(d, d.published) for d in departments]
