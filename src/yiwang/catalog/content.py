@@ -165,7 +165,7 @@ LIFE_EVENT_FIELDS = ("code", "name", "aliases", "keywords", "description", "depa
 
 
 def _choices_text(choices) -> str:
-    return "、".join(f"{value}({label})" for value, label in choices)
+    return "、".join(f"{value}（{label}）" for value, label in choices)
 
 
 class _Checker:
@@ -201,7 +201,7 @@ class _Checker:
     def code(self, data: dict, field: str) -> str:
         value = self.text(data, field, required=True)
         if value and not CODE_RE.match(value):
-            self.add(field, _("只能由字母、数字、“-”“_”“.”组成,以字母或数字开头,不超过 64 位"))
+            self.add(field, _("只能由字母、数字、“-”“_”“.”组成，以字母或数字开头，不超过 64 位"))
         return value
 
     def string_list(self, data: dict, field: str) -> list[str]:
@@ -222,10 +222,10 @@ class _Checker:
         value = data.get(field)
         if value in (None, ""):
             if required and not default:
-                self.add(field, _("不能为空,可选:%(choices)s") % {"choices": _choices_text(choices.choices)})
+                self.add(field, _("不能为空，可选：%(choices)s") % {"choices": _choices_text(choices.choices)})
             return default
         if value not in choices.values:
-            self.add(field, _("必须是以下之一:%(choices)s") % {"choices": _choices_text(choices.choices)})
+            self.add(field, _("必须是以下之一：%(choices)s") % {"choices": _choices_text(choices.choices)})
             return default
         return value
 
@@ -247,7 +247,7 @@ def check_item(data, *, prefix: tuple = ()) -> tuple[dict, list[Problem]]:
     """
     c = _Checker(item_labels(), prefix)
     if not isinstance(data, dict):
-        c.problems.append(Problem(prefix, "", _("每个事项必须是一个对象(键值对)")))
+        c.problems.append(Problem(prefix, "", _("每个事项必须是一个对象（键值对）")))
         return {}, c.problems
     c.unknown_keys(data, ITEM_FIELDS)
     out: dict = {}
@@ -259,21 +259,21 @@ def check_item(data, *, prefix: tuple = ()) -> tuple[dict, list[Problem]]:
     out["kind"] = c.choice(data, "kind", ItemKind)
     out["department"] = c.text(data, "department", required=True)
     out["exercise_level"] = c.choice(data, "exercise_level", ExerciseLevel, required=False)
-    days = _("必须是不小于 0 的整数(工作日,0 表示即办)")
+    days = _("必须是不小于 0 的整数（工作日，0 表示即办）")
     out["statutory_time_limit"] = c.integer(data, "statutory_time_limit", minimum=0, message=days)
     promised = data.get("promised_time_limit")
     statutory = out["statutory_time_limit"]
     if isinstance(promised, int) and not isinstance(promised, bool) and promised >= 0:
         if statutory is not None and promised > statutory:
-            c.add("promised_time_limit", _("必须是不大于法定办结时限(%(n)d 个工作日)的整数") % {"n": statutory})
+            c.add("promised_time_limit", _("必须是不大于法定办结时限（%(n)d 个工作日）的整数") % {"n": statutory})
         out["promised_time_limit"] = promised
     else:
-        c.add("promised_time_limit", _("必须是不大于法定办结时限的非负整数(工作日,0 表示即办)"))
+        c.add("promised_time_limit", _("必须是不大于法定办结时限的非负整数（工作日，0 表示即办）"))
         out["promised_time_limit"] = None
     out["fees"] = _check_fees(c, data.get("fees"))
     out["handling_form"] = c.choice(data, "handling_form", HandlingForm)
     out["onsite_visits"] = c.integer(
-        data, "onsite_visits", minimum=0, default=0, message=_("必须是不小于 0 的整数(次)")
+        data, "onsite_visits", minimum=0, default=0, message=_("必须是不小于 0 的整数（次）")
     )
     for field in ITEM_TEXT_FIELDS:
         out[field] = c.text(data, field, max_length=200 if field in ("handling_hours",) else None)
@@ -295,16 +295,16 @@ def _check_fees(c: _Checker, value) -> list[dict]:
     if value in (None, ""):
         return []
     if not isinstance(value, list):
-        c.add("fees", _("必须是收费项目列表;不收费时留空"))
+        c.add("fees", _("必须是收费项目列表；不收费时留空"))
         return []
     fees = []
     for index, fee in enumerate(value, start=1):
         if not isinstance(fee, dict):
-            c.add("fees", _("第 %(n)d 条必须是对象(名称、收费标准、收费依据、减免政策)") % {"n": index})
+            c.add("fees", _("第 %(n)d 条必须是对象（名称、收费标准、收费依据、减免政策）") % {"n": index})
             continue
         unknown = set(fee) - {"name", "amount", "basis", "exemptions"}
         if unknown:
-            c.add("fees", _("第 %(n)d 条有未知字段:%(keys)s") % {"n": index, "keys": "、".join(sorted(unknown))})
+            c.add("fees", _("第 %(n)d 条有未知字段：%(keys)s") % {"n": index, "keys": "、".join(sorted(unknown))})
         clean = {}
         for key in ("name", "amount", "basis", "exemptions"):
             part = fee.get(key)
@@ -325,7 +325,7 @@ def _check_fees(c: _Checker, value) -> list[dict]:
 def _check_online_depth(c: _Checker, value) -> list[int]:
     if value in (None, ""):
         return []
-    message = _("必须是 1–7 的整数列表(%(choices)s)") % {"choices": _choices_text(OnlineDepth.choices)}
+    message = _("必须是 1–7 的整数列表（%(choices)s）") % {"choices": _choices_text(OnlineDepth.choices)}
     if not isinstance(value, list):
         c.add("online_depth", message)
         return []
@@ -341,7 +341,7 @@ def _check_online_depth(c: _Checker, value) -> list[int]:
 
 def _check_targets(c: _Checker, data: dict, field: str, *, required: bool) -> list[str]:
     value = data.get(field)
-    message = _("必须从以下选择至少一项:%(choices)s") % {"choices": _choices_text(Target.choices)}
+    message = _("必须从以下选择至少一项：%(choices)s") % {"choices": _choices_text(Target.choices)}
     if value in (None, "", []):
         if required:
             c.add(field, message)
@@ -401,18 +401,20 @@ def _check_process(c: _Checker, value) -> list[dict]:
     steps = []
     for index, step in enumerate(value, start=1):
         if not isinstance(step, dict):
-            c.add("process", _("第 %(n)d 个环节必须是对象(环节名称、角色)") % {"n": index})
+            c.add("process", _("第 %(n)d 个环节必须是对象（环节名称、角色）") % {"n": index})
             continue
         unknown = set(step) - {"name", "role", "description"}
         if unknown:
-            c.add("process", _("第 %(n)d 个环节有未知字段:%(keys)s") % {"n": index, "keys": "、".join(sorted(unknown))})
+            c.add(
+                "process", _("第 %(n)d 个环节有未知字段：%(keys)s") % {"n": index, "keys": "、".join(sorted(unknown))}
+            )
         name = step.get("name")
         name = name.strip() if isinstance(name, str) else ""
         if not name:
             c.add("process", _("第 %(n)d 个环节缺少环节名称") % {"n": index})
         role = step.get("role")
         if role not in Role.values:
-            c.add("process", _("第 %(n)d 个环节的角色必须是以下之一:%(roles)s") % {"n": index, "roles": roles})
+            c.add("process", _("第 %(n)d 个环节的角色必须是以下之一：%(roles)s") % {"n": index, "roles": roles})
         description = step.get("description") or ""
         clean = {"name": name, "role": role if role in Role.values else ""}
         if isinstance(description, str) and description.strip():
@@ -433,7 +435,7 @@ def _check_form_schema(c: _Checker, value) -> dict:
         where = "/".join(str(p) for p in exc.absolute_path) or _("根")
         c.add(
             "form_schema",
-            _("不是有效的 JSON Schema(2020-12):位置 %(where)s:%(error)s") % {"where": where, "error": exc.message},
+            _("不是有效的 JSON Schema（2020-12）：位置 %(where)s：%(error)s") % {"where": where, "error": exc.message},
         )
         return value
     if value.get("type") != "object":
@@ -445,7 +447,7 @@ def _check_output(c: _Checker, value) -> dict | None:
     if value in (None, "", {}):
         return None
     if not isinstance(value, dict) or set(value) - {"license_type_code", "description"}:
-        c.add("output", _("必须是对象,只含 license_type_code(出件证照类型编码)和 description(办理结果)"))
+        c.add("output", _("必须是对象，只含 license_type_code（出件证照类型编码）和 description（办理结果）"))
         return None
     out = {}
     for key in ("license_type_code", "description"):
@@ -463,7 +465,7 @@ def check_life_event(data, *, prefix: tuple = ()) -> tuple[dict, list[Problem]]:
     """Normalize one life-event dict and list its problems (item existence is the caller's check)."""
     c = _Checker(life_event_labels(), prefix)
     if not isinstance(data, dict):
-        c.problems.append(Problem(prefix, "", _("每个一件事必须是一个对象(键值对)")))
+        c.problems.append(Problem(prefix, "", _("每个一件事必须是一个对象（键值对）")))
         return {}, c.problems
     c.unknown_keys(data, LIFE_EVENT_FIELDS)
     out: dict = {"code": c.code(data, "code")}

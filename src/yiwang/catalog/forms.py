@@ -7,7 +7,7 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 class CatalogImportForm(forms.Form):
     file = forms.FileField(
         label=_("事项清单文件"),
-        help_text=_("Excel(.xlsx,请使用下载的模板)或 YAML / JSON;不超过 10 MB。"),
+        help_text=_("Excel（.xlsx，请使用下载的模板）或 YAML / JSON；不超过 10 MB。"),
         widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.yaml,.yml,.json"}),
     )
     publish = forms.BooleanField(label=_("导入后立即发布有变化的事项和一件事"), required=False)

@@ -40,7 +40,7 @@ class CatalogImportFailed(ValidationFailed):
         self.errors = errors
         shown = errors[:MAX_ERRORS]
         super().__init__(
-            _("导入失败:发现 %(n)d 处错误,未写入任何内容。") % {"n": len(errors)},
+            _("导入失败：发现 %(n)d 处错误，未写入任何内容。") % {"n": len(errors)},
             fields={"file": shown},
         )
 
@@ -54,8 +54,8 @@ class ImportReport:
 
     def summary(self) -> str:
         return _(
-            "事项:新增 %(ic)d,更新 %(iu)d,未变 %(in)d,发布 %(ip)d;"
-            "一件事:新增 %(lc)d,更新 %(lu)d,未变 %(ln)d,发布 %(lp)d"
+            "事项：新增 %(ic)d，更新 %(iu)d，未变 %(in)d，发布 %(ip)d；"
+            "一件事：新增 %(lc)d，更新 %(lu)d，未变 %(ln)d，发布 %(lp)d"
         ) % {
             "ic": self.items["created"],
             "iu": self.items["updated"],
@@ -77,7 +77,7 @@ def detect_format(filename: str) -> str | None:
 
 
 class YamlLocator:
-    """Names a YAML/JSON path with its line: 第 12 行 items[3].promised_time_limit(实施编码 X)."""
+    """Names a YAML/JSON path with its line: 第 12 行 items[3]（编码 X）.promised_time_limit："""
 
     def __init__(self, text: str, document: dict):
         self.document = document
@@ -113,11 +113,11 @@ class YamlLocator:
         for position, key in enumerate(path):
             where += f"[{key}]" if isinstance(key, int) else (f".{key}" if where else str(key))
             if position == 1 and code:
-                where += _("(编码 %(code)s)") % {"code": code}
+                where += _("（编码 %(code)s）") % {"code": code}
         line = self._line(path)
         if line:
             where = _("第 %(line)d 行 %(where)s") % {"line": line, "where": where}
-        return where + ":" if where else ""
+        return where + "：" if where else ""
 
 
 def read_document(content: bytes, *, fmt: str) -> tuple[dict, object, list[str]]:
@@ -131,17 +131,17 @@ def read_document(content: bytes, *, fmt: str) -> tuple[dict, object, list[str]]
     try:
         document = json.loads(text) if fmt == "json" else yaml.safe_load(text)
     except json.JSONDecodeError as exc:
-        return {}, None, [_("第 %(line)d 行:JSON 格式错误:%(error)s") % {"line": exc.lineno, "error": exc.msg}]
+        return {}, None, [_("第 %(line)d 行：JSON 格式错误：%(error)s") % {"line": exc.lineno, "error": exc.msg}]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 0
         return (
             {},
             None,
-            [_("第 %(line)d 行:YAML 格式错误:%(error)s") % {"line": line, "error": getattr(exc, "problem", exc)}],
+            [_("第 %(line)d 行：YAML 格式错误：%(error)s") % {"line": line, "error": getattr(exc, "problem", exc)}],
         )
     if not isinstance(document, dict):
-        return {}, None, [_("文件内容必须是一个对象,包含 format_version、items、life_events")]
+        return {}, None, [_("文件内容必须是一个对象，包含 format_version、items、life_events")]
     return document, YamlLocator(text, document), []
 
 
@@ -197,7 +197,7 @@ def check_document(document: dict, *, actor, publish: bool) -> tuple[list[dict],
                 Problem(
                     (*prefix, "department"),
                     label,
-                    _("您不是部门「%(name)s」的管理员,不能导入其事项") % {"name": departments[code].name},
+                    _("您不是部门「%(name)s」的管理员，不能导入其事项") % {"name": departments[code].name},
                 )
             )
 
@@ -216,7 +216,7 @@ def check_document(document: dict, *, actor, publish: bool) -> tuple[list[dict],
                 Problem(
                     ("items", index, "implementation_code"),
                     _("实施编码"),
-                    _("「%(code)s」在文件中重复出现(第 %(n)d 个事项已使用)") % {"code": code, "n": seen[code] + 1},
+                    _("「%(code)s」在文件中重复出现（第 %(n)d 个事项已使用）") % {"code": code, "n": seen[code] + 1},
                 )
             )
         elif code:
@@ -228,7 +228,7 @@ def check_document(document: dict, *, actor, publish: bool) -> tuple[list[dict],
                 Problem(
                     ("items", index, "department"),
                     _("实施主体编码"),
-                    _("实施编码「%(code)s」的事项已属于部门「%(name)s」,实施主体不能通过导入变更")
+                    _("实施编码「%(code)s」的事项已属于部门「%(name)s」，实施主体不能通过导入变更")
                     % {"code": code, "name": current.department.name},
                 )
             )
@@ -272,7 +272,7 @@ def check_document(document: dict, *, actor, publish: bool) -> tuple[list[dict],
                 Problem(
                     ("life_events", index, "items"),
                     _("包含事项"),
-                    _("以下实施编码的事项既不在本文件中,也不在目录中:%(codes)s") % {"codes": "、".join(missing)},
+                    _("以下实施编码的事项既不在本文件中，也不在目录中：%(codes)s") % {"codes": "、".join(missing)},
                 )
             )
         elif publish:
@@ -286,7 +286,7 @@ def check_document(document: dict, *, actor, publish: bool) -> tuple[list[dict],
                     Problem(
                         ("life_events", index, "items"),
                         _("包含事项"),
-                        _("以下事项尚未发布,不能发布一件事:%(codes)s") % {"codes": "、".join(unpublished)},
+                        _("以下事项尚未发布，不能发布一件事：%(codes)s") % {"codes": "、".join(unpublished)},
                     )
                 )
     return items, events, problems
@@ -307,7 +307,7 @@ def catalog_import(*, actor, content: bytes, filename: str, publish: bool = Fals
     fmt = detect_format(filename)
     if fmt is None:
         raise CatalogImportFailed(
-            [_("不支持的文件类型「%(name)s」:请上传 .xlsx、.yaml、.yml 或 .json") % {"name": filename}]
+            [_("不支持的文件类型「%(name)s」：请上传 .xlsx、.yaml、.yml 或 .json") % {"name": filename}]
         )
     document, locate, errors = read_document(content, fmt=fmt)
     if not document:

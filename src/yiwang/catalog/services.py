@@ -59,7 +59,7 @@ def _department(code: str) -> Department | None:
 def _require_admin(actor, department: Department) -> None:
     if not may_administer(actor=actor, department=department):
         raise Forbidden(
-            _("您不是部门「%(name)s」的管理员,不能维护其事项。") % {"name": department.name},
+            _("您不是部门「%(name)s」的管理员，不能维护其事项。") % {"name": department.name},
             code="not_department_admin",
         )
 
@@ -136,7 +136,7 @@ def item_save_draft(*, actor, data: dict, must_exist: bool | None = None) -> Sav
         if item.department_id != department.pk:
             raise ValidationFailed(
                 fields={
-                    "department": [_("事项的实施主体不能变更(当前为「%(name)s」)") % {"name": item.department.name}]
+                    "department": [_("事项的实施主体不能变更（当前为「%(name)s」）") % {"name": item.department.name}]
                 }
             )
         draft = item.versions.select_for_update().filter(published_at__isnull=True).first()
@@ -223,7 +223,7 @@ def item_retire(*, actor, item: ServiceItem, reason: str = "") -> ServiceItem:
     names = [b.current_version.name for b in bundles]
     if names:
         raise Conflict(
-            _("该事项属于已发布的一件事「%(names)s」,请先调整或停用这些一件事。") % {"names": "、".join(names)},
+            _("该事项属于已发布的一件事「%(names)s」，请先调整或停用这些一件事。") % {"names": "、".join(names)},
             code="item_in_life_event",
         )
     item.status = Status.RETIRED
@@ -254,7 +254,7 @@ def life_event_check(*, data: dict, known_codes: set[str] | None = None) -> tupl
     missing = [c for c in codes if c not in existing and c not in (known_codes or set())]
     if missing:
         problems.append(
-            Problem(("items",), _("包含事项"), _("以下实施编码的事项不存在:%(codes)s") % {"codes": "、".join(missing)})
+            Problem(("items",), _("包含事项"), _("以下实施编码的事项不存在：%(codes)s") % {"codes": "、".join(missing)})
         )
     return clean, problems
 
@@ -336,7 +336,7 @@ def life_event_publish(*, actor, life_event: LifeEvent) -> LifeEventVersion:
     ]
     if unpublished:
         raise Conflict(
-            _("以下事项尚未发布,不能发布一件事:%(codes)s") % {"codes": "、".join(unpublished)},
+            _("以下事项尚未发布，不能发布一件事：%(codes)s") % {"codes": "、".join(unpublished)},
             code="items_not_published",
         )
     if draft is not None:

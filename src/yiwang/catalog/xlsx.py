@@ -94,29 +94,29 @@ EXTRA_LABELS = {
     "requirement": {"必要": "required", "必须": "required", "必需材料": "required", "非必需": "conditional"},
     "format": {"纸质和电子": "both", "电子或纸质": "both"},
 }
-LIST_SPLIT = re.compile(r"[\n、;;,,]+")
+LIST_SPLIT = re.compile(r"[\n、；;，,]+")
 INT_COLUMNS = {"statutory_time_limit", "promised_time_limit", "onsite_visits", "copies"}
 
 HELP = {
-    "implementation_code": "必填。事项的唯一标识,字母、数字、-、_、.",
+    "implementation_code": "必填。事项的唯一标识，字母、数字、-、_、.",
     "aliases": "多个用顿号、逗号或换行分隔",
     "keywords": "多个用顿号、逗号或换行分隔",
     "department": "必填。实施主体的机构编码",
-    "statutory_time_limit": "必填。工作日,整数,0 表示即办",
-    "promised_time_limit": "必填。工作日,整数,不大于法定办结时限",
-    "fees": "不收费留空;每行一项:名称|收费标准|收费依据|减免政策",
-    "onsite_visits": "整数,大于 0 时须填写必须现场办理原因",
+    "statutory_time_limit": "必填。工作日，整数，0 表示即办",
+    "promised_time_limit": "必填。工作日，整数，不大于法定办结时限",
+    "fees": "不收费留空；每行一项：名称|收费标准|收费依据|减免政策",
+    "onsite_visits": "整数，大于 0 时须填写必须现场办理原因",
     "online_depth": (
-        "1 互联网咨询 2 互联网收件 3 互联网预审 4 互联网受理 5 互联网办理 6 互联网办理结果信息反馈 7 其他;"
-        "可填多个,用顿号分隔"
+        "1 互联网咨询 2 互联网收件 3 互联网预审 4 互联网受理 5 互联网办理 6 互联网办理结果信息反馈 7 其他；"
+        "可填多个，用顿号分隔"
     ),
-    "targets": "自然人、法人,可填多个",
-    "process": "每行一个环节:环节名称|角色(窗口受理人员、审核人员、部门负责人……)|说明(可选)",
-    "form_schema": "可选。JSON Schema(2020-12),根节点为 object",
+    "targets": "自然人、法人，可填多个",
+    "process": "每行一个环节：环节名称|角色（窗口受理人员、审核人员、部门负责人……）|说明（可选）",
+    "form_schema": "可选。JSON Schema（2020-12），根节点为 object",
     "condition": "必要性为“按情形提交”时必填",
     "license_type_code": "来源为“电子证照”时必填",
     "registry_field": "来源为“基础库数据”时必填",
-    "items": "包含事项的实施编码,按顺序,用顿号或换行分隔",
+    "items": "包含事项的实施编码，按顺序，用顿号或换行分隔",
 }
 
 
@@ -196,7 +196,7 @@ def _header_map(sheet, labels: dict[str, str], columns: tuple, errors: list[str]
     by_label = {labels[c]: c for c in columns}
     found: dict[str, int] = {}
     for index, cell in enumerate(next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), ())):
-        header = re.split(r"[((]", _text(cell))[0].strip()
+        header = re.split(r"[（(]", _text(cell))[0].strip()
         if header in by_label:
             found[by_label[header]] = index
     for column in columns[:1]:
@@ -221,9 +221,9 @@ def read_workbook(content: bytes) -> tuple[dict, Locator, list[str]]:
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds for a file that is not a workbook
-        return {}, locator, [_("文件不是有效的 Excel(.xlsx)工作簿")]
+        return {}, locator, [_("文件不是有效的 Excel（.xlsx）工作簿")]
     if ITEMS_SHEET not in book.sheetnames and LIFE_EVENTS_SHEET not in book.sheetnames:
-        return {}, locator, [_("工作簿中没有「事项」或「一件事」工作表,请使用下载的模板")]
+        return {}, locator, [_("工作簿中没有「事项」或「一件事」工作表，请使用下载的模板")]
 
     items: list[dict] = []
     index_by_code: dict[str, int] = {}
@@ -252,7 +252,7 @@ def read_workbook(content: bytes) -> tuple[dict, Locator, list[str]]:
             if code not in index_by_code:
                 errors.append(
                     _("「%(sheet)s」表第 %(row)d 行「实施编码」%(code)s 在「事项」表中不存在")
-                    % {"sheet": MATERIALS_SHEET, "row": row_number, "code": code or _("(空)")}
+                    % {"sheet": MATERIALS_SHEET, "row": row_number, "code": code or _("（空）")}
                 )
                 continue
             item = items[index_by_code[code]]

@@ -91,7 +91,7 @@ def test_admin_endpoints_create_update_publish_and_hide_other_departments(client
     )
     assert bad.status_code == 422
     assert bad.json()["fields"]["promised_time_limit"] == [
-        "「承诺办结时限」必须是不大于法定办结时限(15 个工作日)的整数"
+        "「承诺办结时限」必须是不大于法定办结时限（15 个工作日）的整数"
     ]
 
     published = client.post(f"{API}/admin/items/SZ-SJJ-0001/publish", **headers)
@@ -124,7 +124,7 @@ def test_admin_upload_rejects_a_bad_file_whole_and_accepts_a_good_one(client, wo
     assert response.status_code == 422
     body = response.json()
     assert body["code"] == "catalog_import_invalid" and "1 处错误" in body["message"]
-    assert "「承诺办结时限」必须是不大于法定办结时限(15 个工作日)的整数" in body["fields"]["file"][0]
+    assert "「承诺办结时限」必须是不大于法定办结时限（15 个工作日）的整数" in body["fields"]["file"][0]
     assert not ServiceItem.objects.exists()
 
     good = io.BytesIO(json.dumps({"format_version": 1, "items": [item_data()]}, ensure_ascii=False).encode())

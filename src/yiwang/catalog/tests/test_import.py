@@ -76,13 +76,13 @@ def test_a_file_with_errors_is_rejected_whole_and_every_error_is_named(world):
     assert len(errors) == 4, errors
     lines = _yaml(document).decode().splitlines()
     first = errors[0]
-    assert first.startswith("第 ") and "items[0](编码 SZ-SJJ-0001).promised_time_limit" in first
+    assert first.startswith("第 ") and "items[0]（编码 SZ-SJJ-0001）.promised_time_limit" in first
     line_number = int(first.split()[1])
     assert lines[line_number - 1].strip() == "promised_time_limit: 30"
-    assert first.endswith("「承诺办结时限」必须是不大于法定办结时限(15 个工作日)的整数")
-    assert "items[1](编码 SZ-SJJ-0002).kind" in errors[1] and "行政许可" in errors[1]
+    assert first.endswith("「承诺办结时限」必须是不大于法定办结时限（15 个工作日）的整数")
+    assert "items[1]（编码 SZ-SJJ-0002）.kind" in errors[1] and "行政许可" in errors[1]
     assert "materials[0].condition" in errors[2] and "提交情形" in errors[2]
-    assert "life_events[0](编码 LE-KBQY).items" in errors[3] and "SZ-NONE-9" in errors[3]
+    assert "life_events[0]（编码 LE-KBQY）.items" in errors[3] and "SZ-NONE-9" in errors[3]
     assert not ServiceItem.objects.exists() and not LifeEvent.objects.exists()
 
 
@@ -99,7 +99,7 @@ def test_syntax_errors_and_unknown_file_types_are_reported(world):
     assert "YAML 格式错误" in exc.value.errors[0]
     with pytest.raises(CatalogImportFailed) as exc:
         catalog_import(actor=None, content=b'{"format_version": 1,}', filename="x.json")
-    assert exc.value.errors[0].startswith("第 1 行:JSON 格式错误")
+    assert exc.value.errors[0].startswith("第 1 行：JSON 格式错误")
     with pytest.raises(CatalogImportFailed) as exc:
         catalog_import(actor=None, content=b"a,b", filename="x.csv")
     assert ".xlsx" in exc.value.errors[0]
@@ -130,10 +130,10 @@ def test_an_excel_file_with_errors_is_rejected_whole_with_every_bad_cell_named(w
         catalog_import(actor=world.market_admin, content=content, filename="事项清单.xlsx")
     errors = exc.value.errors
     assert errors[0] == "「材料」表第 6 行「实施编码」SZ-NOPE 在「事项」表中不存在"
-    assert "「事项」表第 2 行「事项类型」必须是以下之一:licensing(行政许可)" in errors[1]
-    assert "「事项」表第 2 行「到现场次数」必须是不小于 0 的整数(次)" in errors
+    assert "「事项」表第 2 行「事项类型」必须是以下之一：licensing（行政许可）" in errors[1]
+    assert "「事项」表第 2 行「到现场次数」必须是不小于 0 的整数（次）" in errors
     assert "「材料」表第 2 行「证照类型编码」来源为电子证照时必须填写证照类型编码" in errors
-    assert "「事项」表第 3 行「承诺办结时限」必须是不大于法定办结时限(15 个工作日)的整数" in errors
+    assert "「事项」表第 3 行「承诺办结时限」必须是不大于法定办结时限（15 个工作日）的整数" in errors
     assert len(errors) == 5, errors
     assert not ServiceItem.objects.exists()
 
@@ -206,3 +206,42 @@ def test_command_imports_exports_and_reports_errors(world, tmp_path, capsys):
     with pytest.raises(CommandError, match="1 处错误"):
         call_command("catalog", "import", str(bad))
     assert "「法定办结时限」必须是不小于 0 的整数" in capsys.readouterr().err
+
+
+def test_excel_cells_accept_chinese_labels_and_full_width_separators():
+    document = {"format_version": 1, "items": [item_data()], "life_events": []}
+    book = load_workbook(io.BytesIO(render_document(document, fmt="xlsx")))
+    sheet = book["事项"]
+    headers = [c.value for c in sheet[1]]
+
+    def put(header, value):
+        sheet.cell(row=2, column=headers.index(header) + 1, value=value)
+
+    put("别名", "个体户注册，开个体户；办执照")
+    put("服务对象", "自然人，法人")
+    put("网上办理深度", "1、互联网预审,5")
+    put("承诺办结时限", "3")  # typed as text
+    put("收费项目", "工本费|每本 10 元|《收费标准》|低保户免收\n邮寄费|到付")
+    put("办理流程", "受理|窗口受理人员\n审查|reviewer|五个工作日内完成")
+    out = io.BytesIO()
+    book.save(out)
+    from yiwang.catalog.xlsx import read_workbook
+
+    parsed, _locator, errors = read_workbook(out.getvalue())
+    item = parsed["items"][0]
+    assert errors == []
+    assert item["aliases"] == ["个体户注册", "开个体户", "办执照"]
+    assert item["targets"] == ["natural_person", "legal_person"]
+    assert item["online_depth"] == [1, 3, 5]
+    assert item["promised_time_limit"] == 3
+    assert item["fees"][0] == {
+        "name": "工本费",
+        "amount": "每本 10 元",
+        "basis": "《收费标准》",
+        "exemptions": "低保户免收",
+    }
+    assert item["fees"][1]["amount"] == "到付"
+    assert item["process"] == [
+        {"name": "受理", "role": "window_clerk"},
+        {"name": "审查", "role": "reviewer", "description": "五个工作日内完成"},
+    ]

@@ -75,7 +75,7 @@ def test_invalid_item_lists_every_problem_in_chinese(world):
     with pytest.raises(ValidationFailed) as exc:
         services.item_save_draft(actor=world.market_admin, data=data)
     fields = exc.value.as_dict()["fields"]
-    assert fields["promised_time_limit"] == ["「承诺办结时限」必须是不大于法定办结时限(15 个工作日)的整数"]
+    assert fields["promised_time_limit"] == ["「承诺办结时限」必须是不大于法定办结时限（15 个工作日）的整数"]
     assert "必须现场办理的原因" in fields["onsite_visits_reason"][0]
     assert "行政许可" in fields["kind"][0]
     assert "自然人" in fields["targets"][0]

@@ -51,8 +51,8 @@ def test_upload_page_lists_every_bad_cell_and_writes_nothing(client, world):
     response = _upload(client, out.getvalue(), "清单.xlsx", publish=True)
     assert response.status_code == 422
     html = response.content.decode()
-    assert "发现 2 处错误,未写入任何内容" in html
-    assert "「事项」表第 3 行「承诺办结时限」必须是不大于法定办结时限(15 个工作日)的整数" in html
+    assert "发现 2 处错误，未写入任何内容" in html
+    assert "「事项」表第 3 行「承诺办结时限」必须是不大于法定办结时限（15 个工作日）的整数" in html
     assert "「事项」表第 2 行「服务对象」必须从以下选择至少一项" in html
     assert not ServiceItem.objects.exists()
 

@@ -48,7 +48,7 @@ class Command(BaseCommand):
     def _import(self, *, file, publish, user, **_options):
         path = Path(file)
         if not path.is_file():
-            raise CommandError(f"文件不存在:{file}")
+            raise CommandError(f"文件不存在：{file}")
         try:
             report = catalog_import(
                 actor=self._actor(user), content=path.read_bytes(), filename=path.name, publish=publish
