@@ -84,6 +84,9 @@ def life_event_version_to_data(version: LifeEventVersion) -> dict:
 
 
 def item_draft(*, item: ServiceItem) -> ServiceItemVersion | None:
+    prefetched = getattr(item, "draft_versions", None)  # see item_list_for_admin
+    if prefetched is not None:
+        return prefetched[0] if prefetched else None
     return item.versions.filter(published_at__isnull=True).prefetch_related(_materials_prefetch()).first()
 
 
@@ -138,6 +141,15 @@ def item_list_for_admin(*, actor) -> QuerySet[ServiceItem]:
     return (
         ServiceItem.objects.filter(department__in=administered_departments(actor=actor))
         .select_related("current_version", "department")
+        .prefetch_related(
+            Prefetch(
+                "versions",
+                queryset=ServiceItemVersion.objects.filter(published_at__isnull=True).prefetch_related(
+                    _materials_prefetch()
+                ),
+                to_attr="draft_versions",
+            )
+        )
         .order_by("department__path", "implementation_code")
     )
 

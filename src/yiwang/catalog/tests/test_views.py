@@ -106,3 +106,22 @@ def test_admin_site_shows_items_read_only(client, world):
     page = client.get(f"/admin/catalog/serviceitem/{item.pk}/change/")
     assert page.status_code == 200 and 'name="implementation_code"' not in page.content.decode()
     assert client.get("/admin/catalog/serviceitem/add/").status_code == 403
+
+
+def test_the_item_list_costs_the_same_number_of_queries_for_3_or_30_items(client, world, django_assert_max_num_queries):
+    _sign_in(client, world.market_admin)
+
+    def add(count, start):
+        for n in range(start, start + count):
+            services.item_save_draft(actor=world.market_admin, data=item_data(implementation_code=f"SZ-SJJ-{n:04d}"))
+
+    add(3, 1)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        assert client.get("/workbench/catalog/").status_code == 200
+    add(27, 4)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        html = client.get("/workbench/catalog/").content.decode()
+    assert "SZ-SJJ-0030" in html
