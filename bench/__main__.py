@@ -17,6 +17,7 @@ import time
 from contextlib import ExitStack
 
 import bench.audit
+import bench.catalog_search
 import bench.floor  # noqa: F401  (registers the benchmark)
 from bench.core import BENCHMARKS, ROOT, Context, Row, migrate, postgres_target, sqlite_target, table, write_results
 

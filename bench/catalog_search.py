@@ -1,0 +1,227 @@
+"""Benchmark `catalog_search`: search latency over a 10,000-item catalog (target p95 < 20 ms).
+
+Size with ``BENCH_SEARCH_ITEMS=2000 python -m bench catalog_search`` for a quick run.
+
+1. ``fill`` (a worker process): the demo city and the real demo catalog, then synthetic items
+   made by varying the demo ones up to ``--search-items`` (default 10,000), indexed in bulk.
+2. ``search()`` in one process: p50/p95/p99 over a mix of what citizens type (the issue's
+   queries, broad words such as 登记, pinyin and initials, a query that finds nothing), and
+   the same for suggestions as you type.
+3. ``GET /api/v1/catalog/search?q=…`` under gunicorn on loopback, rotating through the same
+   mix, with the floor's load generator settings: requests/s (× floor, filled by the runner)
+   and p50/p99, reported beside the floor's p50/p99 as latency ratios.
+"""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from bench.core import ROOT, Context, Row, Target, benchmark, latency_figures, percentile
+from bench.floor import HOST, _request, children, free_port, vm_hwm_mb
+
+# What citizens type (the issue's examples first), a few broad words, pinyin and initials.
+QUERIES = [
+    "开饭店要办什么",
+    "换身份证",
+    "生孩子",
+    "开公司",
+    "gtgsh",
+    "办营业执照",
+    "不动产登记",
+    "二手房过户",
+    "低保怎么申请",
+    "失业了怎么办",
+    "领结婚证",
+    "办残疾证",
+    "80岁老人补贴",
+    "上户口",
+    "刻章",
+    "社保卡",
+    "公积金提取",
+    "食品经营许可证",
+    "登记",
+    "许可",
+    "补贴",
+    "居民身份证",
+    "建设工程规划许可证核发",
+    "bdc",
+    "sfz",
+    "getihu",
+    "jiehundengji",
+    "东原县个体工商户",
+    "医师执业注册变更",
+    "量子引力望远镜",
+]
+SUGGEST = ["个", "个体", "不动", "社保", "gt", "bdc", "kai", "结婚"]
+
+DEFAULT_ITEMS = 10_000
+DEFAULT_REPEAT = 20
+
+
+def run_search_worker(target: Target, task: str, **kwargs) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.catalog_search_worker", task, json.dumps(kwargs)],
+        env=target.env(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"catalog_search worker {task} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _p95_ms(latencies_s: list[float]) -> float | None:
+    value = percentile(latencies_s, 95)
+    return None if value is None else round(value * 1000, 3)
+
+
+def _vs_floor_latency(ctx: Context, target: Target, p50: float | None, p99: float | None) -> str:
+    floor = ctx.floor.get(target.name) or {}
+    if not floor.get("p50_ms") or p50 is None or p99 is None:
+        return ""
+    return f"latency {p50 / floor['p50_ms']:.2f}× floor p50, {p99 / floor['p99_ms']:.2f}× floor p99"
+
+
+async def _load(port: int, paths: list[str], *, connections: int, duration: float, warmup: float) -> dict:
+    requests = [
+        f"GET {p} HTTP/1.1\r\nHost: {HOST}:{port}\r\nAccept: application/json\r\n"
+        "Connection: keep-alive\r\n\r\n".encode()
+        for p in paths
+    ]
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    errors = 0
+    loop = asyncio.get_running_loop()
+    warm_until = loop.time() + warmup
+    stop_at = warm_until + duration
+
+    async def slot(offset: int) -> None:
+        nonlocal errors
+        conn: list = []
+        n = offset
+        while (now := loop.time()) < stop_at:
+            request = requests[n % len(requests)]
+            n += 1
+            t0 = time.perf_counter()
+            try:
+                status = await _request(HOST, port, request, conn)
+            except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError, IndexError):
+                errors += now >= warm_until
+                conn.clear()
+                continue
+            if now >= warm_until:
+                latencies.append(time.perf_counter() - t0)
+                statuses[status] = statuses.get(status, 0) + 1
+        if conn:
+            conn[1].close()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(slot(i * 7) for i in range(connections)))
+    return {
+        "latencies": latencies,
+        "statuses": statuses,
+        "errors": errors,
+        "seconds": time.perf_counter() - began - warmup,
+    }
+
+
+def _http_row(ctx: Context, target: Target, queries: list[str]) -> Row:
+    opts = ctx.options
+    port = free_port()
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    command = [str(gunicorn), "yiwang.wsgi", "--bind", f"{HOST}:{port}", "--workers", str(opts["web_workers"])]
+    command += ["--log-level", "warning"]
+    if opts["worker_class"] != "sync":
+        command += ["--worker-class", opts["worker_class"], "--threads", str(opts["threads"])]
+    paths = [f"/api/v1/catalog/search?q={quote(q)}" for q in queries]
+    server = subprocess.Popen(command, env=target.env(), cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # wait for gunicorn, and warm every worker's jieba before measuring
+            try:
+                asyncio.run(_load(port, paths[:1], connections=1, duration=0.05, warmup=0))
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        result = asyncio.run(
+            _load(port, paths, connections=opts["connections"], duration=opts["duration"], warmup=opts["warmup"] + 2)
+        )
+        peaks = [m for pid in children(server.pid) if (m := vm_hwm_mb(pid)) is not None]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    ok = result["statuses"].get(200, 0)
+    failed = sum(n for s, n in result["statuses"].items() if s != 200) + result["errors"]
+    figures = latency_figures(result["latencies"])
+    note = f"{opts['web_workers']} {opts['worker_class']} workers, {opts['connections']} connections"
+    note += f"; p95 {_p95_ms(result['latencies'])} ms"
+    ratio = _vs_floor_latency(ctx, target, figures["p50_ms"], figures["p99_ms"])
+    note += f"; {ratio}" if ratio else ""
+    note += f"; {failed} failed" if failed else ""
+    return Row(
+        benchmark="catalog_search",
+        database=target.name,
+        case="GET /api/v1/catalog/search (query mix)",
+        ops=ok,
+        seconds=result["seconds"],
+        unit="req",
+        p50_ms=figures["p50_ms"],
+        p99_ms=figures["p99_ms"],
+        peak_rss_mb=max(peaks) if peaks else None,
+        note=note,
+        extra={"p95_ms": _p95_ms(result["latencies"]), "statuses": result["statuses"], "mean_ms": figures["mean_ms"]},
+    )
+
+
+@benchmark("catalog_search", "catalog search p50/p95 at 10,000 items: in process and through the API")
+def run(ctx: Context, target: Target) -> list[Row]:
+    opts = ctx.options
+    items = opts.get("search_items") or int(os.environ.get("BENCH_SEARCH_ITEMS", DEFAULT_ITEMS))
+    fill = run_search_worker(target, "fill", items=items)
+    timed = run_search_worker(target, "query", repeat=opts.get("search_repeat") or DEFAULT_REPEAT)
+    rows = []
+    size = f"{fill['entries']:,} entries, {fill['postings']:,} postings"
+    for case, key in (("search()", "latencies"), ("suggest()", "suggest_latencies")):
+        latencies = timed[key]
+        figures = latency_figures(latencies)
+        p95 = _p95_ms(latencies)
+        verdict = "meets" if p95 is not None and p95 < 20 else "MISSES"
+        note = f"p95 {p95} ms ({verdict} < 20 ms); {size}"
+        ratio = _vs_floor_latency(ctx, target, figures["p50_ms"], figures["p99_ms"])
+        note += f"; {ratio}" if ratio else ""
+        if case == "search()":
+            note += f"; slowest p50: {', '.join(f'{q} {ms} ms' for q, ms, _n in timed['slowest'])}"
+        rows.append(
+            Row(
+                benchmark="catalog_search",
+                database=target.name,
+                case=f"{case} in one process",
+                ops=len(latencies),
+                seconds=sum(latencies),
+                unit="queries",
+                p50_ms=figures["p50_ms"],
+                p99_ms=figures["p99_ms"],
+                peak_rss_mb=timed["peak_rss_mb"],
+                note=note,
+                extra={
+                    "p95_ms": p95,
+                    "mean_ms": figures["mean_ms"],
+                    **{k: v for k, v in fill.items() if k != "peak_rss_mb"},
+                },
+            )
+        )
+    rows.append(_http_row(ctx, target, QUERIES))
+    return rows
