@@ -14,6 +14,7 @@ from django.utils.translation import get_language, get_language_info
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from yiwang.catalog import selectors as catalog_selectors
 from yiwang.core.masking import mask_id_number, mask_phone
 from yiwang.core.middleware import ELDER_COOKIE
 
@@ -21,9 +22,14 @@ from yiwang.core.middleware import ELDER_COOKIE
 ELDER_COOKIE_MAX_AGE = 5 * 365 * 24 * 3600
 
 
+# How many life-event bundles the home page offers before "all services".
+HOME_LIFE_EVENTS = 6
+
+
 def home(request: HttpRequest) -> HttpResponse:
-    query = (request.GET.get("q") or "").strip()[:100]
-    return render(request, "portal/home.html", {"query": query})
+    life_events = list(catalog_selectors.life_event_list_published()[:HOME_LIFE_EVENTS])
+    catalog_open = bool(life_events) or catalog_selectors.item_list_published().exists()
+    return render(request, "portal/home.html", {"life_events": life_events, "catalog_open": catalog_open})
 
 
 @login_required

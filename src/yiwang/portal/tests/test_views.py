@@ -10,6 +10,8 @@ from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
 
+from yiwang.catalog import services as catalog_services
+from yiwang.catalog.tests.factories import build_world, item_data, life_event_data
 from yiwang.core.codes import make_id_number
 from yiwang.core.masking import mask_id_number, mask_phone
 from yiwang.core.middleware import ELDER_COOKIE
@@ -56,13 +58,32 @@ def test_english_comes_from_the_committed_catalog(client):
     assert "Yiwang · Demo City" in html
     assert "Elder mode" in html
     assert "The service catalog is coming soon" in html
+    assert "Popular" not in html
     assert "事项目录即将上线" not in html
 
 
-def test_search_says_honestly_that_the_catalog_is_not_there_yet(client):
-    html = client.get("/", {"q": "个体工商户"}).content.decode()
+def test_home_says_honestly_that_the_catalog_is_not_there_yet(client):
+    html = client.get("/").content.decode()
     assert "事项目录即将上线" in html
-    assert "个体工商户" in html
+    assert 'action="/services/"' in html  # the search box goes to the catalog search
+
+
+def test_home_offers_published_life_events_once_the_catalog_has_them(client, django_capture_on_commit_callbacks):
+    world = build_world()
+    with django_capture_on_commit_callbacks(execute=True):
+        for code, name in (("SZ-SJJ-0001", "个体工商户设立登记"), ("SZ-SJJ-0002", "公章刻制备案")):
+            item = catalog_services.item_save_draft(
+                actor=world.market_admin, data=item_data(implementation_code=code, name=name)
+            ).version.item
+            catalog_services.item_publish(actor=world.market_admin, item=item)
+        bundle = catalog_services.life_event_save_draft(
+            actor=world.market_admin, data=life_event_data()
+        ).version.life_event
+        catalog_services.life_event_publish(actor=world.market_admin, life_event=bundle)
+    html = client.get("/").content.decode()
+    assert "事项目录即将上线" not in html
+    assert "开办企业一件事" in html
+    assert 'href="/services/life-events/LE-KBQY/"' in html
 
 
 def test_elder_mode_one_post_sets_long_lived_cookie_and_stays_on(client):
