@@ -2,6 +2,7 @@
 retire, and the all-or-nothing upload of an Excel / YAML / JSON list. Thin: selectors read,
 services write; anything outside the admin's departments is a 404."""
 
+import yaml
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -129,6 +130,99 @@ def item_detail(request: HttpRequest, code: str) -> HttpResponse:
         request,
         "catalog/workbench/item.html",
         {"item": item, "draft": draft, "current": current, "version": shown, "Status": Status},
+    )
+
+
+NEW_ITEM_YAML = """\
+# 新建事项：按 docs/catalog.md 的字段填写，保存后为草稿，发布后公众可见。
+implementation_code: ""        # 实施编码，唯一
+basic_code: ""                 # 基本编码
+name: ""                       # 事项名称
+aliases: []                    # 别名
+keywords: []
+# 事项类型：licensing 行政许可、benefit 行政给付、confirmation 行政确认、adjudication 行政裁决、
+# reward 行政奖励、other_power 其他行政权力、public_service 公共服务
+kind: licensing
+department: "{department}"     # 实施主体的机构编码
+exercise_level: city
+legal_basis: ""
+statutory_time_limit: 20       # 法定办结时限（工作日）
+promised_time_limit: 5         # 承诺办结时限（工作日，不大于法定）
+acceptance_conditions: ""
+fees: []                       # 不收费
+handling_form: both            # window / online / both
+onsite_visits: 0
+online_depth: [1, 2, 3, 4, 5]
+targets: [natural_person]      # natural_person 自然人 / legal_person 法人
+handling_place: ""
+handling_hours: ""
+consultation_contact: "12345"
+complaint_contact: "12345"
+materials:
+  - {{name: 申请表， requirement: required, copies: 1, format: both, source: applicant}}
+process:
+  - {{name: 受理， role: window_clerk}}
+  - {{name: 审查， role: reviewer}}
+  - {{name: 决定， role: department_head}}
+form_schema: {{type: object, properties: {{}}}}
+output: null
+"""
+
+
+@login_required
+def item_edit(request: HttpRequest, code: str | None = None) -> HttpResponse:
+    """Edit an item as YAML (the import format); saving makes or updates its draft."""
+    _require_staff(request)
+    item = None
+    if code is not None:
+        try:
+            item = selectors.item_get_for_admin(actor=request.user, implementation_code=code)
+        except YiwangError as exc:
+            raise Http404 from exc
+    errors: list[str] = []
+    if request.method == "POST":
+        text = request.POST.get("content", "")
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            errors.append(
+                _("第 %(line)d 行：YAML 格式错误：%(error)s")
+                % {"line": (mark.line + 1) if mark else 0, "error": getattr(exc, "problem", exc)}
+            )
+            data = None
+        if data is not None and not isinstance(data, dict):
+            errors.append(_("内容必须是一个事项（键值对）"))
+        if not errors:
+            if item is not None:
+                data["implementation_code"] = item.implementation_code
+            try:
+                result = services.item_save_draft(actor=request.user, data=data, must_exist=item is not None)
+            except YiwangError as exc:
+                if exc.fields:
+                    errors.extend(f"{path}：{message}" for path, messages in exc.fields.items() for message in messages)
+                else:
+                    errors.append(str(exc.message))
+            else:
+                if result.outcome == "unchanged":
+                    messages.info(request, _("内容没有变化。"))
+                else:
+                    messages.success(request, _("已保存为草稿 v%(n)d，发布后公众可见。") % {"n": result.version.number})
+                return redirect("catalog:item", code=result.version.item.implementation_code)
+    else:
+        if item is not None:
+            version = selectors.item_latest_version(item=item)
+            text = yaml.safe_dump(
+                selectors.item_version_to_data(version), allow_unicode=True, sort_keys=False, width=120
+            )
+        else:
+            department = selectors.administered_departments(actor=request.user).order_by("path").first()
+            text = NEW_ITEM_YAML.format(department=department.code if department else "")
+    return render(
+        request,
+        "catalog/workbench/edit.html",
+        {"item": item, "content": text, "errors": errors},
+        status=422 if errors else 200,
     )
 
 

@@ -125,3 +125,40 @@ def test_the_item_list_costs_the_same_number_of_queries_for_3_or_30_items(client
     with django_assert_max_num_queries(len(few.captured_queries)):
         html = client.get("/workbench/catalog/").content.decode()
     assert "SZ-SJJ-0030" in html
+
+
+def test_edit_an_item_as_yaml_makes_a_draft_and_names_every_problem(client, world):
+    item = services.item_save_draft(actor=world.market_admin, data=item_data()).version.item
+    services.item_publish(actor=world.market_admin, item=item)
+    _sign_in(client, world.market_admin)
+    page = client.get("/workbench/catalog/items/SZ-SJJ-0001/edit/").content.decode()
+    assert "promised_time_limit: 1" in page and "个体工商户登记申请书" in page
+
+    bad = yaml.safe_dump({**item_data(), "promised_time_limit": 20, "onsite_visits": 1}, allow_unicode=True)
+    response = client.post("/workbench/catalog/items/SZ-SJJ-0001/edit/", {"content": bad})
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "有 2 处需要修改" in html and "「承诺办结时限」必须是不大于法定办结时限（15 个工作日）的整数" in html
+    assert "必须现场办理的原因" in html
+
+    good = yaml.safe_dump({**item_data(), "promised_time_limit": 2}, allow_unicode=True)
+    response = client.post("/workbench/catalog/items/SZ-SJJ-0001/edit/", {"content": good})
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert item.current_version.promised_time_limit == 1  # published version untouched
+    assert item.versions.get(number=2).promised_time_limit == 2
+    assert client.post("/workbench/catalog/items/SZ-SJJ-0001/edit/", {"content": "a: [1"}).status_code == 422
+
+
+def test_new_item_from_the_skeleton(client, world):
+    _sign_in(client, world.market_admin)
+    skeleton = client.get("/workbench/catalog/new/").content.decode()
+    assert "department: &quot;SZ-SJJ&quot;" in skeleton
+    data = item_data(implementation_code="SZ-SJJ-0100", name="新事项")
+    response = client.post("/workbench/catalog/new/", {"content": yaml.safe_dump(data, allow_unicode=True)})
+    assert response.status_code == 302 and response["Location"] == "/workbench/catalog/items/SZ-SJJ-0100/"
+    # Another department's admin cannot create items for this one.
+    _sign_in(client, world.huqiu_admin)
+    data = item_data(implementation_code="SZ-SJJ-0101")
+    response = client.post("/workbench/catalog/new/", {"content": yaml.safe_dump(data, allow_unicode=True)})
+    assert response.status_code == 422 and "您不是部门「苏州市市场监督管理局」的管理员" in response.content.decode()
