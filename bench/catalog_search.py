@@ -133,6 +133,16 @@ async def _load(port: int, paths: list[str], *, connections: int, duration: floa
     }
 
 
+async def _once(port: int, path: str) -> int:
+    request = f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nConnection: close\r\n\r\n".encode()
+    conn: list = []
+    try:
+        return await _request(HOST, port, request, conn)
+    finally:
+        if conn:
+            conn[1].close()
+
+
 def _http_row(ctx: Context, target: Target, queries: list[str]) -> Row:
     opts = ctx.options
     port = free_port()
@@ -144,17 +154,20 @@ def _http_row(ctx: Context, target: Target, queries: list[str]) -> Row:
     paths = [f"/api/v1/catalog/search?q={quote(q)}" for q in queries]
     server = subprocess.Popen(command, env=target.env(), cwd=ROOT)
     try:
-        deadline = time.monotonic() + 60
-        while True:  # wait for gunicorn, and warm every worker's jieba before measuring
+        deadline = time.monotonic() + 90
+        while True:  # wait until gunicorn answers a real search
             try:
-                asyncio.run(_load(port, paths[:1], connections=1, duration=0.05, warmup=0))
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
+                if asyncio.run(_once(port, paths[0])) == 200:
+                    break
+            except (OSError, ConnectionError, asyncio.IncompleteReadError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("gunicorn did not answer /api/v1/catalog/search in 90 s")
+            time.sleep(0.5)
+        # Warm every worker (jieba's dictionary loads on a process's first search).
+        asyncio.run(_load(port, paths, connections=opts["web_workers"] * 2, duration=3.0, warmup=0))
         result = asyncio.run(
-            _load(port, paths, connections=opts["connections"], duration=opts["duration"], warmup=opts["warmup"] + 2)
+            _load(port, paths, connections=opts["connections"], duration=opts["duration"], warmup=opts["warmup"])
         )
         peaks = [m for pid in children(server.pid) if (m := vm_hwm_mb(pid)) is not None]
     finally:
