@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "yiwang.core",
     "yiwang.identity",
     "yiwang.catalog",
+    "yiwang.cases",
     "yiwang.licenses",
     "yiwang.portal",
     "yiwang.workbench",

@@ -1,0 +1,217 @@
+"""Case reads, already scoped to the actor. A case the actor may not see raises ``NotFound``
+exactly like a missing one.
+
+Who sees a case:
+* its applicant;
+* reviewers, department heads, auditors and city admins of the implementing department
+  (or above it, with descendants) — through ``identity.selectors.departments_for_actor``;
+* window clerks of any department while the case is at the front office (before
+  acceptance, or decided and waiting for delivery), and always the cases they received;
+* superusers.
+"""
+
+import hmac
+from dataclasses import dataclass
+
+from django.db.models import Exists, F, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from yiwang.cases.models import Case, CaseMaterial, CaseState, CaseStep
+from yiwang.core.errors import NotFound
+from yiwang.identity.models import Role
+from yiwang.identity.selectors import departments_for_actor
+
+BACK_OFFICE_ROLES = (Role.REVIEWER, Role.DEPARTMENT_HEAD, Role.AUDITOR, Role.CITY_ADMIN)
+INTAKE_STATES = (CaseState.SUBMITTED, CaseState.SUPPLEMENT_REQUESTED)
+DELIVERY_STATES = (CaseState.APPROVED, CaseState.REJECTED)
+QUEUE_STATES = (CaseState.ACCEPTED, CaseState.UNDER_REVIEW, CaseState.SUPPLEMENT_REQUESTED)
+
+
+def _signed_in(actor) -> bool:
+    return actor is not None and getattr(actor, "is_authenticated", False) and getattr(actor, "is_active", False)
+
+
+def _back_office_q(actor) -> Q:
+    q = Q()
+    for role in BACK_OFFICE_ROLES:
+        q |= Q(department__in=departments_for_actor(actor=actor, role=role))
+    return q
+
+
+def visible_cases(*, actor) -> QuerySet[Case]:
+    if not _signed_in(actor):
+        return Case.objects.none()
+    if actor.is_superuser:
+        return Case.objects.all()
+    clerk = Exists(departments_for_actor(actor=actor, role=Role.WINDOW_CLERK))
+    front_office = Q(clerk) & (
+        Q(received_by=actor) | Q(accepted_by=actor) | Q(state__in=INTAKE_STATES + DELIVERY_STATES)
+    )
+    return Case.objects.filter(Q(applicant=actor) | _back_office_q(actor) | front_office)
+
+
+def _with_refs(cases: QuerySet[Case]) -> QuerySet[Case]:
+    return cases.select_related("item_version", "department", "assignee")
+
+
+def case_get(*, actor, case_id) -> Case:
+    try:
+        pk = int(case_id)
+    except (TypeError, ValueError):
+        raise NotFound(_("未找到该办件。"), code="case_not_found") from None
+    case = _with_refs(visible_cases(actor=actor)).filter(pk=pk).first()
+    if case is None:
+        raise NotFound(_("未找到该办件。"), code="case_not_found")
+    return case
+
+
+def case_get_by_number(*, actor, number: str) -> Case:
+    case = _with_refs(visible_cases(actor=actor)).filter(number=(number or "").strip()).first()
+    if case is None:
+        raise NotFound(_("未找到该办件。"), code="case_not_found")
+    return case
+
+
+def case_list_for_applicant(*, actor, state: str | None = None) -> QuerySet[Case]:
+    """My cases, newest first."""
+    if not _signed_in(actor):
+        return Case.objects.none()
+    cases = Case.objects.filter(applicant=actor)
+    if state:
+        cases = cases.filter(state=state)
+    return _with_refs(cases).order_by("-submitted_at", "-pk")
+
+
+def case_queue(
+    *,
+    actor,
+    department_id: int | None = None,
+    states: tuple[str, ...] = QUEUE_STATES,
+    sla_status: str | None = None,
+    mine: bool = False,
+) -> QuerySet[Case]:
+    """The back-office queue of the actor's departments, most urgent first (earliest due date;
+    cases without one, e.g. paused ones, after; then by submission)."""
+    if not _signed_in(actor):
+        return Case.objects.none()
+    cases = Case.objects.filter(state__in=states)
+    if not actor.is_superuser:
+        cases = cases.filter(_back_office_q(actor))
+    if department_id is not None:
+        cases = cases.filter(department_id=department_id)
+    if sla_status:
+        cases = cases.filter(sla_status=sla_status)
+    if mine:
+        cases = cases.filter(assignee=actor)
+    return _with_refs(cases).order_by(F("due_date").asc(nulls_last=True), "submitted_at", "pk")
+
+
+def case_intake_queue(*, actor, stage: str = "intake") -> QuerySet[Case]:
+    """The front office: cases waiting for acceptance (``intake``) or for delivery (``delivery``)."""
+    if not _signed_in(actor):
+        return Case.objects.none()
+    if not actor.is_superuser and not departments_for_actor(actor=actor, role=Role.WINDOW_CLERK).exists():
+        return Case.objects.none()
+    states = DELIVERY_STATES if stage == "delivery" else INTAKE_STATES
+    return _with_refs(Case.objects.filter(state__in=states)).order_by("submitted_at", "pk")
+
+
+def case_timeline(*, actor, case: Case) -> QuerySet[CaseStep]:
+    """The case's steps; the applicant sees only the public ones (no internal opinions)."""
+    steps = case.steps.all().order_by("id")
+    staff_view = actor.is_superuser or case_is_staff_view(actor=actor, case=case)
+    return steps if staff_view else steps.filter(public=True)
+
+
+def case_is_staff_view(*, actor, case: Case) -> bool:
+    if not _signed_in(actor):
+        return False
+    if actor.is_superuser:
+        return True
+    return (
+        Case.objects.filter(pk=case.pk)
+        .filter(_back_office_q(actor) | Q(received_by=actor) | Q(accepted_by=actor))
+        .exists()
+    )
+
+
+def case_material_get(*, actor, case_id, material_id) -> CaseMaterial:
+    """A material file: only for those who may see the case; else ``NotFound``."""
+    case = case_get(actor=actor, case_id=case_id)
+    material = CaseMaterial.objects.filter(case=case, pk=material_id).first()
+    if material is None:
+        raise NotFound(_("未找到该材料。"), code="material_not_found")
+    return material
+
+
+def case_issuance_facts(*, case_id: int) -> dict:
+    """What the licenses app needs to issue on approval (called from its ``case.approved``
+    subscriber, a system context, so not scoped to an actor).
+
+    ``{"case_id", "case_number", "state", "license_type_code" (or None), "holder_kind"
+    ("natural_person" | "legal_person"), "holder_name", "holder_id_number" (身份证号 or
+    统一社会信用代码, in clear: handle as personal data), "issuer_department_id",
+    "item_name", "form_data", "decided_at"}``. ``NotFound`` if there is no such case.
+    """
+    case = Case.objects.select_related("item_version").filter(pk=case_id).first()
+    if case is None:
+        raise NotFound(_("未找到该办件。"), code="case_not_found")
+    version = case.item_version
+    return {
+        "case_id": case.pk,
+        "case_number": case.number,
+        "state": case.state,
+        "license_type_code": version.output_license_type_code or None,
+        "holder_kind": case.applicant_kind,
+        "holder_name": case.applicant_name,
+        "holder_id_number": case.applicant_id_number,
+        "issuer_department_id": case.department_id,
+        "item_name": version.name,
+        "form_data": case.form_data,
+        "decided_at": case.decided_at,
+    }
+
+
+@dataclass(frozen=True)
+class PublicProgress:
+    number: str
+    item_name: str
+    department_name: str
+    state: str
+    state_label: str
+    submitted_on: str
+    accepted_on: str | None
+    due_date: str | None
+    concluded_on: str | None
+
+
+def case_public_progress(*, number: str, last4: str) -> PublicProgress:
+    """办件进度查询: case number plus the last four characters of the applicant's ID number
+    (or USCC) or phone. Reveals the progress only; any mismatch is the same ``NotFound``."""
+    from yiwang.cases.clock import local_day
+
+    not_found = NotFound(_("未查到该办件,请核对办件编号和证件号码或手机号后四位。"), code="case_not_found")
+    number, last4 = (number or "").strip(), (last4 or "").strip().upper()
+    if len(last4) != 4 or not number:
+        raise not_found
+    case = Case.objects.select_related("item_version", "department").filter(number=number).first()
+    if case is None:
+        raise not_found
+    id_tail = (case.applicant_id_number or "").upper()[-4:]
+    phone_tail = (case.applicant_phone or "")[-4:]
+    ok = hmac.compare_digest(id_tail.encode(), last4.encode())
+    ok = hmac.compare_digest(phone_tail.encode(), last4.encode()) or ok if phone_tail else ok
+    if not ok:
+        raise not_found
+    concluded = case.delivered_at or case.decided_at or case.withdrawn_at
+    return PublicProgress(
+        number=case.number,
+        item_name=case.item_version.name,
+        department_name=case.department.name,
+        state=case.state,
+        state_label=case.get_state_display(),
+        submitted_on=local_day(case.submitted_at).isoformat(),
+        accepted_on=local_day(case.accepted_at).isoformat() if case.accepted_at else None,
+        due_date=case.due_date.isoformat() if case.due_date else None,
+        concluded_on=local_day(concluded).isoformat() if concluded else None,
+    )

@@ -1,0 +1,905 @@
+"""Case writes: one service per transition of the lifecycle.
+
+Every service is keyword-only, runs in one transaction, locks the case row, checks the
+actor's role with the identity selectors, bumps ``Case.version``, writes a timeline step
+and an audit event, and publishes ``case.<event>`` with payload ``{"case_id": id}`` once
+the transaction commits.
+
+Optimistic concurrency: staff services take ``expected_version`` (the ``version`` the
+actor's page or API client last saw). If somebody else changed the case meanwhile, the
+service raises ``Conflict`` naming what happened, and changes nothing. Without
+``expected_version`` the state check alone decides (a second acceptance of an accepted
+case is a conflict too).
+
+Roles: a window clerk (any department: front-office intake, 一窗受理) submits for walk-in
+applicants, accepts, refuses, requests the supplement and delivers; reviewers and
+department heads of the implementing department do the same and review; the department
+head assigns, extends and decides; the applicant submits, answers, withdraws.
+"""
+
+import io
+import zipfile
+from collections.abc import Iterable
+
+import jsonschema
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from yiwang.cases import clock
+from yiwang.cases.models import (
+    OPEN_STATES,
+    ApplicantKind,
+    Case,
+    CaseMaterial,
+    CaseNumberCounter,
+    CaseState,
+    CaseStep,
+    Channel,
+    Decision,
+    SlaStatus,
+    StepKind,
+    Supplement,
+)
+from yiwang.catalog.models import HandlingForm, MaterialRequirement, ServiceItem, ServiceItemVersion, Status
+from yiwang.core import events
+from yiwang.core.audit import audit_record
+from yiwang.core.calendar import WorkingCalendar, working_calendar
+from yiwang.core.crypto import blind_index, sm3_hex
+from yiwang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from yiwang.identity.models import Department, Role, User
+from yiwang.identity.selectors import actor_has_role, departments_for_actor
+
+DEFAULT_MAX_MATERIAL_BYTES = 10 * 1024 * 1024
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _actor_name(actor) -> str:
+    if actor is None or isinstance(actor, str):
+        return actor or _("系统")
+    return actor.real_name or actor.username
+
+
+def is_window_clerk(actor) -> bool:
+    """A window clerk anywhere: front-office intake serves every department's items."""
+    return departments_for_actor(actor=actor, role=Role.WINDOW_CLERK).exists()
+
+
+def has_any_role(actor, roles: Iterable[str], department: Department) -> bool:
+    return any(actor_has_role(actor=actor, role=role, department=department) for role in roles)
+
+
+def _lock(*, actor, case_id, expected_version: int | None) -> Case:
+    """The case, locked until commit; ``NotFound`` if the actor may not see it."""
+    from yiwang.cases.selectors import visible_cases
+
+    try:
+        pk = int(case_id)
+    except (TypeError, ValueError):
+        raise NotFound(_("未找到该办件。"), code="case_not_found") from None
+    case = (
+        visible_cases(actor=actor)
+        .select_related("department", "item_version")
+        .select_for_update(of=("self",))
+        .filter(pk=pk)
+        .first()
+    )
+    if case is None and expected_version is not None and is_window_clerk(actor):
+        # A clerk who saw the case at the front office, after a colleague moved it on.
+        moved = Case.objects.filter(pk=pk).first()
+        if moved is not None and moved.version != expected_version:
+            raise Conflict(
+                _("办件 %(number)s 已被他人处理(当前状态:%(state)s),请刷新后再操作。")
+                % {"number": moved.number, "state": moved.get_state_display()},
+                code="case_changed",
+            )
+    if case is None:
+        raise NotFound(_("未找到该办件。"), code="case_not_found")
+    if expected_version is not None and case.version != expected_version:
+        raise Conflict(
+            _("办件 %(number)s 已被他人处理(当前状态:%(state)s),请刷新后再操作。")
+            % {"number": case.number, "state": case.get_state_display()},
+            code="case_changed",
+        )
+    return case
+
+
+def _require_state(case: Case, *states: str) -> None:
+    if case.state not in states:
+        raise Conflict(
+            _("办件 %(number)s 当前状态为「%(state)s」,不能执行此操作。")
+            % {"number": case.number, "state": case.get_state_display()},
+            code="case_state",
+        )
+
+
+def _require(allowed: bool, message: str, code: str = "forbidden") -> None:
+    if not allowed:
+        raise Forbidden(message, code=code)
+
+
+def _save(case: Case, *, actor, action: str, changes: dict) -> None:
+    case.version += 1
+    case.save()
+    audit_record(actor=actor, action=action, obj=case, changes=changes)
+
+
+def _step(case: Case, kind: str, actor, *, note: str = "", public: bool = True, **extra) -> CaseStep:
+    return CaseStep.objects.create(
+        case=case,
+        kind=kind,
+        actor=actor if isinstance(actor, User) else None,
+        actor_name=_actor_name(actor)[:100],
+        note=note,
+        public=public,
+        **extra,
+    )
+
+
+def _publish(name: str, case: Case) -> None:
+    events.publish(name, case_id=case.pk)
+
+
+def _required_text(value: str, field: str, message: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationFailed(message, code="required", fields={field: message})
+    return value
+
+
+def remedy_notice(department: Department) -> str:
+    """The applicant's right to reconsideration or litigation (行政许可法第三十八条)."""
+    body = department.parent.name if department.parent_id else _("上一级主管部门")
+    return _(
+        "申请人如对本决定不服,可以自收到本决定之日起六十日内向%(body)s申请行政复议,"
+        "也可以自收到本决定之日起六个月内依法向人民法院提起行政诉讼。"
+    ) % {"body": body}
+
+
+# --- numbers and form validation -------------------------------------------------------------
+
+
+def _next_number(*, region_code: str, day) -> str:
+    """``<6-digit region><YYYYMMDD><6-digit sequence>``, unique under concurrency: the
+    (region, day) counter row is locked until the submitting transaction commits."""
+    region = (region_code or "000000")[:6].ljust(6, "0")
+    counter = CaseNumberCounter.objects.select_for_update().filter(region_code=region, day=day).first()
+    if counter is None:
+        try:
+            with transaction.atomic():
+                counter = CaseNumberCounter.objects.create(region_code=region, day=day, last=0)
+        except IntegrityError:  # another submission created it first; wait for its lock
+            counter = CaseNumberCounter.objects.select_for_update().get(region_code=region, day=day)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return f"{region}{day:%Y%m%d}{counter.last:06d}"
+
+
+_FORM_MESSAGES = {
+    "required": _("请填写「%(title)s」"),
+    "type": _("「%(title)s」的格式不正确"),
+    "enum": _("「%(title)s」只能从给定选项中选择"),
+    "pattern": _("「%(title)s」的格式不正确"),
+    "format": _("「%(title)s」的格式不正确"),
+    "minLength": _("「%(title)s」太短"),
+    "maxLength": _("「%(title)s」太长"),
+    "minimum": _("「%(title)s」太小"),
+    "maximum": _("「%(title)s」太大"),
+    "additionalProperties": _("申请表中有未定义的字段"),
+}
+
+
+def form_errors(schema: dict, data) -> dict[str, list[str]]:
+    """Every problem of ``data`` against the version's JSON Schema, per field, in Chinese."""
+    if not schema:
+        return {} if isinstance(data, dict) else {"form_data": [str(_("申请表必须是对象"))]}
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    fields: dict[str, list[str]] = {}
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        path = [str(p) for p in error.absolute_path]
+        if error.validator == "required":
+            missing = error.message.split("'")[1] if "'" in error.message else ""
+            path = [*path, missing]
+        sub = schema
+        for part in path:
+            sub = (sub.get("properties") or {}).get(part, {}) if isinstance(sub, dict) else {}
+        title = (sub.get("title") if isinstance(sub, dict) else None) or (path[-1] if path else _("申请表"))
+        template = _FORM_MESSAGES.get(error.validator, _("「%(title)s」填写有误"))
+        key = ".".join(["form_data", *path])
+        fields.setdefault(key, []).append(str(template) % {"title": title})
+    return fields
+
+
+# --- submission ------------------------------------------------------------------------------
+
+
+def _applicant_snapshot(applicant: User, version: ServiceItemVersion) -> dict:
+    if applicant.kind == User.Kind.ENTERPRISE_AGENT:
+        kind, name, number = ApplicantKind.LEGAL_PERSON, applicant.enterprise_name, applicant.enterprise_uscc
+    else:
+        kind, name, number = ApplicantKind.NATURAL_PERSON, applicant.real_name, applicant.id_number
+    if not name or not number:
+        raise ValidationFailed(
+            _("申请人尚未完成实名信息(姓名和证件号码),不能申报。"),
+            code="applicant_incomplete",
+            fields={"applicant": _("申请人实名信息不完整")},
+        )
+    targets = version.targets or []
+    if targets and kind not in targets:
+        raise ValidationFailed(
+            _("事项「%(item)s」不面向%(kind)s办理。") % {"item": version.name, "kind": ApplicantKind(kind).label},
+            code="applicant_kind",
+            fields={"applicant": _("申请人类型不符")},
+        )
+    return {
+        "applicant_kind": kind,
+        "applicant_name": name,
+        "applicant_id_number": number,
+        "applicant_id_index": blind_index(number),
+        "applicant_phone": applicant.phone or "",
+    }
+
+
+def case_submit(
+    *,
+    actor,
+    item: ServiceItem,
+    form_data: dict,
+    applicant: User | None = None,
+    channel: str = Channel.ONLINE,
+    idempotency_key: str = "",
+) -> tuple[Case, bool]:
+    """Submit an application for the item's current published version; returns (case, created).
+
+    Online, the actor is the applicant. At a window, the actor is a window clerk (any
+    department) and ``applicant`` the person served. The same ``idempotency_key`` for the
+    same applicant returns the first case unchanged (``created`` False): a double click or
+    a retried request never makes two cases.
+    """
+    key = (idempotency_key or "").strip()
+    if len(key) > 64:
+        raise ValidationFailed(_("幂等键最长 64 个字符"), fields={"idempotency_key": _("幂等键过长")})
+    if channel == Channel.WINDOW:
+        _require(is_window_clerk(actor), _("只有窗口受理人员可以代为申报。"), "not_window_clerk")
+        if applicant is None:
+            raise ValidationFailed(_("请指定申请人"), fields={"applicant": _("请指定申请人")})
+    elif channel == Channel.ONLINE:
+        if applicant is not None and applicant.pk != getattr(actor, "pk", None):
+            raise Forbidden(_("网上申报只能以本人名义提交。"), code="not_applicant")
+        applicant = actor
+    else:
+        raise ValidationFailed(_("申报渠道无效"), fields={"channel": _("申报渠道无效")})
+    if applicant is None or not getattr(applicant, "is_authenticated", False):
+        raise Forbidden(_("请先登录。"), code="not_authenticated")
+
+    if key:
+        existing = Case.objects.filter(applicant=applicant, idempotency_key=key).first()
+        if existing is not None:
+            return _same_submission(existing, item), False
+
+    version = item.current_version
+    if item.status != Status.PUBLISHED or version is None:
+        raise NotFound(_("该事项未发布或已停用。"), code="item_not_found")
+    allowed_forms = {Channel.ONLINE: (HandlingForm.ONLINE, HandlingForm.BOTH)}.get(channel)
+    if allowed_forms and version.handling_form not in allowed_forms:
+        raise ValidationFailed(
+            _("事项「%(item)s」不支持网上办理,请到窗口申报。") % {"item": version.name},
+            code="channel_not_offered",
+            fields={"channel": _("该事项只能窗口办理")},
+        )
+    problems = form_errors(version.form_schema or {}, form_data)
+    if problems:
+        raise ValidationFailed(_("申请表填写有误,请按提示修改。"), code="invalid_form", fields=problems)
+    snapshot = _applicant_snapshot(applicant, version)
+
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            department = item.department
+            case = Case.objects.create(
+                number=_next_number(region_code=department.region_code, day=clock.local_day(now)),
+                item_version=version,
+                department=department,
+                state=CaseState.SUBMITTED,
+                channel=channel,
+                applicant=applicant,
+                received_by=actor if channel == Channel.WINDOW else None,
+                idempotency_key=key,
+                form_data=form_data,
+                submitted_at=now,
+                time_limit_days=version.promised_time_limit,
+                **snapshot,
+            )
+            _step(case, StepKind.SUBMITTED, actor, note=Channel(channel).label)
+            audit_record(
+                actor=actor,
+                action="case.submit",
+                obj=case,
+                changes={"state": [None, case.state], "channel": channel, "item_version": version.pk},
+            )
+            _publish("case.submitted", case)
+    except IntegrityError:
+        if not key:
+            raise
+        existing = Case.objects.filter(applicant=applicant, idempotency_key=key).first()
+        if existing is None:
+            raise
+        return _same_submission(existing, item), False
+    return case, True
+
+
+def _same_submission(existing: Case, item: ServiceItem) -> Case:
+    if existing.item_version.item_id != item.pk:
+        raise Conflict(
+            _("该幂等键已用于办件 %(number)s(另一事项),请使用新的幂等键。") % {"number": existing.number},
+            code="idempotency_key_reused",
+        )
+    return existing
+
+
+# --- materials -------------------------------------------------------------------------------
+
+ALLOWED_TYPES = {
+    "application/pdf": "PDF",
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "application/ofd": "OFD",
+}
+
+
+def detect_content_type(content: bytes) -> str | None:
+    """The file's type from its bytes (never its name): PDF, JPEG, PNG or OFD; else None."""
+    if content.startswith(b"%PDF-"):
+        return "application/pdf"
+    if content.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if content.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                names = {name.lower() for name in archive.namelist()}
+        except (zipfile.BadZipFile, ValueError):
+            return None
+        if "ofd.xml" in names:
+            return "application/ofd"
+    return None
+
+
+def max_material_bytes() -> int:
+    return int(getattr(settings, "YIWANG_CASE_MATERIAL_MAX_BYTES", DEFAULT_MAX_MATERIAL_BYTES))
+
+
+@transaction.atomic
+def case_material_add(
+    *, actor, case_id, requirement_id: int | None, filename: str, content: bytes, name: str = ""
+) -> CaseMaterial:
+    """Attach one file to a case before acceptance or while a supplement is outstanding.
+
+    The applicant or a window clerk may upload. The type is detected from the content;
+    the file is stored under its SM3 digest, never under the uploaded name.
+    """
+    case = _lock(actor=actor, case_id=case_id, expected_version=None)
+    _require(
+        case.applicant_id == getattr(actor, "pk", None) or is_window_clerk(actor),
+        _("只有申请人或窗口受理人员可以上传材料。"),
+    )
+    _require_state(case, CaseState.DRAFT, CaseState.SUBMITTED, CaseState.SUPPLEMENT_REQUESTED)
+    requirement = None
+    if requirement_id is not None:
+        requirement = MaterialRequirement.objects.filter(pk=requirement_id, version=case.item_version_id).first()
+        if requirement is None:
+            raise ValidationFailed(
+                _("该材料不属于本事项的材料清单"), fields={"requirement_id": _("该材料不属于本事项的材料清单")}
+            )
+    label = requirement.name if requirement else (name or "").strip() or _("其他材料")
+    limit = max_material_bytes()
+    if not content:
+        message = _("材料「%(name)s」:文件为空") % {"name": label}
+        raise ValidationFailed(message, code="material_empty", fields={"file": message})
+    if len(content) > limit:
+        message = _("材料「%(name)s」:文件超过 %(mb).0f MB 的上限") % {"name": label, "mb": limit / 1024 / 1024}
+        raise ValidationFailed(message, code="material_too_large", fields={"file": message})
+    content_type = detect_content_type(content)
+    if content_type is None:
+        message = _("材料「%(name)s」:文件内容不是 PDF、JPEG、PNG 或 OFD 格式") % {"name": label}
+        raise ValidationFailed(message, code="material_type", fields={"file": message})
+    material = CaseMaterial(
+        case=case,
+        requirement=requirement,
+        name=label[:200],
+        original_filename=(filename or "")[:255],
+        size=len(content),
+        sm3=sm3_hex(content),
+        content_type=content_type,
+        uploaded_by=actor,
+    )
+    material.file.save("upload", ContentFile(content), save=False)
+    material.save()
+    _step(case, StepKind.MATERIAL_ADDED, actor, note=label)
+    _save(
+        case,
+        actor=actor,
+        action="case.material_add",
+        changes={"material": label, "sm3": material.sm3, "content_type": content_type, "size": material.size},
+    )
+    return material
+
+
+# --- intake: accept, refuse, supplement ------------------------------------------------------
+
+
+def _may_take_in(actor, case: Case) -> bool:
+    return is_window_clerk(actor) or has_any_role(actor, (Role.REVIEWER, Role.DEPARTMENT_HEAD), case.department)
+
+
+def _start_clock(case: Case, cal: WorkingCalendar, *, deemed: bool, actor) -> None:
+    case.state = CaseState.ACCEPTED
+    case.deemed_accepted = deemed
+    case.accepted_at = case.submitted_at if deemed else timezone.now()
+    case.accepted_by = actor if isinstance(actor, User) else None
+    case.due_date = clock.due_date(case, cal)
+    case.sla_status = clock.sla_status(case, timezone.localdate(), cal)
+
+
+def _deemed_note(case: Case) -> str:
+    return _(
+        "自提交之日起五个工作日内未告知补正,依据《中华人民共和国行政许可法》第三十二条,自收到申请之日(%(day)s)起即为受理。"
+    ) % {"day": clock.local_day(case.submitted_at).isoformat()}
+
+
+@transaction.atomic
+def case_accept(*, actor, case_id, expected_version: int | None = None) -> Case:
+    """受理. If the five-working-day intake period has already passed without a supplement
+    notice, the acceptance dates back to submission (the case counts as accepted then)."""
+    case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
+    _require(_may_take_in(actor, case), _("只有窗口受理人员或本部门审核人员可以受理。"))
+    _require_state(case, CaseState.SUBMITTED)
+    cal = working_calendar()
+    deemed = not hasattr_supplement(case) and timezone.localdate() > clock.intake_deadline(case, cal)
+    _start_clock(case, cal, deemed=deemed, actor=actor)
+    _step(
+        case,
+        StepKind.DEEMED_ACCEPTED if deemed else StepKind.ACCEPTED,
+        actor,
+        note=_deemed_note(case) if deemed else "",
+    )
+    _save(
+        case,
+        actor=actor,
+        action="case.accept",
+        changes={"state": [CaseState.SUBMITTED, case.state], "deemed": deemed, "due_date": case.due_date},
+    )
+    _publish("case.accepted", case)
+    return case
+
+
+def hasattr_supplement(case: Case) -> bool:
+    return Supplement.objects.filter(case=case).exists()
+
+
+@transaction.atomic
+def case_refuse(*, actor, case_id, reason: str, expected_version: int | None = None) -> Case:
+    """不予受理, with the reason and the applicant's right to reconsideration or litigation."""
+    reason = _required_text(reason, "reason", _("请填写不予受理的理由"))
+    case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
+    _require(_may_take_in(actor, case), _("只有窗口受理人员或本部门审核人员可以作出不予受理决定。"))
+    _require_state(case, CaseState.SUBMITTED)
+    case.state = CaseState.REFUSED
+    case.refusal_reason = reason
+    case.remedy_notice = remedy_notice(case.department)
+    case.sla_status = SlaStatus.DONE
+    _step(case, StepKind.REFUSED, actor, note=reason)
+    _save(case, actor=actor, action="case.refuse", changes={"state": [CaseState.SUBMITTED, case.state]})
+    _publish("case.refused", case)
+    return case
+
+
+def _clean_supplement_items(items) -> list[dict]:
+    message = _("请逐项列出需要补正的材料和问题(一次性告知)")
+    if not isinstance(items, list) or not items:
+        raise ValidationFailed(message, code="supplement_items", fields={"items": message})
+    clean = []
+    for index, entry in enumerate(items, start=1):
+        material = (entry.get("material") or "").strip() if isinstance(entry, dict) else ""
+        problem = (entry.get("problem") or "").strip() if isinstance(entry, dict) else ""
+        if not material or not problem:
+            text = _("第 %(n)d 项须写明材料名称和问题") % {"n": index}
+            raise ValidationFailed(text, code="supplement_items", fields={f"items.{index - 1}": text})
+        clean.append({"material": material[:200], "problem": problem[:500]})
+    return clean
+
+
+@transaction.atomic
+def case_request_supplement(
+    *, actor, case_id, items: list[dict], note: str = "", expected_version: int | None = None
+) -> Supplement:
+    """The one supplement notice (一次性告知补正) listing everything missing.
+
+    Before acceptance (within five working days of submission) by a window clerk or the
+    department's reviewers; after acceptance by the department's reviewers, and the time
+    limit pauses until the applicant answers. A second notice is refused.
+    """
+    clean = _clean_supplement_items(items)
+    case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
+    if hasattr_supplement(case):
+        raise Conflict(
+            _("办件 %(number)s 已发出过补正告知;依法应一次性告知全部需补正内容,不能再次告知。")
+            % {"number": case.number},
+            code="supplement_once",
+        )
+    before = case.state == CaseState.SUBMITTED
+    if before:
+        _require(_may_take_in(actor, case), _("只有窗口受理人员或本部门审核人员可以告知补正。"))
+        cal = working_calendar()
+        deadline = clock.intake_deadline(case, cal)
+        if timezone.localdate() > deadline:
+            raise ValidationFailed(
+                _("补正告知期限(提交后五个工作日,至 %(day)s)已过,依法视为受理,请直接受理。") % {"day": deadline},
+                code="intake_period_over",
+            )
+    else:
+        _require_state(case, CaseState.SUBMITTED, CaseState.ACCEPTED, CaseState.UNDER_REVIEW)
+        _require(
+            has_any_role(actor, (Role.REVIEWER, Role.DEPARTMENT_HEAD), case.department),
+            _("只有本部门审核人员可以告知补正。"),
+        )
+        case.paused_since = timezone.localdate()
+        case.sla_status = SlaStatus.PAUSED
+    supplement = Supplement.objects.create(
+        case=case, items=clean, note=(note or "").strip(), before_acceptance=before, requested_by=actor
+    )
+    old = case.state
+    case.state = CaseState.SUPPLEMENT_REQUESTED
+    listing = ";".join(f"{i['material']}:{i['problem']}" for i in clean)
+    _step(case, StepKind.SUPPLEMENT_REQUESTED, actor, note=listing)
+    _save(
+        case,
+        actor=actor,
+        action="case.request_supplement",
+        changes={"state": [old, case.state], "items": len(clean), "before_acceptance": before},
+    )
+    _publish("case.supplement_requested", case)
+    return supplement
+
+
+@transaction.atomic
+def case_supplement_answer(*, actor, case_id, note: str = "", expected_version: int | None = None) -> Case:
+    """The applicant (or a window clerk for them) has supplied what was asked; the clock resumes."""
+    case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
+    _require(
+        case.applicant_id == getattr(actor, "pk", None) or is_window_clerk(actor),
+        _("只有申请人或窗口受理人员可以提交补正。"),
+    )
+    _require_state(case, CaseState.SUPPLEMENT_REQUESTED)
+    supplement = Supplement.objects.select_for_update().get(case=case)
+    supplement.answered_at = timezone.now()
+    supplement.answer_note = (note or "").strip()
+    supplement.save(update_fields=["answered_at", "answer_note"])
+    if supplement.before_acceptance:
+        case.state = CaseState.SUBMITTED
+    else:
+        cal = working_calendar()
+        case.paused_days += max(cal.working_days_between(case.paused_since, timezone.localdate()), 0)
+        case.paused_since = None
+        case.state = CaseState.UNDER_REVIEW
+        case.due_date = clock.due_date(case, cal)
+        case.sla_status = clock.sla_status(case, timezone.localdate(), cal)
+    _step(case, StepKind.SUPPLEMENT_ANSWERED, actor, note=supplement.answer_note)
+    _save(
+        case,
+        actor=actor,
+        action="case.supplement_answer",
+        changes={"state": [CaseState.SUPPLEMENT_REQUESTED, case.state], "paused_days": case.paused_days},
+    )
+    _publish("case.supplement_answered", case)
+    return case
+
+
+# --- back office: claim, assign, opinions, extension, decision -------------------------------
+
+
+def review_steps(version: ServiceItemVersion) -> list[dict]:
+    """The item's process steps done in the back office (intake steps are the acceptance)."""
+    return [step for step in (version.process or []) if step.get("role") != Role.WINDOW_CLERK]
+
+
+@transaction.atomic
+def case_claim(*, actor, case_id, expected_version: int | None = None) -> Case:
+    case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
+    _require(
+        actor_has_role(actor=actor, role=Role.REVIEWER, department=case.department), _("只有本部门审核人员可以认领。")
+    )
+    _require_state(case, CaseState.ACCEPTED, CaseState.UNDER_REVIEW)
+    if case.assignee_id and case.assignee_id != actor.pk:
+        raise Conflict(
+            _("办件 %(number)s 已由%(name)s认领。") % {"number": case.number, "name": _actor_name(case.assignee)},
+            code="case_claimed",
+        )
+    old = case.state
+    case.assignee = actor
+    case.state = CaseState.UNDER_REVIEW
+    _step(case, StepKind.CLAIMED, actor, public=False)
+    _save(case, actor=actor, action="case.claim", changes={"state": [old, case.state], "assignee": actor.pk})
+    return case
+
+
+@transaction.atomic
+def case_assign(*, actor, case_id, assignee: User, expected_version: int | None = None) -> Case:
+    case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
+    _require(
+        actor_has_role(actor=actor, role=Role.DEPARTMENT_HEAD, department=case.department),
+        _("只有部门负责人可以分派办件。"),
+    )
+    _require_state(case, CaseState.ACCEPTED, CaseState.UNDER_REVIEW)
+    if not actor_has_role(actor=assignee, role=Role.REVIEWER, department=case.department):
+        message = _("%(name)s不是本部门的审核人员") % {"name": _actor_name(assignee)}
+        raise ValidationFailed(message, code="not_reviewer", fields={"assignee_id": message})
+    old = case.state
+    case.assignee = assignee
+    case.state = CaseState.UNDER_REVIEW
+    _step(case, StepKind.ASSIGNED, actor, note=_actor_name(assignee), public=False)
+    _save(case, actor=actor, action="case.assign", changes={"state": [old, case.state], "assignee": assignee.pk})
+    return case
+
+
+OPINION_OUTCOMES = ("agree", "disagree")
+
+
+@transaction.atomic
+def case_record_opinion(
+    *, actor, case_id, opinion: str, outcome: str = "agree", expected_version: int | None = None
+) -> CaseStep:
+    """The opinion of the current process step; the actor must hold that step's role."""
+    opinion = _required_text(opinion, "opinion", _("请填写审查意见"))
+    if outcome not in OPINION_OUTCOMES:
+        raise ValidationFailed(_("结论只能是同意或不同意"), fields={"outcome": _("结论无效")})
+    case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
+    _require_state(case, CaseState.ACCEPTED, CaseState.UNDER_REVIEW)
+    steps = review_steps(case.item_version)
+    if case.step_index >= len(steps):
+        raise Conflict(
+            _("办件 %(number)s 的审查环节均已完成,请作出决定。") % {"number": case.number}, code="steps_done"
+        )
+    step = steps[case.step_index]
+    role = step.get("role") or Role.REVIEWER
+    _require(
+        actor_has_role(actor=actor, role=role, department=case.department),
+        _("环节「%(step)s」须由本部门%(role)s办理。") % {"step": step["name"], "role": Role(role).label},
+    )
+    if role == Role.REVIEWER and case.assignee_id not in (None, actor.pk):
+        raise Conflict(
+            _("办件 %(number)s 由%(name)s承办。") % {"number": case.number, "name": _actor_name(case.assignee)},
+            code="case_claimed",
+        )
+    if role == Role.REVIEWER and case.assignee_id is None:
+        case.assignee = actor
+    entry = _step(
+        case,
+        StepKind.OPINION,
+        actor,
+        note=opinion,
+        public=False,
+        process_step=case.step_index,
+        process_step_name=step["name"][:100],
+        outcome=outcome,
+    )
+    old = case.state
+    case.step_index += 1
+    case.state = CaseState.UNDER_REVIEW
+    _save(
+        case,
+        actor=actor,
+        action="case.opinion",
+        changes={"state": [old, case.state], "step": step["name"], "outcome": outcome},
+    )
+    return entry
+
+
+@transaction.atomic
+def case_extend(*, actor, case_id, days: int, reason: str, expected_version: int | None = None) -> Case:
+    """Extend the time limit once, with the department head's approval and a reason (第四十二条)."""
+    reason = _required_text(reason, "reason", _("请填写延长办理期限的理由"))
+    if not isinstance(days, int) or not 1 <= days <= clock.MAX_EXTENSION_DAYS:
+        message = _("延长天数须为 1 至 %(max)d 个工作日") % {"max": clock.MAX_EXTENSION_DAYS}
+        raise ValidationFailed(message, code="extension_days", fields={"days": message})
+    case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
+    _require(
+        actor_has_role(actor=actor, role=Role.DEPARTMENT_HEAD, department=case.department),
+        _("延长办理期限须经本部门负责人批准。"),
+    )
+    _require_state(case, CaseState.ACCEPTED, CaseState.UNDER_REVIEW, CaseState.SUPPLEMENT_REQUESTED)
+    if case.accepted_at is None:
+        raise Conflict(_("办件尚未受理,无需延长。"), code="not_accepted")
+    if case.extension_days:
+        raise Conflict(
+            _("办件 %(number)s 已延长过一次办理期限,依法不能再次延长。") % {"number": case.number},
+            code="extension_once",
+        )
+    cal = working_calendar()
+    old_due = case.due_date
+    case.extension_days = days
+    case.extension_reason = reason
+    case.extension_approved_by = actor
+    case.due_date = clock.due_date(case, cal)
+    case.sla_status = clock.sla_status(case, timezone.localdate(), cal)
+    _step(
+        case,
+        StepKind.EXTENDED,
+        actor,
+        note=_("延长 %(days)d 个工作日,办结期限由 %(old)s 延至 %(new)s。理由:%(reason)s")
+        % {"days": days, "old": old_due, "new": case.due_date, "reason": reason},
+    )
+    _save(case, actor=actor, action="case.extend", changes={"days": days, "due_date": [old_due, case.due_date]})
+    _publish("case.extended", case)
+    return case
+
+
+def decision_roles(version: ServiceItemVersion) -> set[str]:
+    steps = review_steps(version)
+    roles = {Role.DEPARTMENT_HEAD}
+    if not steps or steps[-1].get("role") == Role.REVIEWER:
+        roles.add(Role.REVIEWER)
+    return roles
+
+
+@transaction.atomic
+def case_decide(*, actor, case_id, decision: str, reasons: str = "", expected_version: int | None = None) -> Case:
+    """准予 or 不予. A rejection states its reasons and the applicant's right to
+    reconsideration or litigation (第三十八条). Every review step before the last must have
+    its opinion; the decision itself concludes the last step."""
+    if decision not in Decision.values:
+        raise ValidationFailed(_("决定只能是准予或不予"), fields={"decision": _("决定无效")})
+    reasons = (reasons or "").strip()
+    if decision == Decision.REJECT and not reasons:
+        message = _("不予许可须说明理由")
+        raise ValidationFailed(message, code="reasons_required", fields={"reasons": message})
+    case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
+    _require(
+        has_any_role(actor, decision_roles(case.item_version), case.department),
+        _("只有本部门负责人可以作出决定。"),
+    )
+    _require_state(case, CaseState.ACCEPTED, CaseState.UNDER_REVIEW)
+    steps = review_steps(case.item_version)
+    if case.step_index < len(steps) - 1:
+        pending = steps[case.step_index]["name"]
+        raise Conflict(_("环节「%(step)s」尚未办理,不能作出决定。") % {"step": pending}, code="steps_pending")
+    old = case.state
+    case.decision = decision
+    case.decision_reasons = reasons
+    case.decided_at = timezone.now()
+    case.decided_by = actor
+    case.step_index = max(case.step_index, len(steps))
+    case.sla_status = SlaStatus.DONE
+    if decision == Decision.APPROVE:
+        case.state = CaseState.APPROVED
+        kind, event = StepKind.APPROVED, "case.approved"
+    else:
+        case.state = CaseState.REJECTED
+        case.remedy_notice = remedy_notice(case.department)
+        kind, event = StepKind.REJECTED, "case.rejected"
+    _step(case, kind, actor, note=reasons)
+    _save(case, actor=actor, action="case.decide", changes={"state": [old, case.state], "decision": decision})
+    _publish(event, case)
+    return case
+
+
+DELIVERY_METHODS = {
+    "window": _("窗口领取"),
+    "mail": _("邮寄送达"),
+    "electronic": _("电子送达"),
+}
+
+
+@transaction.atomic
+def case_deliver(*, actor, case_id, method: str = "window", expected_version: int | None = None) -> Case:
+    """送达 of the decision (one delivery window, post, or electronically)."""
+    if method not in DELIVERY_METHODS:
+        raise ValidationFailed(_("送达方式无效"), fields={"method": _("送达方式只能是窗口领取、邮寄或电子送达")})
+    case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
+    _require(
+        is_window_clerk(actor) or has_any_role(actor, (Role.REVIEWER, Role.DEPARTMENT_HEAD), case.department),
+        _("只有窗口人员或本部门人员可以送达。"),
+    )
+    _require_state(case, CaseState.APPROVED, CaseState.REJECTED)
+    old = case.state
+    case.state = CaseState.DELIVERED
+    case.delivered_at = timezone.now()
+    case.delivery_method = method
+    _step(case, StepKind.DELIVERED, actor, note=str(DELIVERY_METHODS[method]))
+    _save(case, actor=actor, action="case.deliver", changes={"state": [old, case.state], "method": method})
+    _publish("case.delivered", case)
+    return case
+
+
+@transaction.atomic
+def case_withdraw(*, actor, case_id, reason: str = "", expected_version: int | None = None) -> Case:
+    """The applicant withdraws before a decision."""
+    case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
+    _require(case.applicant_id == getattr(actor, "pk", None), _("只有申请人本人可以撤回申请。"), "not_applicant")
+    _require_state(case, *OPEN_STATES)
+    old = case.state
+    case.state = CaseState.WITHDRAWN
+    case.withdrawn_at = timezone.now()
+    case.paused_since = None
+    case.sla_status = SlaStatus.DONE
+    _step(case, StepKind.WITHDRAWN, actor, note=(reason or "").strip())
+    _save(case, actor=actor, action="case.withdraw", changes={"state": [old, case.state]})
+    _publish("case.withdrawn", case)
+    return case
+
+
+# --- the sweep: deemed acceptance and SLA status ---------------------------------------------
+
+SWEEP_ACTOR = "task:case_sweep"
+
+
+def case_sweep(*, today=None) -> dict:
+    """Apply the five-working-day rule and refresh every running case's SLA status.
+
+    Each case changes in its own short transaction (locked, state re-checked), so the sweep
+    never holds locks across the table and can run while staff work. Returns counts.
+    """
+    today = today or timezone.localdate()
+    cal = working_calendar()
+    counts = {"deemed_accepted": 0, "sla_changed": 0}
+    # 5 working days after D are at least 5 calendar days after D: a cheap pre-filter.
+    cutoff = timezone.make_aware(
+        timezone.datetime.combine(today - timezone.timedelta(days=5), timezone.datetime.min.time())
+    )
+    candidates = Case.objects.filter(
+        state=CaseState.SUBMITTED, supplement__isnull=True, submitted_at__lt=cutoff
+    ).values_list("pk", "submitted_at")
+    for pk, submitted_at in candidates.iterator():
+        if today <= cal.add_working_days(clock.local_day(submitted_at), clock.INTAKE_DAYS):
+            continue
+        with transaction.atomic():
+            case = Case.objects.select_for_update().filter(pk=pk, state=CaseState.SUBMITTED).first()
+            if case is None or Supplement.objects.filter(case=case).exists():
+                continue
+            _start_clock(case, cal, deemed=True, actor=SWEEP_ACTOR)
+            case.sla_status = clock.sla_status(case, today, cal)
+            _step(case, StepKind.DEEMED_ACCEPTED, SWEEP_ACTOR, note=_deemed_note(case))
+            _save(
+                case,
+                actor=SWEEP_ACTOR,
+                action="case.deemed_accept",
+                changes={"state": [CaseState.SUBMITTED, case.state], "due_date": case.due_date},
+            )
+            _publish("case.accepted", case)
+            counts["deemed_accepted"] += 1
+    running = Case.objects.filter(
+        state__in=(CaseState.ACCEPTED, CaseState.UNDER_REVIEW), paused_since__isnull=True
+    ).exclude(sla_status=SlaStatus.OVERDUE)
+    for case in running.only(
+        "pk",
+        "state",
+        "accepted_at",
+        "time_limit_days",
+        "extension_days",
+        "paused_days",
+        "paused_since",
+        "due_date",
+        "sla_status",
+    ).iterator():
+        status = clock.sla_status(case, today, cal)
+        if status == case.sla_status:
+            continue
+        with transaction.atomic():
+            locked = Case.objects.select_for_update().filter(pk=case.pk).first()
+            if locked is None or locked.state not in (CaseState.ACCEPTED, CaseState.UNDER_REVIEW):
+                continue
+            status = clock.sla_status(locked, today, cal)
+            if status == locked.sla_status:
+                continue
+            old = locked.sla_status
+            locked.sla_status = status
+            _step(locked, StepKind.SLA_CHANGED, SWEEP_ACTOR, note=SlaStatus(status).label, public=False)
+            _save(locked, actor=SWEEP_ACTOR, action="case.sla", changes={"sla_status": [old, status]})
+            events.publish("case.sla_changed", case_id=locked.pk, sla_status=status)
+            counts["sla_changed"] += 1
+    return counts

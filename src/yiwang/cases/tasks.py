@@ -1,0 +1,11 @@
+"""Background tasks of the cases app (Django's task API; schedule ``case_sweep`` e.g. hourly)."""
+
+from django_tasks import task
+
+from yiwang.cases import services
+
+
+@task()
+def case_sweep() -> dict:
+    """The five-working-day rule (deemed acceptance) and the SLA status of running cases."""
+    return services.case_sweep()
