@@ -4,7 +4,10 @@ does not exist for them, exactly as a forbidden object looks like a missing one.
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
+from yiwang.catalog import selectors as catalog_selectors
 from yiwang.identity.models import User
 from yiwang.identity.selectors import departments_for_actor, roles_for_actor
 
@@ -27,5 +30,29 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "workbench/home.html",
-        {"roles": roles, "departments": shown, "departments_total": total, "departments_more": total - len(shown)},
+        {
+            "roles": roles,
+            "departments": shown,
+            "departments_total": total,
+            "departments_more": total - len(shown),
+            "tools": _tools(request.user),
+        },
     )
+
+
+def _tools(user) -> list[dict]:
+    """Workbench pages this person may use. Each pillar adds its entry here as it arrives."""
+    tools = []
+    if catalog_selectors.administered_departments(actor=user).exists():
+        tools.append(
+            {
+                "url": reverse("catalog:items"),
+                "name": _("事项管理"),
+                "description": _("维护本部门的政务服务事项和一件事，导入、导出和发布。"),
+            }
+        )
+    if user.is_staff:
+        tools.append(
+            {"url": reverse("admin:index"), "name": _("管理后台"), "description": _("部门、用户、角色和系统配置。")}
+        )
+    return tools
