@@ -355,7 +355,11 @@ def catalog_document(*, actor, published_only: bool = False) -> dict:
     ``published_only``), else its current version. ``actor=None`` exports everything;
     an admin exports their departments."""
     if actor is None:
-        items = ServiceItem.objects.select_related("department", "current_version").order_by("implementation_code")
+        items = (
+            ServiceItem.objects.select_related("department", "current_version")
+            .prefetch_related(*selectors.with_versions_prefetch())
+            .order_by("implementation_code")
+        )
         events = LifeEvent.objects.select_related("department", "current_version").order_by("code")
     else:
         items = selectors.item_list_for_admin(actor=actor).order_by("implementation_code")
@@ -365,7 +369,7 @@ def catalog_document(*, actor, published_only: bool = False) -> dict:
         version = item.current_version if published_only else selectors.item_latest_version(item=item)
         if version is None or (published_only and item.status != Status.PUBLISHED):
             continue
-        out_items.append(selectors.item_version_to_data(version))
+        out_items.append(selectors.item_version_to_data(version, item=item))
     out_events = []
     for event in events:
         version = event.current_version

@@ -1,4 +1,4 @@
-"""Service items （政务服务事项）, their versioned guides, and life-event bundles （一件事）.
+"""Service items (政务服务事项), their versioned guides, and life-event bundles (一件事).
 
 An item's identity (``ServiceItem``) is stable; its guide lives in ``ServiceItemVersion``
 rows. A version is editable while it is a draft and immutable once published; a case keeps
@@ -44,7 +44,7 @@ class Target(models.TextChoices):
 
 
 class OnlineDepth(models.IntegerChoices):
-    """网上办理深度， as coded in the national exchange schema; an item has several."""
+    """网上办理深度, as coded in the national exchange schema; an item has several."""
 
     CONSULTATION = 1, _("互联网咨询")
     COLLECTION = 2, _("互联网收件")
@@ -128,7 +128,7 @@ class ServiceItem(models.Model):
 
 
 class ServiceItemVersion(models.Model):
-    """One version of an item's guide （办事指南）. Immutable once ``published_at`` is set."""
+    """One version of an item's guide (办事指南). Immutable once ``published_at`` is set."""
 
     item = models.ForeignKey(ServiceItem, verbose_name=_("事项"), on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField(_("版本号"))
@@ -140,8 +140,8 @@ class ServiceItemVersion(models.Model):
     kind = models.CharField(_("事项类型"), max_length=20, choices=ItemKind.choices)
     exercise_level = models.CharField(_("行使层级"), max_length=12, choices=ExerciseLevel.choices, blank=True)
     legal_basis = models.TextField(_("设定依据"), blank=True)
-    statutory_time_limit = models.PositiveIntegerField(_("法定办结时限（工作日）"))
-    promised_time_limit = models.PositiveIntegerField(_("承诺办结时限（工作日）"))
+    statutory_time_limit = models.PositiveIntegerField(_("法定办结时限(工作日)"))
+    promised_time_limit = models.PositiveIntegerField(_("承诺办结时限(工作日)"))
     acceptance_conditions = models.TextField(_("受理条件"), blank=True)
     fees = models.JSONField(_("收费项目"), default=list, blank=True, help_text=_("空列表表示不收费"))
     handling_form = models.CharField(_("办理形式"), max_length=10, choices=HandlingForm.choices)
@@ -212,7 +212,7 @@ class ServiceItemVersion(models.Model):
 
 
 class MaterialRequirement(models.Model):
-    """One material （申请材料） of one item version, with where it comes from."""
+    """One material (申请材料) of one item version, with where it comes from."""
 
     version = models.ForeignKey(
         ServiceItemVersion, verbose_name=_("事项版本"), on_delete=models.CASCADE, related_name="materials"
@@ -244,12 +244,12 @@ class MaterialRequirement(models.Model):
 
     @property
     def is_certificate_free(self) -> bool:
-        """免提交： the government already holds it as a license or a registry record."""
+        """免提交: the government already holds it as a license or a registry record."""
         return self.source != MaterialSource.APPLICANT
 
 
 class LifeEvent(models.Model):
-    """A life-event bundle （一件事一次办）: several items behind one form and one material list."""
+    """A life-event bundle (一件事一次办): several items behind one form and one material list."""
 
     code = models.CharField(_("一件事编码"), max_length=64, unique=True)
     department = models.ForeignKey(
@@ -355,13 +355,13 @@ class LifeEventItem(models.Model):
 
 
 class SearchSynonym(models.Model):
-    """What citizens type （开饭店） mapped to the official words it means （餐饮， 食品经营）.
+    """What citizens type (开饭店) mapped to the official words it means (餐饮, 食品经营).
 
     Applied to the query, not to the index: editing a synonym takes effect on the next search.
     """
 
-    term = models.CharField(_("群众用语"), max_length=50, unique=True, help_text=_("例如：开饭店、生孩子、开公司"))
-    expansions = models.JSONField(_("对应规范用语"), default=list, help_text=_('JSON 列表，例如 ["餐饮", "食品经营"]'))
+    term = models.CharField(_("群众用语"), max_length=50, unique=True, help_text=_("例如:开饭店、生孩子、开公司"))
+    expansions = models.JSONField(_("对应规范用语"), default=list, help_text=_('JSON 列表,例如 ["餐饮", "食品经营"]'))
     is_active = models.BooleanField(_("启用"), default=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -434,3 +434,6 @@ class SearchTerm(models.Model):
         # Covering index in impact order: a query reads a term's strongest postings first and
         # stops at its cap, without touching the table.
         indexes = [models.Index(fields=["term", "weight", "entry"], name="catalog_searchterm_impact")]
+
+    def __str__(self) -> str:
+        return f"{self.term} → {self.entry_id} ({self.weight})"

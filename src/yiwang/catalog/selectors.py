@@ -56,11 +56,13 @@ def material_to_data(material: MaterialRequirement) -> dict:
     return {field: getattr(material, field) for field in MATERIAL_FIELDS}
 
 
-def item_version_to_data(version: ServiceItemVersion) -> dict:
-    """A version in the import-file shape (the one format of the catalog)."""
+def item_version_to_data(version: ServiceItemVersion, *, item: ServiceItem | None = None) -> dict:
+    """A version in the import-file shape (the one format of the catalog). Pass ``item`` when
+    it is at hand (with its department) to save the queries for it."""
+    item = item or version.item
     data = {field: getattr(version, field) for field in ITEM_FIELDS if hasattr(ServiceItemVersion, field)}
-    data["implementation_code"] = version.item.implementation_code
-    data["department"] = version.item.department.code
+    data["implementation_code"] = item.implementation_code
+    data["department"] = item.department.code
     data["materials"] = [material_to_data(m) for m in version.materials.all()]
     if version.output_license_type_code or version.output_description:
         data["output"] = {
@@ -81,6 +83,20 @@ def life_event_version_to_data(version: LifeEventVersion) -> dict:
 
 
 # --- service items -------------------------------------------------------------------------
+
+
+def with_versions_prefetch() -> tuple[Prefetch, Prefetch]:
+    """Drafts (as ``draft_versions``) and current versions with their materials, in two queries."""
+    return (
+        Prefetch(
+            "versions",
+            queryset=ServiceItemVersion.objects.filter(published_at__isnull=True).prefetch_related(
+                _materials_prefetch()
+            ),
+            to_attr="draft_versions",
+        ),
+        Prefetch("current_version__materials", queryset=MaterialRequirement.objects.order_by("sort", "id")),
+    )
 
 
 def item_draft(*, item: ServiceItem) -> ServiceItemVersion | None:
@@ -141,15 +157,7 @@ def item_list_for_admin(*, actor) -> QuerySet[ServiceItem]:
     return (
         ServiceItem.objects.filter(department__in=administered_departments(actor=actor))
         .select_related("current_version", "department")
-        .prefetch_related(
-            Prefetch(
-                "versions",
-                queryset=ServiceItemVersion.objects.filter(published_at__isnull=True).prefetch_related(
-                    _materials_prefetch()
-                ),
-                to_attr="draft_versions",
-            )
-        )
+        .prefetch_related(*with_versions_prefetch())
         .order_by("department__path", "implementation_code")
     )
 

@@ -245,3 +245,26 @@ def test_excel_cells_accept_chinese_labels_and_full_width_separators():
         {"name": "受理", "role": "window_clerk"},
         {"name": "审查", "role": "reviewer", "description": "五个工作日内完成"},
     ]
+
+
+def test_export_query_count_does_not_grow_with_the_catalog(world, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def add(start, count):
+        for n in range(start, start + count):
+            data = item_data(implementation_code=f"SZ-SJJ-{n:04d}")
+            item = services.item_save_draft(actor=None, data=data).version.item
+            if n % 2:
+                services.item_publish(actor=None, item=item)
+
+    from yiwang.catalog import services
+
+    add(1, 4)
+    with CaptureQueriesContext(connection) as few:
+        catalog_document(actor=None)
+    add(5, 20)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        document = catalog_document(actor=None)
+    assert len(document["items"]) == 24
+    assert all(len(item["materials"]) == 3 for item in document["items"])
