@@ -5,10 +5,18 @@ every change is validated, versioned and audited by the services; the admin only
 Sections: items and life events (helper "cat"); search index and synonyms (helper "catdata").
 """
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from yiwang.catalog.models import LifeEvent, MaterialRequirement, ServiceItem, ServiceItemVersion
+from yiwang.catalog.models import (
+    LifeEvent,
+    MaterialRequirement,
+    SearchEntry,
+    SearchSynonym,
+    ServiceItem,
+    ServiceItemVersion,
+)
 
 # =============================================================================================
 # Items and life events (read-only)
@@ -83,3 +91,76 @@ class LifeEventAdmin(ReadOnlyAdmin):
     @admin.display(description=_("名称"))
     def name(self, obj):
         return obj.current_version.name if obj.current_version else ""
+
+
+# =============================================================================================
+# Search synonyms (editable) and the search index (read-only) — helper "catdata"
+# =============================================================================================
+
+
+class SearchSynonymForm(forms.ModelForm):
+    expansions_text = forms.CharField(
+        label=_("对应规范用语"),
+        help_text=_("多个用逗号或顿号分隔,例如:餐饮、食品经营"),
+        max_length=500,
+    )
+
+    class Meta:
+        model = SearchSynonym
+        fields = ("term", "is_active")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["expansions_text"].initial = "、".join(self.instance.expansions or [])
+
+
+@admin.register(SearchSynonym)
+class SearchSynonymAdmin(admin.ModelAdmin):
+    """Admins edit what citizens type → the official words; saved through the audited service."""
+
+    form = SearchSynonymForm
+    list_display = ("term", "expansions_display", "is_active", "updated_at")
+    list_filter = ("is_active",)
+    search_fields = ("term",)
+
+    @admin.display(description=_("对应规范用语"))
+    def expansions_display(self, obj):
+        return "、".join(obj.expansions or [])
+
+    def save_model(self, request, obj, form, change):
+        from yiwang.catalog import search
+        from yiwang.core.errors import ValidationFailed
+
+        try:
+            saved = search.synonym_save(
+                actor=request.user,
+                term=form.cleaned_data["term"],
+                expansions=form.cleaned_data["expansions_text"],
+                is_active=form.cleaned_data["is_active"],
+                synonym=SearchSynonym.objects.get(pk=obj.pk) if change else None,
+            )
+        except ValidationFailed as exc:
+            messages.error(request, ";".join(m for msgs in (exc.fields or {}).values() for m in msgs))
+            return
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        from yiwang.catalog import search
+
+        search.synonym_delete(actor=request.user, synonym=obj)
+
+    def delete_queryset(self, request, queryset):
+        from yiwang.catalog import search
+
+        for synonym in queryset:
+            search.synonym_delete(actor=request.user, synonym=synonym)
+
+
+@admin.register(SearchEntry)
+class SearchEntryAdmin(ReadOnlyAdmin):
+    """The search index, for looking: it is rebuilt from the published catalog."""
+
+    list_display = ("name", "kind", "code", "item_kind", "department_name", "indexed_at")
+    list_filter = ("kind", "item_kind")
+    search_fields = ("name", "code")

@@ -38,6 +38,7 @@ from functools import lru_cache
 
 from django.db import connection, transaction
 from django.db.models import Q, Sum
+from django.utils.translation import gettext as _
 
 from yiwang.catalog.models import (
     LifeEvent,
@@ -48,6 +49,8 @@ from yiwang.catalog.models import (
     Status,
 )
 from yiwang.core import events
+from yiwang.core.audit import audit_record
+from yiwang.core.errors import ValidationFailed
 
 logger = logging.getLogger(__name__)
 
@@ -545,6 +548,70 @@ def synonyms_seed() -> int:
     new = [SearchSynonym(term=t, expansions=e) for t, e in DEFAULT_SYNONYMS.items() if t not in existing]
     SearchSynonym.objects.bulk_create(new)
     return len(new)
+
+
+def _clean_expansions(expansions) -> list[str]:
+    if isinstance(expansions, str):
+        expansions = re.split(r"[,，、;；\s]+", expansions)
+    cleaned = []
+    for value in expansions or []:
+        value = str(value).strip()
+        if value and value not in cleaned:
+            cleaned.append(value[:50])
+    return cleaned
+
+
+@transaction.atomic
+def synonym_save(
+    *, actor, term: str, expansions, is_active: bool = True, synonym: SearchSynonym | None = None
+) -> SearchSynonym:
+    """Create or change a synonym (what citizens type → official words), audited.
+
+    ``expansions`` is a list or a text separated by commas or 、. Raises ``ValidationFailed``
+    naming the field for an empty term, an empty expansion list or a term already taken.
+    Takes effect on the next search in every process (synonyms are read per query).
+    """
+    errors: dict[str, list[str]] = {}
+    term = (term or "").strip()
+    words_ = _clean_expansions(expansions)
+    if not term or len(term) > 50:
+        errors["term"] = [_("请输入群众用语(1 至 50 个字)")]
+    if not words_:
+        errors["expansions"] = [_("请至少填写一个对应规范用语,多个用逗号或顿号分隔")]
+    clash = SearchSynonym.objects.filter(term=term)
+    if synonym is not None:
+        clash = clash.exclude(pk=synonym.pk)
+    if term and clash.exists():
+        errors["term"] = [_("群众用语「%(term)s」已存在") % {"term": term}]
+    if errors:
+        raise ValidationFailed(fields=errors)
+    before = None
+    if synonym is None:
+        synonym = SearchSynonym(term=term, expansions=words_, is_active=is_active)
+    else:
+        before = {"term": synonym.term, "expansions": synonym.expansions, "is_active": synonym.is_active}
+        synonym.term, synonym.expansions, synonym.is_active = term, words_, is_active
+    synonym.save()
+    after = {"term": term, "expansions": words_, "is_active": is_active}
+    audit_record(
+        actor=actor,
+        action="catalog.search_synonym_save",
+        obj=synonym,
+        changes={"before": before, "after": after} if before else after,
+    )
+    return synonym
+
+
+@transaction.atomic
+def synonym_delete(*, actor, synonym: SearchSynonym) -> None:
+    """Delete a synonym, audited."""
+    audit_record(
+        actor=actor,
+        action="catalog.search_synonym_delete",
+        obj=synonym,
+        changes={"term": synonym.term, "expansions": synonym.expansions},
+    )
+    synonym.delete()
 
 
 def _substrings(text: str, longest: int = 12) -> set[str]:

@@ -135,3 +135,20 @@ def test_a_retired_item_is_hidden_even_before_its_entry_is_removed(demo_catalog)
     ServiceItem.objects.filter(implementation_code="SFS-JYJ-0001").update(status="retired")
     assert SearchEntry.objects.filter(code="SFS-JYJ-0001").exists()
     assert "教师资格认定" not in _names("教师资格认定")
+
+
+def test_synonym_services_validate_and_audit(demo_catalog):  # noqa: F811
+    from yiwang.core.errors import ValidationFailed
+    from yiwang.core.models import AuditEvent
+
+    synonym = search.synonym_save(actor=None, term="办证照", expansions="营业执照、许可证")
+    assert synonym.expansions == ["营业执照", "许可证"]
+    assert AuditEvent.objects.filter(action="catalog.search_synonym_save", object_id=str(synonym.pk)).exists()
+    with pytest.raises(ValidationFailed) as taken:
+        search.synonym_save(actor=None, term="办证照", expansions="许可")
+    assert "已存在" in taken.value.fields["term"][0]
+    with pytest.raises(ValidationFailed) as empty:
+        search.synonym_save(actor=None, term="空的", expansions=" 、 ")
+    assert "expansions" in empty.value.fields
+    search.synonym_delete(actor=None, synonym=synonym)
+    assert not SearchSynonym.objects.filter(term="办证照").exists()
