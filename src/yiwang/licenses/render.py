@@ -51,7 +51,7 @@ def seal_png(name: str, *, size: int = 480) -> bytes:
     chars = list(name)
     if chars:
         span = min(math.radians(250), math.radians(24) * len(chars))
-        radius = c - ring - font_size * 0.75
+        radius = c - ring - font_size * 0.85
         for i, ch in enumerate(chars):
             angle = -math.pi / 2 - span / 2 + (span * (i + 0.5) / len(chars))
             glyph = Image.new("RGBA", (font_size * 2, font_size * 2), (0, 0, 0, 0))
@@ -181,9 +181,9 @@ def pades_sign(pdf: bytes, *, certificate_pem: str, private_key_pem: bytes, root
     from asn1crypto import keys as asn1_keys
     from asn1crypto import pem
     from asn1crypto import x509 as asn1_x509
-    from pyhanko.certvalidator.registry import SimpleCertificateStore
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
 
     def cert(text: str):
         _, _, der = pem.unarmor(text.encode())
