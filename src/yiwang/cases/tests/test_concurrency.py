@@ -1,0 +1,85 @@
+"""Concurrency on real connections: numbers, idempotency keys and two staff acting at once.
+
+Run on PostgreSQL (row locks) and on SQLite (IMMEDIATE transactions serialize writers).
+"""
+
+import threading
+
+import pytest
+from django.db import connections
+
+from yiwang.cases import services
+from yiwang.cases.models import Case, CaseState
+from yiwang.cases.tests.factories import FORM, build_world
+from yiwang.core.errors import Conflict
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+def run_together(functions) -> list:
+    """Start every function at the same moment, each on its own connection; return results/exceptions."""
+    barrier = threading.Barrier(len(functions))
+    results: list = [None] * len(functions)
+
+    def work(index, function):
+        try:
+            barrier.wait()
+            results[index] = function()
+        except Exception as exc:
+            results[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(i, f)) for i, f in enumerate(functions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+@pytest.fixture
+def world(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    return build_world()
+
+
+def test_concurrent_submissions_get_unique_consecutive_numbers(world):
+    def submit():
+        return services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)[0].number
+
+    numbers = run_together([submit] * 8)
+    assert all(isinstance(n, str) for n in numbers), numbers
+    assert sorted(int(n[-6:]) for n in numbers) == list(range(1, 9))
+
+
+def test_concurrent_retries_with_one_key_make_one_case(world):
+    def submit():
+        case, _created = services.case_submit(
+            actor=world.applicant, item=world.market_item, form_data=FORM, idempotency_key="double-click"
+        )
+        return case.pk
+
+    results = run_together([submit] * 6)
+    assert all(isinstance(r, int) for r in results), results
+    assert len(set(results)) == 1 and Case.objects.count() == 1
+
+
+def test_two_staff_act_at_once_one_wins(world):
+    case = services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)[0]
+    seen = case.version
+    results = run_together(
+        [
+            lambda: services.case_accept(actor=world.clerk, case_id=case.pk, expected_version=seen),
+            lambda: services.case_refuse(
+                actor=world.reviewer, case_id=case.pk, reason="材料不实", expected_version=seen
+            ),
+        ]
+    )
+    conflicts = [r for r in results if isinstance(r, Conflict)]
+    winners = [r for r in results if isinstance(r, Case)]
+    assert len(conflicts) == 1 and len(winners) == 1, results
+    assert case.number in str(conflicts[0].message)
+    case.refresh_from_db()
+    assert case.state == winners[0].state and case.state in (CaseState.ACCEPTED, CaseState.REFUSED)
+    assert case.version == seen + 1

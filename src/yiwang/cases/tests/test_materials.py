@@ -1,0 +1,98 @@
+"""Uploads are checked by their bytes, size-limited, stored under their SM3 digest, shown only to those entitled."""
+
+import io
+import zipfile
+
+import pytest
+
+from yiwang.cases import selectors, services
+from yiwang.cases.tests.factories import FORM
+from yiwang.core.crypto import sm3_hex
+from yiwang.core.errors import Conflict, NotFound, ValidationFailed
+
+PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 32
+
+
+def ofd(with_root: bool = True) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("OFD.xml" if with_root else "other.xml", "<ofd:OFD/>")
+        archive.writestr("Doc_0/Document.xml", "<ofd:Document/>")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def case(world):
+    return services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)[0]
+
+
+def requirement(world, name="个体工商户登记申请书"):
+    return world.market_item.current_version.materials.get(name=name)
+
+
+def test_types_are_detected_by_content_not_name(world, case):
+    req = requirement(world)
+    for content, expected in (
+        (PDF, "application/pdf"),
+        (PNG, "image/png"),
+        (JPEG, "image/jpeg"),
+        (ofd(), "application/ofd"),
+    ):
+        material = services.case_material_add(
+            actor=world.applicant, case_id=case.pk, requirement_id=req.pk, filename="scan.pdf", content=content
+        )
+        assert material.content_type == expected and material.sm3 == sm3_hex(content)
+        assert material.file.read() == content and "scan" not in material.file.name
+    assert case.materials.count() == 4
+
+
+@pytest.mark.parametrize("content", [b"MZ\x90\x00 not a document", ofd(with_root=False), b"PK\x03\x04broken"])
+def test_a_bad_file_names_the_material_and_the_problem(world, case, content):
+    with pytest.raises(ValidationFailed) as exc:
+        services.case_material_add(
+            actor=world.applicant,
+            case_id=case.pk,
+            requirement_id=requirement(world).pk,
+            filename="a.pdf",
+            content=content,
+        )
+    assert "个体工商户登记申请书" in str(exc.value.fields["file"]) and "PDF" in str(exc.value.fields["file"])
+
+
+def test_size_limit(world, case, settings):
+    settings.YIWANG_CASE_MATERIAL_MAX_BYTES = 1024 * 1024
+    with pytest.raises(ValidationFailed) as exc:
+        services.case_material_add(
+            actor=world.applicant,
+            case_id=case.pk,
+            requirement_id=None,
+            filename="big.pdf",
+            content=PDF + b"0" * 1024 * 1024,
+        )
+    assert exc.value.code == "material_too_large" and "1 MB" in str(exc.value.fields["file"])
+
+
+def test_requirement_must_belong_to_the_version(world, case):
+    other = world.police_item.current_version.materials.first()
+    with pytest.raises(ValidationFailed):
+        services.case_material_add(
+            actor=world.applicant, case_id=case.pk, requirement_id=other.pk, filename="a", content=PDF
+        )
+
+
+def test_no_uploads_after_acceptance_and_only_entitled_readers(world, case):
+    material = services.case_material_add(
+        actor=world.applicant, case_id=case.pk, requirement_id=None, filename="a.pdf", content=PDF
+    )
+    services.case_accept(actor=world.clerk, case_id=case.pk)
+    with pytest.raises(Conflict):
+        services.case_material_add(
+            actor=world.applicant, case_id=case.pk, requirement_id=None, filename="b", content=PDF
+        )
+    for reader in (world.applicant, world.reviewer, world.auditor, world.clerk):
+        assert selectors.case_material_get(actor=reader, case_id=case.pk, material_id=material.pk) == material
+    for stranger in (world.other_citizen, world.police_reviewer):
+        with pytest.raises(NotFound):
+            selectors.case_material_get(actor=stranger, case_id=case.pk, material_id=material.pk)
