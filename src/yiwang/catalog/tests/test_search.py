@@ -2,7 +2,7 @@
 
 import pytest
 
-from yiwang.catalog import search, services
+from yiwang.catalog import demo_data, search, services
 from yiwang.catalog.models import SearchEntry, SearchSynonym, ServiceItem
 from yiwang.catalog.tests.demo_catalog import demo_catalog  # noqa: F401  (fixture)
 from yiwang.identity.models import Department
@@ -152,3 +152,18 @@ def test_synonym_services_validate_and_audit(demo_catalog):  # noqa: F811
     assert "expansions" in empty.value.fields
     search.synonym_delete(actor=None, synonym=synonym)
     assert not SearchSynonym.objects.filter(term="办证照").exists()
+
+
+def test_operator_command_reindexes_and_queries(demo_catalog):  # noqa: F811
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    SearchEntry.objects.all().delete()
+    out = StringIO()
+    call_command("catalog_search", "reindex", stdout=out)
+    call_command("catalog_search", "query", "换身份证", stdout=out)
+    text = out.getvalue()
+    document = demo_data.document()
+    assert f"{len(document['items']) + len(document['life_events'])} 个" in text
+    assert "1. 居民身份证换领(SFS-GAJ-0001,示范市公安局,行政确认)" in text
