@@ -5,6 +5,7 @@ from yiwang.api import api
 
 urlpatterns = [
     path("", include("yiwang.portal.urls")),
+    path("", include("yiwang.licenses.urls")),
     path("services/", include("yiwang.catalog.portal_urls")),
     path("workbench/catalog/", include("yiwang.catalog.urls")),
     path("workbench/", include("yiwang.workbench.urls")),
