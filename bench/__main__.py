@@ -27,7 +27,7 @@ DEFAULTS = {
     "verify_events": 50_000,
     "duration": 8.0,
     "warmup": 1.5,
-    "connections": 8,
+    "connections": None,  # two per gunicorn worker: enough to keep them busy without queueing
     "max_requests": 200_000,
 }
 LONG = {"writes": 10_000, "writers": 8, "verify_events": 1_000_000, "duration": 30.0, "warmup": 3.0}
@@ -55,12 +55,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--verify-events", type=int, help=f"events to verify (default {DEFAULTS['verify_events']})")
     parser.add_argument("--duration", type=float, help=f"floor: measured seconds (default {DEFAULTS['duration']})")
     parser.add_argument("--warmup", type=float, help=f"floor: warm-up seconds (default {DEFAULTS['warmup']})")
-    parser.add_argument("--connections", type=int, help=f"floor: open connections (default {DEFAULTS['connections']})")
+    parser.add_argument("--connections", type=int, help="floor: open connections (default: 2 per web worker)")
     parser.add_argument("--max-requests", type=int, help=f"floor: request cap (default {DEFAULTS['max_requests']})")
     parser.add_argument("--web-workers", type=int, default=os.cpu_count() or 2, help="floor: gunicorn workers")
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"], help="floor: worker class")
     parser.add_argument("--threads", type=int, default=4, help="floor: threads per gthread worker")
     parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option for one benchmark, e.g. --set search_items=2000 (numbers are parsed)",
+    )
     return parser.parse_args(argv)
 
 
@@ -73,7 +80,23 @@ def options_from(args: argparse.Namespace) -> dict:
         if value is not None:
             opts[key] = value
     opts.update(web_workers=args.web_workers, worker_class=args.worker_class, threads=args.threads)
+    if opts["connections"] is None:
+        opts["connections"] = 2 * args.web_workers
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--set expects KEY=VALUE, got {item!r}")
+        opts[key.strip().replace("-", "_")] = _number(value.strip())
     return opts
+
+
+def _number(value: str):
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
 
 
 def git_commit() -> str:
