@@ -18,7 +18,8 @@ from contextlib import ExitStack
 
 import bench.audit
 import bench.catalog_search
-import bench.floor  # noqa: F401  (registers the benchmark)
+import bench.floor
+import bench.licenses  # noqa: F401  (each import registers its benchmarks)
 from bench.core import BENCHMARKS, ROOT, Context, Row, migrate, postgres_target, sqlite_target, table, write_results
 
 DEFAULTS = {
