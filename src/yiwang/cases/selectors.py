@@ -51,7 +51,7 @@ def visible_cases(*, actor) -> QuerySet[Case]:
 
 
 def _with_refs(cases: QuerySet[Case]) -> QuerySet[Case]:
-    return cases.select_related("item_version", "department", "assignee")
+    return cases.select_related("item_version__item", "department", "assignee")
 
 
 def case_get(*, actor, case_id) -> Case:

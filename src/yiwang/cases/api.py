@@ -1,0 +1,473 @@
+"""Case endpoints of the JSON API, mounted at /api/v1/cases/.
+
+Applicants submit (idempotently), upload materials, answer the supplement notice, withdraw
+and follow their cases; staff work the intake and back-office queues and move cases on.
+Anyone may look up a case's progress by number plus the last four characters of the
+applicant's ID number or phone. Thin: reads are selectors, writes are services.
+
+Every staff action takes ``version`` — the case's ``version`` as the client last saw it —
+and answers ``409 case_changed`` if somebody else acted first.
+"""
+
+from datetime import date, datetime
+
+from django.http import FileResponse, HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, File, Form, Header, Query, Router, Schema
+from ninja.files import UploadedFile
+from ninja.pagination import PageNumberPagination, paginate
+from ninja.responses import Status as Respond
+
+from yiwang.cases import selectors, services
+from yiwang.cases.models import Case, CaseMaterial, CaseState, Channel, SlaStatus
+from yiwang.catalog.models import ServiceItem, Status
+from yiwang.core.api_errors import ErrorOut
+from yiwang.core.errors import NotFound, ValidationFailed
+from yiwang.core.masking import mask_id_number, mask_name
+from yiwang.identity.auth import api_auth
+from yiwang.identity.models import User
+from yiwang.identity.selectors import user_get_by_id_number
+
+router = Router(tags=["cases"], auth=api_auth)
+
+READ_ERRORS = {401: ErrorOut, 404: ErrorOut}
+WRITE_ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
+class CasePagination(PageNumberPagination):
+    """``?page=1&page_size=50`` (at most 200); answers ``{"items": [...], "count": N}``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(page_size=50, max_page_size=200, **kwargs)
+
+
+# --- schemas -----------------------------------------------------------------------------------
+
+
+class CaseSummary(Schema):
+    id: int
+    number: str = Field(description="办件编号: 6-digit region code, YYYYMMDD, 6-digit sequence")
+    item_code: str = Field(description="Implementation code of the service item")
+    item_name: str
+    department_id: int
+    department_name: str
+    state: CaseState
+    state_label: str
+    channel: Channel
+    applicant_name: str = Field(description="Masked for staff (张*三); in full for the applicant")
+    submitted_at: datetime
+    accepted_at: datetime | None
+    deemed_accepted: bool = Field(description="Accepted by law: no supplement notice within 5 working days")
+    due_date: date | None = Field(description="Last working day of the time limit (after pauses and extension)")
+    sla_status: SlaStatus
+    assignee_name: str | None
+    version: int = Field(description="Send back as `version` with the next action (optimistic concurrency)")
+
+
+class StepOut(Schema):
+    kind: str
+    label: str
+    actor_name: str
+    process_step_name: str
+    outcome: str
+    note: str
+    at: datetime
+
+
+class SupplementItem(Schema):
+    material: str = Field(min_length=1, max_length=200)
+    problem: str = Field(min_length=1, max_length=500)
+
+
+class SupplementOut(Schema):
+    items: list[SupplementItem]
+    note: str
+    before_acceptance: bool
+    requested_at: datetime
+    answered_at: datetime | None
+
+
+class MaterialOut(Schema):
+    id: int
+    requirement_id: int | None
+    name: str
+    size: int
+    content_type: str
+    sm3: str
+    uploaded_at: datetime
+
+
+class CaseDetail(CaseSummary):
+    applicant_id_number_masked: str
+    form_data: dict
+    time_limit_days: int
+    paused_days: int
+    extension_days: int
+    extension_reason: str
+    decision: str
+    decision_reasons: str
+    refusal_reason: str
+    remedy_notice: str = Field(description="Right to reconsideration or litigation (行政许可法第三十八条)")
+    delivered_at: datetime | None
+    delivery_method: str
+    supplement: SupplementOut | None
+    materials: list[MaterialOut]
+    timeline: list[StepOut] = Field(description="The applicant sees public steps only")
+
+
+class SubmitIn(Schema):
+    item: str = Field(description="Implementation code of a published item", examples=["SZ-SJJ-0001"])
+    form_data: dict = Field(default_factory=dict, description="Validated against the item version's JSON Schema")
+    idempotency_key: str = Field("", max_length=64, description="Or the Idempotency-Key header")
+    channel: Channel = Channel.ONLINE
+    applicant_id_number: str = Field("", description="Window channel only: the walk-in applicant's 身份证号")
+
+
+class VersionIn(Schema):
+    version: int | None = Field(None, description="The case version the client last saw")
+
+
+class ReasonIn(VersionIn):
+    reason: str = ""
+
+
+class SupplementIn(VersionIn):
+    items: list[SupplementItem] = Field(description="Everything missing, at once (一次性告知)")
+    note: str = ""
+
+
+class AnswerIn(VersionIn):
+    note: str = ""
+
+
+class AssignIn(VersionIn):
+    assignee_id: int
+
+
+class OpinionIn(VersionIn):
+    opinion: str
+    outcome: str = Field("agree", description="agree | disagree")
+
+
+class ExtendIn(VersionIn):
+    days: int = Field(description="1–10 working days")
+    reason: str
+
+
+class DecideIn(VersionIn):
+    decision: str = Field(description="approve | reject")
+    reasons: str = Field("", description="Required for a rejection")
+
+
+class DeliverIn(VersionIn):
+    method: str = Field("window", description="window | mail | electronic")
+
+
+class QueueFilters(Schema):
+    department_id: int | None = None
+    sla_status: SlaStatus | None = None
+    mine: bool = Field(False, description="Only cases assigned to me")
+
+
+class ProgressOut(Schema):
+    number: str
+    item_name: str
+    department_name: str
+    state: str
+    state_label: str
+    submitted_on: str
+    accepted_on: str | None
+    due_date: str | None
+    concluded_on: str | None
+
+
+# --- shaping -----------------------------------------------------------------------------------
+
+
+def _summary(case: Case, *, full_name: bool) -> dict:
+    assignee = case.assignee if case.assignee_id else None
+    return {
+        "id": case.pk,
+        "number": case.number,
+        "item_code": case.item_version.item.implementation_code,
+        "item_name": case.item_version.name,
+        "department_id": case.department_id,
+        "department_name": case.department.name,
+        "state": case.state,
+        "state_label": case.get_state_display(),
+        "channel": case.channel,
+        "applicant_name": case.applicant_name if full_name else mask_name(case.applicant_name),
+        "submitted_at": case.submitted_at,
+        "accepted_at": case.accepted_at,
+        "deemed_accepted": case.deemed_accepted,
+        "due_date": case.due_date,
+        "sla_status": case.sla_status,
+        "assignee_name": (assignee.real_name or assignee.username) if assignee else None,
+        "version": case.version,
+    }
+
+
+def _is_own(request: HttpRequest, case: Case) -> bool:
+    return case.applicant_id == request.auth.pk
+
+
+def _detail(request: HttpRequest, case: Case) -> dict:
+    actor = request.auth
+    supplement = getattr(case, "supplement", None) if _has_supplement(case) else None
+    data = _summary(case, full_name=_is_own(request, case))
+    data.update(
+        applicant_id_number_masked=mask_id_number(case.applicant_id_number),
+        form_data=case.form_data,
+        time_limit_days=case.time_limit_days,
+        paused_days=case.paused_days,
+        extension_days=case.extension_days,
+        extension_reason=case.extension_reason,
+        decision=case.decision,
+        decision_reasons=case.decision_reasons,
+        refusal_reason=case.refusal_reason,
+        remedy_notice=case.remedy_notice,
+        delivered_at=case.delivered_at,
+        delivery_method=case.delivery_method,
+        supplement=supplement,
+        materials=list(case.materials.all()),
+        timeline=[
+            {
+                "kind": step.kind,
+                "label": step.get_kind_display(),
+                "actor_name": step.actor_name,
+                "process_step_name": step.process_step_name,
+                "outcome": step.outcome,
+                "note": step.note,
+                "at": step.created_at,
+            }
+            for step in selectors.case_timeline(actor=actor, case=case)
+        ],
+    )
+    return data
+
+
+def _has_supplement(case: Case) -> bool:
+    try:
+        case.supplement  # noqa: B018 — loads the one-to-one row or raises
+    except Case.supplement.RelatedObjectDoesNotExist:
+        return False
+    return True
+
+
+def _published_item(code: str) -> ServiceItem:
+    item = (
+        ServiceItem.objects.select_related("department", "current_version")
+        .filter(implementation_code=(code or "").strip(), status=Status.PUBLISHED)
+        .first()
+    )
+    if item is None:
+        raise NotFound(_("该事项未发布或已停用。"), code="item_not_found")
+    return item
+
+
+# --- applicant ---------------------------------------------------------------------------------
+
+
+@router.post("/", response={200: CaseDetail, 201: CaseDetail, **WRITE_ERRORS}, summary="Submit an application")
+def submit(request: HttpRequest, payload: SubmitIn, idempotency_key: str = Header("", alias="Idempotency-Key")):
+    """Submit for the item's current version. The same idempotency key (header or body) for the
+    same applicant answers ``200`` with the first case instead of creating another (``201``).
+    Window clerks pass ``channel: "window"`` and the walk-in applicant's ``applicant_id_number``."""
+    applicant = None
+    if payload.channel == Channel.WINDOW:
+        applicant = user_get_by_id_number(id_number=payload.applicant_id_number)
+        if applicant is None:
+            message = _("该身份证号尚未注册,请先为申请人登记账户")
+            raise ValidationFailed(message, code="applicant_not_found", fields={"applicant_id_number": message})
+    case, created = services.case_submit(
+        actor=request.auth,
+        item=_published_item(payload.item),
+        form_data=payload.form_data,
+        applicant=applicant,
+        channel=payload.channel,
+        idempotency_key=idempotency_key or payload.idempotency_key,
+    )
+    return Respond(201 if created else 200, _detail(request, selectors.case_get(actor=request.auth, case_id=case.pk)))
+
+
+@router.get("/mine", response={200: list[CaseSummary], **READ_ERRORS}, summary="My cases")
+@paginate(CasePagination)
+def my_cases(request: HttpRequest, state: CaseState | None = None):
+    return [_summary(c, full_name=True) for c in selectors.case_list_for_applicant(actor=request.auth, state=state)]
+
+
+@router.get("/progress", response={200: ProgressOut, 404: ErrorOut}, auth=None, summary="Public progress lookup")
+def progress(
+    request: HttpRequest,
+    number: str = Query(..., max_length=32, description="办件编号"),
+    last4: str = Query(..., max_length=4, description="Last four characters of the applicant's ID number or phone"),
+):
+    """办件进度查询: the progress only, nothing about the applicant; any mismatch is a 404."""
+    return selectors.case_public_progress(number=number, last4=last4).__dict__
+
+
+@router.get("/{int:case_id}", response={200: CaseDetail, **READ_ERRORS}, summary="A case with its timeline")
+def case_detail(request: HttpRequest, case_id: int):
+    return _detail(request, selectors.case_get(actor=request.auth, case_id=case_id))
+
+
+@router.post("/{int:case_id}/materials", response={201: MaterialOut, **WRITE_ERRORS}, summary="Upload a material file")
+def material_upload(
+    request: HttpRequest,
+    case_id: int,
+    file: File[UploadedFile],
+    requirement_id: Form[int | None] = None,
+    name: Form[str] = "",
+):
+    """PDF, JPEG, PNG or OFD, detected from the content; size-limited (``YIWANG_CASE_MATERIAL_MAX_BYTES``)."""
+    limit = services.max_material_bytes()
+    content = file.read(limit + 1)
+    material = services.case_material_add(
+        actor=request.auth,
+        case_id=case_id,
+        requirement_id=requirement_id,
+        filename=file.name or "",
+        content=content,
+        name=name,
+    )
+    return Respond(201, material)
+
+
+@router.get(
+    "/{int:case_id}/materials/{int:material_id}", response={200: None, **READ_ERRORS}, summary="A material file"
+)
+def material_download(request: HttpRequest, case_id: int, material_id: int):
+    """Only for the applicant, the handling staff, window clerks who handled it and auditors."""
+    material: CaseMaterial = selectors.case_material_get(actor=request.auth, case_id=case_id, material_id=material_id)
+    extension = material.file.name.rsplit(".", 1)[-1]
+    response = FileResponse(
+        material.file.open("rb"), content_type=material.content_type, filename=f"{material.name}.{extension}"
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@router.post(
+    "/{int:case_id}/supplement/answer", response={200: CaseDetail, **WRITE_ERRORS}, summary="Answer the supplement"
+)
+def supplement_answer(request: HttpRequest, case_id: int, payload: AnswerIn):
+    services.case_supplement_answer(
+        actor=request.auth, case_id=case_id, note=payload.note, expected_version=payload.version
+    )
+    return _detail(request, selectors.case_get(actor=request.auth, case_id=case_id))
+
+
+@router.post(
+    "/{int:case_id}/withdraw", response={200: CaseDetail, **WRITE_ERRORS}, summary="Withdraw before a decision"
+)
+def withdraw(request: HttpRequest, case_id: int, payload: ReasonIn):
+    services.case_withdraw(actor=request.auth, case_id=case_id, reason=payload.reason, expected_version=payload.version)
+    return _detail(request, selectors.case_get(actor=request.auth, case_id=case_id))
+
+
+# --- staff -------------------------------------------------------------------------------------
+
+
+@router.get("/queue", response={200: list[CaseSummary], **READ_ERRORS}, summary="Back-office queue, most urgent first")
+@paginate(CasePagination)
+def queue(request: HttpRequest, filters: Query[QueueFilters]):
+    """Accepted, under review and paused cases of my departments, earliest due date first."""
+    cases = selectors.case_queue(
+        actor=request.auth, department_id=filters.department_id, sla_status=filters.sla_status, mine=filters.mine
+    )
+    return [_summary(c, full_name=False) for c in cases]
+
+
+@router.get("/intake", response={200: list[CaseSummary], **READ_ERRORS}, summary="Front-office queue (window clerks)")
+@paginate(CasePagination)
+def intake(request: HttpRequest, stage: str = Query("intake", description="intake | delivery")):
+    return [_summary(c, full_name=False) for c in selectors.case_intake_queue(actor=request.auth, stage=stage)]
+
+
+def _after(request: HttpRequest, case: Case) -> dict:
+    return _summary(case, full_name=_is_own(request, case))
+
+
+@router.post("/{int:case_id}/accept", response={200: CaseSummary, **WRITE_ERRORS}, summary="Accept (受理)")
+def accept(request: HttpRequest, case_id: int, payload: VersionIn):
+    return _after(request, services.case_accept(actor=request.auth, case_id=case_id, expected_version=payload.version))
+
+
+@router.post("/{int:case_id}/refuse", response={200: CaseSummary, **WRITE_ERRORS}, summary="Refuse (不予受理)")
+def refuse(request: HttpRequest, case_id: int, payload: ReasonIn):
+    case = services.case_refuse(
+        actor=request.auth, case_id=case_id, reason=payload.reason, expected_version=payload.version
+    )
+    return _after(request, case)
+
+
+@router.post(
+    "/{int:case_id}/supplement", response={200: CaseSummary, **WRITE_ERRORS}, summary="Request the supplement (补正)"
+)
+def supplement(request: HttpRequest, case_id: int, payload: SupplementIn):
+    """Once per case; before acceptance within five working days of submission."""
+    services.case_request_supplement(
+        actor=request.auth,
+        case_id=case_id,
+        items=[item.dict() for item in payload.items],
+        note=payload.note,
+        expected_version=payload.version,
+    )
+    return _after(request, selectors.case_get(actor=request.auth, case_id=case_id))
+
+
+@router.post("/{int:case_id}/claim", response={200: CaseSummary, **WRITE_ERRORS}, summary="Claim (reviewer)")
+def claim(request: HttpRequest, case_id: int, payload: VersionIn):
+    return _after(request, services.case_claim(actor=request.auth, case_id=case_id, expected_version=payload.version))
+
+
+@router.post("/{int:case_id}/assign", response={200: CaseSummary, **WRITE_ERRORS}, summary="Assign (department head)")
+def assign(request: HttpRequest, case_id: int, payload: AssignIn):
+    assignee = User.objects.filter(pk=payload.assignee_id, is_active=True).first()
+    if assignee is None:
+        message = _("未找到该工作人员")
+        raise ValidationFailed(message, code="assignee_not_found", fields={"assignee_id": message})
+    case = services.case_assign(
+        actor=request.auth, case_id=case_id, assignee=assignee, expected_version=payload.version
+    )
+    return _after(request, case)
+
+
+@router.post("/{int:case_id}/opinion", response={200: CaseSummary, **WRITE_ERRORS}, summary="Record the step's opinion")
+def opinion(request: HttpRequest, case_id: int, payload: OpinionIn):
+    services.case_record_opinion(
+        actor=request.auth,
+        case_id=case_id,
+        opinion=payload.opinion,
+        outcome=payload.outcome,
+        expected_version=payload.version,
+    )
+    return _after(request, selectors.case_get(actor=request.auth, case_id=case_id))
+
+
+@router.post("/{int:case_id}/extend", response={200: CaseSummary, **WRITE_ERRORS}, summary="Extend once (head)")
+def extend(request: HttpRequest, case_id: int, payload: ExtendIn):
+    case = services.case_extend(
+        actor=request.auth, case_id=case_id, days=payload.days, reason=payload.reason, expected_version=payload.version
+    )
+    return _after(request, case)
+
+
+@router.post("/{int:case_id}/decide", response={200: CaseSummary, **WRITE_ERRORS}, summary="Decide: approve or reject")
+def decide(request: HttpRequest, case_id: int, payload: DecideIn):
+    case = services.case_decide(
+        actor=request.auth,
+        case_id=case_id,
+        decision=payload.decision,
+        reasons=payload.reasons,
+        expected_version=payload.version,
+    )
+    return _after(request, case)
+
+
+@router.post("/{int:case_id}/deliver", response={200: CaseSummary, **WRITE_ERRORS}, summary="Deliver (送达)")
+def deliver(request: HttpRequest, case_id: int, payload: DeliverIn):
+    case = services.case_deliver(
+        actor=request.auth, case_id=case_id, method=payload.method, expected_version=payload.version
+    )
+    return _after(request, case)

@@ -1,0 +1,142 @@
+"""The case API: a full lifecycle over HTTP, scoping, conflicts, public progress, flat query counts."""
+
+import pytest
+
+from yiwang.cases import services
+from yiwang.cases.models import Case
+from yiwang.cases.tests.factories import FORM, ID_NUMBER
+from yiwang.identity.services import api_token_create
+
+API = "/api/v1/cases"
+PDF = b"%PDF-1.7\n%%EOF\n"
+
+
+def auth(user) -> dict:
+    _token, raw = api_token_create(actor=user, user=user, name="test")
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+def post(client, url, user, data=None, **headers):
+    return client.post(url, data or {}, content_type="application/json", **auth(user), **headers)
+
+
+def test_online_lifecycle_over_http(client, world):
+    response = post(
+        client, f"{API}/", world.applicant, {"item": "SZ-SJJ-0001", "form_data": FORM}, HTTP_IDEMPOTENCY_KEY="abc"
+    )
+    assert response.status_code == 201, response.json()
+    case = response.json()
+    assert case["state"] == "submitted" and case["applicant_name"] == "张三"
+    assert case["applicant_id_number_masked"] == ID_NUMBER[:6] + "********" + ID_NUMBER[-4:]
+    again = post(
+        client, f"{API}/", world.applicant, {"item": "SZ-SJJ-0001", "form_data": FORM}, HTTP_IDEMPOTENCY_KEY="abc"
+    )
+    assert again.status_code == 200 and again.json()["id"] == case["id"]
+
+    pk = case["id"]
+    upload = client.post(f"{API}/{pk}/materials", {"file": _file(PDF), "name": "申请书"}, **auth(world.applicant))
+    assert upload.status_code == 201 and upload.json()["content_type"] == "application/pdf"
+    download = client.get(f"{API}/{pk}/materials/{upload.json()['id']}", **auth(world.reviewer))
+    assert download.status_code == 200 and b"".join(download.streaming_content) == PDF
+    assert client.get(f"{API}/{pk}/materials/{upload.json()['id']}", **auth(world.police_reviewer)).status_code == 404
+
+    accepted = post(client, f"{API}/{pk}/accept", world.clerk, {"version": case["version"] + 1})
+    assert accepted.status_code == 200, accepted.json()
+    version = accepted.json()["version"]
+    stale = post(client, f"{API}/{pk}/refuse", world.reviewer, {"version": version - 1, "reason": "x"})
+    assert stale.status_code == 409 and stale.json()["code"] == "case_changed"
+    assert case["number"] in stale.json()["message"]
+
+    queue = client.get(f"{API}/queue", **auth(world.reviewer)).json()
+    assert queue["count"] == 1 and queue["items"][0]["applicant_name"] == "张*"
+    assert client.get(f"{API}/queue", **auth(world.police_reviewer)).json()["count"] == 0
+    assert client.get(f"{API}/{pk}", **auth(world.police_reviewer)).status_code == 404
+
+    assert post(client, f"{API}/{pk}/claim", world.reviewer, {}).status_code == 200
+    opinion = post(client, f"{API}/{pk}/opinion", world.reviewer, {"opinion": "符合条件"})
+    assert opinion.status_code == 200, opinion.json()
+    decided = post(client, f"{API}/{pk}/decide", world.head, {"decision": "approve"})
+    assert decided.status_code == 200 and decided.json()["state"] == "approved"
+    delivered = post(client, f"{API}/{pk}/deliver", world.clerk, {"method": "window"})
+    assert delivered.json()["state"] == "delivered"
+
+    mine = client.get(f"{API}/{pk}", **auth(world.applicant)).json()
+    kinds = [step["kind"] for step in mine["timeline"]]
+    assert kinds == ["submitted", "material_added", "accepted", "approved", "delivered"]
+    assert client.get(f"{API}/mine", **auth(world.applicant)).json()["count"] == 1
+
+
+def _file(content: bytes, name="scan.pdf"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, content)
+
+
+def test_window_submission_by_id_number(client, world):
+    body = {"item": "SZ-SJJ-0001", "form_data": FORM, "channel": "window", "applicant_id_number": ID_NUMBER}
+    response = post(client, f"{API}/", world.clerk, body)
+    assert response.status_code == 201 and response.json()["channel"] == "window"
+    unknown = post(client, f"{API}/", world.clerk, {**body, "applicant_id_number": "110105194912310029"})
+    assert unknown.status_code == 422 and "applicant_id_number" in unknown.json()["fields"]
+
+
+def test_bad_input_gets_field_messages(client, world):
+    response = post(client, f"{API}/", world.applicant, {"item": "SZ-SJJ-0001", "form_data": {}})
+    assert response.status_code == 422
+    assert response.json()["fields"] == {"form_data.business_name": ["请填写「个体工商户名称」"]}
+    assert post(client, f"{API}/", world.applicant, {"item": "NOPE", "form_data": {}}).status_code == 404
+    case = services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)[0]
+    bad = client.post(f"{API}/{case.pk}/materials", {"file": _file(b"hello", "a.pdf")}, **auth(world.applicant))
+    assert bad.status_code == 422 and "PDF" in bad.json()["fields"]["file"][0]
+    assert client.get(f"{API}/mine").status_code == 401
+
+
+def test_public_progress(client, world):
+    case = services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)[0]
+    ok = client.get(f"{API}/progress", {"number": case.number, "last4": ID_NUMBER[-4:]})
+    assert ok.status_code == 200
+    body = ok.json()
+    assert body["state_label"] == "已提交" and set(body) == {
+        "number", "item_name", "department_name", "state", "state_label", "submitted_on", "accepted_on",
+        "due_date", "concluded_on",
+    }  # fmt: skip
+    assert "张" not in ok.content.decode()
+    wrong = client.get(f"{API}/progress", {"number": case.number, "last4": "0000"})
+    assert wrong.status_code == 404 and wrong.json()["code"] == "case_not_found"
+
+
+def _many_cases(world, n):
+    for _ in range(n):
+        case = services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)[0]
+        services.case_accept(actor=world.clerk, case_id=case.pk)
+        services.case_request_supplement(
+            actor=world.reviewer, case_id=case.pk, items=[{"material": "申请书", "problem": "缺签名"}]
+        )
+
+
+@pytest.mark.parametrize("path", ["/queue", "/mine", "/{pk}"])
+def test_query_count_is_flat_as_data_grows(client, world, django_assert_max_num_queries, path):
+    headers = {**auth(world.reviewer)} if path == "/queue" else {**auth(world.applicant)}
+    _many_cases(world, 2)
+    pk = Case.objects.order_by("pk").first().pk
+    url = API + path.format(pk=pk)
+    client.get(url, **headers)  # warm-up (token last-used write)
+    with django_assert_max_num_queries(12) as small:
+        assert client.get(url, **headers).status_code == 200
+    _many_cases(world, 12)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        assert client.get(url, **headers).status_code == 200
+
+
+def test_lifecycle_write_query_counts_do_not_grow(client, world, django_assert_max_num_queries):
+    """Accepting the 1st and the 15th case costs the same number of queries."""
+    counts = []
+    for _ in range(2):
+        _many_cases(world, 7)
+        case = services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)[0]
+        headers = auth(world.clerk)
+        with django_assert_max_num_queries(40) as captured:
+            response = client.post(f"{API}/{case.pk}/accept", {}, content_type="application/json", **headers)
+            assert response.status_code == 200
+        counts.append(len(captured.captured_queries))
+    assert counts[1] <= counts[0]
