@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from django.db import connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from yiwang.catalog.models import (
@@ -766,6 +766,44 @@ def _live(entries: Iterable[SearchEntry]) -> dict[int, SearchEntry]:
     }
 
 
+def _ranked(
+    weights: dict[str, int],
+    *,
+    join: str = "",
+    where: str = "",
+    filter_params: list | None = None,
+    limit: int,
+    offset: int = 0,
+    relative: int = 0,
+) -> list[tuple[int, int, int]]:
+    """``(entry_id, score, total)`` rows, best first: the one SQL statement behind search.
+
+    Each term contributes its strongest ``TERM_POSTINGS_CAP`` postings (read in index order),
+    so a word found in every item's materials (身份证) costs a bounded read. One pass sums
+    the scores, drops results under ``relative`` % of the best, counts and pages.
+    """
+    table = SearchTerm._meta.db_table
+    arms, params = [], []
+    for n, (term, qw) in enumerate(weights.items()):
+        arms.append(
+            # Identifiers come from model metadata; every value is a placeholder.
+            f"SELECT * FROM (SELECT t.entry_id AS entry_id, t.weight * %s AS w FROM {table} t {join} "  # noqa: S608
+            f"WHERE t.term = %s{where} ORDER BY t.weight DESC, t.entry_id DESC LIMIT %s) a{n}"
+        )
+        params += [qw, term, *(filter_params or []), TERM_POSTINGS_CAP]
+    sql = (
+        "SELECT entry_id, score, COUNT(*) OVER () AS total FROM ("  # noqa: S608 (placeholders only)
+        " SELECT entry_id, score, MAX(score) OVER () AS best FROM ("
+        f"  SELECT entry_id, SUM(w) AS score FROM ({' UNION ALL '.join(arms)}) u GROUP BY entry_id"
+        " ) g"
+        ") r WHERE score * 100 >= best * %s ORDER BY score DESC, entry_id LIMIT %s OFFSET %s"
+    )
+    params += [relative, limit, offset]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def search(
     query: str,
     *,
@@ -786,30 +824,15 @@ def search(
     if not weights:
         return SearchPage(query=query, hits=[], total=0, page=page, page_size=page_size)
     join, where, filter_params = _filter_sql(department_id=department_id, target=target, kind=kind)
-    table = SearchTerm._meta.db_table
-    # Each term contributes its strongest TERM_POSTINGS_CAP postings (read in index order), so
-    # a word found in every item's materials (身份证) costs a bounded read. One pass then sums
-    # the scores, drops results under MIN_RELATIVE_SCORE % of the best, counts and pages.
-    arms, params = [], []
-    for n, (term, qw) in enumerate(weights.items()):
-        arms.append(
-            # Identifiers come from model metadata; every value is a placeholder.
-            f"SELECT * FROM (SELECT t.entry_id AS entry_id, t.weight * %s AS w FROM {table} t {join} "  # noqa: S608
-            f"WHERE t.term = %s{where} ORDER BY t.weight DESC, t.entry_id DESC LIMIT %s) a{n}"
-        )
-        params += [qw, term, *filter_params, TERM_POSTINGS_CAP]
-    offset = (page - 1) * page_size
-    sql = (
-        "SELECT entry_id, score, COUNT(*) OVER () AS total FROM ("  # noqa: S608 (placeholders only)
-        " SELECT entry_id, score, MAX(score) OVER () AS best FROM ("
-        f"  SELECT entry_id, SUM(w) AS score FROM ({' UNION ALL '.join(arms)}) u GROUP BY entry_id"
-        " ) g"
-        ") r WHERE score * 100 >= best * %s ORDER BY score DESC, entry_id LIMIT %s OFFSET %s"
+    rows = _ranked(
+        weights,
+        join=join,
+        where=where,
+        filter_params=filter_params,
+        limit=page_size + 10,
+        offset=(page - 1) * page_size,
+        relative=MIN_RELATIVE_SCORE,
     )
-    params += [MIN_RELATIVE_SCORE, page_size + 10, offset]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
     if rows:
         total = rows[0][2]
     elif page > 1:
@@ -844,19 +867,12 @@ def suggest(prefix: str, *, limit: int = 8) -> list[SearchHit]:
     if not text:
         return []
     if _ASCII_WORD.match(text):
-        terms = ["p:" + text[:MAX_PREFIX_PINYIN], "i:" + text[:MAX_PREFIX_CJK]]
+        weights = {"p:" + text[:MAX_PREFIX_PINYIN]: QUERY_WEIGHT, "i:" + text[:MAX_PREFIX_CJK]: QUERY_WEIGHT}
     else:
-        terms = ["^" + text[:MAX_PREFIX_CJK]]
-    rows = (
-        SearchTerm.objects.filter(term__in=terms)
-        .values("entry_id")
-        .annotate(score=Sum("weight"))
-        .order_by("-score", "entry_id")[: limit + 10]
-    )
-    ids = [r["entry_id"] for r in rows]
-    entries = _live(SearchEntry.objects.select_related("item", "life_event").filter(pk__in=ids))
-    scores = {r["entry_id"]: r["score"] for r in rows}
-    hits = [_hit(entries[i], scores[i]) for i in ids if i in entries]
+        weights = {"^" + text[:MAX_PREFIX_CJK]: QUERY_WEIGHT}
+    rows = _ranked(weights, limit=limit + 5)
+    entries = _live(SearchEntry.objects.select_related("item", "life_event").filter(pk__in=[r[0] for r in rows]))
+    hits = [_hit(entries[entry_id], score) for entry_id, score, _total in rows if entry_id in entries]
     if len(hits) < limit:
         seen = {h.code for h in hits}
         hits += [h for h in search(prefix, page_size=limit).hits if h.code not in seen]
