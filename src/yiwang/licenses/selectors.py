@@ -61,7 +61,10 @@ class Verification:
 
 
 def _safe_holder_id(lic: License) -> str:
-    return lic.holder_id or ""
+    try:
+        return lic.holder_id or ""
+    except (DecryptionError, ValueError):
+        return ""
 
 
 _MESSAGES = {
@@ -87,15 +90,17 @@ def license_verify(*, identifier: str, token: str | None = None, today: datetime
         identifier = validate_license_identifier(identifier).identifier
     except ValidationError as exc:
         return Verification(result="malformed", message=_MESSAGES["malformed"], reasons=list(exc.messages))
-    lic = (
-        License.objects.select_related("license_type", "issuer", "seal_key__seal").filter(identifier=identifier).first()
-    )
+    found = License.objects.select_related("license_type", "issuer", "seal_key__seal").filter(identifier=identifier)
+    try:
+        lic = found.first()
+    except (DecryptionError, ValueError):  # holder ID undecryptable: data key changed or ciphertext altered
+        lic = found.defer("holder_id").first()
     if lic is None:
         return Verification(result="not_found", message=_MESSAGES["not_found"], identifier=identifier)
     reasons: list = []
     try:
         message = signing_message(lic)
-    except DecryptionError:
+    except (DecryptionError, ValueError):
         message = None
         reasons.append(_("持证主体信息无法解密"))
     signature_valid = bool(message) and keys.sm2_verify(lic.seal_key.sm2_public_key, message, lic.signature)

@@ -150,3 +150,34 @@ def test_wallet_and_the_mian_ti_jiao_hook(world):
     license_revoke(actor=world.reviewer, license=lic, reason="注销")
     assert not valid_licenses_of_type(license_type_code="business_license_individual", holder_id=HOLDER_ID).exists()
     assert verify_url(lic).startswith("http") and "/verify/" + lic.identifier + "?s=" in verify_url(lic)
+
+
+def test_unreadable_holder_id_fails_verification_instead_of_crashing(world, settings):
+    lic = issue(world)
+    real_key = settings.DATA_KEY
+    settings.DATA_KEY = "another-data-key"
+    License.objects.filter(pk=lic.pk).update(holder_id_index="x")
+    from django.db import connection
+
+    from yiwang.core.crypto import encrypt_text
+
+    foreign = encrypt_text(HOLDER_ID)  # well-formed ciphertext under another data key
+    with connection.cursor() as cur:
+        cur.execute("UPDATE licenses_license SET holder_id = %s WHERE id = %s", [foreign, lic.pk])
+    settings.DATA_KEY = real_key
+    result = license_verify(identifier=lic.identifier)
+    assert result.result == "invalid_signature" and "解密" in " ".join(map(str, result.reasons))
+    assert result.as_dict()["license"]["holder_id"] == ""
+
+
+def test_admin_pages_show_masked_holder(client, world):
+    lic = issue(world)
+    from yiwang.identity import mfa
+
+    client.force_login(world.tree.root)
+    session = client.session
+    session[mfa.SESSION_VERIFIED] = True  # as after a TOTP check (tested in identity)
+    session.save()
+    html = client.get(f"/admin/licenses/license/{lic.pk}/change/").content.decode()
+    assert lic.identifier in html and HOLDER_ID not in html
+    assert client.get("/admin/licenses/sealkey/").status_code == 200
