@@ -11,7 +11,7 @@ and answers ``409 case_changed`` if somebody else acted first.
 
 from datetime import date, datetime
 
-from django.http import FileResponse, HttpRequest
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Header, Query, Router, Schema
 from ninja.files import UploadedFile
@@ -20,6 +20,7 @@ from ninja.responses import Status as Respond
 
 from yiwang.cases import selectors, services
 from yiwang.cases.models import Case, CaseMaterial, CaseState, Channel, SlaStatus
+from yiwang.cases.notices import available_notices, notice_pdf
 from yiwang.catalog.models import ServiceItem, Status
 from yiwang.core.api_errors import ErrorOut
 from yiwang.core.errors import NotFound, ValidationFailed
@@ -113,6 +114,7 @@ class CaseDetail(CaseSummary):
     supplement: SupplementOut | None
     materials: list[MaterialOut]
     timeline: list[StepOut] = Field(description="The applicant sees public steps only")
+    notices: list[str] = Field(description="Notices available as PDF at notices/{kind}")
 
 
 class SubmitIn(Schema):
@@ -230,6 +232,7 @@ def _detail(request: HttpRequest, case: Case) -> dict:
         delivery_method=case.delivery_method,
         supplement=supplement,
         materials=list(case.materials.all()),
+        notices=available_notices(case, supplement=supplement),
         timeline=[
             {
                 "kind": step.kind,
@@ -344,6 +347,20 @@ def material_download(request: HttpRequest, case_id: int, material_id: int):
         material.file.open("rb"), content_type=material.content_type, filename=f"{material.name}.{extension}"
     )
     response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@router.get(
+    "/{int:case_id}/notices/{kind}",
+    response={200: None, **READ_ERRORS},
+    summary="A notice as PDF (受理通知书, 不予受理通知书, 补正告知书, decision)",
+)
+def notice(request: HttpRequest, case_id: int, kind: str):
+    """``kind``: ``acceptance`` | ``refusal`` | ``supplement`` | ``decision``. ``404 notice_not_found``
+    when the case has no such notice (yet). Same visibility as the case."""
+    case = selectors.case_get(actor=request.auth, case_id=case_id)
+    response = HttpResponse(notice_pdf(case, kind), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{case.number}-{kind}.pdf"'
     return response
 
 
