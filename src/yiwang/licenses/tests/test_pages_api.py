@@ -112,3 +112,26 @@ def test_staff_issue_and_revoke_over_the_api(client, world):
         ).json()["code"]
         == "not_found"
     )
+
+
+def test_scanning_the_downloaded_pdf_leads_to_valid_then_revoked(client, world, settings):
+    """The whole loop: wallet → PDF → any QR reader → the URL it holds → the page's verdict."""
+    import zxingcpp
+
+    from yiwang.licenses.tests.test_pdf import _page_images
+
+    lic = issue(world)
+    client.force_login(world.citizen)
+    pdf = client.get(f"/wallet/{lic.pk}/pdf").content
+    urls = [
+        r.text
+        for image in _page_images(pdf)
+        for r in zxingcpp.read_barcodes(image.convert("L").resize((image.width * 2, image.height * 2)))
+    ]
+    (url,) = [u for u in urls if "/verify/" in u]
+    assert url.startswith(settings.SITE_URL)
+    scanner = client.__class__()
+    path = url[len(settings.SITE_URL) :]
+    assert 'data-result="valid"' in scanner.get(path).content.decode()
+    license_revoke(actor=world.reviewer, license=lic, reason="吊销")
+    assert 'data-result="revoked"' in scanner.get(path).content.decode()
