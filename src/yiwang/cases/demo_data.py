@@ -1,0 +1,74 @@
+"""Demo cases of 示范市 (loaded by ``yiwang demo`` after the city and the catalog).
+
+Through the services, as people would: an online applicant's case and a walk-in applicant's
+case carried to delivery, one waiting at the window, one under review. Idempotent: each case
+has an idempotency key, so a rerun finds it and changes nothing.
+"""
+
+from yiwang.catalog.models import ServiceItem, Status
+from yiwang.identity.models import User
+
+ITEM = "SFS-SCJG-0001"  # 个体工商户设立登记
+
+
+class Summary(list):
+    def summary(self) -> str:
+        return f"办件 {len(self)} 件(新建),已有的不变"
+
+
+def _form(user: User, shop: str, address: str) -> dict:
+    return {
+        "business_name": shop,
+        "operator_name": user.real_name,
+        "operator_id_number": user.id_number,
+        "business_address": address,
+        "business_scope": "小吃服务;预包装食品销售",
+        "composition": "个人经营",
+    }
+
+
+def load(actor=None):
+    from yiwang.cases import services
+    from yiwang.cases.models import Channel
+
+    created = Summary()
+    item = ServiceItem.objects.filter(implementation_code=ITEM, status=Status.PUBLISHED).first()
+    users = {u.username: u for u in User.objects.filter(username__regex=r"^(citizen0[1-4]|scjg_.*)$")}
+    needed = ("citizen01", "citizen02", "citizen03", "citizen04", "scjg_clerk", "scjg_reviewer1", "scjg_head")
+    if item is None or any(name not in users for name in needed):
+        return created
+    clerk, reviewer = users["scjg_clerk"], users["scjg_reviewer1"]
+
+    def submit(username: str, shop: str, address: str, *, window: bool = False):
+        applicant = users[username]
+        case, new = services.case_submit(
+            actor=clerk if window else applicant,
+            applicant=applicant if window else None,
+            channel=Channel.WINDOW if window else Channel.ONLINE,
+            item=item,
+            form_data=_form(applicant, shop, address),
+            idempotency_key=f"demo-{username}",
+        )
+        if new:
+            created.append(case)
+        return case if new else None
+
+    def to_delivery(case, method: str) -> None:
+        services.case_accept(actor=clerk, case_id=case.pk)
+        services.case_claim(actor=reviewer, case_id=case.pk)
+        services.case_record_opinion(actor=reviewer, case_id=case.pk, opinion="材料齐全,符合法定形式,准予登记")
+        services.case_decide(actor=reviewer, case_id=case.pk, decision="approve")
+        services.case_deliver(actor=clerk, case_id=case.pk, method=method)
+
+    online = submit("citizen01", "示范小吃店", "示范市民心路12号")
+    if online is not None:
+        to_delivery(online, "electronic")
+    walk_in = submit("citizen02", "老街面馆", "示范市老街3号", window=True)
+    if walk_in is not None:
+        to_delivery(walk_in, "window")
+    submit("citizen03", "街角便利店", "示范市新华路8号")  # waits at the window for acceptance
+    in_review = submit("citizen04", "家常菜馆", "示范市和平路21号")
+    if in_review is not None:
+        services.case_accept(actor=clerk, case_id=in_review.pk)
+        services.case_claim(actor=reviewer, case_id=in_review.pk)
+    return created

@@ -1,0 +1,30 @@
+"""The demo city gets an online and a walk-in case through to delivery, and a rerun changes nothing."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from yiwang.cases import demo_data
+from yiwang.cases.models import Case, CaseState, Channel
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+
+def test_demo_cases(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command("demo", "--city-only", stdout=io.StringIO())
+    from yiwang.catalog import demo_data as catalog_demo
+
+    catalog_demo.load(None)
+    created = demo_data.load(None)
+    assert len(created) == 4
+    states = dict(Case.objects.values_list("applicant__username", "state"))
+    assert states == {
+        "citizen01": CaseState.DELIVERED,
+        "citizen02": CaseState.DELIVERED,
+        "citizen03": CaseState.SUBMITTED,
+        "citizen04": CaseState.UNDER_REVIEW,
+    }
+    assert Case.objects.get(applicant__username="citizen02").channel == Channel.WINDOW
+    assert demo_data.load(None) == [] and Case.objects.count() == 4
