@@ -140,3 +140,17 @@ def test_lifecycle_write_query_counts_do_not_grow(client, world, django_assert_m
             assert response.status_code == 200
         counts.append(len(captured.captured_queries))
     assert counts[1] <= counts[0]
+
+
+def test_admin_shows_cases_read_only_and_masked(client, world, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    case = services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)[0]
+    viewer = django_user_model.objects.create_user(username="viewer1", password="x", is_staff=True, kind="staff")
+    viewer.user_permissions.add(Permission.objects.get(codename="view_case"))
+    client.force_login(viewer)
+    listing = client.get("/admin/cases/case/")
+    assert listing.status_code == 200 and case.number in listing.content.decode()
+    page = client.get(f"/admin/cases/case/{case.pk}/change/").content.decode()
+    assert "张*" in page and ID_NUMBER not in page
+    assert client.get("/admin/cases/case/add/").status_code == 403
