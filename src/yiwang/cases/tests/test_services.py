@@ -270,3 +270,36 @@ def test_accept_after_the_intake_period_counts_from_submission(world, at):
     case = services.case_accept(actor=world.clerk, case_id=case.pk)
     assert case.deemed_accepted and case.accepted_at == case.submitted_at
     assert case.due_date == datetime.date(2025, 10, 21)  # 10 working days after 30 Sep
+
+
+def test_enterprise_agent_applies_for_the_enterprise(world):
+    from yiwang.core.codes import make_uscc
+    from yiwang.identity.tests.tree import make_staff
+
+    uscc = make_uscc("91320505MA1XY8123")
+    agent = make_staff(
+        "agent", kind="enterprise_agent", real_name="王经办", enterprise_uscc=uscc, enterprise_name="苏州示例有限公司"
+    )
+    with pytest.raises(ValidationFailed) as exc:  # 个体工商户设立 is for natural persons only
+        services.case_submit(actor=agent, item=world.market_item, form_data=FORM)
+    assert exc.value.code == "applicant_kind"
+    from yiwang.catalog.models import ServiceItemVersion
+
+    ServiceItemVersion.objects.filter(pk=world.police_item.current_version_id).update(targets=["legal_person"])
+    world.police_item.refresh_from_db()
+    case = services.case_submit(actor=agent, item=world.police_item, form_data=FORM)[0]
+    facts = selectors.case_issuance_facts(case_id=case.pk)
+    assert facts["holder_kind"] == "legal_person" and facts["holder_name"] == "苏州示例有限公司"
+    assert facts["holder_id_number"] == uscc
+
+
+def test_sweep_runs_as_a_task(world, at):
+    from yiwang.cases.tasks import case_sweep
+
+    at(2025, 9, 30, 16)
+    case = submit(world)
+    at(2025, 10, 20, 9)
+    result = case_sweep.enqueue()
+    assert result.return_value == {"deemed_accepted": 1, "sla_changed": 0}
+    case.refresh_from_db()
+    assert case.deemed_accepted and case.sla_status == SlaStatus.WARNING  # 9 of 10 working days used
