@@ -24,7 +24,7 @@ from yiwang.catalog.content import FORMAT_VERSION, Problem, check_item, check_li
 from yiwang.catalog.models import LifeEvent, ServiceItem, Status
 from yiwang.catalog.xlsx import read_workbook, write_workbook
 from yiwang.core.audit import audit_record
-from yiwang.core.errors import ValidationFailed
+from yiwang.core.errors import ValidationFailed, YiwangError
 from yiwang.identity.models import Department
 
 FORMATS = ("yaml", "json", "xlsx")
@@ -319,18 +319,27 @@ def catalog_import(*, actor, content: bytes, filename: str, publish: bool = Fals
         raise CatalogImportFailed(errors)
     report = ImportReport()
     with transaction.atomic():
-        for data in items:
-            result = services.item_save_draft(actor=actor, data=data)
-            report.items[result.outcome] += 1
-            if publish and not result.version.is_published:
-                services.item_publish(actor=actor, item=result.version.item)
-                report.published_items += 1
-        for data in events:
-            result = services.life_event_save_draft(actor=actor, data=data)
-            report.life_events[result.outcome] += 1
-            if publish and not result.version.is_published:
-                services.life_event_publish(actor=actor, life_event=result.version.life_event)
-                report.published_life_events += 1
+        # The checks above make a failure here rare (e.g. a retired item left out of a bundle
+        # being published); if one happens, everything written so far is rolled back.
+        where: tuple = ()
+        try:
+            for index, data in enumerate(items):
+                where = ("items", index)
+                result = services.item_save_draft(actor=actor, data=data)
+                report.items[result.outcome] += 1
+                if publish and not result.version.is_published:
+                    services.item_publish(actor=actor, item=result.version.item)
+                    report.published_items += 1
+            for index, data in enumerate(events):
+                where = ("life_events", index)
+                result = services.life_event_save_draft(actor=actor, data=data)
+                report.life_events[result.outcome] += 1
+                if publish and not result.version.is_published:
+                    services.life_event_publish(actor=actor, life_event=result.version.life_event)
+                    report.published_life_events += 1
+        except YiwangError as exc:
+            details = [f"{key}：{m}" for key, messages in exc.fields.items() for m in messages]
+            raise CatalogImportFailed([f"{locate(where)}{exc.message}", *details]) from exc
         audit_record(
             actor=actor,
             action="catalog.import",

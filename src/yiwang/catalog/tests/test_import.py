@@ -268,3 +268,19 @@ def test_export_query_count_does_not_grow_with_the_catalog(world, django_assert_
         document = catalog_document(actor=None)
     assert len(document["items"]) == 24
     assert all(len(item["materials"]) == 3 for item in document["items"])
+
+
+def test_a_failure_while_writing_rolls_back_everything_already_written(world):
+    catalog_import(actor=None, content=_yaml(_document(life_events=[])), filename="a.yaml", publish=True)
+    from yiwang.catalog import services
+
+    services.item_retire(actor=None, item=ServiceItem.objects.get(implementation_code="SZ-SJJ-0002"))
+    document = _document()
+    document["items"][0]["name"] = "个体工商户设立登记(新)"  # a change that would be written first
+    with pytest.raises(CatalogImportFailed) as exc:
+        catalog_import(actor=None, content=_yaml(document), filename="a.yaml", publish=True)
+    assert "life_events[0]（编码 LE-KBQY）" in exc.value.errors[0]
+    assert "以下事项尚未发布,不能发布一件事:SZ-SJJ-0002" in exc.value.errors[0].replace("，", ",").replace("：", ":")
+    item = ServiceItem.objects.get(implementation_code="SZ-SJJ-0001")
+    assert item.current_version.name == "个体工商户设立登记" and item.versions.count() == 1
+    assert not LifeEvent.objects.exists()
