@@ -7,6 +7,7 @@ Item and life-event bodies use the import-file shape (docs/catalog-import.schema
 Thin: every read is a selector, every write a service.
 """
 
+from pathlib import Path
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -39,6 +40,7 @@ from yiwang.identity.auth import api_auth
 from yiwang.identity.models import Department
 
 router = Router(tags=["catalog"])
+SCHEMA_PATH = Path(__file__).resolve().parent / "import.schema.json"
 
 CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -352,6 +354,13 @@ def life_event_detail(request: HttpRequest, code: str):
         "statutory_time_limit": guide["statutory_time_limit"],
         "onsite_visits": guide["onsite_visits"],
     }
+
+
+@router.get("/import-schema.json", auth=None, summary="JSON Schema of the catalog import file")
+def import_schema(request: HttpRequest):
+    """The Draft 2020-12 JSON Schema of the YAML/JSON import and export format (the same as
+    docs/catalog-import.schema.json)."""
+    return HttpResponse(SCHEMA_PATH.read_bytes(), content_type="application/schema+json")
 
 
 @router.get("/template.xlsx", auth=None, summary="The blank Excel import template")

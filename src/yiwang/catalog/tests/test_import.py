@@ -284,3 +284,40 @@ def test_a_failure_while_writing_rolls_back_everything_already_written(world):
     item = ServiceItem.objects.get(implementation_code="SZ-SJJ-0001")
     assert item.current_version.name == "个体工商户设立登记" and item.versions.count() == 1
     assert not LifeEvent.objects.exists()
+
+
+def test_the_packaged_schema_is_the_documented_one_and_is_served(client):
+    packaged = Path(__file__).resolve().parents[1] / "import.schema.json"
+    assert packaged.read_text() == (DOCS / "catalog-import.schema.json").read_text()
+    response = client.get("/api/v1/catalog/import-schema.json")
+    assert response.status_code == 200 and response.json()["$defs"]["item"]["title"] == "政务服务事项"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"kind": "permit"},
+        {"targets": []},
+        {"online_depth": [8]},
+        {"statutory_time_limit": -1},
+        {"handling_form": "mail"},
+        {"unknown_field": 1},
+        {"materials": [{"name": "x", "source": "post"}]},
+        {"process": [{"name": "受理", "role": "boss"}]},
+        {"output": {"license": "x"}},
+        {"implementation_code": "含空格 的编码"},
+    ],
+)
+def test_the_schema_and_the_importer_reject_the_same_shapes(change):
+    """The documented schema and the importer's checks agree (the importer also checks what a
+    schema cannot: departments, promised ≤ statutory, conditional requirements)."""
+    from yiwang.catalog.content import check_item
+
+    schema = json.loads((DOCS / "catalog-import.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    good = {"format_version": 1, "items": [item_data()]}
+    assert not list(validator.iter_errors(good))
+    assert check_item(item_data())[1] == []
+    bad = item_data(**change)
+    assert list(validator.iter_errors({"format_version": 1, "items": [bad]}))
+    assert check_item(bad)[1]
