@@ -78,3 +78,13 @@ def test_search_and_suggestions(client, world):
     suggestions = client.get("/services/suggest/", {"q": "gtgsh"}).content.decode()
     assert "/services/items/SZ-SJJ-0001/" in suggestions
     assert client.get("/services/suggest/", {"q": ""}).content.decode().strip() == ""
+
+
+def test_search_results_can_be_filtered(client, world):
+    everything = client.get("/services/", {"q": "登记"}).content.decode()
+    assert "个体工商户设立登记" in everything
+    enterprise = client.get("/services/", {"q": "登记", "target": "legal_person"}).content.decode()
+    assert "个体工商户设立登记</strong>" not in enterprise
+    assert 'value="legal_person" selected' in enterprise
+    bundles = client.get("/services/", {"q": "开办企业", "kind": "life_event"}).content.decode()
+    assert "开办企业一件事" in bundles and "公章刻制备案</strong>" not in bundles
