@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("yiwang.licenses.urls")),
     path("services/", include("yiwang.catalog.portal_urls")),
     path("workbench/catalog/", include("yiwang.catalog.urls")),
+    path("workbench/licenses/", include("yiwang.licenses.workbench_urls")),
     path("workbench/", include("yiwang.workbench.urls")),
     path("accounts/", include("yiwang.identity.urls", namespace="identity")),
     path("api/v1/", api.urls),

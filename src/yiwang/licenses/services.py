@@ -365,7 +365,7 @@ def license_issue(
 
 def _set_status(*, actor, license: License, to_status: str, reason: str, action: str, allowed_from) -> License:
     if not _may_issue(actor, license.issuer):
-        raise NotFound()
+        raise Forbidden(_("只有颁发部门的审核人员、负责人或管理员可以变更证照状态。"))
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(fields={"reason": [str(_("请填写原因"))]})
