@@ -387,7 +387,7 @@ def _set_status(*, actor, license: License, to_status: str, reason: str, action:
     audit_record(
         actor=actor, action=action, obj=locked, changes={"from": from_status, "to": to_status, "reason": reason}
     )
-    events.publish(f"license.{to_status}", license_id=locked.pk)
+    events.publish(action.replace("licenses.", "license.", 1), license_id=locked.pk)
     license.refresh_from_db()
     return license
 
@@ -451,6 +451,7 @@ def licenses_expire_due(*, today: datetime.date | None = None) -> int:
             obj=license,
             changes={"from": from_status, "valid_until": license.valid_until.isoformat()},
         )
+        events.publish("license.expired", license_id=license.pk)
     return len(due)
 
 

@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 
+from yiwang.core import events
 from yiwang.core.errors import Conflict, Forbidden, ValidationFailed
 from yiwang.core.models import AuditEvent
 from yiwang.licenses import keys
@@ -181,3 +182,34 @@ def test_admin_pages_show_masked_holder(client, world):
     html = client.get(f"/admin/licenses/license/{lic.pk}/change/").content.decode()
     assert lic.identifier in html and HOLDER_ID not in html
     assert client.get("/admin/licenses/sealkey/").status_code == 200
+
+
+RECEIVED: list[tuple[str, dict]] = []
+
+
+@events.subscribe("license.issued")
+@events.subscribe("license.suspended")
+@events.subscribe("license.reinstated")
+@events.subscribe("license.revoked")
+@events.subscribe("license.expired")
+def _record(event: events.DomainEvent) -> None:
+    RECEIVED.append((event.name, event.payload))
+
+
+def test_domain_events_follow_the_license(world, django_capture_on_commit_callbacks):
+    RECEIVED.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        lic = issue(world)
+    with django_capture_on_commit_callbacks(execute=True):
+        license_suspend(actor=world.reviewer, license=lic, reason="核查")
+    with django_capture_on_commit_callbacks(execute=True):
+        license_reinstate(actor=world.reviewer, license=lic, reason="核查完毕")
+    with django_capture_on_commit_callbacks(execute=True):
+        license_revoke(actor=world.reviewer, license=lic, reason="注销")
+    assert [name for name, _payload in RECEIVED] == [
+        "license.issued",
+        "license.suspended",
+        "license.reinstated",
+        "license.revoked",
+    ]
+    assert RECEIVED[0][1] == {"license_id": lic.pk, "license_type": "business_license_individual"}
