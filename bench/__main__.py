@@ -9,12 +9,14 @@ Never asserts on time: it reports. See bench/README.md.
 """
 
 import argparse
+import importlib
 import os
 import platform
 import subprocess
 import sys
 import time
 from contextlib import ExitStack
+from pathlib import Path
 
 import bench.audit
 import bench.catalog_search
@@ -32,6 +34,18 @@ DEFAULTS = {
     "max_requests": 200_000,
 }
 LONG = {"writes": 10_000, "writers": 8, "verify_events": 1_000_000, "duration": 30.0, "warmup": 3.0}
+# Sizes of other benchmarks in a default run (a full `make bench` stays within ~5 minutes) and with --long.
+DEFAULTS["search_items"], LONG["search_items"] = 2000, 10_000
+
+
+def discover() -> None:
+    """Import every benchmark module in bench/ (each registers itself with @benchmark)."""
+    here = Path(__file__).resolve().parent
+    for path in sorted(here.glob("*.py")):
+        name = path.stem
+        if name.startswith("_") or name in {"core", "worker"} or name.endswith("_worker"):
+            continue
+        importlib.import_module(f"bench.{name}")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -80,7 +94,7 @@ def options_from(args: argparse.Namespace) -> dict:
         value = getattr(args, key)
         if value is not None:
             opts[key] = value
-    opts.update(web_workers=args.web_workers, worker_class=args.worker_class, threads=args.threads)
+    opts.update(long=args.long, web_workers=args.web_workers, worker_class=args.worker_class, threads=args.threads)
     if opts["connections"] is None:
         opts["connections"] = 2 * args.web_workers
     for item in args.set:
@@ -110,6 +124,7 @@ def git_commit() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    discover()
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.list:
         for name, (_fn, help_text) in BENCHMARKS.items():
@@ -135,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ctx = Context(options=opts)
     rows: list[Row] = []
+    timings: dict[str, float] = {}
     began = time.perf_counter()
     for kind in targets:
         with ExitStack() as stack:
@@ -146,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             for name in names:
                 print(f"== {kind}: {name} …", flush=True)
                 fn, _help = BENCHMARKS[name]
+                step = time.perf_counter()
                 try:
                     produced = fn(ctx, target)
                 except Exception as exc:  # one broken benchmark must not hide the others' figures
@@ -155,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
                     if row.vs_floor is None and row.ops:
                         row.vs_floor = ctx.relative_to_floor(kind, row.throughput)
                 rows += produced
+                timings[f"{kind}:{name}"] = round(time.perf_counter() - step, 1)
+                print(f"   {timings[f'{kind}:{name}']} s", flush=True)
 
     meta = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -164,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
         "options": opts,
         "floor": ctx.floor,
+        "timings_s": timings,
     }
     print()
     print(table(rows))
