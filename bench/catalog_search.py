@@ -216,6 +216,10 @@ def run(ctx: Context, target: Target) -> list[Row]:
         ratio = _vs_floor_latency(ctx, target, figures["p50_ms"], figures["p99_ms"])
         note += f"; {ratio}" if ratio else ""
         if case == "search()":
+            # This process's CPU per query: for SQLite the whole cost (the database runs in the
+            # process), unaffected by other load on the machine; for PostgreSQL the client's part.
+            cpu = latency_figures(timed["cpu"])
+            note += f"; CPU p50 {cpu['p50_ms']} ms, p95 {_p95_ms(timed['cpu'])} ms"
             note += f"; slowest p50: {', '.join(f'{q} {ms} ms' for q, ms, _n in timed['slowest'])}"
         rows.append(
             Row(

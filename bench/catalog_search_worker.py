@@ -120,12 +120,13 @@ def task_query(args: dict) -> dict:
             cursor.execute("VACUUM ANALYZE")
     for q in QUERIES + SUGGEST:  # warm-up: jieba, pinyin, connection, caches
         search.search(q)
-    latencies, per_query, totals = [], {}, {}
+    latencies, cpu, per_query, totals = [], [], {}, {}
     for _ in range(args["repeat"]):
         for q in QUERIES:
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             page = search.search(q, page_size=20)
             dt = time.perf_counter() - t0
+            cpu.append(time.process_time() - c0)
             latencies.append(dt)
             per_query.setdefault(q, []).append(dt)
             totals[q] = page.total
@@ -138,6 +139,7 @@ def task_query(args: dict) -> dict:
     worst = sorted(per_query.items(), key=lambda kv: -sorted(kv[1])[len(kv[1]) // 2])[:3]
     return {
         "latencies": latencies,
+        "cpu": cpu,
         "suggest_latencies": suggest,
         "slowest": [(q, round(sorted(v)[len(v) // 2] * 1000, 2), totals[q]) for q, v in worst],
         "peak_rss_mb": peak_rss_mb(),

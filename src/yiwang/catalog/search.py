@@ -19,7 +19,7 @@ all land on the right item. How:
   the same jieba, expanded with the admin-editable synonym table (``SearchSynonym``, read on
   every query so an edit applies at once everywhere); a word inside a longer query word is
   dropped (身份 inside 身份证). Then one SQL statement: each term reads at most its
-  ``TERM_POSTINGS_CAP`` strongest postings from the covering index ``(term, weight, entry)``,
+  ``TERM_POSTINGS_CAP`` (1,000) strongest postings from the covering index ``(term, weight, entry)``,
   the sums are ranked, and window functions give the best score and the total in the same
   pass. Portable SQL (window functions, ``UNION ALL``): the same code on SQLite and PostgreSQL.
   The cap makes ``total`` approximate for a query of only very common words; the top results
@@ -28,6 +28,7 @@ all land on the right item. How:
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -66,7 +67,7 @@ MAX_PREFIX_PINYIN = 24
 MAX_QUERY = 60
 PAGE_SIZE_MAX = 100
 MIN_RELATIVE_SCORE = 10  # percent of the best result's score
-TERM_POSTINGS_CAP = 2000  # postings read per query term, strongest first
+TERM_POSTINGS_CAP = 1000  # postings read per query term, strongest first
 
 # Filler citizens add around what they mean; removed from the query (longest first).
 FILLER = sorted(
@@ -619,13 +620,21 @@ def _substrings(text: str, longest: int = 12) -> set[str]:
 
 
 def _expansions(text: str) -> list[str]:
+    """Official words of the active synonyms whose term occurs in ``text`` (one indexed query)."""
     if len(text) < 2:
         return []
-    found = SearchSynonym.objects.filter(is_active=True, term__in=_substrings(text)).values_list(
-        "expansions", flat=True
-    )
+    subs = sorted(_substrings(text))
+    table = SearchSynonym._meta.db_table
+    marks = ", ".join(["%s"] * len(subs))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT expansions FROM {table} WHERE is_active = %s AND term IN ({marks}) ORDER BY term",  # noqa: S608
+            [True, *subs],
+        )
+        found = [row[0] for row in cursor.fetchall()]
     out: list[str] = []
-    for expansions in found:
+    for raw in found:
+        expansions = json.loads(raw) if isinstance(raw, str) else raw
         out.extend(e for e in expansions or [] if isinstance(e, str))
     return out
 
@@ -650,13 +659,14 @@ def query_terms(query: str) -> dict[str, int]:
         if term and weight > weights.get(term, 0):
             weights[term] = weight
 
-    def add_text(value: str, weight: int) -> None:
+    def add_text(value: str, weight: int, *, with_bigrams: bool = True) -> None:
         put("=" + value, weight)
         put("^" + value[:MAX_PREFIX_CJK], weight)
         for token in words(value):
             put(token, weight)
-        for gram in bigrams(value):
-            put(gram, weight)
+        if with_bigrams:
+            for gram in bigrams(value):
+                put(gram, weight)
 
     if _ASCII_WORD.match(text):
         # Pinyin or its initials: "gtgsh", "getihu", "shenfenzheng".
@@ -669,7 +679,8 @@ def query_terms(query: str) -> dict[str, int]:
     for expansion in _expansions(text):
         value = normalize(expansion)
         if value:
-            add_text(value, SYNONYM_WEIGHT)
+            # Official words are indexed as words: their bigrams would add reads, not answers.
+            add_text(value, SYNONYM_WEIGHT, with_bigrams=False)
     return weights
 
 
@@ -755,15 +766,32 @@ def prune(weights: dict[str, int]) -> dict[str, int]:
     return kept
 
 
-def _live(entries: Iterable[SearchEntry]) -> dict[int, SearchEntry]:
-    """Entries whose item or bundle is still published: a retirement hides a result at once,
-    even before its index entry is removed."""
-    return {
-        e.pk: e
-        for e in entries
-        if not (e.item_id and e.item.status != Status.PUBLISHED)
-        and not (e.life_event_id and e.life_event.status != Status.PUBLISHED)
-    }
+_HIT_FIELDS = (
+    "id",
+    "kind",
+    "code",
+    "name",
+    "item_kind",
+    "department_id",
+    "department_name",
+    "summary",
+    "promised_time_limit",
+    "onsite_visits",
+)
+
+
+def _live(ids: list[int]) -> dict[int, dict]:
+    """The entries among ``ids`` whose item or bundle is still published, as dicts: a
+    retirement hides a result at once, even before its index entry is removed."""
+    if not ids:
+        return {}
+    rows = (
+        SearchEntry.objects.filter(pk__in=ids)
+        .filter(Q(item__isnull=True) | Q(item__status=Status.PUBLISHED))
+        .filter(Q(life_event__isnull=True) | Q(life_event__status=Status.PUBLISHED))
+        .values(*_HIT_FIELDS)
+    )
+    return {row["id"]: row for row in rows}
 
 
 def _ranked(
@@ -839,24 +867,13 @@ def search(
         total = search(query, department_id=department_id, target=target, kind=kind, page_size=1).total
     else:
         total = 0
-    entries = _live(SearchEntry.objects.select_related("item", "life_event").filter(pk__in=[r[0] for r in rows]))
+    entries = _live([r[0] for r in rows])
     hits = [_hit(entries[entry_id], score) for entry_id, score, _total in rows if entry_id in entries][:page_size]
     return SearchPage(query=query, hits=hits, total=total, page=page, page_size=page_size)
 
 
-def _hit(entry: SearchEntry, score: int) -> SearchHit:
-    return SearchHit(
-        kind=entry.kind,
-        code=entry.code,
-        name=entry.name,
-        item_kind=entry.item_kind,
-        department_id=entry.department_id,
-        department_name=entry.department_name,
-        summary=entry.summary,
-        promised_time_limit=entry.promised_time_limit,
-        onsite_visits=entry.onsite_visits,
-        score=score,
-    )
+def _hit(entry: dict, score: int) -> SearchHit:
+    return SearchHit(**{k: v for k, v in entry.items() if k != "id"}, score=score)
 
 
 def suggest(prefix: str, *, limit: int = 8) -> list[SearchHit]:
@@ -871,7 +888,7 @@ def suggest(prefix: str, *, limit: int = 8) -> list[SearchHit]:
     else:
         weights = {"^" + text[:MAX_PREFIX_CJK]: QUERY_WEIGHT}
     rows = _ranked(weights, limit=limit + 5)
-    entries = _live(SearchEntry.objects.select_related("item", "life_event").filter(pk__in=[r[0] for r in rows]))
+    entries = _live([r[0] for r in rows])
     hits = [_hit(entries[entry_id], score) for entry_id, score, _total in rows if entry_id in entries]
     if len(hits) < limit:
         seen = {h.code for h in hits}
