@@ -4,7 +4,7 @@ exactly like a missing one.
 Who sees a case:
 * its applicant;
 * reviewers, department heads, auditors and city admins of the implementing department
-  (or above it, with descendants) — through ``identity.selectors.departments_for_actor``;
+  (or above it, with descendants) — from the actor's grants (``identity.selectors.roles_for_actor``);
 * window clerks of any department while the case is at the front office (before
   acceptance, or decided and waiting for delivery), and always the cases they received;
 * superusers.
@@ -13,13 +13,13 @@ Who sees a case:
 import hmac
 from dataclasses import dataclass
 
-from django.db.models import Exists, F, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from yiwang.cases.models import Case, CaseMaterial, CaseState, CaseStep
 from yiwang.core.errors import NotFound
 from yiwang.identity.models import Role
-from yiwang.identity.selectors import departments_for_actor
+from yiwang.identity.selectors import roles_for_actor
 
 BACK_OFFICE_ROLES = (Role.REVIEWER, Role.DEPARTMENT_HEAD, Role.AUDITOR, Role.CITY_ADMIN)
 INTAKE_STATES = (CaseState.SUBMITTED, CaseState.SUPPLEMENT_REQUESTED)
@@ -31,11 +31,26 @@ def _signed_in(actor) -> bool:
     return actor is not None and getattr(actor, "is_authenticated", False) and getattr(actor, "is_active", False)
 
 
-def _back_office_q(actor) -> Q:
-    q = Q()
-    for role in BACK_OFFICE_ROLES:
-        q |= Q(department__in=departments_for_actor(actor=actor, role=role))
-    return q
+def _scope(actor) -> tuple[Q, bool]:
+    """(the back-office cases of the actor's departments, whether the actor is a window clerk).
+
+    One query: the actor's role grants in active departments (``roles_for_actor``); a grant
+    with descendants covers every active department below by materialized-path prefix, as in
+    ``departments_for_actor``. Building the filter from the grants, rather than nesting one
+    EXISTS subquery per role, keeps each request's query small and cheap to compile.
+    """
+    scope = Q(pk__in=[])
+    clerk = False
+    for grant in roles_for_actor(actor=actor):
+        if grant.role == Role.WINDOW_CLERK:
+            clerk = True
+        if grant.role not in BACK_OFFICE_ROLES:
+            continue
+        if grant.include_descendants:
+            scope |= Q(department__path__startswith=grant.department.path, department__is_active=True)
+        else:
+            scope |= Q(department_id=grant.department_id)
+    return scope, clerk
 
 
 def visible_cases(*, actor) -> QuerySet[Case]:
@@ -43,11 +58,11 @@ def visible_cases(*, actor) -> QuerySet[Case]:
         return Case.objects.none()
     if actor.is_superuser:
         return Case.objects.all()
-    clerk = Exists(departments_for_actor(actor=actor, role=Role.WINDOW_CLERK))
-    front_office = Q(clerk) & (
-        Q(received_by=actor) | Q(accepted_by=actor) | Q(state__in=INTAKE_STATES + DELIVERY_STATES)
-    )
-    return Case.objects.filter(Q(applicant=actor) | _back_office_q(actor) | front_office)
+    scope, clerk = _scope(actor)
+    visible = Q(applicant=actor) | scope
+    if clerk:
+        visible |= Q(received_by=actor) | Q(accepted_by=actor) | Q(state__in=INTAKE_STATES + DELIVERY_STATES)
+    return Case.objects.filter(visible)
 
 
 def _with_refs(cases: QuerySet[Case]) -> QuerySet[Case]:
@@ -96,7 +111,7 @@ def case_queue(
         return Case.objects.none()
     cases = Case.objects.filter(state__in=states)
     if not actor.is_superuser:
-        cases = cases.filter(_back_office_q(actor))
+        cases = cases.filter(_scope(actor)[0])
     if department_id is not None:
         cases = cases.filter(department_id=department_id)
     if sla_status:
@@ -110,7 +125,7 @@ def case_intake_queue(*, actor, stage: str = "intake") -> QuerySet[Case]:
     """The front office: cases waiting for acceptance (``intake``) or for delivery (``delivery``)."""
     if not _signed_in(actor):
         return Case.objects.none()
-    if not actor.is_superuser and not departments_for_actor(actor=actor, role=Role.WINDOW_CLERK).exists():
+    if not actor.is_superuser and not _scope(actor)[1]:
         return Case.objects.none()
     states = DELIVERY_STATES if stage == "delivery" else INTAKE_STATES
     return _with_refs(Case.objects.filter(state__in=states)).order_by("submitted_at", "pk")
@@ -128,11 +143,9 @@ def case_is_staff_view(*, actor, case: Case) -> bool:
         return False
     if actor.is_superuser:
         return True
-    return (
-        Case.objects.filter(pk=case.pk)
-        .filter(_back_office_q(actor) | Q(received_by=actor) | Q(accepted_by=actor))
-        .exists()
-    )
+    if actor.pk in (case.received_by_id, case.accepted_by_id):
+        return True
+    return Case.objects.filter(pk=case.pk).filter(_scope(actor)[0]).exists()
 
 
 def case_material_get(*, actor, case_id, material_id) -> CaseMaterial:
