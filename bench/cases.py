@@ -1,0 +1,232 @@
+"""Benchmark `cases`: complete case lifecycles per second over HTTP against gunicorn.
+
+One lifecycle is six API requests, each by its own actor's bearer token, as a kiosk and the
+staff's clients would send them: submit (JSON, idempotency key) → upload one small PDF →
+accept (window clerk) → review opinion (reviewer) → approve (reviewer) → deliver (clerk).
+Before the load, ``existing`` cases are bulk-inserted (``--set cases_existing=1000000``;
+default 100,000), so the figures hold for a full table. Reports lifecycles/s, p50/p99 per
+request (all requests and per step) and the ratio to the floor of the same run.
+"""
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from bench.core import ROOT, Context, Row, Target, benchmark, latency_figures
+from bench.floor import HOST, children, free_port, preflight, vm_hwm_mb
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n" + b"0" * 2000
+STEPS = ("submit", "upload", "accept", "review", "approve", "deliver")
+
+
+def _json_request(port: int, token: str, path: str, body: dict, extra: str = "") -> bytes:
+    data = json.dumps(body, ensure_ascii=False).encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n{extra}Connection: keep-alive\r\n\r\n"
+    )
+    return head.encode() + data
+
+
+def _upload_request(port: int, token: str, path: str, requirement_id: int) -> bytes:
+    boundary = uuid.uuid4().hex
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="requirement_id"\r\n\r\n{requirement_id}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="scan.pdf"\r\n'
+            "Content-Type: application/pdf\r\n\r\n"
+        ).encode()
+        + PDF
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(body)}\r\n"
+        "Connection: keep-alive\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def _call(port: int, request: bytes, conn: list) -> tuple[int, bytes]:
+    """One request on the slot's connection; returns (status, body). Reads the body itself."""
+    if not conn:
+        conn.extend(await asyncio.open_connection(HOST, port))
+    reader, writer = conn
+    writer.write(request)
+    await writer.drain()
+    status_line = await reader.readline()
+    headers = {}
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b"\n", b""):
+            break
+        key, _, value = line.decode("latin-1").partition(":")
+        headers[key.strip().lower()] = value.strip()
+    body = await reader.readexactly(int(headers.get("content-length", "0")))
+    if headers.get("connection", "").lower() == "close":
+        writer.close()
+        conn.clear()
+    return int(status_line.split()[1]), body
+
+
+async def lifecycles(port: int, setup: dict, *, connections: int, duration: float, warmup: float) -> dict:
+    tokens, item, requirement_id = setup["tokens"], setup["item"], setup["requirement_id"]
+    latencies: dict[str, list[float]] = {step: [] for step in STEPS}
+    failures: dict[str, int] = {}
+    done = 0
+    loop = asyncio.get_running_loop()
+    warm_until = loop.time() + warmup
+    stop_at = warm_until + duration
+
+    def build(step: str, cid, key: str) -> bytes:
+        base = f"/api/v1/cases/{cid}"
+        if step == "submit":
+            body = {"item": item, "form_data": {"business_name": "压测小吃店"}}
+            return _json_request(port, tokens["applicant"], "/api/v1/cases/", body, f"Idempotency-Key: {key}\r\n")
+        if step == "upload":
+            return _upload_request(port, tokens["applicant"], f"{base}/materials", requirement_id)
+        if step == "accept":
+            return _json_request(port, tokens["clerk"], f"{base}/accept", {})
+        if step == "review":
+            return _json_request(port, tokens["reviewer"], f"{base}/opinion", {"opinion": "符合条件"})
+        if step == "approve":
+            return _json_request(port, tokens["reviewer"], f"{base}/decide", {"decision": "approve"})
+        return _json_request(port, tokens["clerk"], f"{base}/deliver", {"method": "electronic"})
+
+    async def slot() -> None:
+        nonlocal done
+        conns: dict[str, list] = {"applicant": [], "clerk": [], "reviewer": []}
+        while loop.time() < stop_at:
+            measured = loop.time() >= warm_until
+            key = uuid.uuid4().hex
+            plan = [
+                ("submit", "applicant"),
+                ("upload", "applicant"),
+                ("accept", "clerk"),
+                ("review", "reviewer"),
+                ("approve", "reviewer"),
+                ("deliver", "clerk"),
+            ]
+            case_id = None
+            ok = True
+            for step, who in plan:
+                t0 = time.perf_counter()
+                try:
+                    status, body = await _call(port, build(step, case_id, key), conns[who])
+                except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError, IndexError):
+                    conns[who].clear()
+                    status, body = 0, b""
+                elapsed = time.perf_counter() - t0
+                if status not in (200, 201):
+                    failures[f"{step}:{status}"] = failures.get(f"{step}:{status}", 0) + 1
+                    ok = False
+                    break
+                if step == "submit":
+                    case_id = json.loads(body)["id"]
+                if measured:
+                    latencies[step].append(elapsed)
+            if ok and measured and loop.time() <= stop_at:
+                done += 1
+        for conn in conns.values():
+            if conn:
+                conn[1].close()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(slot() for _ in range(connections)))
+    return {
+        "latencies": latencies,
+        "failures": failures,
+        "done": done,
+        "seconds": max(time.perf_counter() - began - warmup, 1e-9),
+    }
+
+
+@benchmark("cases", "full case lifecycle over HTTP (submit+upload, accept, review, approve, deliver) on a full table")
+def run(ctx: Context, target: Target) -> list[Row]:
+    opts = ctx.options
+    existing = int(opts.get("cases_existing", 100_000))
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.cases_worker", json.dumps({"existing": existing})],
+        env=target.env(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"cases worker failed:\n{out.stderr[-3000:]}")
+    setup = json.loads(out.stdout.strip().splitlines()[-1])
+    port = free_port()
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    workers = opts["web_workers"]
+    connections = int(opts.get("cases_connections") or opts["connections"] or 2 * workers)
+    command = [
+        str(gunicorn),
+        "yiwang.wsgi",
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+    ]
+    media = tempfile.TemporaryDirectory(prefix="yiwang-bench-media-")  # uploads never land in var/
+    server = subprocess.Popen(command, env={**target.env(), "YIWANG_MEDIA_ROOT": media.name}, cwd=ROOT)
+    try:
+        preflight(port, setup["tokens"]["applicant"])
+        result = asyncio.run(
+            lifecycles(port, setup, connections=connections, duration=opts["duration"], warmup=opts["warmup"])
+        )
+        peaks = [m for pid in children(server.pid) if (m := vm_hwm_mb(pid)) is not None]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        media.cleanup()
+    every = [x for step in STEPS for x in result["latencies"][step]]
+    figures = latency_figures(every)
+    requests = len(every)
+    note = f"{setup['existing']:,} cases in the table (seeded in {setup['seed_seconds']} s); {connections} connections"
+    if result["failures"]:
+        note += f"; failures {result['failures']}"
+    rows = [
+        Row(
+            benchmark="cases",
+            database=target.name,
+            case="lifecycle (6 requests)",
+            ops=result["done"],
+            seconds=result["seconds"],
+            unit="lifecycle",
+            p50_ms=figures["p50_ms"],
+            p99_ms=figures["p99_ms"],
+            peak_rss_mb=max(peaks) if peaks else None,
+            note=note,
+            extra={"requests": requests, "existing": setup["existing"], "failures": result["failures"]},
+        )
+    ]
+    floor = ctx.floor.get(target.name)
+    if floor:
+        rows[0].vs_floor = ctx.relative_to_floor(target.name, requests / result["seconds"])
+    for step in STEPS:
+        fig = latency_figures(result["latencies"][step])
+        rows.append(
+            Row(
+                benchmark="cases",
+                database=target.name,
+                case=f"  {step}",
+                ops=len(result["latencies"][step]),
+                seconds=result["seconds"],
+                unit="req",
+                p50_ms=fig["p50_ms"],
+                p99_ms=fig["p99_ms"],
+            )
+        )
+    return rows
