@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -132,7 +132,13 @@ def seal_current_key(*, seal: Seal) -> SealKey:
 def seal_ensure(*, department: Department) -> Seal:
     """The department's seal, created by the platform if missing (auto-issuance, demo)."""
     seal = Seal.objects.filter(department=department).first()
-    return seal or seal_create(actor="licenses", department=department)
+    if seal is not None:
+        return seal
+    try:
+        with transaction.atomic():
+            return seal_create(actor="licenses", department=department)
+    except (Conflict, IntegrityError):  # another issuance created it at the same moment
+        return Seal.objects.get(department=department)
 
 
 # =============================================================================================
@@ -314,9 +320,12 @@ def license_issue(
         raise ValidationFailed(fields=fields)
     seal = seal_ensure(department=issuer_department)
     key = seal_current_key(seal=seal)
-    counter, _created = LicenseSerial.objects.select_for_update().get_or_create(
-        license_type=license_type, issuer=issuer_department
-    )
+    try:
+        with transaction.atomic():
+            LicenseSerial.objects.get_or_create(license_type=license_type, issuer=issuer_department)
+    except IntegrityError:  # created by a concurrent first issuance: it exists now
+        pass
+    counter = LicenseSerial.objects.select_for_update().get(license_type=license_type, issuer=issuer_department)
     serial = counter.next_value
     LicenseSerial.objects.filter(pk=counter.pk).update(next_value=serial + 1)
     license = License(
