@@ -88,3 +88,69 @@ def license_action(request: HttpRequest, license_id: int, action: str) -> HttpRe
     else:
         messages.success(request, _("已更新证照状态"))
     return redirect("licenses_workbench:detail", license_id=lic.pk)
+
+
+def _issuer_departments(actor):
+    from yiwang.identity.selectors import departments_for_actor
+
+    allowed = set()
+    for role in services.ISSUER_ROLES:
+        allowed.update(departments_for_actor(actor=actor, role=role).exclude(uscc="").values_list("pk", flat=True))
+    from yiwang.identity.models import Department
+
+    return Department.objects.filter(pk__in=allowed).order_by("path")
+
+
+@login_required
+def license_import_page(request: HttpRequest) -> HttpResponse:
+    """存量证照导入: an Excel file for one type and one issuing department, all-or-nothing."""
+    from yiwang.licenses.importer import license_import
+    from yiwang.licenses.models import LicenseType
+
+    if request.user.kind != User.Kind.STAFF:
+        raise Http404
+    departments = _issuer_departments(request.user)
+    types = LicenseType.objects.filter(is_active=True).order_by("name")
+    context = {"departments": departments, "types": types, "errors": None, "result": None}
+    if request.method == "POST":
+        lt = types.filter(code=request.POST.get("license_type", "")).first()
+        dept = departments.filter(pk=request.POST.get("department") or 0).first()
+        upload = request.FILES.get("file")
+        problems = {}
+        if lt is None:
+            problems[_("证照类型")] = [_("请选择证照类型")]
+        if dept is None:
+            problems[_("颁发部门")] = [_("请选择颁发部门")]
+        if upload is None:
+            problems[_("文件")] = [_("请选择要上传的 Excel 文件")]
+        if problems:
+            context["errors"] = problems
+        else:
+            try:
+                context["result"] = license_import(
+                    actor=request.user, license_type=lt, issuer_department=dept, content=upload.read()
+                )
+            except YiwangError as exc:
+                context["errors"] = {str(k): [str(m) for m in v] for k, v in exc.fields.items()} or {
+                    "": [str(exc.message)]
+                }
+        status = 422 if context["errors"] else 200
+        return render(request, "licenses/workbench_import.html", context, status=status)
+    return render(request, "licenses/workbench_import.html", context)
+
+
+@login_required
+def license_template(request: HttpRequest, code: str) -> HttpResponse:
+    from yiwang.licenses.importer import template_workbook
+    from yiwang.licenses.models import LicenseType
+
+    if request.user.kind != User.Kind.STAFF:
+        raise Http404
+    lt = LicenseType.objects.filter(code=code, is_active=True).first()
+    if lt is None:
+        raise Http404
+    response = HttpResponse(
+        template_workbook(lt), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{lt.code}-template.xlsx"'
+    return response
