@@ -17,10 +17,18 @@ from yiwang.licenses.models import HolderKind
 
 
 def _verification_page(request: HttpRequest, result, *, status: int = 200, presentation=None) -> HttpResponse:
+    shown = []
+    if presentation and result.license is not None and result.result == "valid":
+        # 亮证: the holder chose to show this license, so its fields are shown (the ID stays masked).
+        lic = result.license
+        props = (lic.license_type.field_schema or {}).get("properties", {})
+        shown = [(_("持证主体名称"), lic.holder_name)] + [
+            (props.get(key, {}).get("title", key), value) for key, value in (lic.data or {}).items()
+        ]
     return render(
         request,
         "licenses/verify.html",
-        {"v": result.as_dict(), "result": result, "presentation": presentation},
+        {"v": result.as_dict(), "result": result, "presentation": presentation, "shown": shown},
         status=status,
     )
 

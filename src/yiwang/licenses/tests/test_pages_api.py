@@ -72,6 +72,9 @@ def test_presentation_is_time_limited_revocable_and_logged(client, world):
     third_party = client.__class__()
     html = third_party.get(f"/verify/present/{presentation.code}?viewer=某酒店").content.decode()
     assert 'data-result="valid"' in html and "营业执照" in html
+    assert "data-presented" in html and "张小三" in html and "苏州市虎丘区小三面馆" in html  # shown by consent
+    assert HOLDER_ID not in html
+    assert "苏州市虎丘区小三面馆" not in client.get(_scan_path(lic)).content.decode()  # a plain scan does not
     assert PresentationView.objects.get().viewer_label == "某酒店"
     assert "某酒店" in client.get(f"/wallet/presentations/{presentation.pk}/").content.decode()
     # Expired, then revoked: the code shows nothing.
