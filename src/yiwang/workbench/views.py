@@ -51,6 +51,14 @@ def _tools(user) -> list[dict]:
                 "description": _("维护本部门的政务服务事项和一件事，导入、导出和发布。"),
             }
         )
+    if user.is_superuser or roles_for_actor(actor=user).exists():
+        tools.append(
+            {
+                "url": reverse("licenses_workbench:list"),
+                "name": _("电子证照"),
+                "description": _("查询、核对和管理本部门签发的电子证照，导入存量证照。"),
+            }
+        )
     if user.is_staff:
         tools.append(
             {"url": reverse("admin:index"), "name": _("管理后台"), "description": _("部门、用户、角色和系统配置。")}

@@ -58,6 +58,8 @@ def test_staff_see_their_roles_and_departments(client, city):
     assert "窗口受理人员" in html and "审核人员" in html
     assert "苏州市市场监督管理局" in html and "虎丘区人民政府" in html
     assert "含下级部门" in html
+    assert 'href="/workbench/licenses/"' in html  # licenses of their departments
+    assert 'href="/workbench/catalog/"' not in html  # not an admin
     assert "苏州市人民政府</strong>" not in html  # not granted there
 
 
