@@ -62,6 +62,11 @@ class CertificateAuthority(models.Model):
     class Meta:
         verbose_name = _("平台根证书")
         verbose_name_plural = _("平台根证书")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=models.Q(is_active=True), name="licenses_one_active_root"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

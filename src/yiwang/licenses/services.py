@@ -57,13 +57,18 @@ def _has_any_role(actor, roles, department: Department) -> bool:
 
 def platform_ca(*, create: bool = True) -> CertificateAuthority:
     """The active root CA; created on first use (audited as the platform)."""
-    ca = CertificateAuthority.objects.filter(is_active=True).order_by("-id").first()
+    ca = CertificateAuthority.objects.filter(is_active=True).first()
     if ca is None and create:
-        with transaction.atomic():
-            name = getattr(settings, "YIWANG_CA_NAME", "") or "Yiwang Platform Root CA"
-            cert_pem, key_enc = keys.make_root_ca(name)
-            ca = CertificateAuthority.objects.create(name=name, certificate_pem=cert_pem, private_key_encrypted=key_enc)
-            audit_record(actor="licenses", action="licenses.ca_created", obj=ca, changes={"name": name})
+        name = getattr(settings, "YIWANG_CA_NAME", "") or "Yiwang Platform Root CA"
+        cert_pem, key_enc = keys.make_root_ca(name)
+        try:
+            with transaction.atomic():
+                ca = CertificateAuthority.objects.create(
+                    name=name, certificate_pem=cert_pem, private_key_encrypted=key_enc
+                )
+                audit_record(actor="licenses", action="licenses.ca_created", obj=ca, changes={"name": name})
+        except IntegrityError:  # created at the same moment by another process: one active root only
+            ca = CertificateAuthority.objects.get(is_active=True)
     if ca is None:
         raise NotFound(_("平台根证书尚未创建。"))
     return ca
