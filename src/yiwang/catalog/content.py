@@ -7,8 +7,11 @@ the path of the field and a Chinese message, so a caller can place it: a YAML pa
 Excel sheet/row/column, or an API ``fields`` entry.
 """
 
+import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jsonschema
 from django.utils.translation import gettext as _
@@ -169,10 +172,14 @@ def _choices_text(choices) -> str:
 
 
 class _Checker:
-    def __init__(self, labels: dict[str, str], prefix: tuple = ()):
-        self.labels = labels
+    def __init__(self, labels: Callable[[], dict[str, str]], prefix: tuple = ()):
+        self._labels = labels  # translated only when there is a problem to name
         self.prefix = prefix
         self.problems: list[Problem] = []
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return self._labels()
 
     def add(self, field: str, message: str, *, path: tuple | None = None) -> None:
         self.problems.append(Problem(self.prefix + (path or (field,)), self.labels.get(field, field), message))
@@ -245,7 +252,7 @@ def check_item(data, *, prefix: tuple = ()) -> tuple[dict, list[Problem]]:
     Does not look at the database: department existence, permissions and uniqueness
     across a file are the caller's checks.
     """
-    c = _Checker(item_labels(), prefix)
+    c = _Checker(item_labels, prefix)
     if not isinstance(data, dict):
         c.problems.append(Problem(prefix, "", _("每个事项必须是一个对象（键值对）")))
         return {}, c.problems
@@ -361,7 +368,7 @@ def _check_materials(c: _Checker, value, prefix: tuple) -> list[dict]:
     materials = []
     seen: set[tuple] = set()
     for index, material in enumerate(value):
-        m = _Checker(material_labels(), (*prefix, "materials", index))
+        m = _Checker(material_labels, (*prefix, "materials", index))
         if not isinstance(material, dict):
             m.problems.append(Problem(m.prefix, _("申请材料"), _("每条材料必须是一个对象")))
             c.problems.extend(m.problems)
@@ -423,19 +430,30 @@ def _check_process(c: _Checker, value) -> list[dict]:
     return steps
 
 
+@lru_cache(maxsize=4096)
+def _schema_error(schema_json: str) -> tuple[str, str] | None:
+    """Where and why a schema is not valid Draft 2020-12, or None. Checking against the
+    meta-schema takes ~10 ms; an import checks each item twice (file check, then service)."""
+    try:
+        jsonschema.Draft202012Validator.check_schema(json.loads(schema_json))
+    except jsonschema.SchemaError as exc:
+        return "/".join(str(p) for p in exc.absolute_path), exc.message
+    return None
+
+
 def _check_form_schema(c: _Checker, value) -> dict:
     if value in (None, "", {}):
         return {}
     if not isinstance(value, dict):
         c.add("form_schema", _("必须是 JSON Schema 对象"))
         return {}
-    try:
-        jsonschema.Draft202012Validator.check_schema(value)
-    except jsonschema.SchemaError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or _("根")
+    schema_error = _schema_error(canonical_json(value))
+    if schema_error is not None:
+        where, error = schema_error
         c.add(
             "form_schema",
-            _("不是有效的 JSON Schema（2020-12）：位置 %(where)s：%(error)s") % {"where": where, "error": exc.message},
+            _("不是有效的 JSON Schema（2020-12）：位置 %(where)s：%(error)s")
+            % {"where": where or _("根"), "error": error},
         )
         return value
     if value.get("type") != "object":
@@ -463,7 +481,7 @@ def _check_output(c: _Checker, value) -> dict | None:
 
 def check_life_event(data, *, prefix: tuple = ()) -> tuple[dict, list[Problem]]:
     """Normalize one life-event dict and list its problems (item existence is the caller's check)."""
-    c = _Checker(life_event_labels(), prefix)
+    c = _Checker(life_event_labels, prefix)
     if not isinstance(data, dict):
         c.problems.append(Problem(prefix, "", _("每个一件事必须是一个对象（键值对）")))
         return {}, c.problems
