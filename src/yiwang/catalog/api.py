@@ -18,6 +18,7 @@ from ninja.pagination import PageNumberPagination, paginate
 from ninja.responses import Status as Respond
 
 from yiwang.catalog import selectors, services
+from yiwang.catalog.forms import MAX_UPLOAD_BYTES
 from yiwang.catalog.importer import (
     FORMATS,
     catalog_document,
@@ -494,6 +495,8 @@ def admin_import(request: HttpRequest, file: File[UploadedFile], publish: Form[b
     """Multipart upload of a .xlsx/.yaml/.yml/.json file. On any error: ``422
     catalog_import_invalid`` with ``fields.file`` listing every bad row and column, and
     nothing written."""
+    if file.size > MAX_UPLOAD_BYTES:
+        raise ValidationFailed(fields={"file": [_("文件不能超过 10 MB。")]})
     report = catalog_import(actor=request.auth, content=file.read(), filename=file.name or "", publish=publish)
     return {
         "summary": report.summary(),
