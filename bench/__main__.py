@@ -19,7 +19,6 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import bench.audit
-import bench.cases
 import bench.catalog_search
 import bench.floor
 import bench.licenses  # noqa: F401  (each import registers its benchmarks)
@@ -92,7 +91,7 @@ def options_from(args: argparse.Namespace) -> dict:
     if args.long:
         opts.update(LONG)
     for key in DEFAULTS:
-        value = getattr(args, key)
+        value = getattr(args, key, None)
         if value is not None:
             opts[key] = value
     opts.update(long=args.long, web_workers=args.web_workers, worker_class=args.worker_class, threads=args.threads)
