@@ -19,6 +19,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import bench.audit
+import bench.cases
 import bench.catalog_search
 import bench.floor
 import bench.licenses  # noqa: F401  (each import registers its benchmarks)
