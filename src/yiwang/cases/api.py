@@ -282,15 +282,19 @@ def submit(request: HttpRequest, payload: SubmitIn, idempotency_key: str = Heade
         if applicant is None:
             message = _("该身份证号尚未注册,请先为申请人登记账户")
             raise ValidationFailed(message, code="applicant_not_found", fields={"applicant_id_number": message})
+    item = _published_item(payload.item)
     case, created = services.case_submit(
         actor=request.auth,
-        item=_published_item(payload.item),
+        item=item,
         form_data=payload.form_data,
         applicant=applicant,
         channel=payload.channel,
         idempotency_key=idempotency_key or payload.idempotency_key,
     )
-    return Respond(201 if created else 200, _detail(request, selectors.case_get(actor=request.auth, case_id=case.pk)))
+    if created:  # the service's own object: no need to read the case back
+        case.item_version.item = item
+        return Respond(201, _detail(request, case))
+    return Respond(200, _detail(request, selectors.case_get(actor=request.auth, case_id=case.pk)))
 
 
 @router.get("/mine", response={200: list[CaseSummary], **READ_ERRORS}, summary="My cases")
@@ -423,14 +427,14 @@ def refuse(request: HttpRequest, case_id: int, payload: ReasonIn):
 )
 def supplement(request: HttpRequest, case_id: int, payload: SupplementIn):
     """Once per case; before acceptance within five working days of submission."""
-    services.case_request_supplement(
+    supplement = services.case_request_supplement(
         actor=request.auth,
         case_id=case_id,
         items=[item.dict() for item in payload.items],
         note=payload.note,
         expected_version=payload.version,
     )
-    return _after(request, selectors.case_get(actor=request.auth, case_id=case_id))
+    return _after(request, supplement.case)
 
 
 @router.post("/{int:case_id}/claim", response={200: CaseSummary, **WRITE_ERRORS}, summary="Claim (reviewer)")
@@ -452,14 +456,14 @@ def assign(request: HttpRequest, case_id: int, payload: AssignIn):
 
 @router.post("/{int:case_id}/opinion", response={200: CaseSummary, **WRITE_ERRORS}, summary="Record the step's opinion")
 def opinion(request: HttpRequest, case_id: int, payload: OpinionIn):
-    services.case_record_opinion(
+    step = services.case_record_opinion(
         actor=request.auth,
         case_id=case_id,
         opinion=payload.opinion,
         outcome=payload.outcome,
         expected_version=payload.version,
     )
-    return _after(request, selectors.case_get(actor=request.auth, case_id=case_id))
+    return _after(request, step.case)
 
 
 @router.post("/{int:case_id}/extend", response={200: CaseSummary, **WRITE_ERRORS}, summary="Extend once (head)")

@@ -134,7 +134,8 @@ def case_intake_queue(*, actor, stage: str = "intake") -> QuerySet[Case]:
 def case_timeline(*, actor, case: Case) -> QuerySet[CaseStep]:
     """The case's steps; the applicant sees only the public ones (no internal opinions)."""
     steps = case.steps.all().order_by("id")
-    staff_view = actor.is_superuser or case_is_staff_view(actor=actor, case=case)
+    own = case.applicant_id == actor.pk and getattr(actor, "kind", "") != "staff"
+    staff_view = not own and (actor.is_superuser or case_is_staff_view(actor=actor, case=case))
     return steps if staff_view else steps.filter(public=True)
 
 
@@ -228,3 +229,19 @@ def case_public_progress(*, number: str, last4: str) -> PublicProgress:
         due_date=case.due_date.isoformat() if case.due_date else None,
         concluded_on=local_day(concluded).isoformat() if concluded else None,
     )
+
+
+# --- reads for the pages (added by the pages helper; the case comes from ``case_get``, so
+# these are already scoped to the actor) --------------------------------------------------
+
+
+def case_supplement(*, case: Case):
+    """The case's one supplement notice, or None."""
+    from yiwang.cases.models import Supplement
+
+    return Supplement.objects.filter(case=case).first()
+
+
+def case_materials(*, case: Case) -> QuerySet[CaseMaterial]:
+    """The files uploaded for the case, in upload order."""
+    return CaseMaterial.objects.filter(case=case).order_by("id")

@@ -111,7 +111,7 @@ def _lock(*, actor, case_id, expected_version: int | None) -> Case:
         raise NotFound(_("未找到该办件。"), code="case_not_found") from None
     case = (
         visible_cases(actor=actor)
-        .select_related("department", "item_version__item")
+        .select_related("department", "item_version__item", "assignee")
         .select_for_update(of=("self",))
         .filter(pk=pk)
         .first()
