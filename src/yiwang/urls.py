@@ -9,6 +9,8 @@ urlpatterns = [
     path("services/", include("yiwang.catalog.portal_urls")),
     path("workbench/catalog/", include("yiwang.catalog.urls")),
     path("workbench/licenses/", include("yiwang.licenses.workbench_urls")),
+    path("workbench/cases/", include("yiwang.cases.workbench_urls")),
+    path("cases/", include("yiwang.cases.urls")),
     path("workbench/", include("yiwang.workbench.urls")),
     path("accounts/", include("yiwang.identity.urls", namespace="identity")),
     path("api/v1/", api.urls),

@@ -1,0 +1,17 @@
+"""Case pages of the portal, mounted at /cases/ (the applicant; downloads for anyone who may see the case)."""
+
+from django.urls import path
+
+from yiwang.cases import views
+
+app_name = "cases"
+urlpatterns = [
+    path("", views.mine, name="mine"),
+    path("apply/<str:code>/", views.apply, name="apply"),
+    path("<int:case_id>/", views.detail, name="detail"),
+    path("<int:case_id>/materials/", views.upload, name="upload"),
+    path("<int:case_id>/materials/<int:material_id>/", views.material, name="material"),
+    path("<int:case_id>/supplement/", views.supplement_answer, name="supplement_answer"),
+    path("<int:case_id>/withdraw/", views.withdraw, name="withdraw"),
+    path("<int:case_id>/notices/<str:kind>.pdf", views.notice, name="notice"),
+]

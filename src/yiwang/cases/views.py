@@ -1,0 +1,526 @@
+"""Case pages. Every rule lives in ``cases.services`` / ``cases.selectors``; these views only
+turn posts into service calls and service errors into messages next to the fields.
+
+Portal (``/cases/``, the applicant): apply online to a published item (form rendered from
+the version's JSON Schema, one upload per material requirement, idempotency key in a hidden
+field), my cases, the case with its timeline, the supplement answer, withdrawal, notices.
+
+Workbench (``/workbench/cases/``, staff): the front office (一窗受理: find or register the
+applicant by ID number, fill the form for them, attach scans, accept / supplement / refuse),
+the back-office queue (claim, opinion per process step, decide, extend) and delivery. A case
+the actor may not see is a 404, exactly like a missing one.
+"""
+
+import secrets
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from yiwang.cases import selectors, services
+from yiwang.cases.forms import form_level_errors, parse_form, schema_fields, supplement_items_from_text
+from yiwang.cases.models import ApplicantKind, Case, CaseState, Channel, Decision
+from yiwang.cases.notices import available_notices, notice_pdf
+from yiwang.catalog import selectors as catalog_selectors
+from yiwang.core.errors import NotFound, ValidationFailed, YiwangError
+from yiwang.core.masking import mask_id_number, mask_name, mask_phone
+from yiwang.identity.models import User
+from yiwang.identity.selectors import user_get_by_id_number
+from yiwang.identity.services import user_create
+
+NOTICE_LABELS = {
+    "acceptance": _("受理通知书"),
+    "refusal": _("不予受理通知书"),
+    "supplement": _("补正告知书"),
+    "decision": _("决定书"),
+}
+LIST_LIMIT = 100
+WINDOW_SESSION_KEY = "cases_window_applicant"
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _error_text(exc: YiwangError) -> str:
+    """The service's message, plus the per-field messages when they say more."""
+    parts = [str(exc.message)]
+    for messages_ in exc.fields.values():
+        for message in messages_ if isinstance(messages_, list | tuple) else [messages_]:
+            if str(message) not in parts:
+                parts.append(str(message))
+    return " ".join(parts)
+
+
+def _fields_as_lists(fields: dict) -> dict[str, list[str]]:
+    return {k: [str(m) for m in (v if isinstance(v, list | tuple) else [v])] for k, v in fields.items()}
+
+
+def _case_or_404(request: HttpRequest, case_id: int) -> Case:
+    try:
+        return selectors.case_get(actor=request.user, case_id=case_id)
+    except NotFound as exc:
+        raise Http404 from exc
+
+
+def _require_staff(request: HttpRequest) -> None:
+    if request.user.kind != User.Kind.STAFF:
+        raise Http404
+
+
+def _version_of(request: HttpRequest) -> int | None:
+    try:
+        return int(request.POST.get("version", ""))
+    except ValueError:
+        return None
+
+
+def _masked_applicant(case: Case) -> dict:
+    person = case.applicant_kind == ApplicantKind.NATURAL_PERSON
+    return {
+        "name": mask_name(case.applicant_name) if person else case.applicant_name,
+        "id_number": mask_id_number(case.applicant_id_number) if person else case.applicant_id_number,
+        "phone": mask_phone(case.applicant_phone) if case.applicant_phone else "",
+    }
+
+
+def _upload_all(request: HttpRequest, case: Case, requirements) -> list[str]:
+    """Attach every file posted as ``material_<requirement id>`` (and ``material_other``);
+    returns the service's messages for the files it refused (each names the material)."""
+    failures = []
+    limit = services.max_material_bytes()
+    uploads = [(r.pk, request.FILES.get(f"material_{r.pk}")) for r in requirements]
+    uploads.append((None, request.FILES.get("material_other")))
+    for requirement_id, upload in uploads:
+        if upload is None:
+            continue
+        try:
+            services.case_material_add(
+                actor=request.user,
+                case_id=case.pk,
+                requirement_id=requirement_id,
+                filename=upload.name or "",
+                content=upload.read(limit + 1),
+                name=request.POST.get("material_other_name", "") if requirement_id is None else "",
+            )
+        except YiwangError as exc:
+            failures.append(_error_text(exc))
+    return failures
+
+
+def _requirements(case: Case) -> list:
+    return list(catalog_selectors.version_with_materials(version_id=case.item_version_id).materials.all())
+
+
+def _schema_form(version, data=None, errors=None) -> dict:
+    schema = version.form_schema or {}
+    errors = errors or {}
+    return {"fields": schema_fields(schema, data, errors), "form_errors": form_level_errors(errors, schema)}
+
+
+def _submit_errors(schema: dict, data: dict, problems: dict) -> dict[str, list[str]]:
+    """Type problems found while reading the post, plus the service's validation of the rest."""
+    errors = {f"form_data.{k}": v for k, v in problems.items()}
+    for key, msgs in services.form_errors(schema, data).items():
+        if key.removeprefix("form_data.") not in problems:
+            errors[key] = msgs
+    return errors
+
+
+def _case_context(request: HttpRequest, case: Case) -> dict:
+    supplement = selectors.case_supplement(case=case)
+    return {
+        "case": case,
+        "applicant": _masked_applicant(case),
+        "steps": selectors.case_timeline(actor=request.user, case=case),
+        "supplement": supplement,
+        "materials": selectors.case_materials(case=case),
+        "notices": [(kind, NOTICE_LABELS[kind]) for kind in available_notices(case, supplement=supplement)],
+        "requirements": _requirements(case),
+        "form_rows": [
+            (f.label, f.value if f.kind != "checkbox" else (_("是") if f.value else _("否")))
+            for f in schema_fields(case.item_version.form_schema or {}, case.form_data)
+            if f.value not in ("", None)
+        ],
+    }
+
+
+# --- portal: the applicant -------------------------------------------------------------------
+
+
+@login_required
+def apply(request: HttpRequest, code: str) -> HttpResponse:
+    """网上申报: the item's form and materials; one case per idempotency key."""
+    try:
+        item = catalog_selectors.item_get_published(implementation_code=code)
+    except NotFound as exc:
+        raise Http404 from exc
+    version = catalog_selectors.version_with_materials(version_id=item.current_version_id)
+    requirements = list(version.materials.all())
+    schema = version.form_schema or {}
+    context = {"item": item, "v": version, "requirements": requirements}
+    if request.method != "POST":
+        key = uuid.uuid4().hex
+        return render(request, "cases/apply.html", {**context, **_schema_form(version), "idempotency_key": key})
+
+    key = (request.POST.get("idempotency_key") or "").strip()[:64] or uuid.uuid4().hex
+    data, problems = parse_form(schema, request.POST)
+    status = 422
+    if problems:
+        errors = _submit_errors(schema, data, problems)
+    else:
+        try:
+            case, created = services.case_submit(actor=request.user, item=item, form_data=data, idempotency_key=key)
+        except ValidationFailed as exc:
+            errors = _fields_as_lists(exc.fields) or {"": [str(exc.message)]}
+            if "form_data" in errors or not any(k.startswith("form_data.") for k in errors):
+                errors.setdefault("", [str(exc.message)])
+        except YiwangError as exc:
+            errors, status = {"": [_error_text(exc)]}, exc.status
+        else:
+            if created:
+                failures = _upload_all(request, case, requirements)
+                for failure in failures:
+                    messages.error(request, failure)
+                if failures:
+                    messages.info(request, _("申请已提交,请在下方重新上传未成功的材料。"))
+                else:
+                    messages.success(request, _("申请已提交,办件编号 %(number)s。") % {"number": case.number})
+            return redirect("cases:detail", case_id=case.pk)
+    return render(
+        request,
+        "cases/apply.html",
+        {**context, **_schema_form(version, data, errors), "idempotency_key": key},
+        status=status,
+    )
+
+
+@login_required
+def mine(request: HttpRequest) -> HttpResponse:
+    cases = list(selectors.case_list_for_applicant(actor=request.user)[: LIST_LIMIT + 1])
+    return render(request, "cases/mine.html", {"cases": cases[:LIST_LIMIT], "more": len(cases) > LIST_LIMIT})
+
+
+@login_required
+def detail(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case_or_404(request, case_id)
+    context = _case_context(request, case)
+    context["is_applicant"] = case.applicant_id == request.user.pk
+    return render(request, "cases/detail.html", context)
+
+
+@login_required
+@require_POST
+def upload(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Add material files (the applicant, or a window clerk for scans)."""
+    case = _case_or_404(request, case_id)
+    failures = _upload_all(request, case, _requirements(case))
+    for failure in failures:
+        messages.error(request, failure)
+    if not failures:
+        messages.success(request, _("材料已上传。"))
+    target = "cases_workbench:detail" if request.POST.get("from") == "workbench" else "cases:detail"
+    return redirect(target, case_id=case.pk)
+
+
+@login_required
+def material(request: HttpRequest, case_id: int, material_id: int) -> FileResponse:
+    try:
+        found = selectors.case_material_get(actor=request.user, case_id=case_id, material_id=material_id)
+    except NotFound as exc:
+        raise Http404 from exc
+    extension = found.file.name.rsplit(".", 1)[-1]
+    response = FileResponse(
+        found.file.open("rb"), content_type=found.content_type, filename=f"{found.name}.{extension}"
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+def notice(request: HttpRequest, case_id: int, kind: str) -> HttpResponse:
+    case = _case_or_404(request, case_id)
+    try:
+        pdf = notice_pdf(case, kind)
+    except NotFound as exc:
+        raise Http404 from exc
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{case.number}-{kind}.pdf"'
+    return response
+
+
+@login_required
+@require_POST
+def supplement_answer(request: HttpRequest, case_id: int) -> HttpResponse:
+    """补正: upload what was asked, then hand it in (the clock resumes)."""
+    case = _case_or_404(request, case_id)
+    failures = _upload_all(request, case, _requirements(case))
+    for failure in failures:
+        messages.error(request, failure)
+    if not failures:
+        try:
+            services.case_supplement_answer(
+                actor=request.user,
+                case_id=case.pk,
+                note=request.POST.get("note", ""),
+                expected_version=None,
+            )
+        except YiwangError as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(request, _("补正材料已提交。"))
+    target = "cases_workbench:detail" if request.POST.get("from") == "workbench" else "cases:detail"
+    return redirect(target, case_id=case.pk)
+
+
+@login_required
+@require_POST
+def withdraw(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case_or_404(request, case_id)
+    try:
+        services.case_withdraw(
+            actor=request.user,
+            case_id=case.pk,
+            reason=request.POST.get("reason", ""),
+            expected_version=_version_of(request),
+        )
+    except YiwangError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, _("申请已撤回。"))
+    return redirect("cases:detail", case_id=case.pk)
+
+
+# --- workbench: front office, back office, delivery ------------------------------------------
+
+
+@login_required
+def workbench_index(request: HttpRequest) -> HttpResponse:
+    """The three lists a member of staff works from: waiting at the window, the department
+    queue (most urgent first) and waiting for delivery."""
+    _require_staff(request)
+    actor = request.user
+    sla = request.GET.get("sla") or None
+    queue = selectors.case_queue(actor=actor, sla_status=sla, mine=request.GET.get("mine") == "1")
+    lists = [
+        ("intake", _("待受理(窗口)"), selectors.case_intake_queue(actor=actor, stage="intake")),
+        ("queue", _("待审查(本部门)"), queue),
+        ("delivery", _("待送达(窗口)"), selectors.case_intake_queue(actor=actor, stage="delivery")),
+    ]
+    sections = []
+    for key, title, cases in lists:
+        rows = list(cases[: LIST_LIMIT + 1])
+        sections.append(
+            {
+                "key": key,
+                "title": title,
+                "cases": [(c, _masked_applicant(c)) for c in rows[:LIST_LIMIT]],
+                "more": len(rows) > LIST_LIMIT,
+            }
+        )
+    return render(
+        request,
+        "cases/workbench_index.html",
+        {"sections": sections, "clerk": services.is_window_clerk(actor), "sla": sla or ""},
+    )
+
+
+def _require_clerk(request: HttpRequest) -> None:
+    _require_staff(request)
+    if not services.is_window_clerk(request.user):
+        raise Http404
+
+
+def _window_applicant(request: HttpRequest) -> User | None:
+    pk = request.session.get(WINDOW_SESSION_KEY)
+    return User.objects.filter(pk=pk, is_active=True).first() if pk else None
+
+
+@login_required
+def window(request: HttpRequest) -> HttpResponse:
+    """一窗受理, step 1: find the applicant by ID number (or register them), then pick an item."""
+    _require_clerk(request)
+    context: dict = {"errors": {}, "id_number": "", "found": None, "register": False}
+    if "id_number" in request.GET:
+        id_number = (request.GET.get("id_number") or "").strip().upper()
+        context["id_number"] = id_number
+        found = user_get_by_id_number(id_number=id_number) if id_number else None
+        if not id_number:
+            context["errors"]["id_number"] = [_("请输入申请人的身份证号")]
+        elif found is None or not found.is_active or found.kind == User.Kind.STAFF:
+            context["register"] = True
+        else:
+            request.session[WINDOW_SESSION_KEY] = found.pk
+            return redirect("cases_workbench:window")
+    applicant = _window_applicant(request)
+    if applicant is not None:
+        context["applicant"] = {
+            "name": mask_name(applicant.real_name),
+            "id_number": mask_id_number(applicant.id_number),
+            "phone": mask_phone(applicant.phone) if applicant.phone else "",
+        }
+        q = (request.GET.get("q") or "").strip()
+        items = catalog_selectors.item_list_published()
+        if q:
+            items = items.filter(Q(current_version__name__icontains=q) | Q(implementation_code=q))
+        context["q"] = q
+        context["items"] = list(items[:LIST_LIMIT])
+    return render(request, "cases/window.html", context)
+
+
+@login_required
+@require_POST
+def window_register(request: HttpRequest) -> HttpResponse:
+    """Register a walk-in applicant who has no account yet (they can set a password later)."""
+    _require_clerk(request)
+    data = {k: (request.POST.get(k) or "").strip() for k in ("id_number", "real_name", "phone")}
+    errors: dict[str, list[str]] = {}
+    if not data["real_name"]:
+        errors["real_name"] = [_("请填写申请人姓名")]
+    if not errors:
+        try:
+            user = user_create(
+                actor=request.user,
+                username=f"walkin_{uuid.uuid4().hex[:12]}",
+                password=secrets.token_urlsafe(18) + "aA1-",
+                kind=User.Kind.CITIZEN,
+                real_name=data["real_name"],
+                id_number=data["id_number"],
+                phone=data["phone"],
+            )
+        except ValidationFailed as exc:
+            errors = _fields_as_lists(exc.fields)
+        else:
+            request.session[WINDOW_SESSION_KEY] = user.pk
+            messages.success(request, _("已为申请人建立账号。"))
+            return redirect("cases_workbench:window")
+    context = {"errors": errors, "register": True, "found": None, **data}
+    return render(request, "cases/window.html", context, status=422)
+
+
+@login_required
+def window_apply(request: HttpRequest, code: str) -> HttpResponse:
+    """一窗受理, step 2: the item's form filled for the applicant, scans attached."""
+    _require_clerk(request)
+    applicant = _window_applicant(request)
+    if applicant is None:
+        messages.info(request, _("请先查找或登记申请人。"))
+        return redirect("cases_workbench:window")
+    try:
+        item = catalog_selectors.item_get_published(implementation_code=code)
+    except NotFound as exc:
+        raise Http404 from exc
+    version = catalog_selectors.version_with_materials(version_id=item.current_version_id)
+    requirements = list(version.materials.all())
+    schema = version.form_schema or {}
+    context = {
+        "item": item,
+        "v": version,
+        "requirements": requirements,
+        "window": True,
+        "applicant": {"name": mask_name(applicant.real_name), "id_number": mask_id_number(applicant.id_number)},
+    }
+    if request.method != "POST":
+        return render(
+            request, "cases/apply.html", {**context, **_schema_form(version), "idempotency_key": uuid.uuid4().hex}
+        )
+    key = (request.POST.get("idempotency_key") or "").strip()[:64] or uuid.uuid4().hex
+    data, problems = parse_form(schema, request.POST)
+    status = 422
+    if problems:
+        errors = _submit_errors(schema, data, problems)
+    else:
+        try:
+            case, created = services.case_submit(
+                actor=request.user,
+                applicant=applicant,
+                channel=Channel.WINDOW,
+                item=item,
+                form_data=data,
+                idempotency_key=key,
+            )
+        except ValidationFailed as exc:
+            errors = _fields_as_lists(exc.fields)
+            errors.setdefault("", [str(exc.message)])
+        except YiwangError as exc:
+            errors, status = {"": [_error_text(exc)]}, exc.status
+        else:
+            if created:
+                for failure in _upload_all(request, case, requirements):
+                    messages.error(request, failure)
+                messages.success(request, _("已代为申报,办件编号 %(number)s。") % {"number": case.number})
+            request.session.pop(WINDOW_SESSION_KEY, None)
+            return redirect("cases_workbench:detail", case_id=case.pk)
+    return render(
+        request,
+        "cases/apply.html",
+        {**context, **_schema_form(version, data, errors), "idempotency_key": key},
+        status=status,
+    )
+
+
+@login_required
+def workbench_detail(request: HttpRequest, case_id: int) -> HttpResponse:
+    _require_staff(request)
+    case = _case_or_404(request, case_id)
+    context = _case_context(request, case)
+    steps = services.review_steps(case.item_version)
+    context["current_step"] = steps[case.step_index]["name"] if case.step_index < len(steps) else ""
+    context["delivery_methods"] = list(services.DELIVERY_METHODS.items())
+    context["decisions"] = Decision.choices
+    context["S"] = CaseState
+    return render(request, "cases/workbench_detail.html", context)
+
+
+def _act(action: str, request: HttpRequest, case_id: int, version: int | None):
+    post, actor = request.POST, request.user
+    common = {"actor": actor, "case_id": case_id, "expected_version": version}
+    if action == "accept":
+        return services.case_accept(**common), _("已受理。")
+    if action == "refuse":
+        return services.case_refuse(**common, reason=post.get("reason", "")), _("已作出不予受理决定。")
+    if action == "supplement":
+        items = supplement_items_from_text(post.get("items", ""))
+        services.case_request_supplement(**common, items=items, note=post.get("note", ""))
+        return None, _("已出具补正告知书。")
+    if action == "claim":
+        return services.case_claim(**common), _("已认领。")
+    if action == "opinion":
+        services.case_record_opinion(**common, opinion=post.get("opinion", ""), outcome=post.get("outcome", "agree"))
+        return None, _("审查意见已记录。")
+    if action == "decide":
+        services.case_decide(**common, decision=post.get("decision", ""), reasons=post.get("reasons", ""))
+        return None, _("已作出决定。")
+    if action == "extend":
+        try:
+            days = int(post.get("days", ""))
+        except ValueError:
+            raise ValidationFailed(_("请填写延长的工作日数"), fields={"days": _("请填写延长的工作日数")}) from None
+        services.case_extend(**common, days=days, reason=post.get("reason", ""))
+        return None, _("已延长办理期限。")
+    if action == "deliver":
+        services.case_deliver(**common, method=post.get("method", "window"))
+        return None, _("已送达。")
+    raise Http404
+
+
+@login_required
+@require_POST
+def workbench_action(request: HttpRequest, case_id: int, action: str) -> HttpResponse:
+    _require_staff(request)
+    case = _case_or_404(request, case_id)
+    try:
+        _result, done = _act(action, request, case.pk, _version_of(request))
+    except YiwangError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, done)
+        try:
+            selectors.case_get(actor=request.user, case_id=case.pk)
+        except NotFound:  # e.g. delivered by a clerk who did not receive it: back to the lists
+            return redirect("cases_workbench:index")
+    return redirect("cases_workbench:detail", case_id=case.pk)

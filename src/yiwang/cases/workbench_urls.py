@@ -1,0 +1,15 @@
+"""Case pages of the workbench, mounted at /workbench/cases/ (window clerks and back office)."""
+
+from django.urls import path
+
+from yiwang.cases import views
+
+app_name = "cases_workbench"
+urlpatterns = [
+    path("", views.workbench_index, name="index"),
+    path("window/", views.window, name="window"),
+    path("window/register/", views.window_register, name="window_register"),
+    path("window/apply/<str:code>/", views.window_apply, name="window_apply"),
+    path("<int:case_id>/", views.workbench_detail, name="detail"),
+    path("<int:case_id>/<str:action>/", views.workbench_action, name="action"),
+]
