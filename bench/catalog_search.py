@@ -4,7 +4,7 @@ Size: ``search_items`` (2,000 in a default run, 10,000 with ``--long`` or
 ``--set search_items=10000``, the size the issue asks about).
 
 1. ``fill`` (a worker process): the demo city and the real demo catalog, then synthetic items
-   made by varying the demo ones up to ``--search-items`` (default 10,000), indexed in bulk.
+   made by varying the demo ones up to ``search_items`` entries, indexed in bulk.
 2. ``search()`` in one process: p50/p95/p99 over a mix of what citizens type (the issue's
    queries, broad words such as 登记, pinyin and initials, a query that finds nothing), and
    the same for suggestions as you type.
