@@ -59,6 +59,15 @@ def _tools(user) -> list[dict]:
                 "description": _("查询、核对和管理本部门签发的电子证照，导入存量证照。"),
             }
         )
+    case_roles = ("window_clerk", "reviewer", "department_head", "auditor", "city_admin")
+    if user.is_superuser or roles_for_actor(actor=user).filter(role__in=case_roles).exists():
+        tools.append(
+            {
+                "url": reverse("cases_workbench:index"),
+                "name": _("办件"),
+                "description": _("一窗受理、本部门审查队列（按紧急程度）、决定和送达。"),
+            }
+        )
     if user.is_staff:
         tools.append(
             {"url": reverse("admin:index"), "name": _("管理后台"), "description": _("部门、用户、角色和系统配置。")}
