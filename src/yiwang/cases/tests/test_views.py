@@ -185,6 +185,9 @@ def test_staff_of_another_department_get_404(world):
     assert client_for(world.other_citizen).get(f"/cases/{case.pk}/").status_code == 404
     assert applicant.get(f"/workbench/cases/{case.pk}/").status_code == 404  # no workbench for citizens
     assert client_for(world.reviewer).get(f"/workbench/cases/{case.pk}/").status_code == 200
+    assert applicant.get(f"/cases/{case.pk}/notices/refusal.pdf").status_code == 404  # no such notice (yet)
+    assert applicant.get(f"/cases/{case.pk}/notices/bogus.pdf").status_code == 404
+    assert applicant.get(f"/cases/{case.pk}/notices/acceptance.pdf").status_code == 200
     case.refresh_from_db()
     assert case.assignee is None
 
