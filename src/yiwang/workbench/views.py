@@ -43,6 +43,15 @@ def home(request: HttpRequest) -> HttpResponse:
 def _tools(user) -> list[dict]:
     """Workbench pages this person may use. Each pillar adds its entry here as it arrives."""
     tools = []
+    case_roles = ("window_clerk", "reviewer", "department_head", "auditor", "city_admin")
+    if user.is_superuser or roles_for_actor(actor=user).filter(role__in=case_roles).exists():
+        tools.append(
+            {
+                "url": reverse("cases_workbench:index"),
+                "name": _("办件"),
+                "description": _("一窗受理、本部门审查队列（按紧急程度）、决定和送达。"),
+            }
+        )
     if catalog_selectors.administered_departments(actor=user).exists():
         tools.append(
             {
@@ -57,15 +66,6 @@ def _tools(user) -> list[dict]:
                 "url": reverse("licenses_workbench:list"),
                 "name": _("电子证照"),
                 "description": _("查询、核对和管理本部门签发的电子证照，导入存量证照。"),
-            }
-        )
-    case_roles = ("window_clerk", "reviewer", "department_head", "auditor", "city_admin")
-    if user.is_superuser or roles_for_actor(actor=user).filter(role__in=case_roles).exists():
-        tools.append(
-            {
-                "url": reverse("cases_workbench:index"),
-                "name": _("办件"),
-                "description": _("一窗受理、本部门审查队列（按紧急程度）、决定和送达。"),
             }
         )
     if user.is_staff:
