@@ -15,6 +15,8 @@ urlpatterns = [
     path("items/<str:code>/edit/", views.item_edit, name="item_edit"),
     path("items/<str:code>/publish/", views.item_publish, name="item_publish"),
     path("items/<str:code>/retire/", views.item_retire, name="item_retire"),
+    path("life-events/new/", views.life_event_edit, name="life_event_new"),
+    path("life-events/<str:code>/edit/", views.life_event_edit, name="life_event_edit"),
     path("life-events/<str:code>/publish/", views.life_event_publish, name="life_event_publish"),
     path("life-events/<str:code>/retire/", views.life_event_retire, name="life_event_retire"),
 ]

@@ -169,6 +169,42 @@ output: null
 """
 
 
+def _parse_yaml(text: str, *, what: str) -> tuple[dict | None, list[str]]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = (mark.line + 1) if mark else 0
+        return None, [
+            _("第 %(line)d 行：YAML 格式错误：%(error)s") % {"line": line, "error": getattr(exc, "problem", exc)}
+        ]
+    if not isinstance(data, dict):
+        return None, [_("内容必须是一个%(what)s（键值对）") % {"what": what}]
+    return data, []
+
+
+def _errors_of(exc: YiwangError) -> list[str]:
+    if exc.fields:
+        return [f"{path}：{message}" for path, messages in exc.fields.items() for message in messages]
+    return [str(exc.message)]
+
+
+def _saved(request: HttpRequest, result) -> None:
+    if result.outcome == "unchanged":
+        messages.info(request, _("内容没有变化。"))
+    else:
+        messages.success(request, _("已保存为草稿 v%(n)d，发布后公众可见。") % {"n": result.version.number})
+
+
+def _edit_page(request, *, title: str, content: str, errors: list[str]) -> HttpResponse:
+    return render(
+        request,
+        "catalog/workbench/edit.html",
+        {"title": title, "content": content, "errors": errors},
+        status=422 if errors else 200,
+    )
+
+
 @login_required
 def item_edit(request: HttpRequest, code: str | None = None) -> HttpResponse:
     """Edit an item as YAML (the import format); saving makes or updates its draft."""
@@ -179,51 +215,77 @@ def item_edit(request: HttpRequest, code: str | None = None) -> HttpResponse:
             item = selectors.item_get_for_admin(actor=request.user, implementation_code=code)
         except YiwangError as exc:
             raise Http404 from exc
-    errors: list[str] = []
+    title = _("编辑事项 %(code)s") % {"code": code} if item else _("新建事项")
     if request.method == "POST":
         text = request.POST.get("content", "")
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            errors.append(
-                _("第 %(line)d 行：YAML 格式错误：%(error)s")
-                % {"line": (mark.line + 1) if mark else 0, "error": getattr(exc, "problem", exc)}
-            )
-            data = None
-        if data is not None and not isinstance(data, dict):
-            errors.append(_("内容必须是一个事项（键值对）"))
+        data, errors = _parse_yaml(text, what=_("事项"))
         if not errors:
             if item is not None:
                 data["implementation_code"] = item.implementation_code
             try:
                 result = services.item_save_draft(actor=request.user, data=data, must_exist=item is not None)
             except YiwangError as exc:
-                if exc.fields:
-                    errors.extend(f"{path}：{message}" for path, messages in exc.fields.items() for message in messages)
-                else:
-                    errors.append(str(exc.message))
+                errors = _errors_of(exc)
             else:
-                if result.outcome == "unchanged":
-                    messages.info(request, _("内容没有变化。"))
-                else:
-                    messages.success(request, _("已保存为草稿 v%(n)d，发布后公众可见。") % {"n": result.version.number})
+                _saved(request, result)
                 return redirect("catalog:item", code=result.version.item.implementation_code)
+        return _edit_page(request, title=title, content=text, errors=errors)
+    if item is not None:
+        version = selectors.item_latest_version(item=item)
+        text = yaml.safe_dump(selectors.item_version_to_data(version), allow_unicode=True, sort_keys=False, width=120)
     else:
-        if item is not None:
-            version = selectors.item_latest_version(item=item)
-            text = yaml.safe_dump(
-                selectors.item_version_to_data(version), allow_unicode=True, sort_keys=False, width=120
-            )
-        else:
-            department = selectors.administered_departments(actor=request.user).order_by("path").first()
-            text = NEW_ITEM_YAML.format(department=department.code if department else "")
-    return render(
-        request,
-        "catalog/workbench/edit.html",
-        {"item": item, "content": text, "errors": errors},
-        status=422 if errors else 200,
-    )
+        department = selectors.administered_departments(actor=request.user).order_by("path").first()
+        text = NEW_ITEM_YAML.format(department=department.code if department else "")
+    return _edit_page(request, title=title, content=text, errors=[])
+
+
+NEW_LIFE_EVENT_YAML = """\
+# 新建一件事：包含的事项须已在目录中（发布一件事时它们必须已发布）。
+code: ""                       # 一件事编码，唯一
+name: ""                       # 例如：开办企业一件事
+aliases: []
+keywords: []
+description: ""
+department: "{department}"     # 牵头部门的机构编码
+targets: [legal_person]        # natural_person 自然人 / legal_person 法人
+items: []                      # 包含事项的实施编码，按顺序，至少两个
+"""
+
+
+@login_required
+def life_event_edit(request: HttpRequest, code: str | None = None) -> HttpResponse:
+    """Edit a life event as YAML; saving makes or updates its draft."""
+    _require_staff(request)
+    life_event = None
+    if code is not None:
+        try:
+            life_event = selectors.life_event_get_for_admin(actor=request.user, code=code)
+        except YiwangError as exc:
+            raise Http404 from exc
+    title = _("编辑一件事 %(code)s") % {"code": code} if life_event else _("新建一件事")
+    if request.method == "POST":
+        text = request.POST.get("content", "")
+        data, errors = _parse_yaml(text, what=_("一件事"))
+        if not errors:
+            if life_event is not None:
+                data["code"] = life_event.code
+            try:
+                result = services.life_event_save_draft(
+                    actor=request.user, data=data, must_exist=life_event is not None
+                )
+            except YiwangError as exc:
+                errors = _errors_of(exc)
+            else:
+                _saved(request, result)
+                return redirect("catalog:items")
+        return _edit_page(request, title=title, content=text, errors=errors)
+    if life_event is not None:
+        version = selectors.life_event_draft(life_event=life_event) or life_event.current_version
+        text = yaml.safe_dump(selectors.life_event_version_to_data(version), allow_unicode=True, sort_keys=False)
+    else:
+        department = selectors.administered_departments(actor=request.user).order_by("path").first()
+        text = NEW_LIFE_EVENT_YAML.format(department=department.code if department else "")
+    return _edit_page(request, title=title, content=text, errors=[])
 
 
 def _act(request: HttpRequest, action, success: str) -> HttpResponse:

@@ -162,3 +162,29 @@ def test_new_item_from_the_skeleton(client, world):
     data = item_data(implementation_code="SZ-SJJ-0101")
     response = client.post("/workbench/catalog/new/", {"content": yaml.safe_dump(data, allow_unicode=True)})
     assert response.status_code == 422 and "您不是部门「苏州市市场监督管理局」的管理员" in response.content.decode()
+
+
+def test_life_events_are_created_and_edited_as_yaml(client, world):
+    from yiwang.catalog.models import LifeEvent
+    from yiwang.catalog.tests.factories import life_event_data
+
+    for code in ("SZ-SJJ-0001", "SZ-SJJ-0002"):
+        services.item_save_draft(actor=world.market_admin, data=item_data(implementation_code=code))
+    _sign_in(client, world.market_admin)
+    assert "department: &quot;SZ-SJJ&quot;" in client.get("/workbench/catalog/life-events/new/").content.decode()
+    response = client.post(
+        "/workbench/catalog/life-events/new/", {"content": yaml.safe_dump(life_event_data(), allow_unicode=True)}
+    )
+    assert response.status_code == 302
+    assert LifeEvent.objects.get().versions.get().name == "开办企业一件事"
+
+    page = client.get("/workbench/catalog/life-events/LE-KBQY/edit/").content.decode()
+    assert "SZ-SJJ-0002" in page
+    bad = yaml.safe_dump(life_event_data(items=["SZ-SJJ-0001", "SZ-X"]), allow_unicode=True)
+    response = client.post("/workbench/catalog/life-events/LE-KBQY/edit/", {"content": bad})
+    assert response.status_code == 422 and "SZ-X" in response.content.decode()
+    renamed = yaml.safe_dump(life_event_data(name="开办企业一件事(新)"), allow_unicode=True)
+    assert client.post("/workbench/catalog/life-events/LE-KBQY/edit/", {"content": renamed}).status_code == 302
+    assert LifeEvent.objects.get().versions.get().name == "开办企业一件事(新)"  # still the one draft
+    _sign_in(client, world.huqiu_admin)
+    assert client.get("/workbench/catalog/life-events/LE-KBQY/edit/").status_code == 404
