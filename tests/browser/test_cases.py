@@ -78,7 +78,7 @@ def test_online_and_walk_in_applicants_get_their_cases_delivered(
     # Window accepts, the back office reviews and decides, the window delivers.
     clerk = signed_in_page(new_page, base, world.clerk)
     clerk.goto(f"{base}/workbench/")
-    clerk.get_by_role("link", name="办件").click()
+    clerk.get_by_role("link", name="办件", exact=True).click()
     clerk.wait_for_url("**/workbench/cases/")
     assert case.number in clerk.inner_text("#intake")
     no_horizontal_scroll(clerk)
