@@ -333,3 +333,38 @@ def test_workbench_home_offers_cases_to_case_staff_only(world):
     from yiwang.identity.tests.tree import make_staff
 
     assert "/workbench/cases/" not in client_for(make_staff("nobody")).get("/workbench/").content.decode()
+
+
+def test_list_pages_query_count_does_not_grow_with_cases(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from yiwang.cases import services
+
+    def add_cases(n, start):
+        for i in range(start, start + n):
+            case, _ = services.case_submit(
+                actor=world.applicant,
+                item=world.market_item,
+                form_data={"business_name": f"店{i}"},
+                idempotency_key=f"q{i}",
+            )
+            if i % 2:
+                services.case_accept(actor=world.clerk, case_id=case.pk)
+                services.case_claim(actor=world.reviewer, case_id=case.pk)
+
+    pages = [(client_for(world.reviewer), "/workbench/cases/"), (client_for(world.applicant), "/cases/")]
+    clerk = client_for(world.clerk)
+    pages.append((clerk, "/workbench/cases/"))
+    add_cases(2, 0)
+    counts = []
+    for client, url in pages:
+        client.get(url)  # the first request of a session also writes the session
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        counts.append(len(ctx))
+    add_cases(6, 2)
+    for (client, url), before in zip(pages, counts, strict=True):
+        with CaptureQueriesContext(connection) as ctx:
+            page = client.get(url)
+        assert page.status_code == 200 and len(ctx) == before, (url, before, len(ctx))
