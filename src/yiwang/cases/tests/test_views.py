@@ -368,3 +368,37 @@ def test_list_pages_query_count_does_not_grow_with_cases(world):
         with CaptureQueriesContext(connection) as ctx:
             page = client.get(url)
         assert page.status_code == 200 and len(ctx) == before, (url, before, len(ctx))
+
+
+def test_refusal_extension_and_a_supplement_answered_at_the_window(world):
+    applicant = client_for(world.applicant)
+    url = f"/cases/apply/{world.market_item.implementation_code}/"
+    for key in ("r1", "r2", "r3"):
+        applicant.post(url, {"idempotency_key": key, "f_business_name": f"小店{key}"})
+    refused, extended, supplemented = Case.objects.order_by("pk")
+    clerk, head = client_for(world.clerk), client_for(world.head)
+
+    act(clerk, refused, "refuse", reason="经营场所位于禁止经营区域")
+    detail = applicant.get(f"/cases/{refused.pk}/").content.decode()
+    assert "不予受理" in detail and "禁止经营区域" in detail and "行政复议" in detail
+    assert applicant.get(f"/cases/{refused.pk}/notices/refusal.pdf").content.startswith(b"%PDF")
+
+    act(clerk, extended, "accept")
+    extended.refresh_from_db()
+    due = extended.due_date
+    page = act(head, extended, "extend", days="3", reason="需要现场核查")
+    assert "已延长办理期限" in page.content.decode()
+    extended.refresh_from_db()
+    assert extended.extension_days == 3 and extended.due_date > due
+    page = act(head, extended, "extend", days="abc", reason="再延")
+    assert "请填写延长的工作日数" in page.content.decode()
+
+    act(clerk, supplemented, "supplement", items="个体工商户登记申请书：缺少签名")
+    ids = requirement_ids(world.market_item)
+    response = clerk.post(
+        f"/cases/{supplemented.pk}/supplement/",
+        {"from": "workbench", "note": "申请人到窗口补签", f"material_{ids['个体工商户登记申请书']}": pdf()},
+    )
+    assert response.url == f"/workbench/cases/{supplemented.pk}/"
+    supplemented.refresh_from_db()
+    assert supplemented.state == CaseState.SUBMITTED and supplemented.materials.count() == 1
