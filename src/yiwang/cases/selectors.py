@@ -31,7 +31,7 @@ def _signed_in(actor) -> bool:
     return actor is not None and getattr(actor, "is_authenticated", False) and getattr(actor, "is_active", False)
 
 
-def _scope(actor) -> tuple[Q, bool]:
+def _scope(actor, grants: list | None = None) -> tuple[Q, bool]:
     """(the back-office cases of the actor's departments, whether the actor is a window clerk).
 
     One query: the actor's role grants in active departments (``roles_for_actor``); a grant
@@ -41,7 +41,7 @@ def _scope(actor) -> tuple[Q, bool]:
     """
     scope = Q(pk__in=[])
     clerk = False
-    for grant in roles_for_actor(actor=actor):
+    for grant in roles_for_actor(actor=actor) if grants is None else grants:
         if grant.role == Role.WINDOW_CLERK:
             clerk = True
         if grant.role not in BACK_OFFICE_ROLES:
@@ -53,12 +53,13 @@ def _scope(actor) -> tuple[Q, bool]:
     return scope, clerk
 
 
-def visible_cases(*, actor) -> QuerySet[Case]:
+def visible_cases(*, actor, grants: list | None = None) -> QuerySet[Case]:
+    """Cases the actor may see (``grants``: the actor's ``roles_for_actor``, if already read)."""
     if not _signed_in(actor):
         return Case.objects.none()
     if actor.is_superuser:
         return Case.objects.all()
-    scope, clerk = _scope(actor)
+    scope, clerk = _scope(actor, grants)
     visible = Q(applicant=actor) | scope
     if clerk:
         visible |= Q(received_by=actor) | Q(accepted_by=actor) | Q(state__in=INTAKE_STATES + DELIVERY_STATES)

@@ -64,7 +64,11 @@ def _actor_name(actor) -> str:
     return actor.real_name or actor.username
 
 
-def _grants(actor) -> list:
+def _grants(actor, case: Case | None = None) -> list:
+    """The actor's role grants (one query), reused from ``_lock`` when it already read them."""
+    cached = getattr(case, "_actor_grants", None)
+    if cached is not None and cached[0] == getattr(actor, "pk", None):
+        return cached[1]
     if actor is None or isinstance(actor, str) or not getattr(actor, "is_authenticated", False):
         return []
     if not actor.is_active:
@@ -72,14 +76,14 @@ def _grants(actor) -> list:
     return list(roles_for_actor(actor=actor))
 
 
-def is_window_clerk(actor) -> bool:
+def is_window_clerk(actor, case: Case | None = None) -> bool:
     """A window clerk anywhere: front-office intake serves every department's items."""
     if getattr(actor, "is_superuser", False) and actor.is_active:
         return True
-    return any(grant.role == Role.WINDOW_CLERK for grant in _grants(actor))
+    return any(grant.role == Role.WINDOW_CLERK for grant in _grants(actor, case))
 
 
-def has_any_role(actor, roles: Iterable[str], department: Department) -> bool:
+def has_any_role(actor, roles: Iterable[str], department: Department, case: Case | None = None) -> bool:
     """Whether the actor holds one of ``roles`` in ``department``: granted there, or above it
     with descendants included (as ``identity.selectors.actor_has_role``, one query for all roles)."""
     if department is None or not department.is_active:
@@ -87,7 +91,7 @@ def has_any_role(actor, roles: Iterable[str], department: Department) -> bool:
     if getattr(actor, "is_superuser", False) and actor.is_active:
         return True
     roles = set(roles)
-    for grant in _grants(actor):
+    for grant in _grants(actor, case):
         if grant.role not in roles:
             continue
         if grant.department_id == department.pk:
@@ -97,8 +101,8 @@ def has_any_role(actor, roles: Iterable[str], department: Department) -> bool:
     return False
 
 
-def actor_has_role(*, actor, role: str, department: Department) -> bool:
-    return has_any_role(actor, (role,), department)
+def actor_has_role(*, actor, role: str, department: Department, case: Case | None = None) -> bool:
+    return has_any_role(actor, (role,), department, case)
 
 
 def _lock(*, actor, case_id, expected_version: int | None) -> Case:
@@ -109,8 +113,9 @@ def _lock(*, actor, case_id, expected_version: int | None) -> Case:
         pk = int(case_id)
     except (TypeError, ValueError):
         raise NotFound(_("未找到该办件。"), code="case_not_found") from None
+    grants = _grants(actor)
     case = (
-        visible_cases(actor=actor)
+        visible_cases(actor=actor, grants=grants)
         .select_related("department", "item_version__item", "assignee")
         .select_for_update(of=("self",))
         .filter(pk=pk)
@@ -127,6 +132,7 @@ def _lock(*, actor, case_id, expected_version: int | None) -> Case:
             )
     if case is None:
         raise NotFound(_("未找到该办件。"), code="case_not_found")
+    case._actor_grants = (getattr(actor, "pk", None), grants)
     if expected_version is not None and case.version != expected_version:
         raise Conflict(
             _("办件 %(number)s 已被他人处理(当前状态:%(state)s),请刷新后再操作。")
@@ -413,7 +419,7 @@ def case_material_add(
     """
     case = _lock(actor=actor, case_id=case_id, expected_version=None)
     _require(
-        case.applicant_id == getattr(actor, "pk", None) or is_window_clerk(actor),
+        case.applicant_id == getattr(actor, "pk", None) or is_window_clerk(actor, case),
         _("只有申请人或窗口受理人员可以上传材料。"),
     )
     _require_state(case, CaseState.DRAFT, CaseState.SUBMITTED, CaseState.SUPPLEMENT_REQUESTED)
@@ -462,7 +468,9 @@ def case_material_add(
 
 
 def _may_take_in(actor, case: Case) -> bool:
-    return is_window_clerk(actor) or has_any_role(actor, (Role.REVIEWER, Role.DEPARTMENT_HEAD), case.department)
+    return is_window_clerk(actor, case) or has_any_role(
+        actor, (Role.REVIEWER, Role.DEPARTMENT_HEAD), case.department, case
+    )
 
 
 def _start_clock(case: Case, cal: WorkingCalendar, *, deemed: bool, actor) -> None:
@@ -573,7 +581,7 @@ def case_request_supplement(
     else:
         _require_state(case, CaseState.SUBMITTED, CaseState.ACCEPTED, CaseState.UNDER_REVIEW)
         _require(
-            has_any_role(actor, (Role.REVIEWER, Role.DEPARTMENT_HEAD), case.department),
+            has_any_role(actor, (Role.REVIEWER, Role.DEPARTMENT_HEAD), case.department, case),
             _("只有本部门审核人员可以告知补正。"),
         )
         case.paused_since = timezone.localdate()
@@ -600,7 +608,7 @@ def case_supplement_answer(*, actor, case_id, note: str = "", expected_version: 
     """The applicant (or a window clerk for them) has supplied what was asked; the clock resumes."""
     case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
     _require(
-        case.applicant_id == getattr(actor, "pk", None) or is_window_clerk(actor),
+        case.applicant_id == getattr(actor, "pk", None) or is_window_clerk(actor, case),
         _("只有申请人或窗口受理人员可以提交补正。"),
     )
     _require_state(case, CaseState.SUPPLEMENT_REQUESTED)
@@ -640,7 +648,8 @@ def review_steps(version: ServiceItemVersion) -> list[dict]:
 def case_claim(*, actor, case_id, expected_version: int | None = None) -> Case:
     case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
     _require(
-        actor_has_role(actor=actor, role=Role.REVIEWER, department=case.department), _("只有本部门审核人员可以认领。")
+        actor_has_role(actor=actor, role=Role.REVIEWER, department=case.department, case=case),
+        _("只有本部门审核人员可以认领。"),
     )
     _require_state(case, CaseState.ACCEPTED, CaseState.UNDER_REVIEW)
     if case.assignee_id and case.assignee_id != actor.pk:
@@ -660,7 +669,7 @@ def case_claim(*, actor, case_id, expected_version: int | None = None) -> Case:
 def case_assign(*, actor, case_id, assignee: User, expected_version: int | None = None) -> Case:
     case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
     _require(
-        actor_has_role(actor=actor, role=Role.DEPARTMENT_HEAD, department=case.department),
+        actor_has_role(actor=actor, role=Role.DEPARTMENT_HEAD, department=case.department, case=case),
         _("只有部门负责人可以分派办件。"),
     )
     _require_state(case, CaseState.ACCEPTED, CaseState.UNDER_REVIEW)
@@ -696,7 +705,7 @@ def case_record_opinion(
     step = steps[case.step_index]
     role = step.get("role") or Role.REVIEWER
     _require(
-        actor_has_role(actor=actor, role=role, department=case.department),
+        actor_has_role(actor=actor, role=role, department=case.department, case=case),
         _("环节「%(step)s」须由本部门%(role)s办理。") % {"step": step["name"], "role": Role(role).label},
     )
     if role == Role.REVIEWER and case.assignee_id not in (None, actor.pk):
@@ -737,7 +746,7 @@ def case_extend(*, actor, case_id, days: int, reason: str, expected_version: int
         raise ValidationFailed(message, code="extension_days", fields={"days": message})
     case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
     _require(
-        actor_has_role(actor=actor, role=Role.DEPARTMENT_HEAD, department=case.department),
+        actor_has_role(actor=actor, role=Role.DEPARTMENT_HEAD, department=case.department, case=case),
         _("延长办理期限须经本部门负责人批准。"),
     )
     _require_state(case, CaseState.ACCEPTED, CaseState.UNDER_REVIEW, CaseState.SUPPLEMENT_REQUESTED)
@@ -788,7 +797,7 @@ def case_decide(*, actor, case_id, decision: str, reasons: str = "", expected_ve
         raise ValidationFailed(message, code="reasons_required", fields={"reasons": message})
     case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
     _require(
-        has_any_role(actor, decision_roles(case.item_version), case.department),
+        has_any_role(actor, decision_roles(case.item_version), case.department, case),
         _("只有本部门负责人可以作出决定。"),
     )
     _require_state(case, CaseState.ACCEPTED, CaseState.UNDER_REVIEW)
@@ -830,7 +839,8 @@ def case_deliver(*, actor, case_id, method: str = "window", expected_version: in
         raise ValidationFailed(_("送达方式无效"), fields={"method": _("送达方式只能是窗口领取、邮寄或电子送达")})
     case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
     _require(
-        is_window_clerk(actor) or has_any_role(actor, (Role.REVIEWER, Role.DEPARTMENT_HEAD), case.department),
+        is_window_clerk(actor, case)
+        or has_any_role(actor, (Role.REVIEWER, Role.DEPARTMENT_HEAD), case.department, case),
         _("只有窗口人员或本部门人员可以送达。"),
     )
     _require_state(case, CaseState.APPROVED, CaseState.REJECTED)
