@@ -150,7 +150,6 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers proceed beside one writer; IMMEDIATE takes the write lock at BEGIN so
     # two writers queue (busy timeout) instead of failing half-way through a transaction.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
