@@ -1,15 +1,12 @@
 """Written notices of a case as PDF (reportlab): 受理通知书, 不予受理通知书, 补正告知书 and the
 decision (准予许可决定书 / 不予许可决定书), each with the case number, in Chinese.
 
-The font is WenQuanYi Micro Hei (Debian ``fonts-wqy-microhei``) when installed, else
+The font comes from ``yiwang.core.pdf``: WenQuanYi (Debian ``fonts-wqy-microhei``) when installed, else
 reportlab's built-in CID font ``STSong-Light`` (no file needed; viewers supply the glyphs).
 Output is deterministic for the same case (reportlab ``invariant``).
 """
 
 import io
-import logging
-import os
-from functools import cache
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,27 +14,9 @@ from django.utils.translation import gettext as _
 from yiwang.cases.clock import local_day
 from yiwang.cases.models import Case, CaseState, Decision, Supplement
 from yiwang.core.errors import NotFound
+from yiwang.core.pdf import pdf_font
 
-logger = logging.getLogger(__name__)
-WQY_PATH = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 NOTICE_KINDS = ("acceptance", "refusal", "supplement", "decision")
-
-
-@cache
-def notice_font() -> str:
-    """Register and return the Chinese font's name (once per process)."""
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    if os.path.exists(WQY_PATH):
-        try:
-            pdfmetrics.registerFont(TTFont("YiwangCaseWQY", WQY_PATH, subfontIndex=0))
-            return "YiwangCaseWQY"
-        except Exception:  # a broken font file: fall back to the built-in font
-            logger.warning("cannot load %s; notices use STSong-Light", WQY_PATH, exc_info=True)
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    return "STSong-Light"
 
 
 def _cn_date(value) -> str:
@@ -166,7 +145,7 @@ def notice_pdf(case: Case, kind: str) -> bytes:
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
     title, paragraphs, items, day = _content(case, kind)
-    font = notice_font()
+    font = pdf_font()
     base = ParagraphStyle("body", fontName=font, fontSize=12, leading=22, wordWrap="CJK", firstLineIndent=24)
     heading = ParagraphStyle("title", parent=base, fontSize=20, leading=30, alignment=TA_CENTER, firstLineIndent=0)
     meta = ParagraphStyle("meta", parent=base, fontSize=10.5, alignment=TA_CENTER, firstLineIndent=0)

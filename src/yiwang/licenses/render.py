@@ -1,28 +1,11 @@
 """Pictures and documents: the red round seal (Pillow) and the license PDF (reportlab + pyHanko)."""
 
 import io
-import logging
 import math
-from functools import cache
-from pathlib import Path
 
-from django.conf import settings
+from yiwang.core.pdf import cjk_font_path, pdf_font
 
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-)
 SEAL_RED = (214, 28, 28)
-logger = logging.getLogger(__name__)
-
-
-def _font_path() -> str | None:
-    configured = getattr(settings, "YIWANG_CJK_FONT", "")
-    for candidate in (configured, *FONT_CANDIDATES):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None
 
 
 # ------------------------------------------------------------------ the seal image
@@ -45,7 +28,7 @@ def seal_png(name: str, *, size: int = 480) -> bytes:
         a = -math.pi / 2 + i * math.pi / 5
         points.append((c + r * math.cos(a), c + r * math.sin(a)))
     draw.polygon(points, fill=SEAL_RED)
-    path = _font_path()
+    path = cjk_font_path()
     font_size = int(size * 0.11)
     font = ImageFont.truetype(path, font_size, index=0) if path else ImageFont.load_default()
     chars = list(name)
@@ -66,26 +49,6 @@ def seal_png(name: str, *, size: int = 480) -> bytes:
 
 
 # ------------------------------------------------------------------ the PDF
-
-_FONT_NAME = "YiwangCJK"
-
-
-@cache
-def pdf_font() -> str:
-    """Register a Chinese font once: the Debian WenQuanYi TTC, else reportlab's built-in STSong-Light."""
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    path = _font_path()
-    if path:
-        try:
-            pdfmetrics.registerFont(TTFont(_FONT_NAME, path, subfontIndex=0))
-            return _FONT_NAME
-        except Exception:  # a broken font file must not stop issuance
-            logger.warning("cannot load %s; using STSong-Light", path, exc_info=True)
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    return "STSong-Light"
 
 
 def qr_png(url: str) -> bytes:

@@ -63,17 +63,18 @@ def test_refusal_notice_and_api_download(client, world):
     assert detail["notices"] == ["refusal"]
 
 
-def test_without_the_wqy_font_the_builtin_cid_font_is_used(world, monkeypatch):
-    from yiwang.cases import notices
+def test_without_the_wqy_font_the_builtin_cid_font_is_used(world, monkeypatch, settings):
+    from yiwang.core import pdf as core_pdf
 
     case = submit(world)
     services.case_refuse(actor=world.clerk, case_id=case.pk, reason="不属于本机关职权范围")
     case.refresh_from_db()
-    monkeypatch.setattr(notices, "WQY_PATH", "/nonexistent/wqy.ttc")
-    notices.notice_font.cache_clear()
+    settings.YIWANG_CJK_FONT = ""
+    monkeypatch.setattr(core_pdf, "FONT_CANDIDATES", ("/nonexistent/wqy.ttc",))
+    core_pdf.pdf_font.cache_clear()
     try:
         pdf = notice_pdf(case, "refusal")
     finally:
-        notices.notice_font.cache_clear()
-    assert b"STSong-Light" in pdf and b"YiwangCaseWQY" not in pdf
+        core_pdf.pdf_font.cache_clear()
+    assert b"STSong-Light" in pdf and core_pdf.FONT_NAME.encode() not in pdf
     assert case.number in text_of(pdf)
