@@ -10,16 +10,24 @@ request (all requests and per step) and the ratio to the floor of the same run.
 
 import asyncio
 import json
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
-from pathlib import Path
 
-from bench.core import ROOT, Context, Row, Target, benchmark, latency_figures
-from bench.floor import HOST, children, free_port, preflight, vm_hwm_mb
+from bench.core import (
+    HOST,
+    HTTP_ERRORS,
+    Context,
+    Row,
+    Target,
+    benchmark,
+    gunicorn,
+    http_request,
+    latency_figures,
+    preflight,
+    run_module,
+    workers_peak_mb,
+)
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n" + b"0" * 2000
 STEPS = ("submit", "upload", "accept", "review", "approve", "deliver")
@@ -51,28 +59,6 @@ def _upload_request(port: int, token: str, path: str, requirement_id: int) -> by
         "Connection: keep-alive\r\n\r\n"
     )
     return head.encode() + body
-
-
-async def _call(port: int, request: bytes, conn: list) -> tuple[int, bytes]:
-    """One request on the slot's connection; returns (status, body). Reads the body itself."""
-    if not conn:
-        conn.extend(await asyncio.open_connection(HOST, port))
-    reader, writer = conn
-    writer.write(request)
-    await writer.drain()
-    status_line = await reader.readline()
-    headers = {}
-    while True:
-        line = await reader.readline()
-        if line in (b"\r\n", b"\n", b""):
-            break
-        key, _, value = line.decode("latin-1").partition(":")
-        headers[key.strip().lower()] = value.strip()
-    body = await reader.readexactly(int(headers.get("content-length", "0")))
-    if headers.get("connection", "").lower() == "close":
-        writer.close()
-        conn.clear()
-    return int(status_line.split()[1]), body
 
 
 async def lifecycles(port: int, setup: dict, *, connections: int, duration: float, warmup: float) -> dict:
@@ -118,8 +104,8 @@ async def lifecycles(port: int, setup: dict, *, connections: int, duration: floa
             for step, who in plan:
                 t0 = time.perf_counter()
                 try:
-                    status, body = await _call(port, build(step, case_id, key), conns[who])
-                except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError, IndexError):
+                    status, body = await http_request(port, build(step, case_id, key), conns[who])
+                except HTTP_ERRORS:
                     conns[who].clear()
                     status, body = 0, b""
                 elapsed = time.perf_counter() - t0
@@ -151,46 +137,18 @@ async def lifecycles(port: int, setup: dict, *, connections: int, duration: floa
 def run(ctx: Context, target: Target) -> list[Row]:
     opts = ctx.options
     existing = int(opts.get("cases_existing", 100_000))
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.cases_worker", json.dumps({"existing": existing})],
-        env=target.env(),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"cases worker failed:\n{out.stderr[-3000:]}")
-    setup = json.loads(out.stdout.strip().splitlines()[-1])
-    port = free_port()
-    gunicorn = Path(sys.executable).with_name("gunicorn")
+    setup = run_module(target, "bench.cases_worker", json.dumps({"existing": existing}), what="cases worker")
     workers = opts["web_workers"]
     connections = int(opts.get("cases_connections") or opts["connections"] or 2 * workers)
-    command = [
-        str(gunicorn),
-        "yiwang.wsgi",
-        "--bind",
-        f"{HOST}:{port}",
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-    ]
-    media = tempfile.TemporaryDirectory(prefix="yiwang-bench-media-")  # uploads never land in var/
-    server = subprocess.Popen(command, env={**target.env(), "YIWANG_MEDIA_ROOT": media.name}, cwd=ROOT)
-    try:
-        preflight(port, setup["tokens"]["applicant"])
+    with (
+        tempfile.TemporaryDirectory(prefix="yiwang-bench-media-") as media,  # uploads never land in var/
+        gunicorn(target, workers=workers, env={**target.env(), "YIWANG_MEDIA_ROOT": media}) as (server, port),
+    ):
+        preflight(port, "/api/v1/me", setup["tokens"]["applicant"])
         result = asyncio.run(
             lifecycles(port, setup, connections=connections, duration=opts["duration"], warmup=opts["warmup"])
         )
-        peaks = [m for pid in children(server.pid) if (m := vm_hwm_mb(pid)) is not None]
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        media.cleanup()
+        peak = workers_peak_mb(server)
     every = [x for step in STEPS for x in result["latencies"][step]]
     figures = latency_figures(every)
     requests = len(every)
@@ -207,7 +165,7 @@ def run(ctx: Context, target: Target) -> list[Row]:
             unit="lifecycle",
             p50_ms=figures["p50_ms"],
             p99_ms=figures["p99_ms"],
-            peak_rss_mb=max(peaks) if peaks else None,
+            peak_rss_mb=peak,
             note=note,
             extra={"requests": requests, "existing": setup["existing"], "failures": result["failures"]},
         )

@@ -15,15 +15,24 @@ Size: ``search_items`` (2,000 in a default run, 10,000 with ``--long`` or
 
 import asyncio
 import json
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 from urllib.parse import quote
 
-from bench.core import ROOT, Context, Row, Target, benchmark, latency_figures, percentile
-from bench.floor import HOST, _request, children, free_port, vm_hwm_mb
+from bench.core import (
+    HOST,
+    Context,
+    Row,
+    Target,
+    benchmark,
+    failed_count,
+    gunicorn,
+    http_once,
+    latency_figures,
+    load,
+    percentile,
+    run_module,
+    workers_peak_mb,
+)
 
 # What citizens type (the examples first), a few broad words, pinyin and initials.
 QUERIES = [
@@ -65,17 +74,9 @@ DEFAULT_REPEAT = 20
 
 
 def run_search_worker(target: Target, task: str, **kwargs) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.catalog_search_worker", task, json.dumps(kwargs)],
-        env=target.env(),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+    return run_module(
+        target, "bench.catalog_search_worker", task, json.dumps(kwargs), what=f"catalog_search worker {task}"
     )
-    if out.returncode != 0:
-        raise RuntimeError(f"catalog_search worker {task} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _p95_ms(latencies_s: list[float]) -> float | None:
@@ -90,94 +91,43 @@ def _vs_floor_latency(ctx: Context, target: Target, p50: float | None, p99: floa
     return f"latency {p50 / floor['p50_ms']:.2f}× floor p50, {p99 / floor['p99_ms']:.2f}× floor p99"
 
 
-async def _load(port: int, paths: list[str], *, connections: int, duration: float, warmup: float) -> dict:
-    requests = [
-        f"GET {p} HTTP/1.1\r\nHost: {HOST}:{port}\r\nAccept: application/json\r\n"
-        "Connection: keep-alive\r\n\r\n".encode()
-        for p in paths
-    ]
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    errors = 0
-    loop = asyncio.get_running_loop()
-    warm_until = loop.time() + warmup
-    stop_at = warm_until + duration
-
-    async def slot(offset: int) -> None:
-        nonlocal errors
-        conn: list = []
-        n = offset
-        while (now := loop.time()) < stop_at:
-            request = requests[n % len(requests)]
-            n += 1
-            t0 = time.perf_counter()
-            try:
-                status = await _request(HOST, port, request, conn)
-            except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError, IndexError):
-                errors += now >= warm_until
-                conn.clear()
-                continue
-            if now >= warm_until:
-                latencies.append(time.perf_counter() - t0)
-                statuses[status] = statuses.get(status, 0) + 1
-        if conn:
-            conn[1].close()
-
-    began = time.perf_counter()
-    await asyncio.gather(*(slot(i * 7) for i in range(connections)))
-    return {
-        "latencies": latencies,
-        "statuses": statuses,
-        "errors": errors,
-        "seconds": time.perf_counter() - began - warmup,
-    }
-
-
-async def _once(port: int, path: str) -> int:
-    request = f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nConnection: close\r\n\r\n".encode()
-    conn: list = []
-    try:
-        return await _request(HOST, port, request, conn)
-    finally:
-        if conn:
-            conn[1].close()
-
-
 def _http_row(ctx: Context, target: Target, queries: list[str]) -> Row:
     opts = ctx.options
-    port = free_port()
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    command = [str(gunicorn), "yiwang.wsgi", "--bind", f"{HOST}:{port}", "--workers", str(opts["web_workers"])]
-    command += ["--log-level", "warning"]
-    if opts["worker_class"] != "sync":
-        command += ["--worker-class", opts["worker_class"], "--threads", str(opts["threads"])]
     paths = [f"/api/v1/catalog/search?q={quote(q)}" for q in queries]
-    server = subprocess.Popen(command, env=target.env(), cwd=ROOT)
-    try:
+    with gunicorn(target, workers=opts["web_workers"], worker_class=opts["worker_class"], threads=opts["threads"]) as (
+        server,
+        port,
+    ):
         deadline = time.monotonic() + 90
         while True:  # wait until gunicorn answers a real search
             try:
-                if asyncio.run(_once(port, paths[0])) == 200:
+                if asyncio.run(http_once(port, paths[0])) == 200:
                     break
             except (OSError, ConnectionError, asyncio.IncompleteReadError):
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError("gunicorn did not answer /api/v1/catalog/search in 90 s")
             time.sleep(0.5)
+        requests = [
+            f"GET {p} HTTP/1.1\r\nHost: {HOST}:{port}\r\nAccept: application/json\r\n"
+            "Connection: keep-alive\r\n\r\n".encode()
+            for p in paths
+        ]
         # Warm every worker (jieba's dictionary loads on a process's first search).
-        asyncio.run(_load(port, paths, connections=opts["web_workers"] * 2, duration=3.0, warmup=0))
+        asyncio.run(load(port, requests, connections=opts["web_workers"] * 2, duration=3.0, warmup=0, stagger=7))
         result = asyncio.run(
-            _load(port, paths, connections=opts["connections"], duration=opts["duration"], warmup=opts["warmup"])
+            load(
+                port,
+                requests,
+                connections=opts["connections"],
+                duration=opts["duration"],
+                warmup=opts["warmup"],
+                stagger=7,
+            )
         )
-        peaks = [m for pid in children(server.pid) if (m := vm_hwm_mb(pid)) is not None]
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        peak = workers_peak_mb(server)
     ok = result["statuses"].get(200, 0)
-    failed = sum(n for s, n in result["statuses"].items() if s != 200) + result["errors"]
+    failed = failed_count(result)
     figures = latency_figures(result["latencies"])
     note = f"{opts['web_workers']} {opts['worker_class']} workers, {opts['connections']} connections"
     note += f"; p95 {_p95_ms(result['latencies'])} ms"
@@ -193,7 +143,7 @@ def _http_row(ctx: Context, target: Target, queries: list[str]) -> Row:
         unit="req",
         p50_ms=figures["p50_ms"],
         p99_ms=figures["p99_ms"],
-        peak_rss_mb=max(peaks) if peaks else None,
+        peak_rss_mb=peak,
         note=note,
         extra={"p95_ms": _p95_ms(result["latencies"]), "statuses": result["statuses"], "mean_ms": figures["mean_ms"]},
     )

@@ -8,10 +8,13 @@ on different machines can be compared.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import resource
 import secrets
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -153,9 +156,10 @@ def migrate(target: Target) -> float:
 # one run can measure SQLite and PostgreSQL and the runner itself stays small.
 
 
-def run_worker(target: Target, task: str, **kwargs) -> dict:
+def run_module(target: Target, module: str, *args: str, what: str) -> dict:
+    """Run ``python -m <module> <args>`` against the target; return the JSON of its last output line."""
     out = subprocess.run(
-        [sys.executable, "-m", "bench.worker", task, json.dumps(kwargs)],
+        [sys.executable, "-m", module, *args],
         env=target.env(),
         cwd=ROOT,
         capture_output=True,
@@ -163,8 +167,12 @@ def run_worker(target: Target, task: str, **kwargs) -> dict:
         check=False,
     )
     if out.returncode != 0:
-        raise RuntimeError(f"bench worker {task} failed:\n{out.stderr[-3000:]}")
+        raise RuntimeError(f"{what} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_worker(target: Target, task: str, **kwargs) -> dict:
+    return run_module(target, "bench.worker", task, json.dumps(kwargs), what=f"bench worker {task}")
 
 
 def run_workers_together(target: Target, task: str, processes: int, **kwargs) -> tuple[list[dict], float]:
@@ -199,6 +207,183 @@ def run_workers_together(target: Target, task: str, processes: int, **kwargs) ->
             raise RuntimeError(f"bench worker {task} failed:\n{err[-3000:]}")
         results.append(json.loads(out.strip().splitlines()[-1]))
     return results, time.perf_counter() - began
+
+
+# --- gunicorn on loopback and a small HTTP/1.1 client --------------------------------------------
+
+HOST = "127.0.0.1"  # loopback only: the load generator never leaves the machine
+HTTP_ERRORS = (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError, IndexError)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def vm_hwm_mb(pid: int) -> float | None:
+    """Peak resident memory of a process (Linux /proc), in MB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def workers_peak_mb(server: subprocess.Popen) -> float | None:
+    """The largest peak resident memory among the server's worker processes."""
+    peaks = [m for pid in children(server.pid) if (m := vm_hwm_mb(pid)) is not None]
+    return max(peaks) if peaks else None
+
+
+@contextmanager
+def gunicorn(
+    target: Target,
+    *,
+    workers: int,
+    worker_class: str = "sync",
+    threads: int = 1,
+    env: dict[str, str] | None = None,
+) -> Iterator[tuple[subprocess.Popen, int]]:
+    """``yiwang.wsgi`` under gunicorn on a free loopback port, as ``yiwang serve`` runs it; yields (server, port)."""
+    port = free_port()
+    command = [
+        str(Path(sys.executable).with_name("gunicorn")),
+        "yiwang.wsgi",
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+    ]
+    if worker_class != "sync":
+        command += ["--worker-class", worker_class, "--threads", str(threads)]
+    server = subprocess.Popen(command, env=env or target.env(), cwd=ROOT)
+    try:
+        yield server, port
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+async def http_request(port: int, request: bytes, conn: list) -> tuple[int, bytes]:
+    """Send one raw request on the slot's keep-alive connection ``conn``; return (status, body)."""
+    if not conn:
+        conn.extend(await asyncio.open_connection(HOST, port))
+    reader, writer = conn
+    writer.write(request)
+    await writer.drain()
+    status_line = await reader.readline()
+    if not status_line:
+        raise ConnectionError("server closed the connection")
+    headers = {}
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b"\n", b""):
+            break
+        key, _, value = line.decode("latin-1").partition(":")
+        headers[key.strip().lower()] = value.strip()
+    if "content-length" in headers:
+        body = await reader.readexactly(int(headers["content-length"]))
+    else:
+        body = await reader.read()
+        headers["connection"] = "close"
+    if headers.get("connection", "").lower() == "close":
+        writer.close()
+        conn.clear()
+    return int(status_line.split()[1]), body
+
+
+async def http_once(port: int, path: str, token: str | None = None) -> int:
+    """One GET on a fresh connection; returns the status."""
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+    request = f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\n{auth}Connection: close\r\n\r\n".encode()
+    conn: list = []
+    try:
+        return (await http_request(port, request, conn))[0]
+    finally:
+        if conn:
+            conn[1].close()
+
+
+def preflight(port: int, path: str, token: str | None = None, timeout: float = 30.0) -> int:
+    """Wait for gunicorn to answer; return the status of one request."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return asyncio.run(http_once(port, path, token))
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+async def load(
+    port: int,
+    requests: list[bytes],
+    *,
+    connections: int,
+    duration: float,
+    warmup: float,
+    max_requests: int | None = None,
+    stagger: int = 0,
+) -> dict:
+    """``connections`` keep-alive slots send ``requests`` in turn (slot i starts at ``i * stagger``)
+    for ``warmup`` + ``duration`` seconds; latencies and statuses count after the warm-up only."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    errors = 0
+    loop = asyncio.get_running_loop()
+    warm_until = loop.time() + warmup
+    stop_at = warm_until + duration
+
+    async def slot(n: int) -> None:
+        nonlocal errors
+        conn: list = []
+        while (now := loop.time()) < stop_at and (max_requests is None or len(latencies) < max_requests):
+            request = requests[n % len(requests)]
+            n += 1
+            t0 = time.perf_counter()
+            try:
+                status, _body = await http_request(port, request, conn)
+            except HTTP_ERRORS:
+                errors += now >= warm_until
+                conn.clear()
+                continue
+            if now >= warm_until:
+                latencies.append(time.perf_counter() - t0)
+                statuses[status] = statuses.get(status, 0) + 1
+        if conn:
+            conn[1].close()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(slot(i * stagger) for i in range(connections)))
+    measured = time.perf_counter() - began - warmup
+    return {"latencies": latencies, "statuses": statuses, "errors": errors, "seconds": max(measured, 1e-9)}
+
+
+def failed_count(result: dict) -> int:
+    """Requests of a ``load`` result that did not answer 200, connection errors included."""
+    return sum(n for s, n in result["statuses"].items() if s != 200) + result["errors"]
 
 
 # --- The run: options, the floor, and the benchmarks registered by name ----------------------

@@ -15,10 +15,8 @@ default 100 licenses and 20 PDFs):
 
 import json
 import os
-import subprocess
-import sys
 
-from bench.core import ROOT, Context, Row, Target, benchmark
+from bench.core import Context, Row, Target, benchmark, run_module
 
 
 def _row(target: Target, case: str, fig: dict, note: str = "", unit: str = "ops") -> Row:
@@ -39,17 +37,7 @@ def _row(target: Target, case: str, fig: dict, note: str = "", unit: str = "ops"
 def run(ctx: Context, target: Target) -> list[Row]:
     n = int(os.environ.get("BENCH_LICENSES", "100"))
     args = {"licenses": n, "pdfs": max(5, n // 5)}
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.licenses_worker", json.dumps(args)],
-        env=target.env(),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"licenses worker failed:\n{out.stderr[-3000:]}")
-    fig = json.loads(out.stdout.strip().splitlines()[-1])
+    fig = run_module(target, "bench.licenses_worker", json.dumps(args), what="licenses worker")
     issue_ms = fig["issue"]["seconds"] / fig["issue"]["ops"]
     pdf_ms = fig["license_pdf"]["seconds"] / fig["license_pdf"]["ops"]
     full = {"ops": 1, "seconds": issue_ms + pdf_ms}
