@@ -122,6 +122,26 @@ def _schema_form(version, data=None, errors=None) -> dict:
     return {"fields": schema_fields(schema, data, errors), "form_errors": form_level_errors(errors, schema)}
 
 
+def _published_item(code: str):
+    """The published item of ``code``, its current version and that version's materials; 404 if none."""
+    try:
+        item = catalog_selectors.item_get_published(implementation_code=code)
+    except NotFound as exc:
+        raise Http404 from exc
+    version = catalog_selectors.version_with_materials(version_id=item.current_version_id)
+    return item, version, list(version.materials.all())
+
+
+def _apply_page(request, context: dict, version, key: str, data=None, errors=None, status: int = 200) -> HttpResponse:
+    """The application form (网上申报 and 一窗受理 share it), with the idempotency key of this attempt."""
+    return render(
+        request,
+        "cases/apply.html",
+        {**context, **_schema_form(version, data, errors), "idempotency_key": key},
+        status=status,
+    )
+
+
 def _submit_errors(schema: dict, data: dict, problems: dict) -> dict[str, list[str]]:
     """Type problems found while reading the post, plus the service's validation of the rest."""
     errors = {f"form_data.{k}": v for k, v in problems.items()}
@@ -155,17 +175,11 @@ def _case_context(request: HttpRequest, case: Case) -> dict:
 @login_required
 def apply(request: HttpRequest, code: str) -> HttpResponse:
     """网上申报: the item's form and materials; one case per idempotency key."""
-    try:
-        item = catalog_selectors.item_get_published(implementation_code=code)
-    except NotFound as exc:
-        raise Http404 from exc
-    version = catalog_selectors.version_with_materials(version_id=item.current_version_id)
-    requirements = list(version.materials.all())
+    item, version, requirements = _published_item(code)
     schema = version.form_schema or {}
     context = {"item": item, "v": version, "requirements": requirements}
     if request.method != "POST":
-        key = uuid.uuid4().hex
-        return render(request, "cases/apply.html", {**context, **_schema_form(version), "idempotency_key": key})
+        return _apply_page(request, context, version, uuid.uuid4().hex)
 
     key = (request.POST.get("idempotency_key") or "").strip()[:64] or uuid.uuid4().hex
     data, problems = parse_form(schema, request.POST)
@@ -191,12 +205,7 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
                 else:
                     messages.success(request, _("申请已提交,办件编号 %(number)s。") % {"number": case.number})
             return redirect("cases:detail", case_id=case.pk)
-    return render(
-        request,
-        "cases/apply.html",
-        {**context, **_schema_form(version, data, errors), "idempotency_key": key},
-        status=status,
-    )
+    return _apply_page(request, context, version, key, data, errors, status=status)
 
 
 @login_required
@@ -410,12 +419,7 @@ def window_apply(request: HttpRequest, code: str) -> HttpResponse:
     if applicant is None:
         messages.info(request, _("请先查找或登记申请人。"))
         return redirect("cases_workbench:window")
-    try:
-        item = catalog_selectors.item_get_published(implementation_code=code)
-    except NotFound as exc:
-        raise Http404 from exc
-    version = catalog_selectors.version_with_materials(version_id=item.current_version_id)
-    requirements = list(version.materials.all())
+    item, version, requirements = _published_item(code)
     schema = version.form_schema or {}
     context = {
         "item": item,
@@ -425,9 +429,7 @@ def window_apply(request: HttpRequest, code: str) -> HttpResponse:
         "applicant": {"name": mask_name(applicant.real_name), "id_number": mask_id_number(applicant.id_number)},
     }
     if request.method != "POST":
-        return render(
-            request, "cases/apply.html", {**context, **_schema_form(version), "idempotency_key": uuid.uuid4().hex}
-        )
+        return _apply_page(request, context, version, uuid.uuid4().hex)
     key = (request.POST.get("idempotency_key") or "").strip()[:64] or uuid.uuid4().hex
     data, problems = parse_form(schema, request.POST)
     status = 422
@@ -455,12 +457,7 @@ def window_apply(request: HttpRequest, code: str) -> HttpResponse:
                 messages.success(request, _("已代为申报,办件编号 %(number)s。") % {"number": case.number})
             request.session.pop(WINDOW_SESSION_KEY, None)
             return redirect("cases_workbench:detail", case_id=case.pk)
-    return render(
-        request,
-        "cases/apply.html",
-        {**context, **_schema_form(version, data, errors), "idempotency_key": key},
-        status=status,
-    )
+    return _apply_page(request, context, version, key, data, errors, status=status)
 
 
 @login_required
