@@ -107,6 +107,7 @@ class MfaRequiredMiddleware:
                 reverse("identity:mfa_verify"),
                 reverse("identity:mfa_setup"),
                 reverse("set_language"),
+                reverse("portal:elder_mode"),  # reading the enrolment page may need large type
                 settings.STATIC_URL or "/static/",
                 "/favicon.ico",
             ]

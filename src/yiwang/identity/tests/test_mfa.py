@@ -136,6 +136,9 @@ def test_admin_without_mfa_is_held_at_enrolment(client):
     api = client.get("/api/v1/me")
     assert api.status_code == 403 and api.json()["code"] == "mfa_required"
     assert client.get("/accounts/mfa/setup/").status_code == 200
+    # elder mode can be turned on to read the enrolment page
+    assert client.post("/elder-mode/", {"next": "/accounts/mfa/setup/"}).status_code in (302, 303)
+    assert User.objects.get(username="cityadmin").elder_mode
 
     secret = decrypt_text(client.session[SESSION_SETUP_SECRET])
     response = client.post("/accounts/mfa/setup/?next=/workbench/", {"code": pyotp.TOTP(secret).now()})
