@@ -9,14 +9,11 @@ over, delete the database (``var/yiwang.sqlite3``) and run ``yiwang migrate`` an
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
 
 from django.apps import AppConfig, apps
-from django.contrib.auth import base_user
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
@@ -88,30 +85,6 @@ class LoadReport:
         return self.created == 0 and self.differing == 0
 
 
-@contextlib.contextmanager
-def _one_hash_for_demo_password() -> Iterator[None]:
-    """Hash the demo password once (argon2 takes ~0.2 s) and reuse the hash for every demo account.
-
-    ``user_create`` hashes each password itself; while loading, ``set_password`` gets the
-    precomputed hash for the demo password, so ~120 accounts take well under a second
-    instead of half a minute. Every other password is hashed normally. The shared salt is
-    acceptable for published demo credentials and nowhere else.
-    """
-    original = base_user.make_password
-    demo_hash = make_password(DEMO_PASSWORD)
-
-    def make(password, salt=None, hasher="default"):
-        if password == DEMO_PASSWORD and salt is None and hasher == "default":
-            return demo_hash
-        return original(password, salt, hasher)
-
-    base_user.make_password = make
-    try:
-        yield
-    finally:
-        base_user.make_password = original
-
-
 def _department_differences(dept: Department, spec: DepartmentSpec, parent: Department | None) -> list[str]:
     wanted = {
         "name": spec.name,
@@ -150,7 +123,7 @@ def _failure(what: str, exc: YiwangError) -> DemoLoadError:
     )
 
 
-def _ensure_user(spec: UserSpec, tally: Tally) -> User:
+def _ensure_user(spec: UserSpec, tally: Tally, password_hash: str) -> User:
     user = User.objects.filter(username=spec.username).first()
     if user is not None:
         diffs = _user_differences(user, spec)
@@ -163,7 +136,7 @@ def _ensure_user(spec: UserSpec, tally: Tally) -> User:
         user = identity.user_create(
             actor=SYSTEM_ACTOR,
             username=spec.username,
-            password=DEMO_PASSWORD,
+            password_hash=password_hash,
             kind=spec.kind,
             real_name=spec.real_name,
             id_number=spec.id_number,
@@ -202,70 +175,72 @@ def demo_load(*, seed: int = DEFAULT_SEED) -> LoadReport:
     """
     city = generate_city(seed)
     report = LoadReport(city=city)
-    with _one_hash_for_demo_password():
-        # The platform's first superuser creates the department tree and grants the roles,
-        # as an operator would after installing; account creation is the system's own act.
-        sysadmin = _ensure_user(city.user(SYSADMIN), report.users)
-        if not sysadmin.is_superuser or not sysadmin.is_active:
-            raise DemoLoadError(
-                f"账号 {SYSADMIN} 已存在但不是启用中的超级用户,示范数据无法以它的名义创建部门与授权;"
-                "请删除数据库(默认 var/yiwang.sqlite3)后重新运行 yiwang migrate 与 yiwang demo。"
-            )
+    # argon2 takes ~0.2 s a hash: hash the published demo password once for all ~120 accounts.
+    # The shared salt is acceptable for published demo credentials and nowhere else.
+    demo_hash = make_password(DEMO_PASSWORD)
+    # The platform's first superuser creates the department tree and grants the roles,
+    # as an operator would after installing; account creation is the system's own act.
+    sysadmin = _ensure_user(city.user(SYSADMIN), report.users, demo_hash)
+    if not sysadmin.is_superuser or not sysadmin.is_active:
+        raise DemoLoadError(
+            f"账号 {SYSADMIN} 已存在但不是启用中的超级用户,示范数据无法以它的名义创建部门与授权;"
+            "请删除数据库(默认 var/yiwang.sqlite3)后重新运行 yiwang migrate 与 yiwang demo。"
+        )
 
-        departments: dict[str, Department] = {}
-        for spec in city.departments:
-            parent = departments[spec.parent_code] if spec.parent_code else None
-            dept = Department.objects.filter(code=spec.code).first()
-            if dept is not None:
-                diffs = _department_differences(dept, spec, parent)
-                if diffs:
-                    report.departments.differing.append(f"{spec.code}({', '.join(diffs)})")
-                else:
-                    report.departments.unchanged += 1
+    departments: dict[str, Department] = {}
+    for spec in city.departments:
+        parent = departments[spec.parent_code] if spec.parent_code else None
+        dept = Department.objects.filter(code=spec.code).first()
+        if dept is not None:
+            diffs = _department_differences(dept, spec, parent)
+            if diffs:
+                report.departments.differing.append(f"{spec.code}({', '.join(diffs)})")
             else:
-                if parent is not None and not parent.is_active:
-                    raise DemoLoadError(f"上级部门 {parent.code} 已停用,无法在其下创建示范部门 {spec.code}。")
-                try:
-                    dept = identity.department_create(
-                        actor=sysadmin,
-                        name=spec.name,
-                        short_name=spec.short_name,
-                        code=spec.code,
-                        level=spec.level,
-                        kind=spec.kind,
-                        region_code=spec.region_code,
-                        parent=parent,
-                        uscc=spec.uscc,
-                        sort_order=spec.sort_order,
-                    )
-                except YiwangError as exc:
-                    raise _failure(f"部门 {spec.code}", exc) from exc
-                report.departments.created += 1
-            departments[spec.code] = dept
-
-        users = {SYSADMIN: sysadmin}
-        for spec in city.users:
-            if spec.username not in users:
-                users[spec.username] = _ensure_user(spec, report.users)
-
-        for spec in city.grants:
-            user, dept = users[spec.username], departments[spec.department_code]
-            grant = RoleGrant.objects.filter(user=user, role=spec.role, department=dept).first()
-            if grant is not None:
-                if grant.include_descendants == spec.include_descendants:
-                    report.grants.unchanged += 1
-                else:
-                    report.grants.differing.append(f"{spec.username}/{spec.role}/{spec.department_code}")
-                continue
+                report.departments.unchanged += 1
+        else:
+            if parent is not None and not parent.is_active:
+                raise DemoLoadError(f"上级部门 {parent.code} 已停用,无法在其下创建示范部门 {spec.code}。")
             try:
-                identity.role_grant_create(
+                dept = identity.department_create(
                     actor=sysadmin,
-                    user=user,
-                    role=spec.role,
-                    department=dept,
-                    include_descendants=spec.include_descendants,
+                    name=spec.name,
+                    short_name=spec.short_name,
+                    code=spec.code,
+                    level=spec.level,
+                    kind=spec.kind,
+                    region_code=spec.region_code,
+                    parent=parent,
+                    uscc=spec.uscc,
+                    sort_order=spec.sort_order,
                 )
             except YiwangError as exc:
-                raise _failure(f"{spec.username} 在 {spec.department_code} 的角色 {spec.role}", exc) from exc
-            report.grants.created += 1
+                raise _failure(f"部门 {spec.code}", exc) from exc
+            report.departments.created += 1
+        departments[spec.code] = dept
+
+    users = {SYSADMIN: sysadmin}
+    for spec in city.users:
+        if spec.username not in users:
+            users[spec.username] = _ensure_user(spec, report.users, demo_hash)
+
+    for spec in city.grants:
+        user, dept = users[spec.username], departments[spec.department_code]
+        grant = RoleGrant.objects.filter(user=user, role=spec.role, department=dept).first()
+        if grant is not None:
+            if grant.include_descendants == spec.include_descendants:
+                report.grants.unchanged += 1
+            else:
+                report.grants.differing.append(f"{spec.username}/{spec.role}/{spec.department_code}")
+            continue
+        try:
+            identity.role_grant_create(
+                actor=sysadmin,
+                user=user,
+                role=spec.role,
+                department=dept,
+                include_descendants=spec.include_descendants,
+            )
+        except YiwangError as exc:
+            raise _failure(f"{spec.username} 在 {spec.department_code} 的角色 {spec.role}", exc) from exc
+        report.grants.created += 1
     return report

@@ -215,3 +215,22 @@ def test_dormant_staff_accounts_are_listed_then_deactivated():
     assert User.objects.get(pk=citizen.pk).is_active
     assert AuditEvent.objects.filter(action="user.deactivate", object_id=str(old.pk)).exists()
     assert login(Client(), "oldclerk").status_code == 200  # refused: stays on the login page
+
+
+def test_an_account_can_be_created_from_an_existing_password_hash(client):
+    from django.contrib.auth.hashers import make_password
+
+    from yiwang.core.errors import ValidationFailed
+    from yiwang.identity.services import user_create
+
+    hashed = make_password("Migrated#2019pw")
+    user = user_create(actor=None, username="migrated", password="", password_hash=hashed, kind="staff")
+    assert user.password == hashed and user.check_password("Migrated#2019pw")
+    event = AuditEvent.objects.filter(action="user.create", object_id=str(user.pk)).get()
+    assert event.changes["password_from_hash"] is True
+    with pytest.raises(ValidationFailed) as bad:
+        user_create(actor=None, username="forged", password="", password_hash="plaintext", kind="staff")
+    assert "password" in bad.value.fields
+    with pytest.raises(ValidationFailed) as both:
+        user_create(actor=None, username="both", password="Migrated#2019pw", password_hash=hashed, kind="staff")
+    assert "password" in both.value.fields
