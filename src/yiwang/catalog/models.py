@@ -127,7 +127,44 @@ class ServiceItem(models.Model):
         return f"{self.implementation_code} {version.name if version else ''}".strip()
 
 
-class ServiceItemVersion(models.Model):
+class PublishedVersion(models.Model):
+    """What every catalog version records: its content digest, who made it and who published it.
+
+    A version is immutable once ``published_at`` is set.
+    """
+
+    content_digest = models.CharField(_("内容摘要"), max_length=64, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("创建人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    published_at = models.DateTimeField(_("发布时间"), null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("发布人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.number}"
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+
+class ServiceItemVersion(PublishedVersion):
     """One version of an item's guide (办事指南). Immutable once ``published_at`` is set."""
 
     item = models.ForeignKey(ServiceItem, verbose_name=_("事项"), on_delete=models.CASCADE, related_name="versions")
@@ -157,25 +194,6 @@ class ServiceItemVersion(models.Model):
     form_schema = models.JSONField(_("申请表"), default=dict, blank=True, validators=[validate_form_schema])
     output_license_type_code = models.CharField(_("出件证照类型"), max_length=64, blank=True)
     output_description = models.CharField(_("办理结果"), max_length=200, blank=True)
-    content_digest = models.CharField(_("内容摘要"), max_length=64, editable=False)
-    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("创建人"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    published_at = models.DateTimeField(_("发布时间"), null=True, blank=True)
-    published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("发布人"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
 
     class Meta:
         verbose_name = _("事项版本")
@@ -192,13 +210,6 @@ class ServiceItemVersion(models.Model):
                 name="catalog_itemversion_promised_le_statutory",
             ),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.name} v{self.number}"
-
-    @property
-    def is_published(self) -> bool:
-        return self.published_at is not None
 
     def clean(self) -> None:
         errors = {}
@@ -277,7 +288,7 @@ class LifeEvent(models.Model):
         return f"{self.code} {version.name if version else ''}".strip()
 
 
-class LifeEventVersion(models.Model):
+class LifeEventVersion(PublishedVersion):
     """One version of a bundle's definition. Immutable once published."""
 
     life_event = models.ForeignKey(
@@ -292,25 +303,6 @@ class LifeEventVersion(models.Model):
     items = models.ManyToManyField(
         ServiceItem, verbose_name=_("包含事项"), through="LifeEventItem", related_name="life_event_versions"
     )
-    content_digest = models.CharField(_("内容摘要"), max_length=64, editable=False)
-    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("创建人"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    published_at = models.DateTimeField(_("发布时间"), null=True, blank=True)
-    published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("发布人"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
 
     class Meta:
         verbose_name = _("一件事版本")
@@ -322,13 +314,6 @@ class LifeEventVersion(models.Model):
                 fields=["life_event"], condition=Q(published_at__isnull=True), name="catalog_leversion_one_draft"
             ),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.name} v{self.number}"
-
-    @property
-    def is_published(self) -> bool:
-        return self.published_at is not None
 
 
 class LifeEventItem(models.Model):
