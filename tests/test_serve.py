@@ -58,7 +58,23 @@ def test_serve_answers_pages_api_and_static_and_stops_cleanly(served):
     assert httpx.get(base + "/static/ninja/swagger-ui.css").status_code == 200
     assert proc.poll() is None
     # the worker runs beside the web server
-    children = subprocess.run(["ps", "-o", "args=", "--ppid", str(proc.pid)], capture_output=True, text=True)
-    assert "worker" in children.stdout
-    os.killpg(proc.pid, signal.SIGTERM)
-    assert proc.wait(timeout=30) is not None
+    children = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(proc.pid)], capture_output=True, text=True)
+    assert "worker" in children.stdout and "gunicorn" in children.stdout
+    child_pids = [int(line.split()[0]) for line in children.stdout.splitlines() if line.strip()]
+    # SIGTERM to `yiwang serve` alone (as systemd or Ctrl-C would): it must stop its children too
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(_alive(pid) for pid in child_pids):
+        time.sleep(0.2)
+    assert [pid for pid in child_pids if _alive(pid)] == []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie that nobody reaped yet has stopped too
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
