@@ -17,14 +17,17 @@ department heads of the implementing department do the same and review; the depa
 head assigns, extends and decides; the applicant submits, answers, withdraws.
 """
 
+import contextlib
 import io
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
 
 import jsonschema
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -162,16 +165,23 @@ def _save(case: Case, *, actor, action: str, changes: dict) -> None:
     audit_record(actor=actor, action=action, obj=case, changes=changes)
 
 
-def _step(case: Case, kind: str, actor, *, note: str = "", public: bool = True, **extra) -> CaseStep:
-    return CaseStep.objects.create(
+def _new_step(case: Case, kind: str, actor, *, note: str = "", public: bool = True, **extra) -> CaseStep:
+    return CaseStep(
         case=case,
         kind=kind,
         actor=actor if isinstance(actor, User) else None,
         actor_name=_actor_name(actor)[:100],
-        note=note,
+        note=str(note),
         public=public,
+        created_at=timezone.now(),
         **extra,
     )
+
+
+def _step(case: Case, kind: str, actor, *, note: str = "", public: bool = True, **extra) -> CaseStep:
+    step = _new_step(case, kind, actor, note=note, public=public, **extra)
+    step.save(force_insert=True)
+    return step
 
 
 def _publish(name: str, case: Case) -> None:
@@ -201,16 +211,25 @@ def _next_number(*, region_code: str, day) -> str:
     """``<6-digit region><YYYYMMDD><6-digit sequence>``, unique under concurrency: the
     (region, day) counter row is locked until the submitting transaction commits."""
     region = (region_code or "000000")[:6].ljust(6, "0")
-    counter = CaseNumberCounter.objects.select_for_update().filter(region_code=region, day=day).first()
-    if counter is None:
+    table = connection.ops.quote_name(CaseNumberCounter._meta.db_table)
+    # One statement draws the number and locks the row (SQLite >= 3.35 and PostgreSQL both
+    # support RETURNING); the first submission of a (region, day) creates the row.
+    bump = f"UPDATE {table} SET last = last + 1 WHERE region_code = %s AND day = %s RETURNING last"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(bump, [region, day])
+        row = cursor.fetchone()
+    if row is None:
         try:
             with transaction.atomic():
-                counter = CaseNumberCounter.objects.create(region_code=region, day=day, last=0)
+                CaseNumberCounter.objects.create(region_code=region, day=day, last=1)
+                last = 1
         except IntegrityError:  # another submission created it first; wait for its lock
-            counter = CaseNumberCounter.objects.select_for_update().get(region_code=region, day=day)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return f"{region}{day:%Y%m%d}{counter.last:06d}"
+            with connection.cursor() as cursor:
+                cursor.execute(bump, [region, day])
+                last = cursor.fetchone()[0]
+    else:
+        last = row[0]
+    return f"{region}{day:%Y%m%d}{last:06d}"
 
 
 _FORM_MESSAGES = {
@@ -286,13 +305,15 @@ def case_submit(
     applicant: User | None = None,
     channel: str = Channel.ONLINE,
     idempotency_key: str = "",
+    materials: "Sequence[MaterialUpload]" = (),
 ) -> tuple[Case, bool]:
     """Submit an application for the item's current published version; returns (case, created).
 
     Online, the actor is the applicant. At a window, the actor is a window clerk (any
-    department) and ``applicant`` the person served. The same ``idempotency_key`` for the
-    same applicant returns the first case unchanged (``created`` False): a double click or
-    a retried request never makes two cases.
+    department) and ``applicant`` the person served. ``materials`` are stored with the case
+    in the same transaction: one bad file (named in the error) and nothing is submitted.
+    The same ``idempotency_key`` for the same applicant returns the first case unchanged
+    (``created`` False): a double click or a retried request never makes two cases.
     """
     key = (idempotency_key or "").strip()
     if len(key) > 64:
@@ -310,11 +331,6 @@ def case_submit(
     if applicant is None or not getattr(applicant, "is_authenticated", False):
         raise Forbidden(_("请先登录。"), code="not_authenticated")
 
-    if key:
-        existing = Case.objects.filter(applicant=applicant, idempotency_key=key).first()
-        if existing is not None:
-            return _same_submission(existing, item), False
-
     version = item.current_version
     if item.status != Status.PUBLISHED or version is None:
         raise NotFound(_("该事项未发布或已停用。"), code="item_not_found")
@@ -329,7 +345,14 @@ def case_submit(
     if problems:
         raise ValidationFailed(_("申请表填写有误,请按提示修改。"), code="invalid_form", fields=problems)
     snapshot = _applicant_snapshot(applicant, version)
+    checked = []
+    if materials:
+        requirements = _requirements_of(version.pk)
+        checked = [_check_material(upload, requirements) for upload in materials]
 
+    # No read before the insert: the unique (applicant, idempotency key) constraint finds a
+    # repeated submission, and the whole transaction (number, files included) rolls back.
+    stored: list[str] = []
     try:
         with transaction.atomic():
             now = timezone.now()
@@ -348,21 +371,33 @@ def case_submit(
                 time_limit_days=version.promised_time_limit,
                 **snapshot,
             )
-            _step(case, StepKind.SUBMITTED, actor, note=Channel(channel).label)
+            attached = _store_materials(case, checked, actor=actor, stored=stored)
+            steps = [_new_step(case, StepKind.SUBMITTED, actor, note=Channel(channel).label)]
+            steps += [_new_step(case, StepKind.MATERIAL_ADDED, actor, note=m.name) for m in attached]
+            case._fresh = {"steps": CaseStep.objects.bulk_create(steps), "materials": attached}
             audit_record(
                 actor=actor,
                 action="case.submit",
                 obj=case,
-                changes={"state": [None, case.state], "channel": channel, "item_version": version.pk},
+                changes={
+                    "state": [None, case.state],
+                    "channel": channel,
+                    "item_version": version.pk,
+                    "materials": [{"name": m.name, "sm3": m.sm3, "size": m.size} for m in attached],
+                },
             )
             _publish("case.submitted", case)
     except IntegrityError:
+        _remove_files(stored)
         if not key:
             raise
         existing = Case.objects.filter(applicant=applicant, idempotency_key=key).first()
         if existing is None:
             raise
         return _same_submission(existing, item), False
+    except BaseException:
+        _remove_files(stored)
+        raise
     return case, True
 
 
@@ -408,7 +443,96 @@ def max_material_bytes() -> int:
     return int(getattr(settings, "YIWANG_CASE_MATERIAL_MAX_BYTES", DEFAULT_MAX_MATERIAL_BYTES))
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class MaterialUpload:
+    """One file as posted: for a requirement of the item's material list, or ``None`` for
+    「其他材料」 (then ``name`` says what it is)."""
+
+    requirement_id: int | None
+    filename: str
+    content: bytes
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class _CheckedMaterial:
+    requirement: MaterialRequirement | None
+    label: str
+    filename: str
+    content: bytes
+    content_type: str
+    sm3: str
+
+
+def _requirements_of(version_id: int) -> dict[int, MaterialRequirement]:
+    return {r.pk: r for r in MaterialRequirement.objects.filter(version=version_id)}
+
+
+def _check_material(upload: MaterialUpload, requirements: dict[int, MaterialRequirement]) -> _CheckedMaterial:
+    """The upload, checked by content and size; ``ValidationFailed`` naming the material and
+    the form field (``material_<requirement id>`` or ``material_other``) otherwise."""
+    field = f"material_{upload.requirement_id}" if upload.requirement_id is not None else "material_other"
+    requirement = None
+    if upload.requirement_id is not None:
+        requirement = requirements.get(upload.requirement_id)
+        if requirement is None:
+            message = _("该材料不属于本事项的材料清单")
+            raise ValidationFailed(message, fields={"requirement_id": message, field: message})
+    label = requirement.name if requirement else (upload.name or "").strip() or _("其他材料")
+    limit = max_material_bytes()
+    content = upload.content
+    if not content:
+        message = _("材料「%(name)s」:文件为空") % {"name": label}
+        raise ValidationFailed(message, code="material_empty", fields={"file": message, field: message})
+    if len(content) > limit:
+        message = _("材料「%(name)s」:文件超过 %(mb).0f MB 的上限") % {"name": label, "mb": limit / 1024 / 1024}
+        raise ValidationFailed(message, code="material_too_large", fields={"file": message, field: message})
+    content_type = detect_content_type(content)
+    if content_type is None:
+        message = _("材料「%(name)s」:文件内容不是 PDF、JPEG、PNG 或 OFD 格式") % {"name": label}
+        raise ValidationFailed(message, code="material_type", fields={"file": message, field: message})
+    return _CheckedMaterial(
+        requirement=requirement,
+        label=label[:200],
+        filename=(upload.filename or "")[:255],
+        content=content,
+        content_type=content_type,
+        sm3=sm3_hex(content),
+    )
+
+
+def _store_materials(case: Case, checked: list[_CheckedMaterial], *, actor, stored: list[str]) -> list[CaseMaterial]:
+    """Write the files (named by digest, never by the uploader) and their rows in one insert.
+
+    Each stored name is appended to ``stored`` at once, so that the caller can remove the
+    files if its transaction fails; files of a transaction rolled back further out are
+    removed by ``case_material_orphans_purge``.
+    """
+    rows = []
+    for item in checked:
+        material = CaseMaterial(
+            case=case,
+            requirement=item.requirement,
+            name=item.label,
+            original_filename=item.filename,
+            size=len(item.content),
+            sm3=item.sm3,
+            content_type=item.content_type,
+            uploaded_by=actor,
+        )
+        material.file.save("upload", ContentFile(item.content), save=False)
+        stored.append(material.file.name)
+        rows.append(material)
+    return CaseMaterial.objects.bulk_create(rows)
+
+
+def _remove_files(names: list[str]) -> None:
+    storage = CaseMaterial._meta.get_field("file").storage
+    for name in names:
+        with contextlib.suppress(OSError):  # already gone, or the disk refuses: the purge retries later
+            storage.delete(name)
+
+
 def case_material_add(
     *, actor, case_id, requirement_id: int | None, filename: str, content: bytes, name: str = ""
 ) -> CaseMaterial:
@@ -417,51 +541,81 @@ def case_material_add(
     The applicant or a window clerk may upload. The type is detected from the content;
     the file is stored under its SM3 digest, never under the uploaded name.
     """
-    case = _lock(actor=actor, case_id=case_id, expected_version=None)
-    _require(
-        case.applicant_id == getattr(actor, "pk", None) or is_window_clerk(actor, case),
-        _("只有申请人或窗口受理人员可以上传材料。"),
-    )
-    _require_state(case, CaseState.DRAFT, CaseState.SUBMITTED, CaseState.SUPPLEMENT_REQUESTED)
-    requirement = None
-    if requirement_id is not None:
-        requirement = MaterialRequirement.objects.filter(pk=requirement_id, version=case.item_version_id).first()
-        if requirement is None:
-            raise ValidationFailed(
-                _("该材料不属于本事项的材料清单"), fields={"requirement_id": _("该材料不属于本事项的材料清单")}
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            case = _lock(actor=actor, case_id=case_id, expected_version=None)
+            _require(
+                case.applicant_id == getattr(actor, "pk", None) or is_window_clerk(actor, case),
+                _("只有申请人或窗口受理人员可以上传材料。"),
             )
-    label = requirement.name if requirement else (name or "").strip() or _("其他材料")
-    limit = max_material_bytes()
-    if not content:
-        message = _("材料「%(name)s」:文件为空") % {"name": label}
-        raise ValidationFailed(message, code="material_empty", fields={"file": message})
-    if len(content) > limit:
-        message = _("材料「%(name)s」:文件超过 %(mb).0f MB 的上限") % {"name": label, "mb": limit / 1024 / 1024}
-        raise ValidationFailed(message, code="material_too_large", fields={"file": message})
-    content_type = detect_content_type(content)
-    if content_type is None:
-        message = _("材料「%(name)s」:文件内容不是 PDF、JPEG、PNG 或 OFD 格式") % {"name": label}
-        raise ValidationFailed(message, code="material_type", fields={"file": message})
-    material = CaseMaterial(
-        case=case,
-        requirement=requirement,
-        name=label[:200],
-        original_filename=(filename or "")[:255],
-        size=len(content),
-        sm3=sm3_hex(content),
-        content_type=content_type,
-        uploaded_by=actor,
-    )
-    material.file.save("upload", ContentFile(content), save=False)
-    material.save()
-    _step(case, StepKind.MATERIAL_ADDED, actor, note=label)
-    _save(
-        case,
-        actor=actor,
-        action="case.material_add",
-        changes={"material": label, "sm3": material.sm3, "content_type": content_type, "size": material.size},
-    )
+            _require_state(case, CaseState.DRAFT, CaseState.SUBMITTED, CaseState.SUPPLEMENT_REQUESTED)
+            requirements = _requirements_of(case.item_version_id) if requirement_id is not None else {}
+            upload = MaterialUpload(requirement_id=requirement_id, filename=filename, content=content, name=name)
+            checked = _check_material(upload, requirements)
+            (material,) = _store_materials(case, [checked], actor=actor, stored=stored)
+            _step(case, StepKind.MATERIAL_ADDED, actor, note=checked.label)
+            _save(
+                case,
+                actor=actor,
+                action="case.material_add",
+                changes={
+                    "material": checked.label,
+                    "sm3": material.sm3,
+                    "content_type": material.content_type,
+                    "size": material.size,
+                },
+            )
+    except BaseException:
+        _remove_files(stored)
+        raise
     return material
+
+
+ORPHAN_GRACE = timedelta(hours=6)
+
+
+def case_material_orphans_purge(*, older_than: timedelta = ORPHAN_GRACE, now=None) -> dict:
+    """Remove material files that no row refers to (left by a transaction rolled back after
+    the file was written), once they are older than ``older_than`` so that a submission still
+    in flight is never touched. Returns ``{"scanned": n, "removed": [names]}``; audited when
+    something is removed."""
+    storage = CaseMaterial._meta.get_field("file").storage
+    now = now or timezone.now()
+    removed, scanned = [], 0
+    try:
+        folders, _files = storage.listdir("cases")
+    except (FileNotFoundError, NotADirectoryError):
+        return {"scanned": 0, "removed": []}
+    for folder in folders:
+        try:
+            _sub, files = storage.listdir(f"cases/{folder}")
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        names = [f"cases/{folder}/{name}" for name in files]
+        scanned += len(names)
+        if not names:
+            continue
+        known = set(CaseMaterial.objects.filter(file__in=names).values_list("file", flat=True))
+        for name in names:
+            if name in known:
+                continue
+            try:
+                modified = storage.get_modified_time(name)
+            except (FileNotFoundError, OSError):
+                continue
+            if now - modified < older_than:
+                continue
+            storage.delete(name)
+            removed.append(name)
+    if removed:
+        audit_record(
+            actor="task:case_material_orphans_purge",
+            action="case.material_orphans_purge",
+            object_type="cases.casematerial",
+            changes={"removed": len(removed), "files": removed[:100]},
+        )
+    return {"scanned": scanned, "removed": removed}
 
 
 # --- intake: accept, refuse, supplement ------------------------------------------------------
