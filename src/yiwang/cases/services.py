@@ -108,9 +108,36 @@ def actor_has_role(*, actor, role: str, department: Department, case: Case | Non
     return has_any_role(actor, (role,), department, case)
 
 
+# Columns a transition never reads: guide texts and JSON of the item version, and personal
+# data of the assignee; deferred so that the lock reads (and decrypts, and decodes) less.
+_LOCK_DEFERRED = (
+    "item_version__aliases",
+    "item_version__keywords",
+    "item_version__description",
+    "item_version__legal_basis",
+    "item_version__acceptance_conditions",
+    "item_version__fees",
+    "item_version__onsite_visits_reason",
+    "item_version__online_depth",
+    "item_version__handling_place",
+    "item_version__handling_hours",
+    "item_version__consultation_contact",
+    "item_version__complaint_contact",
+    "item_version__form_schema",
+    "assignee__password",
+    "assignee__id_number",
+    "assignee__phone",
+)
+
+
 def _lock(*, actor, case_id, expected_version: int | None) -> Case:
-    """The case, locked until commit; ``NotFound`` if the actor may not see it."""
-    from yiwang.cases.selectors import visible_cases
+    """The case, locked until commit; ``NotFound`` if the actor may not see it.
+
+    The row is read by its key alone (the same SQL for every actor) and the actor's right
+    to see it is checked in Python by ``selectors.case_visible_to`` — the rule of
+    ``visible_cases``, property-tested against it — with the grants read once here.
+    """
+    from yiwang.cases.selectors import case_visible_to
 
     try:
         pk = int(case_id)
@@ -118,24 +145,31 @@ def _lock(*, actor, case_id, expected_version: int | None) -> Case:
         raise NotFound(_("未找到该办件。"), code="case_not_found") from None
     grants = _grants(actor)
     case = (
-        visible_cases(actor=actor, grants=grants)
-        .select_related("department", "item_version__item", "assignee")
+        Case.objects.select_related("department", "item_version__item", "assignee", "supplement")
+        .defer(*_LOCK_DEFERRED)
         .select_for_update(of=("self",))
         .filter(pk=pk)
         .first()
     )
-    if case is None and expected_version is not None and is_window_clerk(actor):
+    if case is not None:
+        case._actor_grants = (getattr(actor, "pk", None), grants)
+    visible = case is not None and case_visible_to(actor=actor, case=case, grants=grants)
+    if (
+        not visible
+        and case is not None
+        and expected_version is not None
+        and case.version != expected_version
+        and is_window_clerk(actor, case)
+    ):
         # A clerk who saw the case at the front office, after a colleague moved it on.
-        moved = Case.objects.filter(pk=pk).first()
-        if moved is not None and moved.version != expected_version:
-            raise Conflict(
-                _("办件 %(number)s 已被他人处理(当前状态:%(state)s),请刷新后再操作。")
-                % {"number": moved.number, "state": moved.get_state_display()},
-                code="case_changed",
-            )
-    if case is None:
+        raise Conflict(
+            _("办件 %(number)s 已被他人处理(当前状态:%(state)s),请刷新后再操作。")
+            % {"number": case.number, "state": case.get_state_display()},
+            code="case_changed",
+        )
+    if not visible:
         raise NotFound(_("未找到该办件。"), code="case_not_found")
-    case._actor_grants = (getattr(actor, "pk", None), grants)
+    case._loaded = {f.attname: getattr(case, f.attname) for f in Case._meta.concrete_fields}
     if expected_version is not None and case.version != expected_version:
         raise Conflict(
             _("办件 %(number)s 已被他人处理(当前状态:%(state)s),请刷新后再操作。")
@@ -160,8 +194,15 @@ def _require(allowed: bool, message: str, code: str = "forbidden") -> None:
 
 
 def _save(case: Case, *, actor, action: str, changes: dict) -> None:
+    """Bump the version and write the columns that changed since ``_lock`` read the row."""
     case.version += 1
-    case.save()
+    loaded = getattr(case, "_loaded", None)
+    if loaded is None:
+        case.save()
+    else:
+        fields = [f.name for f in Case._meta.concrete_fields if getattr(case, f.attname) != loaded[f.attname]]
+        case.save(update_fields=[*fields, "updated_at"])
+        case._loaded = {f.attname: getattr(case, f.attname) for f in Case._meta.concrete_fields}
     audit_record(actor=actor, action=action, obj=case, changes=changes)
 
 
@@ -669,7 +710,12 @@ def case_accept(*, actor, case_id, expected_version: int | None = None) -> Case:
 
 
 def hasattr_supplement(case: Case) -> bool:
-    return Supplement.objects.filter(case=case).exists()
+    """Whether the case has had its one supplement notice (read with the case by ``_lock``)."""
+    try:
+        case.supplement  # noqa: B018 — loads the one-to-one row or raises
+    except Supplement.DoesNotExist:
+        return False
+    return True
 
 
 @transaction.atomic
