@@ -259,11 +259,12 @@ def _has_supplement(case: Case) -> bool:
 
 
 def _published_item(code: str) -> ServiceItem:
-    item = (
+    found = (
         ServiceItem.objects.select_related("department", "current_version")
         .filter(implementation_code=(code or "").strip(), status=Status.PUBLISHED)
-        .first()
+        .order_by()[:1]  # unique code: no ORDER BY for the compiler to place
     )
+    item = next(iter(found), None)
     if item is None:
         raise NotFound(_("该事项未发布或已停用。"), code="item_not_found")
     return item

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from yiwang.cases.models import Case, CaseMaterial, CaseState, CaseStep
 from yiwang.core.errors import NotFound
 from yiwang.identity.models import Role
-from yiwang.identity.selectors import roles_for_actor
+from yiwang.identity.selectors import role_grants_of
 
 BACK_OFFICE_ROLES = (Role.REVIEWER, Role.DEPARTMENT_HEAD, Role.AUDITOR, Role.CITY_ADMIN)
 INTAKE_STATES = (CaseState.SUBMITTED, CaseState.SUPPLEMENT_REQUESTED)
@@ -41,7 +41,7 @@ def _scope(actor, grants: list | None = None) -> tuple[Q, bool]:
     """
     scope = Q(pk__in=[])
     clerk = False
-    for grant in roles_for_actor(actor=actor) if grants is None else grants:
+    for grant in role_grants_of(actor=actor) if grants is None else grants:
         if grant.role == Role.WINDOW_CLERK:
             clerk = True
         if grant.role not in BACK_OFFICE_ROLES:

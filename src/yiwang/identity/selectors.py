@@ -177,6 +177,14 @@ def roles_for_actor(*, actor) -> QuerySet[RoleGrant]:
     return _active_grants(actor=actor).select_related("department").order_by("department__path", "role")
 
 
+def role_grants_of(*, actor) -> QuerySet[RoleGrant]:
+    """The actor's role grants in active departments, with their departments, in no order:
+    what a permission check needs, read in one query without the cost of sorting."""
+    if not _signed_in(actor):
+        return RoleGrant.objects.none()
+    return _active_grants(actor=actor).select_related("department").order_by()
+
+
 def _with_children_count(departments: QuerySet[Department]) -> QuerySet[Department]:
     active_children = (
         Department.objects.filter(parent=OuterRef("pk"), is_active=True)
