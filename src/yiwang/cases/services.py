@@ -47,7 +47,7 @@ from yiwang.cases.models import (
     Supplement,
 )
 from yiwang.catalog.models import HandlingForm, MaterialRequirement, ServiceItem, ServiceItemVersion, Status
-from yiwang.core import events
+from yiwang.core import db, events
 from yiwang.core.audit import audit_record
 from yiwang.core.calendar import WorkingCalendar, working_calendar
 from yiwang.core.crypto import blind_index, sm3_hex
@@ -209,7 +209,7 @@ def _save(case: Case, *, actor, action: str, changes: dict) -> None:
         case.save()
     else:
         fields = [f.name for f in Case._meta.concrete_fields if getattr(case, f.attname) != loaded[f.attname]]
-        case.save(update_fields=[*fields, "updated_at"])
+        db.update(case, fields)
         case._loaded = {f.attname: getattr(case, f.attname) for f in Case._meta.concrete_fields}
     audit_record(actor=actor, action=action, obj=case, changes=changes)
 
@@ -228,9 +228,7 @@ def _new_step(case: Case, kind: str, actor, *, note: str = "", public: bool = Tr
 
 
 def _step(case: Case, kind: str, actor, *, note: str = "", public: bool = True, **extra) -> CaseStep:
-    step = _new_step(case, kind, actor, note=note, public=public, **extra)
-    step.save(force_insert=True)
-    return step
+    return db.insert(_new_step(case, kind, actor, note=note, public=public, **extra))
 
 
 def _publish(name: str, case: Case) -> None:
