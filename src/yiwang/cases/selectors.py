@@ -215,6 +215,33 @@ def case_issuance_facts(*, case_id: int) -> dict:
     }
 
 
+def case_notification_facts(*, case_id: int) -> dict:
+    """What the messaging app needs to word a notification about a case (called from its
+    event subscribers, a system context, so not scoped to an actor; no personal data).
+
+    ``{"case_id", "number", "item_name", "state", "state_label", "sla_status", "sla_label",
+    "due_date" (ISO date or None), "department_id", "department_name", "assignee_id" (or
+    None), "applicant_id"}``. ``NotFound`` if there is no such case.
+    """
+    case = Case.objects.select_related("item_version", "department").filter(pk=case_id).first()
+    if case is None:
+        raise NotFound(_("未找到该办件。"), code="case_not_found")
+    return {
+        "case_id": case.pk,
+        "number": case.number,
+        "item_name": case.item_version.name,
+        "state": case.state,
+        "state_label": str(case.get_state_display()),
+        "sla_status": case.sla_status,
+        "sla_label": str(case.get_sla_status_display()),
+        "due_date": case.due_date.isoformat() if case.due_date else None,
+        "department_id": case.department_id,
+        "department_name": case.department.name,
+        "assignee_id": case.assignee_id,
+        "applicant_id": case.applicant_id,
+    }
+
+
 @dataclass(frozen=True)
 class PublicProgress:
     number: str
