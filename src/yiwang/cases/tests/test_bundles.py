@@ -18,7 +18,7 @@ from yiwang.catalog import selectors as catalog_selectors
 from yiwang.catalog.services import item_publish, item_save_draft
 from yiwang.catalog.tests.factories import item_data
 from yiwang.core import events
-from yiwang.core.errors import NotFound, ValidationFailed
+from yiwang.core.errors import Forbidden, NotFound, ValidationFailed
 from yiwang.core.models import AuditEvent
 from yiwang.identity.services import api_token_create
 
@@ -412,3 +412,29 @@ def test_portal_apply_follow_and_workbench_note(client, bw):
     page = client.get(f"/workbench/cases/{police.pk}/").content.decode()
     assert bundle.number in page and "个体工商户设立登记" in page and f"/cases/bundles/{bundle.pk}/" not in page
     assert client.get(f"/workbench/cases/{market.pk}/").status_code == 404
+
+
+def test_window_clerk_submits_a_bundle_for_a_walk_in_applicant(bw):
+    world = bw.world
+    bundle, created = services.case_bundle_submit(
+        actor=world.clerk,
+        applicant=world.other_citizen,
+        channel="window",
+        life_event=bw.life_event,
+        form_data=FORM,
+        idempotency_key="window-1",
+    )
+    assert created and bundle.applicant == world.other_citizen and bundle.received_by == world.clerk
+    assert {(c.channel, c.received_by_id) for c in bundle.cases.all()} == {("window", world.clerk.pk)}
+    assert selectors.bundle_get(actor=world.clerk, bundle_id=bundle.pk) == bundle
+    assert selectors.bundle_get(actor=world.other_citizen, bundle_id=bundle.pk) == bundle
+    with pytest.raises(NotFound):
+        selectors.bundle_get(actor=world.applicant, bundle_id=bundle.pk)
+    with pytest.raises(Forbidden):
+        services.case_bundle_submit(
+            actor=world.reviewer,
+            applicant=world.other_citizen,
+            channel="window",
+            life_event=bw.life_event,
+            form_data=FORM,
+        )
