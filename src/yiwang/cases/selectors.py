@@ -258,7 +258,9 @@ def _bundles():
     from yiwang.cases.models import CaseBundle
 
     return CaseBundle.objects.select_related("life_event_version__life_event").prefetch_related(
-        Prefetch("cases", queryset=Case.objects.select_related("item_version__item", "department").order_by("pk"))
+        Prefetch(
+            "cases", queryset=Case.objects.select_related("item_version__item", "department", "assignee").order_by("pk")
+        )
     )
 
 
