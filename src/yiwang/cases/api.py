@@ -98,6 +98,19 @@ class MaterialOut(Schema):
     uploaded_at: datetime
 
 
+class BundleSiblingOut(Schema):
+    item_name: str
+    state_label: str
+    this_case: bool
+
+
+class BundleNoteOut(Schema):
+    bundle_id: int
+    number: str
+    name: str
+    cases: list[BundleSiblingOut] = Field(description="Item name and state of each case of the bundle, nothing more")
+
+
 class CaseDetail(CaseSummary):
     applicant_id_number_masked: str
     form_data: dict
@@ -115,6 +128,7 @@ class CaseDetail(CaseSummary):
     materials: list[MaterialOut]
     timeline: list[StepOut] = Field(description="The applicant sees public steps only")
     notices: list[str] = Field(description="Notices available as PDF at notices/{kind}")
+    bundle: BundleNoteOut | None = Field(None, description="The life-event application (一件事) it belongs to")
 
 
 class SubmitIn(Schema):
@@ -234,6 +248,7 @@ def _detail(request: HttpRequest, case: Case) -> dict:
         supplement=supplement,
         materials=fresh["materials"] if fresh else list(case.materials.all()),
         notices=available_notices(case, supplement=supplement),
+        bundle=_bundle_note(case),
         timeline=[
             {
                 "kind": step.kind,
@@ -248,6 +263,18 @@ def _detail(request: HttpRequest, case: Case) -> dict:
         ],
     )
     return data
+
+
+def _bundle_note(case: Case) -> dict | None:
+    note = selectors.case_bundle_note(case=case)
+    if note is None:
+        return None
+    return {
+        "bundle_id": note.bundle_id,
+        "number": note.number,
+        "name": note.name,
+        "cases": [{"item_name": n, "state_label": s, "this_case": own} for n, s, own in note.siblings],
+    }
 
 
 def _has_supplement(case: Case) -> bool:

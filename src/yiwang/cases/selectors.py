@@ -13,7 +13,7 @@ Who sees a case:
 import hmac
 from dataclasses import dataclass
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from yiwang.cases.models import Case, CaseMaterial, CaseState, CaseStep
@@ -301,3 +301,145 @@ def case_supplement(*, case: Case):
 def case_materials(*, case: Case) -> QuerySet[CaseMaterial]:
     """The files uploaded for the case, in upload order."""
     return CaseMaterial.objects.filter(case=case).order_by("id")
+
+
+# --- life-event bundles (一件事一次办) ------------------------------------------------------
+# A bundle is the applicant's: only they (and the window clerk who received it) see it whole.
+# Staff see each child case through the usual scoping, plus a note naming the bundle and its
+# other items' names and states — nothing else of another department's case.
+
+
+def _bundles():
+    from yiwang.cases.models import CaseBundle
+
+    return CaseBundle.objects.select_related("life_event_version__life_event").prefetch_related(
+        Prefetch(
+            "cases", queryset=Case.objects.select_related("item_version__item", "department", "assignee").order_by("pk")
+        )
+    )
+
+
+def bundle_get(*, actor, bundle_id):
+    """The bundle with its cases; ``NotFound`` unless the actor applied for it, received it at
+    the window, or is a superuser."""
+    not_found = NotFound(_("未找到该一件事申请。"), code="bundle_not_found")
+    try:
+        pk = int(bundle_id)
+    except (TypeError, ValueError):
+        raise not_found from None
+    if not _signed_in(actor):
+        raise not_found
+    bundles = _bundles().filter(pk=pk)
+    if not actor.is_superuser:
+        bundles = bundles.filter(Q(applicant=actor) | Q(received_by=actor))
+    bundle = bundles.first()
+    if bundle is None:
+        raise not_found
+    return bundle
+
+
+def bundle_list_for_applicant(*, actor):
+    """My bundle applications with their cases, newest first."""
+    from yiwang.cases.models import CaseBundle
+
+    if not _signed_in(actor):
+        return CaseBundle.objects.none()
+    return _bundles().filter(applicant=actor).order_by("-submitted_at", "-pk")
+
+
+DECIDED_STATES = (CaseState.APPROVED, CaseState.REJECTED, CaseState.REFUSED, CaseState.DELIVERED)
+
+
+@dataclass(frozen=True)
+class BundleProgress:
+    status: str
+    label: str
+    total: int
+    delivered: int
+    decided: int
+    supplement_requested: int
+
+
+def bundle_status(*, bundle) -> BundleProgress:
+    """The bundle's status from its cases (use a bundle from ``bundle_get`` / ``bundle_list_for_applicant``,
+    whose cases are prefetched):
+
+    * ``some_refused`` — a case was refused (不予受理) or rejected (不予许可), delivered or not;
+    * ``withdrawn`` — every case was withdrawn;
+    * ``all_delivered`` — every case is delivered (or withdrawn);
+    * ``partly_decided`` — some cases are decided or delivered, others still running;
+    * ``in_progress`` — no case is decided yet.
+    """
+    from yiwang.cases.models import BundleStatus, Decision
+
+    cases = list(bundle.cases.all())
+    refused = any(
+        c.state in (CaseState.REFUSED, CaseState.REJECTED)
+        or (c.state == CaseState.DELIVERED and c.decision == Decision.REJECT)
+        for c in cases
+    )
+    delivered = sum(1 for c in cases if c.state == CaseState.DELIVERED)
+    withdrawn = sum(1 for c in cases if c.state == CaseState.WITHDRAWN)
+    decided = sum(1 for c in cases if c.state in DECIDED_STATES)
+    if refused:
+        status = BundleStatus.SOME_REFUSED
+    elif cases and withdrawn == len(cases):
+        status = BundleStatus.WITHDRAWN
+    elif cases and delivered + withdrawn == len(cases):
+        status = BundleStatus.ALL_DELIVERED
+    elif decided or withdrawn:
+        status = BundleStatus.PARTLY_DECIDED
+    else:
+        status = BundleStatus.IN_PROGRESS
+    return BundleProgress(
+        status=status.value,
+        label=str(status.label),
+        total=len(cases),
+        delivered=delivered,
+        decided=decided,
+        supplement_requested=sum(1 for c in cases if c.state == CaseState.SUPPLEMENT_REQUESTED),
+    )
+
+
+def bundle_timeline(*, bundle) -> QuerySet[CaseStep]:
+    """The public steps of every case of the bundle, merged in time order (each step's
+    ``case`` carries the item's name)."""
+    return (
+        CaseStep.objects.filter(case__bundle=bundle, public=True)
+        .select_related("case__item_version")
+        .order_by("created_at", "id")
+    )
+
+
+@dataclass(frozen=True)
+class BundleNote:
+    bundle_id: int
+    number: str
+    name: str
+    siblings: list  # [(item name, state label, is this case)]
+
+
+def case_bundle_note(*, case: Case) -> BundleNote | None:
+    """For a case the actor may already see (from ``case_get``): the bundle it belongs to and
+    the names and states of the bundle's cases — no other department's case contents."""
+    if not case.bundle_id:
+        return None
+    from yiwang.cases.models import CaseBundle
+
+    bundle = (
+        CaseBundle.objects.select_related("life_event_version")
+        .only("number", "life_event_version__name")
+        .get(pk=case.bundle_id)
+    )
+    rows = (
+        Case.objects.filter(bundle_id=case.bundle_id)
+        .select_related("item_version")
+        .only("pk", "state", "item_version__name")
+        .order_by("pk")
+    )
+    return BundleNote(
+        bundle_id=bundle.pk,
+        number=bundle.number,
+        name=bundle.life_event_version.name,
+        siblings=[(row.item_version.name, row.get_state_display(), row.pk == case.pk) for row in rows],
+    )

@@ -174,6 +174,7 @@ def _case_context(request: HttpRequest, case: Case) -> dict:
         "materials": selectors.case_materials(case=case),
         "notices": [(kind, NOTICE_LABELS[kind]) for kind in available_notices(case, supplement=supplement)],
         "requirements": _requirements(case),
+        "bundle_note": selectors.case_bundle_note(case=case),
         "form_rows": [
             (f.label, f.value if f.kind != "checkbox" else (_("是") if f.value else _("否")))
             for f in schema_fields(case.item_version.form_schema or {}, case.form_data)
@@ -224,7 +225,12 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def mine(request: HttpRequest) -> HttpResponse:
     cases = list(selectors.case_list_for_applicant(actor=request.user)[: LIST_LIMIT + 1])
-    return render(request, "cases/mine.html", {"cases": cases[:LIST_LIMIT], "more": len(cases) > LIST_LIMIT})
+    bundles = [
+        (b, selectors.bundle_status(bundle=b))
+        for b in selectors.bundle_list_for_applicant(actor=request.user)[:LIST_LIMIT]
+    ]
+    context = {"cases": cases[:LIST_LIMIT], "more": len(cases) > LIST_LIMIT, "bundles": bundles}
+    return render(request, "cases/mine.html", context)
 
 
 @login_required
