@@ -469,7 +469,7 @@ def user_activate(*, id_number: str, code: str, new_password: str) -> User:
     invalid = _("身份证号或激活码不正确。")
     user = user_get_by_id_number(id_number=id_number)
     if user is None or not user.is_active or user.kind == User.Kind.STAFF or user.is_staff:
-        raise ValidationFailed(invalid, code="activation_invalid", fields={"code": invalid})
+        raise ValidationFailed(invalid, code="activation_invalid", fields={"code": [str(invalid)]})
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         digest = _activation_digest(user, raw)
@@ -482,17 +482,17 @@ def user_activate(*, id_number: str, code: str, new_password: str) -> User:
             None,
         )
         if row is None:
-            raise ValidationFailed(invalid, code="activation_invalid", fields={"code": invalid})
+            raise ValidationFailed(invalid, code="activation_invalid", fields={"code": [str(invalid)]})
         if row.used_at is not None:
             message = _("该激活码已使用,请直接登录。")
-            raise ValidationFailed(message, code="activation_used", fields={"code": message})
+            raise ValidationFailed(message, code="activation_used", fields={"code": [str(message)]})
         if row.revoked_at is not None:
             message = _("该激活码已作废(已补发新的激活码),请使用最新的激活告知单。")
-            raise ValidationFailed(message, code="activation_revoked", fields={"code": message})
+            raise ValidationFailed(message, code="activation_revoked", fields={"code": [str(message)]})
         now = timezone.now()
         if row.expires_at <= now:
             message = _("该激活码已过期,请携带身份证到政务服务大厅窗口重新领取。")
-            raise ValidationFailed(message, code="activation_expired", fields={"code": message})
+            raise ValidationFailed(message, code="activation_expired", fields={"code": [str(message)]})
         errors = password_errors(new_password, user)
         if errors:
             raise ValidationFailed(code="weak_password", fields={"new_password1": errors})

@@ -466,7 +466,7 @@ def activate_view(request: HttpRequest) -> HttpResponse:
                 )
         except ValidationFailed as exc:
             for field, errors in exc.fields.items():
-                for error in errors:
+                for error in errors if isinstance(errors, list | tuple) else [errors]:
                     form.add_error(field if field in form.fields else None, error)
         else:
             messages.success(request, _("账号已激活。请用身份证号和新密码登录。"))

@@ -5,14 +5,18 @@ The world: the city hall clerk (苏州市人民政府, 320500), a 虎丘区 hall
 hall clerk (320506), a city clerk whose grant includes descendants, a city item (市场监管局,
 320500) and a 虎丘区 item (虎丘区市场监督管理局, 320505)."""
 
+import datetime
+import re
+
 import pytest
 from django.test import Client
 
 from yiwang.cases import selectors, services
 from yiwang.cases.models import Channel
 from yiwang.cases.tests.factories import FORM, make_citizen, publish_item
+from yiwang.core.codes import make_id_number
 from yiwang.core.errors import NotFound, ValidationFailed
-from yiwang.identity.models import Role
+from yiwang.identity.models import Role, User
 from yiwang.identity.services import api_token_create
 from yiwang.identity.tests.tree import make_staff
 
@@ -149,3 +153,38 @@ def test_window_submission_by_api_records_the_hall(world, halls):
         **bearer(halls["huqiu"]),
     )
     assert bad.status_code == 422 and "intake_department_id" in bad.json()["fields"]
+
+
+def test_walk_in_prints_the_activation_notice_activates_and_sees_the_case_online(world, halls):
+    clerk = client_for(halls["huqiu"])
+    id_number = make_id_number("320505", datetime.date(1966, 6, 6), 51)
+    notice = clerk.post(
+        "/workbench/cases/window/register/", {"id_number": id_number, "real_name": "赵六", "phone": "13900002222"}
+    )
+    page = notice.content.decode()
+    assert notice.status_code == 200 and "账号激活告知单" in page and "/accounts/activate/" in page
+    first_code = re.search(r'class="code">([0-9A-Z-]{14})<', page).group(1)
+    assert id_number not in page  # masked on the notice too
+    walk_in = User.objects.get(real_name="赵六")
+    case = services.case_submit(
+        actor=halls["huqiu"], applicant=walk_in, channel=Channel.WINDOW, item=world.market_item, form_data=FORM
+    )[0]
+
+    # Lost the notice: the window re-issues (the applicant is at the window again).
+    window = clerk.get("/workbench/cases/window/", {"id_number": id_number}, follow=True)
+    assert "补发账号激活告知单" in window.content.decode()
+    again = clerk.post("/workbench/cases/window/activation/").content.decode()
+    second_code = re.search(r'class="code">([0-9A-Z-]{14})<', again).group(1)
+    assert second_code != first_code
+    assert client_for(world.reviewer).post("/workbench/cases/window/activation/").status_code == 404  # clerks only
+
+    citizen = Client()
+    password = "Zhao-Liu-2025!"
+    form = {"id_number": id_number, "new_password1": password, "new_password2": password}
+    old = citizen.post("/accounts/activate/", {**form, "code": first_code})
+    assert old.status_code == 422 and "已作废" in old.content.decode()
+    assert citizen.post("/accounts/activate/", {**form, "code": second_code}).status_code == 302
+    assert citizen.post("/accounts/login/", {"username": id_number, "password": password}).status_code == 302
+    assert case.number in citizen.get("/cases/").content.decode()
+    # Activated and signed in: no more codes for this account.
+    assert "补发账号激活告知单" not in clerk.get("/workbench/cases/window/").content.decode()
