@@ -7,6 +7,8 @@ from django.core.management import call_command
 
 from yiwang.cases import demo_data
 from yiwang.cases.models import Case, CaseState, Channel
+from yiwang.cases.selectors import case_intake_queue
+from yiwang.identity.models import User
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -18,13 +20,27 @@ def test_demo_cases(settings):
 
     catalog_demo.load(None)
     created = demo_data.load(None)
-    assert len(created) == 4
+    assert len(created) == 6
     states = dict(Case.objects.values_list("applicant__username", "state"))
     assert states == {
         "citizen01": CaseState.DELIVERED,
         "citizen02": CaseState.DELIVERED,
         "citizen03": CaseState.SUBMITTED,
         "citizen04": CaseState.UNDER_REVIEW,
+        "citizen05": CaseState.SUBMITTED,
+        "citizen06": CaseState.SUBMITTED,
     }
     assert Case.objects.get(applicant__username="citizen02").channel == Channel.WINDOW
-    assert demo_data.load(None) == [] and Case.objects.count() == 4
+    # Two halls in different regions, each with its own front-office queue.
+    dongyuan = Case.objects.get(applicant__username="citizen05")
+    xiling = Case.objects.get(applicant__username="citizen06")
+    assert dongyuan.intake_region == "610323" and xiling.intake_region == "610324"
+    staff = {u.username: u for u in User.objects.filter(username__in=["dyx_spj_clerk", "xlx_spj_clerk", "scjg_clerk"])}
+
+    def queue(name):
+        return set(case_intake_queue(actor=staff[name]).values_list("applicant__username", flat=True))
+
+    assert queue("dyx_spj_clerk") == {"citizen05"}
+    assert queue("xlx_spj_clerk") == {"citizen06"}
+    assert queue("scjg_clerk") == {"citizen03"}  # the city hall: city-level cases only
+    assert demo_data.load(None) == [] and Case.objects.count() == 6
