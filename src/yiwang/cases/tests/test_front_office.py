@@ -91,7 +91,8 @@ def test_a_walk_in_belongs_to_the_hall_that_took_it_in_and_comes_back_there_for_
         services.case_accept(actor=wuzhong, case_id=case.pk)
     with pytest.raises(NotFound):
         services.case_accept(actor=world.clerk, case_id=case.pk)  # the city hall (no descendants) neither
-    assert client_for(huqiu).get(f"/workbench/cases/{case.pk}/").status_code == 200
+    detail = client_for(huqiu).get(f"/workbench/cases/{case.pk}/")
+    assert detail.status_code == 200 and "虎丘区人民政府窗口收件" in detail.content.decode()
 
     services.case_accept(actor=huqiu, case_id=case.pk)
     services.case_claim(actor=world.reviewer, case_id=case.pk)

@@ -107,3 +107,32 @@ def test_license_verification_is_limited_per_ip_on_the_page_and_the_api(client, 
     assert api.json()["code"] == "rate_limited" and set(api.json()) == {"code", "message", "fields"}
     other = client.get("/api/v1/licenses/verify/1.2.156.3005.2.nothing", REMOTE_ADDR="192.0.2.44")
     assert other.status_code == 200
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_hits_from_many_connections_are_all_counted(settings):
+    """Eight connections (as eight gunicorn workers would) hit one key at once, including the
+    window's first hit: no hit is lost and exactly one window row exists."""
+    import threading
+
+    from django.db import connections
+
+    settings.YIWANG_RATE_LIMITS = {"t": (1000, 3600)}
+    start = threading.Barrier(8)
+
+    def worker():
+        try:
+            start.wait(10)
+            for _ in range(5):
+                ratelimit.hit("t", "shared")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert ratelimit.hits("t", "shared") == 40
+    assert RateLimitCounter.objects.count() == 1
