@@ -25,9 +25,10 @@ from yiwang.catalog.models import ServiceItem, Status
 from yiwang.core.api_errors import ErrorOut
 from yiwang.core.errors import NotFound, ValidationFailed
 from yiwang.core.masking import mask_id_number, mask_name
+from yiwang.core.ratelimit import failure_limit, rate_limit
 from yiwang.identity.auth import api_auth
 from yiwang.identity.models import User
-from yiwang.identity.selectors import user_get_by_id_number
+from yiwang.identity.selectors import department_get, user_get_by_id_number
 
 router = Router(tags=["cases"], auth=api_auth)
 
@@ -55,6 +56,10 @@ class CaseSummary(Schema):
     state: CaseState
     state_label: str
     channel: Channel
+    intake_department_id: int | None = Field(description="Walk-in: the hall whose window took the case in")
+    intake_region: str = Field(
+        description="Front-office region: the hall's (walk-in) or the implementing department's (online) region code"
+    )
     applicant_name: str = Field(description="Masked for staff (张*三); in full for the applicant")
     submitted_at: datetime
     accepted_at: datetime | None
@@ -137,6 +142,11 @@ class SubmitIn(Schema):
     idempotency_key: str = Field("", max_length=64, description="Or the Idempotency-Key header")
     channel: Channel = Channel.ONLINE
     applicant_id_number: str = Field("", description="Window channel only: the walk-in applicant's 身份证号")
+    intake_department_id: int | None = Field(
+        None,
+        description="Window channel only: the hall (department) whose window takes the case in; "
+        "default: the clerk's first window",
+    )
 
 
 class VersionIn(Schema):
@@ -212,6 +222,8 @@ def _summary(case: Case, *, full_name: bool) -> dict:
         "state": case.state,
         "state_label": case.get_state_display(),
         "channel": case.channel,
+        "intake_department_id": case.intake_department_id,
+        "intake_region": case.intake_region,
         "applicant_name": case.applicant_name if full_name else mask_name(case.applicant_name),
         "submitted_at": case.submitted_at,
         "accepted_at": case.accepted_at,
@@ -307,6 +319,13 @@ def _submit(request: HttpRequest, payload: SubmitIn, key: str, materials=()) -> 
         if applicant is None:
             message = _("该身份证号尚未注册,请先为申请人登记账户")
             raise ValidationFailed(message, code="applicant_not_found", fields={"applicant_id_number": message})
+    hall = None
+    if payload.channel == Channel.WINDOW and payload.intake_department_id is not None:
+        try:
+            hall = department_get(actor=request.auth, id=payload.intake_department_id)
+        except NotFound:
+            message = _("未找到该政务服务大厅")
+            raise ValidationFailed(message, fields={"intake_department_id": message}) from None
     item = _published_item(payload.item)
     case, created = services.case_submit(
         actor=request.auth,
@@ -316,6 +335,7 @@ def _submit(request: HttpRequest, payload: SubmitIn, key: str, materials=()) -> 
         channel=payload.channel,
         idempotency_key=key or payload.idempotency_key,
         materials=materials,
+        intake_department=hall,
     )
     if created:  # the service's own object: no need to read the case back
         case.item_version.item = item
@@ -388,14 +408,21 @@ def my_cases(request: HttpRequest, state: CaseState | None = None):
     return [_summary(c, full_name=True) for c in selectors.case_list_for_applicant(actor=request.auth, state=state)]
 
 
-@router.get("/progress", response={200: ProgressOut, 404: ErrorOut}, auth=None, summary="Public progress lookup")
+@router.get(
+    "/progress", response={200: ProgressOut, 404: ErrorOut, 429: ErrorOut}, auth=None, summary="Public progress lookup"
+)
+@rate_limit("case_progress_ip")
 def progress(
     request: HttpRequest,
     number: str = Query(..., max_length=32, description="办件编号"),
     last4: str = Query(..., max_length=4, description="Last four characters of the applicant's ID number or phone"),
 ):
-    """办件进度查询: the progress only, nothing about the applicant; any mismatch is a 404."""
-    return selectors.case_public_progress(number=number, last4=last4).__dict__
+    """办件进度查询: the progress only, nothing about the applicant; any mismatch is a 404.
+
+    Rate limited (``429 rate_limited`` with ``Retry-After``): per client IP, and per case
+    number after 5 failed lookups in 15 minutes (then even the right digits wait)."""
+    with failure_limit("case_progress_number", (number or "").strip()):
+        return selectors.case_public_progress(number=number, last4=last4).__dict__
 
 
 @router.get("/{int:case_id}", response={200: CaseDetail, **READ_ERRORS}, summary="A case with its timeline")

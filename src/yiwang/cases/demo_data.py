@@ -1,10 +1,13 @@
 """Demo cases of 示范市 (loaded by ``yiwang demo`` after the city and the catalog).
 
 Through the services, as people would: an online applicant's case and a walk-in applicant's
-case carried to delivery, one waiting at the window, one under review, and one life-event
-application (二手房转移登记一件事, citizen07) split into three departments' cases, one of them
-accepted. Idempotent: each submission has an idempotency key, so a rerun finds it and changes
-nothing.
+case carried to delivery, one waiting at the window, one under review; two walk-ins
+taken in at county halls in different regions (东原县 610323, 西岭县 610324) for the same
+city item, each waiting in its own hall's front-office queue only (the region rule of
+``cases.selectors``: ``dyx_spj_clerk`` sees the first, ``xlx_spj_clerk`` the second, the city
+hall's ``scjg_clerk`` neither); and one life-event application (二手房转移登记一件事,
+citizen07) split into three departments' cases, one of them accepted. Idempotent: each case
+has an idempotency key, so a rerun finds it and changes nothing.
 """
 
 from yiwang.catalog.models import ServiceItem, Status
@@ -36,16 +39,19 @@ def load(actor=None):
 
     created = Summary()
     item = ServiceItem.objects.filter(implementation_code=ITEM, status=Status.PUBLISHED).first()
-    users = {u.username: u for u in User.objects.filter(username__regex=r"^(citizen0[1-4]|scjg_.*)$")}
+    users = {
+        u.username: u
+        for u in User.objects.filter(username__regex=r"^(citizen0[1-6]|scjg_.*|dyx_spj_clerk|xlx_spj_clerk)$")
+    }
     needed = ("citizen01", "citizen02", "citizen03", "citizen04", "scjg_clerk", "scjg_reviewer1", "scjg_head")
     if item is None or any(name not in users for name in needed):
         return created
     clerk, reviewer = users["scjg_clerk"], users["scjg_reviewer1"]
 
-    def submit(username: str, shop: str, address: str, *, window: bool = False):
+    def submit(username: str, shop: str, address: str, *, window: bool = False, at=None):
         applicant = users[username]
         case, new = services.case_submit(
-            actor=clerk if window else applicant,
+            actor=(at or clerk) if window else applicant,
             applicant=applicant if window else None,
             channel=Channel.WINDOW if window else Channel.ONLINE,
             item=item,
@@ -74,6 +80,13 @@ def load(actor=None):
     if in_review is not None:
         services.case_accept(actor=clerk, case_id=in_review.pk)
         services.case_claim(actor=reviewer, case_id=in_review.pk)
+    # Walk-ins at two county halls: each waits at the window of the hall that took it in.
+    for username, hall_clerk, shop, address in (
+        ("citizen05", "dyx_spj_clerk", "东原粮油店", "东原县青石镇正街5号"),
+        ("citizen06", "xlx_spj_clerk", "西岭茶社", "西岭县城关镇河滨路9号"),
+    ):
+        if username in users and hall_clerk in users:
+            submit(username, shop, address, window=True, at=users[hall_clerk])
     created.extend(_bundle())
     return created
 

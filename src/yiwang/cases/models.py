@@ -105,6 +105,23 @@ class Case(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    # The front office (一窗受理): the hall whose window took a walk-in case in, and the region
+    # whose halls take the case in and deliver it (see cases.selectors, "front-office region").
+    intake_department = models.ForeignKey(
+        "identity.Department",
+        verbose_name=_("收件大厅"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("窗口申报时收件窗口所在的政务服务大厅(部门);网上申报为空"),
+    )
+    intake_region = models.CharField(
+        _("前台区划代码"),
+        max_length=12,
+        blank=True,
+        help_text=_("窗口申报为收件大厅的区划代码,网上申报为办理部门的区划代码;该区划的窗口受理和送达"),
+    )
     idempotency_key = models.CharField(_("幂等键"), max_length=64, blank=True)
     form_data = models.JSONField(_("申请表"), default=dict, blank=True)
 
@@ -193,6 +210,8 @@ class Case(models.Model):
         indexes = [
             # Department queues, most urgent first.
             models.Index(fields=["department", "state", "due_date"], name="cases_queue_idx"),
+            # Front-office queues: by region prefix and state.
+            models.Index(fields=["intake_region", "state"], name="cases_front_office_idx"),
             models.Index(fields=["applicant", "-submitted_at"], name="cases_applicant_idx"),
             models.Index(fields=["state", "submitted_at"], name="cases_state_idx"),
         ]

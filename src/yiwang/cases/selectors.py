@@ -5,9 +5,18 @@ Who sees a case:
 * its applicant;
 * reviewers, department heads, auditors and city admins of the implementing department
   (or above it, with descendants) — from the actor's grants (``identity.selectors.roles_for_actor``);
-* window clerks of any department while the case is at the front office (before
-  acceptance, or decided and waiting for delivery), and always the cases they received;
+* window clerks while the case is at the front office (before acceptance, or decided and
+  waiting for delivery) *and* in their hall's region, and always the cases they received;
 * superusers.
+
+Front-office region (一窗受理, GB/T 2260 region codes). A window clerk's hall is the
+department of his ``window_clerk`` grant; he takes in cases for ANY department's item, but
+works only the queue of his hall's region. A case's front-office region (``intake_region``)
+is, for a walk-in, the region code of the hall whose window received it (delivery goes back
+to that hall), and for an online case the region code of the implementing department. A
+grant covers the hall's region code exactly; a grant with descendants covers every region
+code under it (by significant-digit prefix: a city hall "610300" with descendants covers
+"6103…", its counties and townships).
 """
 
 import hmac
@@ -17,6 +26,7 @@ from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from yiwang.cases.models import Case, CaseMaterial, CaseState, CaseStep
+from yiwang.core.codes import region_prefix
 from yiwang.core.errors import NotFound
 from yiwang.identity.models import Role
 from yiwang.identity.selectors import role_grants_of
@@ -31,8 +41,24 @@ def _signed_in(actor) -> bool:
     return actor is not None and getattr(actor, "is_authenticated", False) and getattr(actor, "is_active", False)
 
 
-def _scope(actor, grants: list | None = None) -> tuple[Q, bool]:
-    """(the back-office cases of the actor's departments, whether the actor is a window clerk).
+def front_office_covers(grant, region_code: str) -> bool:
+    """Whether a ``window_clerk`` grant's hall serves this front-office region (see the module docstring)."""
+    hall_region = grant.department.region_code
+    if grant.include_descendants:
+        return (region_code or "").startswith(region_prefix(hall_region))
+    return region_code == hall_region
+
+
+def _front_office_q(grant) -> Q:
+    hall_region = grant.department.region_code
+    if grant.include_descendants:
+        return Q(intake_region__startswith=region_prefix(hall_region))
+    return Q(intake_region=hall_region)
+
+
+def _scope(actor, grants: list | None = None) -> tuple[Q, Q | None]:
+    """(the back-office cases of the actor's departments, the front-office regions of the
+    actor's window grants — None if the actor is no window clerk).
 
     One query: the actor's role grants in active departments (``roles_for_actor``); a grant
     with descendants covers every active department below by materialized-path prefix, as in
@@ -40,17 +66,17 @@ def _scope(actor, grants: list | None = None) -> tuple[Q, bool]:
     EXISTS subquery per role, keeps each request's query small and cheap to compile.
     """
     scope = Q(pk__in=[])
-    clerk = False
+    front: Q | None = None
     for grant in role_grants_of(actor=actor) if grants is None else grants:
         if grant.role == Role.WINDOW_CLERK:
-            clerk = True
+            front = _front_office_q(grant) if front is None else front | _front_office_q(grant)
         if grant.role not in BACK_OFFICE_ROLES:
             continue
         if grant.include_descendants:
             scope |= Q(department__path__startswith=grant.department.path, department__is_active=True)
         else:
             scope |= Q(department_id=grant.department_id)
-    return scope, clerk
+    return scope, front
 
 
 def visible_cases(*, actor, grants: list | None = None) -> QuerySet[Case]:
@@ -59,10 +85,10 @@ def visible_cases(*, actor, grants: list | None = None) -> QuerySet[Case]:
         return Case.objects.none()
     if actor.is_superuser:
         return Case.objects.all()
-    scope, clerk = _scope(actor, grants)
+    scope, front = _scope(actor, grants)
     visible = Q(applicant=actor) | scope
-    if clerk:
-        visible |= Q(received_by=actor) | Q(accepted_by=actor) | Q(state__in=INTAKE_STATES + DELIVERY_STATES)
+    if front is not None:
+        visible |= Q(received_by=actor) | Q(accepted_by=actor) | (Q(state__in=INTAKE_STATES + DELIVERY_STATES) & front)
     return Case.objects.filter(visible)
 
 
@@ -75,10 +101,10 @@ def case_visible_to(*, actor, case: Case, grants: list) -> bool:
         return False
     if actor.is_superuser or case.applicant_id == actor.pk:
         return True
-    clerk = False
+    windows = []
     for grant in grants:
         if grant.role == Role.WINDOW_CLERK:
-            clerk = True
+            windows.append(grant)
         if grant.role not in BACK_OFFICE_ROLES:
             continue
         if grant.department_id == case.department_id:
@@ -89,13 +115,16 @@ def case_visible_to(*, actor, case: Case, grants: list) -> bool:
             and case.department.path.startswith(grant.department.path)
         ):
             return True
-    if clerk:
-        return actor.pk in (case.received_by_id, case.accepted_by_id) or case.state in INTAKE_STATES + DELIVERY_STATES
+    if windows:
+        if actor.pk in (case.received_by_id, case.accepted_by_id):
+            return True
+        if case.state in INTAKE_STATES + DELIVERY_STATES:
+            return any(front_office_covers(grant, case.intake_region) for grant in windows)
     return False
 
 
 def _with_refs(cases: QuerySet[Case]) -> QuerySet[Case]:
-    return cases.select_related("item_version__item", "department", "assignee")
+    return cases.select_related("item_version__item", "department", "assignee", "intake_department")
 
 
 def case_get(*, actor, case_id) -> Case:
@@ -151,13 +180,18 @@ def case_queue(
 
 
 def case_intake_queue(*, actor, stage: str = "intake") -> QuerySet[Case]:
-    """The front office: cases waiting for acceptance (``intake``) or for delivery (``delivery``)."""
+    """The front office of the actor's hall(s): cases of its region (see "front-office region"
+    above) waiting for acceptance (``intake``) or for delivery (``delivery``)."""
     if not _signed_in(actor):
         return Case.objects.none()
-    if not actor.is_superuser and not _scope(actor)[1]:
-        return Case.objects.none()
     states = DELIVERY_STATES if stage == "delivery" else INTAKE_STATES
-    return _with_refs(Case.objects.filter(state__in=states)).order_by("submitted_at", "pk")
+    cases = Case.objects.filter(state__in=states)
+    if not actor.is_superuser:
+        front = _scope(actor)[1]
+        if front is None:
+            return Case.objects.none()
+        cases = cases.filter(front)
+    return _with_refs(cases).order_by("submitted_at", "pk")
 
 
 def case_timeline(*, actor, case: Case) -> QuerySet[CaseStep]:

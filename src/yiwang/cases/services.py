@@ -11,8 +11,9 @@ service raises ``Conflict`` naming what happened, and changes nothing. Without
 ``expected_version`` the state check alone decides (a second acceptance of an accepted
 case is a conflict too).
 
-Roles: a window clerk (any department: front-office intake, 一窗受理) submits for walk-in
-applicants, accepts, refuses, requests the supplement and delivers; reviewers and
+Roles: a window clerk (any department's item: front-office intake, 一窗受理; cases of his
+hall's region, see ``cases.selectors``) submits for walk-in applicants, accepts, refuses,
+requests the supplement and delivers; reviewers and
 department heads of the implementing department do the same and review; the department
 head assigns, extends and decides; the applicant submits, answers, withdraws.
 """
@@ -80,10 +81,33 @@ def _grants(actor, case: Case | None = None) -> list:
 
 
 def is_window_clerk(actor, case: Case | None = None) -> bool:
-    """A window clerk anywhere: front-office intake serves every department's items."""
+    """A window clerk: front-office intake serves every department's items. With ``case``: a
+    clerk whose hall serves the case's front-office region, or who received it (see
+    ``cases.selectors``, "front-office region")."""
+    from yiwang.cases.selectors import front_office_covers
+
     if getattr(actor, "is_superuser", False) and actor.is_active:
         return True
-    return any(grant.role == Role.WINDOW_CLERK for grant in _grants(actor, case))
+    windows = [grant for grant in _grants(actor, case) if grant.role == Role.WINDOW_CLERK]
+    if case is None or not windows:
+        return bool(windows)
+    if case.received_by_id is not None and case.received_by_id == actor.pk:
+        return True
+    return any(front_office_covers(grant, case.intake_region) for grant in windows)
+
+
+def _intake_hall(actor, hall: Department | None) -> Department | None:
+    """The hall whose window takes a walk-in in: ``hall`` if the clerk works there (a window
+    grant on it, or above it with descendants), else the clerk's first window in tree order.
+    None for a superuser without a window grant (the case then belongs to the implementing
+    department's region)."""
+    windows = [grant for grant in _grants(actor) if grant.role == Role.WINDOW_CLERK]
+    if hall is None:
+        return windows[0].department if windows else None
+    if getattr(actor, "is_superuser", False) or has_any_role(actor, (Role.WINDOW_CLERK,), hall):
+        return hall
+    message = _("您不在该政务服务大厅的窗口工作")
+    raise ValidationFailed(message, code="intake_department", fields={"intake_department": message})
 
 
 def has_any_role(actor, roles: Iterable[str], department: Department, case: Case | None = None) -> bool:
@@ -353,14 +377,17 @@ def case_submit(
     channel: str = Channel.ONLINE,
     idempotency_key: str = "",
     materials: "Sequence[MaterialUpload]" = (),
+    intake_department: Department | None = None,
 ) -> tuple[Case, bool]:
     """Submit an application for the item's current published version; returns (case, created).
 
     Online, the actor is the applicant. At a window, the actor is a window clerk (any
-    department) and ``applicant`` the person served. ``materials`` are stored with the case
-    in the same transaction: one bad file (named in the error) and nothing is submitted.
-    The same ``idempotency_key`` for the same applicant returns the first case unchanged
-    (``created`` False): a double click or a retried request never makes two cases.
+    department's item) and ``applicant`` the person served; the case records the hall that
+    took it in (``intake_department``: one of the clerk's windows, by default his first) and
+    that hall's region is where it waits for acceptance and delivery. ``materials`` are stored
+    with the case in the same transaction: one bad file (named in the error) and nothing is
+    submitted. The same ``idempotency_key`` for the same applicant returns the first case
+    unchanged (``created`` False): a double click or a retried request never makes two cases.
     """
     key = (idempotency_key or "").strip()
     if len(key) > 64:
@@ -396,6 +423,7 @@ def case_submit(
     if materials:
         requirements = _requirements_of(version.pk)
         checked = [_check_material(upload, requirements) for upload in materials]
+    hall = _intake_hall(actor, intake_department) if channel == Channel.WINDOW else None
 
     # No read before the insert: the unique (applicant, idempotency key) constraint finds a
     # repeated submission, and the whole transaction (number, files included) rolls back.
@@ -412,6 +440,8 @@ def case_submit(
                 channel=channel,
                 applicant=applicant,
                 received_by=actor if channel == Channel.WINDOW else None,
+                intake_department=hall,
+                intake_region=(hall or department).region_code,
                 idempotency_key=key,
                 form_data=form_data,
                 submitted_at=now,
@@ -431,6 +461,7 @@ def case_submit(
                     "channel": channel,
                     "item_version": version.pk,
                     "materials": [{"name": m.name, "sm3": m.sm3, "size": m.size} for m in attached],
+                    "intake_department": hall.pk if hall else None,
                 },
             )
             _publish("case.submitted", case)
@@ -1376,4 +1407,3 @@ def case_bundle_submit(
         _remove_files(stored)
         raise
     return bundle, True
-

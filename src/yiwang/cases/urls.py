@@ -7,6 +7,7 @@ from yiwang.cases import bundle_views, views
 app_name = "cases"
 urlpatterns = [
     path("", views.mine, name="mine"),
+    path("progress/", views.progress, name="progress"),
     path("apply/<str:code>/", views.apply, name="apply"),
     path("<int:case_id>/", views.detail, name="detail"),
     path("<int:case_id>/materials/", views.upload, name="upload"),

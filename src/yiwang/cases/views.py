@@ -19,6 +19,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -29,9 +30,10 @@ from yiwang.cases.notices import available_notices, notice_pdf
 from yiwang.catalog import selectors as catalog_selectors
 from yiwang.core.errors import NotFound, ValidationFailed, YiwangError
 from yiwang.core.masking import mask_id_number, mask_name, mask_phone
+from yiwang.core.ratelimit import client_ip, consume, failure_limit
 from yiwang.identity.models import User
-from yiwang.identity.selectors import user_get_by_id_number
-from yiwang.identity.services import user_create
+from yiwang.identity.selectors import user_activation_pending, user_get_by_id_number
+from yiwang.identity.services import activation_code_issue, format_activation_code, user_create
 
 NOTICE_LABELS = {
     "acceptance": _("受理通知书"),
@@ -390,6 +392,7 @@ def window(request: HttpRequest) -> HttpResponse:
             "name": mask_name(applicant.real_name),
             "id_number": mask_id_number(applicant.id_number),
             "phone": mask_phone(applicant.phone) if applicant.phone else "",
+            "activation_pending": user_activation_pending(user=applicant),
         }
         q = (request.GET.get("q") or "").strip()
         items = catalog_selectors.item_list_published()
@@ -425,9 +428,59 @@ def window_register(request: HttpRequest) -> HttpResponse:
         else:
             request.session[WINDOW_SESSION_KEY] = user.pk
             messages.success(request, _("已为申请人建立账号。"))
-            return redirect("cases_workbench:window")
+            return _activation_notice(request, user)
     context = {"errors": errors, "register": True, "found": None, **data}
     return render(request, "cases/window.html", context, status=422)
+
+
+def _activation_notice(request: HttpRequest, user: User) -> HttpResponse:
+    """Issue an activation code and show the 账号激活告知单 to print. The code exists only in
+    this response (only its digest is stored): a lost notice means a re-issue."""
+    row, code = activation_code_issue(actor=request.user, user=user)
+    context = {
+        "name": user.real_name,
+        "id_number": mask_id_number(user.id_number),
+        "code": format_activation_code(code),
+        "expires_at": row.expires_at,
+        "issued_at": row.issued_at,
+        "activate_url": request.build_absolute_uri(reverse("identity:activate")),
+        "clerk": request.user.real_name or request.user.username,
+    }
+    return render(request, "cases/activation_notice.html", context)
+
+
+@login_required
+@require_POST
+def window_activation(request: HttpRequest) -> HttpResponse:
+    """Re-issue the activation code of the applicant at the window (who lost the notice); the
+    earlier code stops working."""
+    _require_clerk(request)
+    applicant = _window_applicant(request)
+    if applicant is None:
+        messages.info(request, _("请先查找或登记申请人。"))
+        return redirect("cases_workbench:window")
+    try:
+        return _activation_notice(request, applicant)
+    except YiwangError as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("cases_workbench:window")
+
+
+def progress(request: HttpRequest) -> HttpResponse:
+    """办件进度查询 (public): case number + the last four characters of the applicant's ID number
+    or phone. Rate limited per client IP and, after failed lookups, per case number."""
+    number = (request.GET.get("number") or "").strip()[:32]
+    last4 = (request.GET.get("last4") or "").strip()[:4]
+    context: dict = {"number": number, "last4": last4, "result": None, "error": ""}
+    status = 200
+    if "number" in request.GET:
+        consume("case_progress_ip", client_ip(request))
+        try:
+            with failure_limit("case_progress_number", number):
+                context["result"] = selectors.case_public_progress(number=number, last4=last4)
+        except NotFound as exc:
+            context["error"], status = exc.message, 404
+    return render(request, "cases/progress.html", context, status=status)
 
 
 @login_required

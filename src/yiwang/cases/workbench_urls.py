@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.workbench_index, name="index"),
     path("window/", views.window, name="window"),
     path("window/register/", views.window_register, name="window_register"),
+    path("window/activation/", views.window_activation, name="window_activation"),
     path("window/apply/<str:code>/", views.window_apply, name="window_apply"),
     path("<int:case_id>/", views.workbench_detail, name="detail"),
     path("<int:case_id>/<str:action>/", views.workbench_action, name="action"),

@@ -9,7 +9,8 @@ its messages. ``YiwangAPI`` is a ``NinjaAPI`` that answers in this format for:
   ``"address.city"``, ``"items.0.qty"``; query and path parameters by their name);
 * a body that is not JSON (400 ``malformed_json``, with line and column);
 * missing or rejected credentials (401 ``not_authenticated``), Django's PermissionDenied
-  (403 ``forbidden``), Http404 / DoesNotExist (404 ``not_found``), throttling (429);
+  (403 ``forbidden``), Http404 / DoesNotExist (404 ``not_found``), throttling (429, and
+  ``core.errors.RateLimited`` from ``core.ratelimit``: 429 ``rate_limited``, both with ``Retry-After``);
 * unknown routes under the API's prefix (404 ``not_found``, JSON, not the HTML page); the
   prefix itself answers where the OpenAPI document and the docs are;
 * a method the route does not accept (405 ``method_not_allowed``, with ``Allow``);
@@ -185,7 +186,10 @@ class YiwangAPI(NinjaAPI):
         return self.create_response(request, body, status=status)
 
     def _yiwang_error(self, request, exc: YiwangError):
-        return self.create_response(request, exc.as_dict(), status=exc.status)
+        response = self.create_response(request, exc.as_dict(), status=exc.status)
+        if getattr(exc, "retry_after", None):  # RateLimited
+            response["Retry-After"] = str(exc.retry_after)
+        return response
 
     def _validation_error(self, request, exc: ValidationError):
         fields: dict[str, list[str]] = {}

@@ -46,6 +46,7 @@ __all__ = [
     "make_uscc",
     "region_code_validator",
     "region_name",
+    "region_prefix",
     "uscc_validator",
     "validate_id_number",
     "validate_license_identifier",
@@ -155,6 +156,16 @@ def region_name(code: str) -> str | None:
         if county not in _PLACEHOLDERS or not parts:
             parts.append(county)
     return "".join(parts) if parts else county
+
+
+def region_prefix(code: str) -> str:
+    """The significant digits of a region code, for "this region and everything in it":
+    "610300" → "6103", "610323" → "610323", "610323100000" → "610323100"."""
+    padded = ((code or "").strip() + "0" * 12)[:12]
+    segments = [padded[0:2], padded[2:4], padded[4:6], padded[6:9], padded[9:12]]
+    while len(segments) > 1 and set(segments[-1]) == {"0"}:
+        segments.pop()
+    return "".join(segments)
 
 
 def validate_region_code(value: str, *, allow_abolished: bool = False) -> str:

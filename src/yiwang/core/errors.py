@@ -62,3 +62,15 @@ class Conflict(YiwangError):
     code = "conflict"
     status = 409
     default_message = _("该对象已被他人修改,请刷新后重试。")
+
+
+class RateLimited(YiwangError):
+    """Too many attempts: the API answers 429 with ``Retry-After``; pages show a Chinese page."""
+
+    code = "rate_limited"
+    status = 429
+    default_message = _("尝试次数过多,请稍后再试。")
+
+    def __init__(self, message=None, *, code: str | None = None, fields: dict | None = None, retry_after: int = 60):
+        super().__init__(message, code=code, fields=fields)
+        self.retry_after = max(1, int(retry_after))

@@ -15,3 +15,19 @@ def elder_mode_for(request) -> bool:
 class PreferencesMiddleware(MiddlewareMixin):
     def process_request(self, request):
         request.elder_mode = elder_mode_for(request)
+
+
+class RateLimitedMiddleware(MiddlewareMixin):
+    """A page refused by the rate limiter (``core.errors.RateLimited``): the Chinese 429 page
+    with ``Retry-After``. (The JSON API answers in its own format before this is reached.)"""
+
+    def process_exception(self, request, exception):
+        from django.shortcuts import render
+
+        from yiwang.core.errors import RateLimited
+
+        if not isinstance(exception, RateLimited):
+            return None
+        response = render(request, "429.html", {"message": exception.message}, status=429)
+        response["Retry-After"] = str(exception.retry_after)
+        return response

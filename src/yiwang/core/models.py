@@ -80,3 +80,29 @@ class Holiday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.get_kind_display()} {self.name}"
+
+
+class RateLimitCounter(models.Model):
+    """How many hits one key had in one fixed window (see ``yiwang.core.ratelimit``).
+
+    Shared by every web process and machine through the database: a hit is one atomic
+    ``UPDATE … SET count = count + 1`` (or the INSERT of the window's first row). ``key`` is
+    an SM3 digest, never the IP address, case number or ID number itself. Rows whose window
+    has ended are purged when a new window row is written.
+    """
+
+    scope = models.CharField(_("限流规则"), max_length=50)
+    key = models.CharField(_("键摘要"), max_length=64)
+    window_start = models.DateTimeField(_("窗口起点"))
+    expires_at = models.DateTimeField(_("窗口终点"), db_index=True)
+    count = models.PositiveIntegerField(_("次数"), default=0)
+
+    class Meta:
+        verbose_name = _("限流计数")
+        verbose_name_plural = _("限流计数")
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key", "window_start"], name="core_ratelimit_window_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key[:8]}… {self.window_start:%Y-%m-%d %H:%M}: {self.count}"

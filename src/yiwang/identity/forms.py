@@ -72,6 +72,41 @@ class PasswordChangeForm(forms.Form):
         return data
 
 
+class ActivationForm(forms.Form):
+    """账号激活: 身份证号 + the code printed on the 账号激活告知单 + a new password."""
+
+    id_number = forms.CharField(
+        label=_("身份证号"),
+        max_length=18,
+        error_messages={"required": _("请填写身份证号")},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
+    )
+    code = forms.CharField(
+        label=_("激活码"),
+        max_length=20,
+        error_messages={"required": _("请填写激活码")},
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autocapitalize": "characters"}),
+    )
+    new_password1 = forms.CharField(
+        label=_("新密码"),
+        strip=False,
+        error_messages={"required": _("请输入新密码")},
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    new_password2 = forms.CharField(
+        label=_("确认新密码"),
+        strip=False,
+        error_messages={"required": _("请再次输入新密码")},
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("new_password1") and data.get("new_password2") and data["new_password1"] != data["new_password2"]:
+            self.add_error("new_password2", _("两次输入的新密码不一致"))
+        return data
+
+
 class ApiTokenForm(forms.Form):
     name = forms.CharField(
         label=_("用途"),

@@ -146,3 +146,30 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class ActivationCode(models.Model):
+    """A one-time code with which a walk-in applicant sets the first password of the account a
+    window clerk registered for them (账号激活码, printed on the 账号激活告知单).
+
+    Only a keyed digest (HMAC-SM3, bound to the user) is stored; the code itself exists only
+    on the printed notice. Issuing a new code revokes the earlier unused ones.
+    """
+
+    user = models.ForeignKey(User, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="activation_codes")
+    code_digest = models.CharField(max_length=64, editable=False)
+    issued_by = models.ForeignKey(
+        User, verbose_name=_("发放人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    issued_at = models.DateTimeField(_("发放时间"))
+    expires_at = models.DateTimeField(_("有效期至"))
+    used_at = models.DateTimeField(_("激活时间"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("作废时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("账号激活码")
+        verbose_name_plural = _("账号激活码")
+        ordering = ["-issued_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.issued_at:%Y-%m-%d}"

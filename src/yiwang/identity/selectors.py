@@ -108,6 +108,17 @@ def api_token_list(*, actor: User, user: User | None = None) -> QuerySet[ApiToke
     return ApiToken.objects.filter(user=target).order_by("-created_at")
 
 
+def user_activation_pending(*, user: User) -> bool:
+    """Whether a window may issue an activation code (账号激活码) for this account: an active
+    citizen or enterprise-agent account that has never signed in and never used a code — a
+    walk-in applicant's account whose password nobody knows yet."""
+    if not user.is_active or user.kind == User.Kind.STAFF or user.is_staff or user.is_superuser:
+        return False
+    if user.last_login is not None:
+        return False
+    return not user.activation_codes.filter(used_at__isnull=False).exists()
+
+
 # =============================================================================================
 # Departments and role grants
 # =============================================================================================

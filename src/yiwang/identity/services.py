@@ -29,7 +29,7 @@ from yiwang.core.codes import validate_id_number, validate_region_code, validate
 from yiwang.core.crypto import blind_index, sm3_hex
 from yiwang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yiwang.core.masking import mask_id_number, mask_phone
-from yiwang.identity.models import ApiToken, Department, Role, RoleGrant, User
+from yiwang.identity.models import ActivationCode, ApiToken, Department, Role, RoleGrant, User
 from yiwang.identity.selectors import actor_has_role, ancestor_paths
 
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@+-]{3,150}$")
@@ -368,6 +368,150 @@ def user_set_preferences(
         target.save(update_fields=list(changes))
         audit_record(actor=actor, action="user.preferences", obj=target, object_repr=target.username, changes=changes)
     return target
+
+
+# =============================================================================================
+# Walk-in account activation (账号激活码)
+# =============================================================================================
+
+# No 0/O, 1/I/L: the code is read off paper and typed by hand.
+ACTIVATION_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+ACTIVATION_CODE_LENGTH = 12
+
+
+def _normalize_activation_code(code: str) -> str:
+    return re.sub(r"[\s-]", "", code or "").upper()
+
+
+def _activation_digest(user: User, code: str) -> str:
+    # Keyed (DATA_KEY) and bound to the user: a digest reveals nothing and fits no other account.
+    return blind_index(f"activation:{user.pk}:{_normalize_activation_code(code)}")
+
+
+def format_activation_code(code: str) -> str:
+    """``ABCD-EFGH-JKMN``: groups of four, as printed on the notice."""
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def activation_code_issue(*, actor, user: User) -> tuple[ActivationCode, str]:
+    """Issue a one-time activation code for a walk-in applicant's account; returns (row, code).
+
+    Guarantees: only a window clerk (a ``window_clerk`` grant in an active department) or a
+    superuser may issue; only for an active citizen or enterprise-agent account that has never
+    signed in and was never activated (a code cannot take over an account in use: that is
+    what ``user_activation_pending`` checks); every earlier unused code of the account is
+    revoked in the same transaction (a re-issue invalidates the lost code); the code is random
+    (``secrets``, 12 characters of 31: about 59 bits), only its keyed digest is stored, it
+    expires after ``settings.YIWANG_ACTIVATION_CODE_DAYS`` days. Audited as
+    ``user.activation_code_issue`` (``reissue`` true when an earlier code was revoked);
+    publishes ``identity.activation_code_issued``.
+    """
+    from django.conf import settings
+
+    from yiwang.identity.selectors import departments_for_actor, user_activation_pending
+
+    _require_signed_in(actor)
+    if not (actor.is_superuser or departments_for_actor(actor=actor, role=Role.WINDOW_CLERK).exists()):
+        raise Forbidden(_("只有窗口受理人员可以发放账号激活码。"), code="not_window_clerk")
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=user.pk).first()
+        if user is None or not user_activation_pending(user=user):
+            raise Conflict(
+                _("该账号已激活或已登录使用,不能发放激活码。"),
+                code="activation_not_pending",
+            )
+        now = timezone.now()
+        revoked = ActivationCode.objects.filter(user=user, used_at__isnull=True, revoked_at__isnull=True).update(
+            revoked_at=now
+        )
+        code = "".join(secrets.choice(ACTIVATION_ALPHABET) for _i in range(ACTIVATION_CODE_LENGTH))
+        days = int(getattr(settings, "YIWANG_ACTIVATION_CODE_DAYS", 30) or 30)
+        row = ActivationCode.objects.create(
+            user=user,
+            code_digest=_activation_digest(user, code),
+            issued_by=actor,
+            issued_at=now,
+            expires_at=now + timedelta(days=days),
+        )
+        audit_record(
+            actor=actor,
+            action="user.activation_code_issue",
+            obj=user,
+            object_repr=user.username,
+            changes={"activation_code": row.pk, "expires_at": row.expires_at.isoformat(), "reissue": bool(revoked)},
+        )
+        events.publish("identity.activation_code_issued", user_id=user.pk, activation_code_id=row.pk)
+    return row, code
+
+
+def user_activate(*, id_number: str, code: str, new_password: str) -> User:
+    """The citizen activates the account a window registered: 身份证号 + activation code + a new
+    password (the password policy applies).
+
+    Guarantees: an unknown 身份证号 and a wrong code get the same error (``activation_invalid``
+    on ``code``), so the page reveals nothing about who has an account; a code that matched
+    but was used, revoked by a re-issue or expired says so; a weak password is
+    ``weak_password`` on ``new_password1`` and consumes nothing. On success, in one
+    transaction with the account row locked, the password is set and the code consumed (it
+    cannot be used twice, even concurrently). Audited as ``user.activate`` by the user;
+    publishes ``identity.user_activated``. Callers rate-limit failed attempts
+    (``core.ratelimit``)."""
+    from yiwang.identity.selectors import user_get_by_id_number
+
+    id_number = normalize_id_number(id_number)
+    raw = _normalize_activation_code(code)
+    fields: dict[str, list[str]] = {}
+    if not id_number:
+        fields["id_number"] = [str(_("请填写身份证号"))]
+    if not raw:
+        fields["code"] = [str(_("请填写激活码"))]
+    if not new_password:
+        fields["new_password1"] = [str(_("请设置新密码"))]
+    if fields:
+        raise ValidationFailed(fields=fields, code="required")
+    invalid = _("身份证号或激活码不正确。")
+    user = user_get_by_id_number(id_number=id_number)
+    if user is None or not user.is_active or user.kind == User.Kind.STAFF or user.is_staff:
+        raise ValidationFailed(invalid, code="activation_invalid", fields={"code": [str(invalid)]})
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        digest = _activation_digest(user, raw)
+        row = next(
+            (
+                candidate
+                for candidate in ActivationCode.objects.filter(user=user).order_by("-issued_at", "-pk")
+                if secrets.compare_digest(candidate.code_digest, digest)
+            ),
+            None,
+        )
+        if row is None:
+            raise ValidationFailed(invalid, code="activation_invalid", fields={"code": [str(invalid)]})
+        if row.used_at is not None:
+            message = _("该激活码已使用,请直接登录。")
+            raise ValidationFailed(message, code="activation_used", fields={"code": [str(message)]})
+        if row.revoked_at is not None:
+            message = _("该激活码已作废(已补发新的激活码),请使用最新的激活告知单。")
+            raise ValidationFailed(message, code="activation_revoked", fields={"code": [str(message)]})
+        now = timezone.now()
+        if row.expires_at <= now:
+            message = _("该激活码已过期,请携带身份证到政务服务大厅窗口重新领取。")
+            raise ValidationFailed(message, code="activation_expired", fields={"code": [str(message)]})
+        errors = password_errors(new_password, user)
+        if errors:
+            raise ValidationFailed(code="weak_password", fields={"new_password1": errors})
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        row.used_at = now
+        row.save(update_fields=["used_at"])
+        audit_record(
+            actor=user,
+            action="user.activate",
+            obj=user,
+            object_repr=user.username,
+            changes={"activation_code": row.pk},
+        )
+        events.publish("identity.user_activated", user_id=user.pk)
+    return user
 
 
 # =============================================================================================

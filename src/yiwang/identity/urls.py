@@ -7,6 +7,7 @@ urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
     path("password/", views.password_change_view, name="password_change"),
+    path("activate/", views.activate_view, name="activate"),
     path("tokens/", views.tokens_view, name="tokens"),
     path("mfa/verify/", views.mfa_verify_view, name="mfa_verify"),
     path("mfa/setup/", views.mfa_setup_view, name="mfa_setup"),

@@ -30,14 +30,16 @@ from yiwang.core.audit import audit_record
 from yiwang.core.crypto import blind_index, decrypt_text, encrypt_text
 from yiwang.core.errors import ValidationFailed
 from yiwang.core.masking import mask_id_number, mask_phone
+from yiwang.core.ratelimit import client_ip, consume, failure_limit
 from yiwang.identity import mfa
-from yiwang.identity.forms import ApiTokenForm, LoginForm, PasswordChangeForm, TotpCodeForm
+from yiwang.identity.forms import ActivationForm, ApiTokenForm, LoginForm, PasswordChangeForm, TotpCodeForm
 from yiwang.identity.middleware import SESSION_LAST_ACTIVITY, SESSION_PASSWORD_EXPIRED, SESSION_TIMED_OUT
 from yiwang.identity.models import User
 from yiwang.identity.selectors import api_token_list, user_password_expired, user_requires_mfa, user_resolve_login
 from yiwang.identity.services import (
     api_token_create,
     api_token_revoke,
+    user_activate,
     user_mfa_disable,
     user_mfa_enrol,
     user_set_password,
@@ -434,3 +436,39 @@ def tokens_view(request: HttpRequest) -> HttpResponse:
         "identity/tokens.html",
         {"form": form, "tokens": api_token_list(actor=request.user), "new_secret": new_secret},
     )
+
+
+@sensitive_post_parameters("code", "new_password1", "new_password2")
+@csrf_protect
+@never_cache
+def activate_view(request: HttpRequest) -> HttpResponse:
+    """账号激活: a walk-in applicant sets the first password with the code a window printed.
+
+    Rate limited: every attempt per client IP, and failed attempts per 身份证号 (after the
+    limit even the right code waits for the window to end); a weak password is not a failure."""
+    if request.user.is_authenticated:
+        return redirect("portal:account")
+    form = ActivationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        consume("account_activate_ip", client_ip(request))
+        id_number = form.cleaned_data["id_number"].strip().upper()
+        try:
+            with failure_limit(
+                "account_activate_id",
+                id_number,
+                failures=(ValidationFailed,),
+                counts=lambda exc: exc.code != "weak_password",
+            ):
+                user_activate(
+                    id_number=id_number,
+                    code=form.cleaned_data["code"],
+                    new_password=form.cleaned_data["new_password1"],
+                )
+        except ValidationFailed as exc:
+            for field, errors in exc.fields.items():
+                for error in errors if isinstance(errors, list | tuple) else [errors]:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(request, _("账号已激活。请用身份证号和新密码登录。"))
+            return redirect("identity:login")
+    return render(request, "identity/activate.html", {"form": form}, status=422 if form.errors else 200)

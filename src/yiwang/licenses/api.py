@@ -16,6 +16,7 @@ from ninja.responses import Status as Respond
 from yiwang.core.api_errors import ErrorOut
 from yiwang.core.errors import NotFound
 from yiwang.core.masking import mask_id_number
+from yiwang.core.ratelimit import rate_limit
 from yiwang.identity.auth import api_auth
 from yiwang.identity.models import Department
 from yiwang.licenses import selectors, services
@@ -151,10 +152,11 @@ def _issued(lic: License) -> dict:
 
 @router.get(
     "/verify/{identifier}",
-    response={200: VerificationOut},
+    response={200: VerificationOut, 429: ErrorOut},
     auth=None,
     summary="Verify a license (status, dates, SM2 signature; masked holder)",
 )
+@rate_limit("license_verify_ip")
 def verify(request: HttpRequest, identifier: str, s: str = ""):
     return selectors.license_verify(identifier=identifier, token=s or None).as_dict()
 

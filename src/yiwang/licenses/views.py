@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from yiwang.core.errors import YiwangError
 from yiwang.core.masking import mask_id_number
+from yiwang.core.ratelimit import rate_limit
 from yiwang.licenses import selectors, services
 from yiwang.licenses.models import HolderKind
 
@@ -40,12 +41,14 @@ def verify_form(request: HttpRequest) -> HttpResponse:
     return render(request, "licenses/verify_form.html")
 
 
+@rate_limit("license_verify_ip")
 def verify(request: HttpRequest, identifier: str) -> HttpResponse:
     result = selectors.license_verify(identifier=identifier, token=request.GET.get("s") or None)
     status = 404 if result.result in ("not_found", "malformed") else 200
     return _verification_page(request, result, status=status)
 
 
+@rate_limit("license_verify_ip")
 def present(request: HttpRequest, code: str) -> HttpResponse:
     try:
         result = selectors.presentation_open(

@@ -83,4 +83,7 @@ def build_bundle_world() -> BundleWorld:
     life_event.refresh_from_db()
     huqiu_reviewer = make_staff("huqiu_reviewer", real_name="虎丘审核")
     world.tree.grant(huqiu_reviewer, Role.REVIEWER, world.tree.huqiu_market)
+    # The window clerk also works a window of the 虎丘区 hall, whose front office takes in
+    # the district's cases (the region rule of cases.selectors).
+    world.tree.grant(world.clerk, Role.WINDOW_CLERK, world.tree.huqiu)
     return BundleWorld(world, life_event, huqiu_reviewer)

@@ -24,7 +24,7 @@ class World:
     police_item: ServiceItem  # 公安局: 受理 → 审核 (reviewer)
     applicant: User
     other_citizen: User
-    clerk: User  # window clerk of 虎丘区人民政府 (front office for every department)
+    clerk: User  # window clerk of the city hall (苏州市人民政府, 320500): every department's items, city region
     reviewer: User  # reviewer of 市场监管局
     reviewer2: User
     head: User  # department head of 市场监管局
@@ -91,7 +91,7 @@ def build_world() -> World:
     head = make_staff("head", real_name="局长孙")
     police_reviewer = make_staff("police_reviewer", real_name="民警周")
     auditor = make_staff("auditor", real_name="审计吴")
-    tree.grant(clerk, Role.WINDOW_CLERK, tree.huqiu)
+    tree.grant(clerk, Role.WINDOW_CLERK, tree.city)
     tree.grant(reviewer, Role.REVIEWER, tree.city_market)
     tree.grant(reviewer2, Role.REVIEWER, tree.city_market)
     tree.grant(head, Role.DEPARTMENT_HEAD, tree.city_market)

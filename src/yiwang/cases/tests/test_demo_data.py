@@ -7,6 +7,8 @@ from django.core.management import call_command
 
 from yiwang.cases import demo_data
 from yiwang.cases.models import Case, CaseBundle, CaseState, Channel
+from yiwang.cases.selectors import case_intake_queue
+from yiwang.identity.models import User
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -18,7 +20,7 @@ def test_demo_cases(settings):
 
     catalog_demo.load(None)
     created = demo_data.load(None)
-    assert len(created) == 7
+    assert len(created) == 9
     bundle = CaseBundle.objects.get(applicant__username="citizen07")
     assert bundle.life_event_version.name == "二手房转移登记一件事"
     assert sorted(bundle.cases.values_list("department__code", flat=True)) == ["SFS-SJJ", "SFS-SWJ", "SFS-ZRZY"]
@@ -29,6 +31,23 @@ def test_demo_cases(settings):
         "citizen02": CaseState.DELIVERED,
         "citizen03": CaseState.SUBMITTED,
         "citizen04": CaseState.UNDER_REVIEW,
+        "citizen05": CaseState.SUBMITTED,
+        "citizen06": CaseState.SUBMITTED,
     }
     assert Case.objects.get(applicant__username="citizen02").channel == Channel.WINDOW
-    assert demo_data.load(None) == [] and Case.objects.count() == 7 and CaseBundle.objects.count() == 1
+    # Two halls in different regions, each with its own front-office queue.
+    dongyuan = Case.objects.get(applicant__username="citizen05")
+    xiling = Case.objects.get(applicant__username="citizen06")
+    assert dongyuan.intake_region == "610323" and xiling.intake_region == "610324"
+    staff = {u.username: u for u in User.objects.filter(username__in=["dyx_spj_clerk", "xlx_spj_clerk", "scjg_clerk"])}
+
+    def queue(name):
+        return set(
+            case_intake_queue(actor=staff[name]).filter(bundle=None).values_list("applicant__username", flat=True)
+        )
+
+    assert queue("dyx_spj_clerk") == {"citizen05"}
+    assert queue("xlx_spj_clerk") == {"citizen06"}
+    assert queue("scjg_clerk") == {"citizen03"}  # the city hall: city-level cases only
+    assert demo_data.load(None) == [] and Case.objects.filter(bundle=None).count() == 6
+    assert CaseBundle.objects.count() == 1 and Case.objects.count() == 9
