@@ -22,7 +22,7 @@ from django_tasks_db.models import DBTaskResult
 from yiwang.core import schedule
 from yiwang.core.errors import Forbidden, NotFound, ValidationFailed
 from yiwang.core.models import AuditEvent, ScheduledJob
-from yiwang.core.schedule import Registry, claim, jobs_sync, run_due, run_now, scheduled_job_update
+from yiwang.core.schedule import Registry, claim, jobs_sync, run_due, scheduled_job_update
 from yiwang.core.tests import scheduled_tasks
 from yiwang.core.tests.scheduled_tasks import explode, tick
 
@@ -340,7 +340,7 @@ def test_schedule_command_lists_runs_due_and_runs_one():
     listing = command("list")
     line = next(line for line in listing.splitlines() if line.startswith("licenses.expire"))
     assert " no " in line and "- (disabled)" in line and "queued" in line
-    with pytest.raises(CommandError, match="nope.job"):
+    with pytest.raises(CommandError, match=r"nope\.job"):
         command("run", "nope.job")
 
 
