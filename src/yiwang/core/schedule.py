@@ -38,11 +38,12 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core import checks
-from django.db import close_old_connections, connections, transaction
+from django.db import OperationalError, close_old_connections, connections, transaction
 from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 from django.utils.translation import gettext as _
 from django_tasks.base import Task
+from django_tasks_db.utils import is_locked_database_exception
 
 from yiwang.core import events
 from yiwang.core.audit import audit_record
@@ -221,6 +222,13 @@ def run_now(name: str, *, now: datetime.datetime | None = None, jobs: Registry |
 def _claim_logged(name: str, *, now, jobs: Registry, force: bool) -> Run | None:
     try:
         return claim(name, now=now, jobs=jobs, force=force)
+    except OperationalError as exc:
+        if not is_locked_database_exception(exc):
+            raise
+        # SQLite stayed busy past its timeout (a long write elsewhere): nothing was claimed,
+        # the next tick tries again.
+        logger.warning("periodic job %s not claimed: the database is busy", name)
+        return None
     except Exception as exc:
         # Nothing was claimed (the transaction rolled back): the next tick tries again.
         logger.exception("periodic job %s could not be enqueued", name)

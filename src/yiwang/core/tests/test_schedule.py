@@ -393,3 +393,14 @@ def test_staff_without_the_permission_cannot_see_or_change_jobs(client, django_u
     user = django_user_model.objects.create_user(username="clerk2", password="x", is_staff=True, kind="staff")
     client.force_login(user)
     assert client.get("/admin/core/scheduledjob/").status_code == 403
+
+
+@override_settings(TASKS={"default": {**DB_QUEUE["default"], "QUEUES": ["elsewhere"]}})
+@pytest.mark.django_db
+def test_a_job_that_cannot_be_enqueued_is_not_claimed_and_says_why(jobs):
+    assert run_due(now=T, jobs=jobs) == []  # the task's queue "default" is not served any more
+    job = row()
+    assert job.last_outcome == ScheduledJob.Outcome.FAILED and job.last_summary.startswith("enqueue failed:")
+    assert "default" in job.last_summary
+    assert job.next_due_at is None and job.run_count == 0  # still due: the next tick tries again
+    assert queued(tick) == 0
