@@ -275,6 +275,26 @@ YIWANG_SMS_SIGN = env("YIWANG_SMS_SIGN", "一网政务")
 YIWANG_MESSAGE_MAX_ATTEMPTS = env_int("YIWANG_MESSAGE_MAX_ATTEMPTS", 3)
 YIWANG_MESSAGE_RETRY_SECONDS = env_int("YIWANG_MESSAGE_RETRY_SECONDS", 60)
 
+
+def env_schedule(name: str) -> dict[str, int]:
+    """``cases.sweep=30m,licenses.expire=1d`` → ``{"cases.sweep": 1800, "licenses.expire": 86400}``."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    schedule = {}
+    for part in env_list(name, ""):
+        job, sep, value = part.partition("=")
+        value = value.strip().lower()
+        unit = units.get(value[-1:])
+        number = value[:-1] if unit else value
+        if not sep or not job.strip() or not number.isdigit() or int(number) == 0:
+            raise ImproperlyConfigured(f"{name}: expected e.g. 'cases.sweep=30m,licenses.expire=1d', got {part!r}")
+        schedule[job.strip()] = int(number) * (unit or 1)
+    return schedule
+
+
+# Periodic jobs' intervals in seconds, overriding the code's defaults per job (docs/operations.md);
+# an interval set in the admin overrides this in turn.
+YIWANG_SCHEDULE = env_schedule("YIWANG_SCHEDULE")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -11,8 +11,10 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from yiwang.core import schedule
 from yiwang.core.calendar import holiday_delete, holiday_set
-from yiwang.core.models import AuditEvent, Holiday
+from yiwang.core.errors import YiwangError
+from yiwang.core.models import AuditEvent, Holiday, ScheduledJob
 
 # ---------------------------------------------------------------------------
 # Holidays and make-up working days (owned by core.calendar)
@@ -117,3 +119,104 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# ---------------------------------------------------------------------------
+# Periodic jobs (owned by core.schedule): rows come from the code's registry;
+# the admin switches them on and off, changes intervals and next run times
+# (audited as schedule.update) and can enqueue a run at once.
+# ---------------------------------------------------------------------------
+
+
+@admin.register(ScheduledJob)
+class ScheduledJobAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "description",
+        "enabled",
+        "effective_interval",
+        "next_due_at",
+        "last_enqueued_at",
+        "last_outcome",
+        "last_summary",
+        "run_count",
+    ]
+    list_filter = ["enabled", "last_outcome"]
+    search_fields = ["name"]
+    fields = [
+        "name",
+        "description",
+        "enabled",
+        "effective_interval",
+        "interval_seconds",
+        "next_due_at",
+        "last_enqueued_at",
+        "last_task_id",
+        "last_outcome",
+        "last_finished_at",
+        "last_summary",
+        "run_count",
+    ]
+    readonly_fields = [
+        "name",
+        "description",
+        "effective_interval",
+        "last_enqueued_at",
+        "last_task_id",
+        "last_outcome",
+        "last_finished_at",
+        "last_summary",
+        "run_count",
+    ]
+    actions = ["run_now", "enable", "disable"]
+
+    @admin.display(description=_("说明"))
+    def description(self, obj: ScheduledJob) -> str:
+        job = schedule.autodiscover().get(obj.name)
+        return str(job.description) if job else _("(程序中已无此任务)")
+
+    @admin.display(description=_("生效间隔"))
+    def effective_interval(self, obj: ScheduledJob) -> str:
+        job = schedule.autodiscover().get(obj.name)
+        if job is None:
+            return "-"
+        seconds, source = schedule.interval_for(job, obj)
+        sources = {"admin": _("管理员设置"), "settings": _("配置项"), "default": _("默认")}
+        return f"{schedule.format_interval(seconds)} ({sources[source]})"
+
+    def changelist_view(self, request, extra_context=None):
+        schedule.jobs_sync()  # a job registered since the last worker tick is listed too
+        return super().changelist_view(request, extra_context)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):
+        changed = {f: getattr(obj, f) for f in ("enabled", "interval_seconds", "next_due_at") if f in form.changed_data}
+        saved = schedule.scheduled_job_update(actor=request.user, name=obj.name, **changed)
+        obj.next_due_at = saved.next_due_at
+
+    def _update_each(self, request, queryset, **values):
+        for name in queryset.values_list("name", flat=True):
+            schedule.scheduled_job_update(actor=request.user, name=name, **values)
+
+    @admin.action(description=_("立即运行所选定时任务"), permissions=["change"])
+    def run_now(self, request, queryset):
+        for name in queryset.values_list("name", flat=True):
+            try:
+                run = schedule.run_now(name)
+            except YiwangError as exc:
+                messages.error(request, f"{name}: {exc.message}")
+            else:
+                messages.info(request, _("%(name)s 已加入任务队列") % {"name": run.name})
+
+    @admin.action(description=_("启用所选定时任务"), permissions=["change"])
+    def enable(self, request, queryset):
+        self._update_each(request, queryset, enabled=True)
+
+    @admin.action(description=_("停用所选定时任务"), permissions=["change"])
+    def disable(self, request, queryset):
+        self._update_each(request, queryset, enabled=False)

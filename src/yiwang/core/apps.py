@@ -6,3 +6,13 @@ class CoreConfig(AppConfig):
     name = "yiwang.core"
     label = "core"
     verbose_name = _("平台基础")
+
+    def ready(self) -> None:
+        from django_tasks.signals import task_finished
+
+        from yiwang.core import schedule
+
+        # A periodic job's outcome is written on its row when the worker finishes the task.
+        task_finished.connect(schedule.record_outcome, dispatch_uid="yiwang.core.schedule.record_outcome")
+        # Every app's tasks.py registers its periodic jobs (@schedule.every) on import.
+        schedule.autodiscover()

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -106,3 +107,54 @@ class RateLimitCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key[:8]}… {self.window_start:%Y-%m-%d %H:%M}: {self.count}"
+
+
+MIN_INTERVAL_SECONDS = 60
+MAX_INTERVAL_SECONDS = 366 * 86400
+
+
+class ScheduledJob(models.Model):
+    """The database side of one periodic job registered with ``yiwang.core.schedule.every``.
+
+    Every worker's scheduler reads these rows; claiming a due run updates ``next_due_at``
+    in the same transaction that enqueues the task, so each due run is enqueued once
+    however many workers poll. The outcome of the last run is written here, not audited;
+    a change of the schedule itself (admin) goes through ``schedule.scheduled_job_update``.
+    """
+
+    class Outcome(models.TextChoices):
+        NONE = "none", _("尚未运行")
+        QUEUED = "queued", _("已入队")
+        SUCCEEDED = "succeeded", _("成功")
+        FAILED = "failed", _("失败")
+
+    name = models.CharField(_("名称"), max_length=100, unique=True)
+    enabled = models.BooleanField(_("启用"), default=True)
+    interval_seconds = models.PositiveIntegerField(
+        _("间隔(秒)"),
+        null=True,
+        blank=True,
+        help_text=_("留空则使用配置项 YIWANG_SCHEDULE 或程序中的默认间隔"),
+        validators=[
+            MinValueValidator(MIN_INTERVAL_SECONDS, _("间隔不能少于60秒")),
+            MaxValueValidator(MAX_INTERVAL_SECONDS, _("间隔不能超过366天")),
+        ],
+    )
+    next_due_at = models.DateTimeField(_("下次运行时间"), null=True, blank=True, help_text=_("留空表示立即运行"))
+    last_enqueued_at = models.DateTimeField(_("上次运行时间"), null=True, blank=True)
+    last_task_id = models.CharField(_("上次任务标识"), max_length=64, blank=True, db_index=True)
+    last_outcome = models.CharField(_("上次结果"), max_length=20, choices=Outcome.choices, default=Outcome.NONE)
+    last_finished_at = models.DateTimeField(_("上次完成时间"), null=True, blank=True)
+    last_summary = models.CharField(_("结果摘要"), max_length=500, blank=True)
+    run_count = models.PositiveIntegerField(_("运行次数"), default=0)
+
+    class Meta:
+        verbose_name = _("定时任务")
+        verbose_name_plural = _("定时任务")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def is_due(self, now) -> bool:
+        return self.enabled and (self.next_due_at is None or self.next_due_at <= now)

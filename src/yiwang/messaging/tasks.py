@@ -1,7 +1,9 @@
 """Background tasks of messaging (Django's task API)."""
 
+from django.utils.translation import gettext_lazy as _
 from django_tasks import task
 
+from yiwang.core.schedule import every
 from yiwang.messaging import services
 
 
@@ -12,6 +14,7 @@ def deliver_message(message_id: int) -> str:
     return message.state if message is not None else "missing"
 
 
+@every(minutes=15, name="messaging.redeliver", description=_("重新投递因工作进程中断而滞留的消息"))
 @task()
 def redeliver_stale_messages() -> int:
     """Schedule e.g. hourly beside ``case_sweep``: picks up messages a dead worker left queued."""

@@ -1,5 +1,8 @@
 """`yiwang serve`: the web server (gunicorn) and a background worker, together.
 
+The worker also runs the periodic jobs (the hourly SLA sweep, daily license expiry; see
+docs/operations.md), so nothing needs cron.
+
 Enough for a county on one machine. At scale, run `gunicorn yiwang.wsgi` and
 `yiwang worker` as separate services on several machines instead (README).
 """
