@@ -1,8 +1,9 @@
 """Benchmark `cases`: complete case lifecycles per second over HTTP against gunicorn.
 
-One lifecycle is six API requests, each by its own actor's bearer token, as a kiosk and the
-staff's clients would send them: submit (JSON, idempotency key) → upload one small PDF →
-accept (window clerk) → review opinion (reviewer) → approve (reviewer) → deliver (clerk).
+One lifecycle is five API requests, each by its own actor's bearer token, as a kiosk and the
+staff's clients would send them: submit with one small PDF (multipart, idempotency key; the
+application and its file in one transaction) → accept (window clerk) → review opinion
+(reviewer) → approve (reviewer) → deliver (clerk).
 Before the load, ``existing`` cases are bulk-inserted (``--set cases_existing=1000000``;
 default 100,000), so the figures hold for a full table. Reports lifecycles/s, p50/p99 per
 request (all requests and per step) and the ratio to the floor of the same run.
@@ -30,7 +31,7 @@ from bench.core import (
 )
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n" + b"0" * 2000
-STEPS = ("submit", "upload", "accept", "review", "approve", "deliver")
+STEPS = ("submit", "accept", "review", "approve", "deliver")
 
 
 def _json_request(port: int, token: str, path: str, body: dict, extra: str = "") -> bytes:
@@ -42,21 +43,24 @@ def _json_request(port: int, token: str, path: str, body: dict, extra: str = "")
     return head.encode() + data
 
 
-def _upload_request(port: int, token: str, path: str, requirement_id: int) -> bytes:
+def _submit_request(port: int, token: str, application: dict, requirement_id: int, key: str) -> bytes:
+    """``POST /api/v1/cases/with-materials``: the application and one scanned PDF in one request."""
     boundary = uuid.uuid4().hex
     body = (
         (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="requirement_id"\r\n\r\n{requirement_id}\r\n'
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="scan.pdf"\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="application"\r\n\r\n'
+            f"{json.dumps(application, ensure_ascii=False)}\r\n"
+            f'--{boundary}\r\nContent-Disposition: form-data; name="requirement_ids"\r\n\r\n{requirement_id}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="scan.pdf"\r\n'
             "Content-Type: application/pdf\r\n\r\n"
         ).encode()
         + PDF
         + f"\r\n--{boundary}--\r\n".encode()
     )
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nAuthorization: Bearer {token}\r\n"
-        f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(body)}\r\n"
-        "Connection: keep-alive\r\n\r\n"
+        f"POST /api/v1/cases/with-materials HTTP/1.1\r\nHost: {HOST}:{port}\r\nAuthorization: Bearer {token}\r\n"
+        f"Idempotency-Key: {key}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
     )
     return head.encode() + body
 
@@ -73,10 +77,8 @@ async def lifecycles(port: int, setup: dict, *, connections: int, duration: floa
     def build(step: str, cid, key: str) -> bytes:
         base = f"/api/v1/cases/{cid}"
         if step == "submit":
-            body = {"item": item, "form_data": {"business_name": "压测小吃店"}}
-            return _json_request(port, tokens["applicant"], "/api/v1/cases/", body, f"Idempotency-Key: {key}\r\n")
-        if step == "upload":
-            return _upload_request(port, tokens["applicant"], f"{base}/materials", requirement_id)
+            application = {"item": item, "form_data": {"business_name": "压测小吃店"}}
+            return _submit_request(port, tokens["applicant"], application, requirement_id, key)
         if step == "accept":
             return _json_request(port, tokens["clerk"], f"{base}/accept", {})
         if step == "review":
@@ -93,7 +95,6 @@ async def lifecycles(port: int, setup: dict, *, connections: int, duration: floa
             key = uuid.uuid4().hex
             plan = [
                 ("submit", "applicant"),
-                ("upload", "applicant"),
                 ("accept", "clerk"),
                 ("review", "reviewer"),
                 ("approve", "reviewer"),
@@ -133,7 +134,7 @@ async def lifecycles(port: int, setup: dict, *, connections: int, duration: floa
     }
 
 
-@benchmark("cases", "full case lifecycle over HTTP (submit+upload, accept, review, approve, deliver) on a full table")
+@benchmark("cases", "full case lifecycle over HTTP (submit with a file, accept, review, approve, deliver), full table")
 def run(ctx: Context, target: Target) -> list[Row]:
     opts = ctx.options
     existing = int(opts.get("cases_existing", 100_000))
@@ -159,7 +160,7 @@ def run(ctx: Context, target: Target) -> list[Row]:
         Row(
             benchmark="cases",
             database=target.name,
-            case="lifecycle (6 requests)",
+            case=f"lifecycle ({len(STEPS)} requests)",
             ops=result["done"],
             seconds=result["seconds"],
             unit="lifecycle",
