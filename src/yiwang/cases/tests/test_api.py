@@ -207,3 +207,52 @@ def test_submit_with_materials_names_bad_parts(client, world):
     foreign = _multipart(client, world.applicant, application, [_file(PDF)], ["999999"], "k")
     assert foreign.status_code == 422 and "material_999999" in foreign.json()["fields"]
     assert not Case.objects.exists()
+
+
+# What each request of the benchmarked lifecycle may cost in statements (BEGIN/COMMIT and
+# savepoints included where the backend reports them). Lower is welcome; higher needs a reason.
+LIFECYCLE_BUDGET = {"submit": 12, "accept": 11, "review": 10, "approve": 10, "deliver": 10}
+
+
+def _lifecycle_counts(client, world, key: str) -> dict[str, int]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    requirement = world.market_item.current_version.materials.first().pk
+    people = (("a", world.applicant), ("c", world.clerk), ("r", world.reviewer), ("h", world.head))
+    tokens = {name: auth(user) for name, user in people}
+    for headers in tokens.values():  # the token's once-a-minute last-used write, outside the count
+        client.get(f"{API}/mine", **headers)
+    counts = {}
+
+    def step(name, send):
+        with CaptureQueriesContext(connection) as captured:
+            response = send()
+        assert response.status_code in (200, 201), (name, response.json())
+        counts[name] = len(captured.captured_queries)
+        return response.json()
+
+    application = json.dumps({"item": "SZ-SJJ-0001", "form_data": FORM}, ensure_ascii=False)
+    data = {"application": application, "files": [_file(PDF)], "requirement_ids": [str(requirement)]}
+    case = step("submit", lambda: client.post(f"{API}/with-materials", data, HTTP_IDEMPOTENCY_KEY=key, **tokens["a"]))
+    pk = case["id"]
+
+    def act(path, body, who):
+        return lambda: client.post(f"{API}/{pk}/{path}", body, content_type="application/json", **tokens[who])
+
+    step("accept", act("accept", {}, "c"))
+    step("review", act("opinion", {"opinion": "符合条件"}, "r"))
+    step("approve", act("decide", {"decision": "approve"}, "h"))
+    step("deliver", act("deliver", {"method": "electronic"}, "c"))
+    return counts
+
+
+def test_lifecycle_requests_stay_within_their_query_budget_as_data_grows(client, world):
+    _many_cases(world, 1)  # the day's first case also creates the day's number counter
+    first = _lifecycle_counts(client, world, "first")
+    assert all(first[name] <= LIFECYCLE_BUDGET[name] for name in first), first
+    _many_cases(world, 6)
+    for _ in range(4):
+        case = services.case_submit(actor=world.other_citizen, item=world.police_item, form_data=FORM)[0]
+        services.case_accept(actor=world.clerk, case_id=case.pk)
+    assert _lifecycle_counts(client, world, "second") == first
