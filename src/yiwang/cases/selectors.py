@@ -8,6 +8,9 @@ Who sees a case:
 * window clerks of any department while the case is at the front office (before
   acceptance, or decided and waiting for delivery), and always the cases they received;
 * superusers.
+
+A draft (state ``draft``) is its applicant's alone: no staff role, no window clerk, no
+superuser sees it, it is in no queue or count, and the public progress lookup never finds it.
 """
 
 import hmac
@@ -57,13 +60,14 @@ def visible_cases(*, actor, grants: list | None = None) -> QuerySet[Case]:
     """Cases the actor may see (``grants``: the actor's ``roles_for_actor``, if already read)."""
     if not _signed_in(actor):
         return Case.objects.none()
+    own = Q(applicant=actor)
     if actor.is_superuser:
-        return Case.objects.all()
+        return Case.objects.filter(own | ~Q(state=CaseState.DRAFT))
     scope, clerk = _scope(actor, grants)
-    visible = Q(applicant=actor) | scope
+    staff = scope
     if clerk:
-        visible |= Q(received_by=actor) | Q(accepted_by=actor) | Q(state__in=INTAKE_STATES + DELIVERY_STATES)
-    return Case.objects.filter(visible)
+        staff |= Q(received_by=actor) | Q(accepted_by=actor) | Q(state__in=INTAKE_STATES + DELIVERY_STATES)
+    return Case.objects.filter(own | (staff & ~Q(state=CaseState.DRAFT)))
 
 
 def _with_refs(cases: QuerySet[Case]) -> QuerySet[Case]:
@@ -75,7 +79,7 @@ def case_get(*, actor, case_id) -> Case:
         pk = int(case_id)
     except (TypeError, ValueError):
         raise NotFound(_("未找到该办件。"), code="case_not_found") from None
-    case = _with_refs(visible_cases(actor=actor)).filter(pk=pk).first()
+    case = _with_refs(visible_cases(actor=actor)).filter(pk=pk).exclude(state=CaseState.DRAFT).first()
     if case is None:
         raise NotFound(_("未找到该办件。"), code="case_not_found")
     return case
@@ -92,10 +96,29 @@ def case_list_for_applicant(*, actor, state: str | None = None) -> QuerySet[Case
     """My cases, newest first."""
     if not _signed_in(actor):
         return Case.objects.none()
-    cases = Case.objects.filter(applicant=actor)
+    cases = Case.objects.filter(applicant=actor).exclude(state=CaseState.DRAFT)
     if state:
         cases = cases.filter(state=state)
     return _with_refs(cases).order_by("-submitted_at", "-pk")
+
+
+def case_draft_list(*, actor) -> QuerySet[Case]:
+    """My drafts (applications saved but not submitted), last edited first."""
+    if not _signed_in(actor):
+        return Case.objects.none()
+    return _with_refs(Case.objects.filter(applicant=actor, state=CaseState.DRAFT)).order_by("-updated_at", "-pk")
+
+
+def case_draft_get(*, actor, draft_id) -> Case:
+    """One of my drafts; anybody else's draft, a submitted case or a missing one is ``NotFound``."""
+    try:
+        pk = int(draft_id)
+    except (TypeError, ValueError):
+        raise NotFound(_("未找到该草稿。"), code="draft_not_found") from None
+    draft = case_draft_list(actor=actor).filter(pk=pk).first()
+    if draft is None:
+        raise NotFound(_("未找到该草稿。"), code="draft_not_found")
+    return draft
 
 
 def case_queue(
@@ -147,13 +170,14 @@ def case_is_staff_view(*, actor, case: Case) -> bool:
         return True
     if actor.pk in (case.received_by_id, case.accepted_by_id):
         return True
+    if case.state == CaseState.DRAFT:
+        return False
     return Case.objects.filter(pk=case.pk).filter(_scope(actor)[0]).exists()
 
 
 def case_material_get(*, actor, case_id, material_id) -> CaseMaterial:
-    """A material file: only for those who may see the case; else ``NotFound``."""
-    case = case_get(actor=actor, case_id=case_id)
-    material = CaseMaterial.objects.filter(case=case, pk=material_id).first()
+    """A material file: only for those who may see the case (a draft's: its applicant); else ``NotFound``."""
+    material = CaseMaterial.objects.filter(case__in=visible_cases(actor=actor), case_id=case_id, pk=material_id).first()
     if material is None:
         raise NotFound(_("未找到该材料。"), code="material_not_found")
     return material
@@ -209,7 +233,12 @@ def case_public_progress(*, number: str, last4: str) -> PublicProgress:
     number, last4 = (number or "").strip(), (last4 or "").strip().upper()
     if len(last4) != 4 or not number:
         raise not_found
-    case = Case.objects.select_related("item_version", "department").filter(number=number).first()
+    case = (
+        Case.objects.select_related("item_version", "department")
+        .filter(number=number)
+        .exclude(state=CaseState.DRAFT)
+        .first()
+    )
     if case is None:
         raise not_found
     id_tail = (case.applicant_id_number or "").upper()[-4:]
@@ -246,3 +275,23 @@ def case_supplement(*, case: Case):
 def case_materials(*, case: Case) -> QuerySet[CaseMaterial]:
     """The files uploaded for the case, in upload order."""
     return CaseMaterial.objects.filter(case=case).order_by("id")
+
+
+def case_missing_materials(*, case: Case) -> list:
+    """The required materials the applicant has still to supply for ``case``: requirements of
+    its item version with source ``applicant`` and requirement ``required`` that have no
+    uploaded file. Materials the government holds (a license, registry data) never count."""
+    from django.db.models import Exists, OuterRef
+
+    from yiwang.catalog.models import MaterialRequirement, MaterialRequirementKind, MaterialSource
+
+    uploaded = CaseMaterial.objects.filter(case_id=case.pk, requirement_id=OuterRef("pk"))
+    return list(
+        MaterialRequirement.objects.filter(
+            version_id=case.item_version_id,
+            source=MaterialSource.APPLICANT,
+            requirement=MaterialRequirementKind.REQUIRED,
+        )
+        .exclude(Exists(uploaded))
+        .order_by("sort", "id")
+    )

@@ -4,7 +4,7 @@ import pytest
 
 from yiwang.cases import services
 from yiwang.cases.models import Case
-from yiwang.cases.tests.factories import FORM, ID_NUMBER
+from yiwang.cases.tests.factories import FORM, ID_NUMBER, attach_required
 from yiwang.identity.services import api_token_create
 
 API = "/api/v1/cases"
@@ -34,7 +34,14 @@ def test_online_lifecycle_over_http(client, world):
     assert again.status_code == 200 and again.json()["id"] == case["id"]
 
     pk = case["id"]
-    upload = client.post(f"{API}/{pk}/materials", {"file": _file(PDF), "name": "申请书"}, **auth(world.applicant))
+    # Acceptance needs the required 申请书 (the 经营者身份证明 is a license: never demanded).
+    missing = post(client, f"{API}/{pk}/accept", world.clerk, {"version": case["version"]})
+    assert missing.status_code == 422 and missing.json()["code"] == "materials_missing"
+    assert "个体工商户登记申请书" in missing.json()["message"] and "经营者身份证明" not in missing.json()["message"]
+    requirement = world.market_item.current_version.materials.get(name="个体工商户登记申请书")
+    upload = client.post(
+        f"{API}/{pk}/materials", {"file": _file(PDF), "requirement_id": requirement.pk}, **auth(world.applicant)
+    )
     assert upload.status_code == 201 and upload.json()["content_type"] == "application/pdf"
     download = client.get(f"{API}/{pk}/materials/{upload.json()['id']}", **auth(world.reviewer))
     assert download.status_code == 200 and b"".join(download.streaming_content) == PDF
@@ -107,7 +114,7 @@ def test_public_progress(client, world):
 
 def _many_cases(world, n):
     for _ in range(n):
-        case = services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)[0]
+        case = attach_required(services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)[0])
         services.case_accept(actor=world.clerk, case_id=case.pk)
         services.case_request_supplement(
             actor=world.reviewer, case_id=case.pk, items=[{"material": "申请书", "problem": "缺签名"}]
@@ -133,7 +140,7 @@ def test_lifecycle_write_query_counts_do_not_grow(client, world, django_assert_m
     counts = []
     for _ in range(2):
         _many_cases(world, 7)
-        case = services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)[0]
+        case = attach_required(services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)[0])
         headers = auth(world.clerk)
         with django_assert_max_num_queries(40) as captured:
             response = client.post(f"{API}/{case.pk}/accept", {}, content_type="application/json", **headers)

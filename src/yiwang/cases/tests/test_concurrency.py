@@ -10,7 +10,7 @@ from django.db import connections
 
 from yiwang.cases import services
 from yiwang.cases.models import Case, CaseState
-from yiwang.cases.tests.factories import FORM, build_world
+from yiwang.cases.tests.factories import FORM, attach_required, build_world
 from yiwang.core.errors import Conflict
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -66,7 +66,7 @@ def test_concurrent_retries_with_one_key_make_one_case(world):
 
 
 def test_two_staff_act_at_once_one_wins(world):
-    case = services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)[0]
+    case = attach_required(services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)[0])
     seen = case.version
     results = run_together(
         [
