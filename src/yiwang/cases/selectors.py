@@ -164,14 +164,12 @@ def case_timeline(*, actor, case: Case) -> QuerySet[CaseStep]:
 
 
 def case_is_staff_view(*, actor, case: Case) -> bool:
-    if not _signed_in(actor):
+    if not _signed_in(actor) or case.state == CaseState.DRAFT:
         return False
     if actor.is_superuser:
         return True
     if actor.pk in (case.received_by_id, case.accepted_by_id):
         return True
-    if case.state == CaseState.DRAFT:
-        return False
     return Case.objects.filter(pk=case.pk).filter(_scope(actor)[0]).exists()
 
 
