@@ -683,15 +683,18 @@ def _act(action: str, request: HttpRequest, case_id: int, version: int | None):
 @require_POST
 def workbench_action(request: HttpRequest, case_id: int, action: str) -> HttpResponse:
     _require_staff(request)
-    case = _case_or_404(request, case_id)
+    # The service finds the case with the actor's visibility (a case they may not see is a 404),
+    # and tells a clerk who saw it at the window that a colleague moved it on (a conflict).
     try:
-        _result, done = _act(action, request, case.pk, _version_of(request))
+        _result, done = _act(action, request, case_id, _version_of(request))
+    except NotFound as exc:
+        raise Http404 from exc
     except YiwangError as exc:
         messages.error(request, _error_text(exc))
     else:
         messages.success(request, done)
-        try:
-            selectors.case_get(actor=request.user, case_id=case.pk)
-        except NotFound:  # e.g. delivered by a clerk who did not receive it: back to the lists
-            return redirect("cases_workbench:index")
-    return redirect("cases_workbench:detail", case_id=case.pk)
+    try:
+        selectors.case_get(actor=request.user, case_id=case_id)
+    except NotFound:  # e.g. delivered, or moved on to the back office: back to the lists
+        return redirect("cases_workbench:index")
+    return redirect("cases_workbench:detail", case_id=case_id)
