@@ -349,7 +349,13 @@ def draft_delete(request: HttpRequest, draft_id: int) -> HttpResponse:
 
 @login_required
 def detail(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = _case_or_404(request, case_id)
+    try:
+        case = selectors.case_get(actor=request.user, case_id=case_id)
+    except NotFound as exc:
+        try:  # one's own draft has its own page
+            return redirect("cases:draft", draft_id=selectors.case_draft_get(actor=request.user, draft_id=case_id).pk)
+        except NotFound:
+            raise Http404 from exc
     context = _case_context(request, case)
     context["is_applicant"] = case.applicant_id == request.user.pk
     return render(request, "cases/detail.html", context)

@@ -326,6 +326,8 @@ def test_save_a_draft_continue_it_later_and_submit_by_pages(world):
     mine = applicant.get("/cases/").content.decode()
     assert "草稿" in mine and f"/cases/drafts/{draft.pk}/" in mine and "删除草稿" in mine
     assert client_for(world.other_citizen).get(f"/cases/drafts/{draft.pk}/").status_code == 404
+    assert applicant.get(f"/cases/{draft.pk}/").url == f"/cases/drafts/{draft.pk}/"
+    assert client_for(world.other_citizen).get(f"/cases/{draft.pk}/").status_code == 404
     assert client_for(world.clerk).get(f"/workbench/cases/{draft.pk}/").status_code == 404
     assert "半成品小店" not in client_for(world.clerk).get("/workbench/cases/").content.decode()
 
