@@ -22,4 +22,6 @@ api = YiwangAPI(
 api.add_router("", "yiwang.identity.api.router")
 api.add_router("/catalog/", "yiwang.catalog.api.router")
 api.add_router("/cases/", "yiwang.cases.api.router")
+api.add_router("/cases/bundles/", "yiwang.cases.bundle_api.router")
 api.add_router("/licenses/", "yiwang.licenses.api.router")
+api.add_router("/messages/", "yiwang.messaging.api.router")

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "yiwang.catalog",
     "yiwang.cases",
     "yiwang.licenses",
+    "yiwang.messaging",
     "yiwang.portal",
     "yiwang.workbench",
     "yiwang.demo",
@@ -133,6 +134,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "yiwang.core.context_processors.preferences",
+                "yiwang.messaging.context_processors.unread_messages",
             ],
         },
     },
@@ -233,6 +235,34 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+
+# --- Messaging (docs/messaging.md): e-mail and the SMS gateway ------------------------------
+# Without YIWANG_EMAIL_HOST (or an explicit YIWANG_EMAIL_BACKEND) e-mail is written as files
+# under var/mail/, so nothing leaves the machine.
+EMAIL_HOST = env("YIWANG_EMAIL_HOST", "") or "localhost"
+EMAIL_BACKEND = env(
+    "YIWANG_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if env("YIWANG_EMAIL_HOST")
+    else "django.core.mail.backends.filebased.EmailBackend",
+)
+EMAIL_FILE_PATH = Path(env("YIWANG_EMAIL_FILE_PATH", str(VAR_DIR / "mail")))
+EMAIL_PORT = env_int("YIWANG_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("YIWANG_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("YIWANG_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("YIWANG_EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("YIWANG_EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("YIWANG_EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env("YIWANG_EMAIL_FROM", "一网政务服务 <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# SMS: an HTTP gateway on the extranet that takes JSON (see docs/messaging.md); unset = SMS skipped.
+YIWANG_SMS_GATEWAY_URL = env("YIWANG_SMS_GATEWAY_URL", "")
+YIWANG_SMS_GATEWAY_TOKEN = env("YIWANG_SMS_GATEWAY_TOKEN", "")
+YIWANG_SMS_GATEWAY_TIMEOUT = env_int("YIWANG_SMS_GATEWAY_TIMEOUT", 10)
+YIWANG_SMS_SIGN = env("YIWANG_SMS_SIGN", "一网政务")
+# E-mail and SMS: attempts per message, and the wait before the first retry (doubled each time).
+YIWANG_MESSAGE_MAX_ATTEMPTS = env_int("YIWANG_MESSAGE_MAX_ATTEMPTS", 3)
+YIWANG_MESSAGE_RETRY_SECONDS = env_int("YIWANG_MESSAGE_RETRY_SECONDS", 60)
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,8 @@ from yiwang.settings import DATABASES, TASKS
 
 TASKS = {**TASKS, "default": {**TASKS["default"], "BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 AXES_ENABLED = True
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+YIWANG_SMS_GATEWAY_URL = ""
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not Django's shared-cache in-memory database: concurrency tests open several

@@ -11,6 +11,8 @@ urlpatterns = [
     path("workbench/licenses/", include("yiwang.licenses.workbench_urls")),
     path("workbench/cases/", include("yiwang.cases.workbench_urls")),
     path("cases/", include("yiwang.cases.urls")),
+    path("messages/", include("yiwang.messaging.urls")),
+    path("workbench/messages/", include("yiwang.messaging.workbench_urls")),
     path("workbench/", include("yiwang.workbench.urls")),
     path("accounts/", include("yiwang.identity.urls", namespace="identity")),
     path("api/v1/", api.urls),

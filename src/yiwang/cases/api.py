@@ -98,6 +98,19 @@ class MaterialOut(Schema):
     uploaded_at: datetime
 
 
+class BundleSiblingOut(Schema):
+    item_name: str
+    state_label: str
+    this_case: bool
+
+
+class BundleNoteOut(Schema):
+    bundle_id: int
+    number: str
+    name: str
+    cases: list[BundleSiblingOut] = Field(description="Item name and state of each case of the bundle, nothing more")
+
+
 class CaseDetail(CaseSummary):
     applicant_id_number_masked: str
     form_data: dict
@@ -115,6 +128,7 @@ class CaseDetail(CaseSummary):
     materials: list[MaterialOut]
     timeline: list[StepOut] = Field(description="The applicant sees public steps only")
     notices: list[str] = Field(description="Notices available as PDF at notices/{kind}")
+    bundle: BundleNoteOut | None = Field(None, description="The life-event application (一件事) it belongs to")
 
 
 class SubmitIn(Schema):
@@ -215,7 +229,8 @@ def _is_own(request: HttpRequest, case: Case) -> bool:
 
 def _detail(request: HttpRequest, case: Case) -> dict:
     actor = request.auth
-    supplement = getattr(case, "supplement", None) if _has_supplement(case) else None
+    fresh = getattr(case, "_fresh", None)  # just submitted: its steps and files are in hand
+    supplement = None if fresh or not _has_supplement(case) else case.supplement
     data = _summary(case, full_name=_is_own(request, case))
     data.update(
         applicant_id_number_masked=mask_id_number(case.applicant_id_number),
@@ -231,8 +246,9 @@ def _detail(request: HttpRequest, case: Case) -> dict:
         delivered_at=case.delivered_at,
         delivery_method=case.delivery_method,
         supplement=supplement,
-        materials=list(case.materials.all()),
+        materials=fresh["materials"] if fresh else list(case.materials.all()),
         notices=available_notices(case, supplement=supplement),
+        bundle=_bundle_note(case),
         timeline=[
             {
                 "kind": step.kind,
@@ -243,10 +259,22 @@ def _detail(request: HttpRequest, case: Case) -> dict:
                 "note": step.note,
                 "at": step.created_at,
             }
-            for step in selectors.case_timeline(actor=actor, case=case)
+            for step in (fresh["steps"] if fresh else selectors.case_timeline(actor=actor, case=case))
         ],
     )
     return data
+
+
+def _bundle_note(case: Case) -> dict | None:
+    note = selectors.case_bundle_note(case=case)
+    if note is None:
+        return None
+    return {
+        "bundle_id": note.bundle_id,
+        "number": note.number,
+        "name": note.name,
+        "cases": [{"item_name": n, "state_label": s, "this_case": own} for n, s, own in note.siblings],
+    }
 
 
 def _has_supplement(case: Case) -> bool:
@@ -258,11 +286,12 @@ def _has_supplement(case: Case) -> bool:
 
 
 def _published_item(code: str) -> ServiceItem:
-    item = (
+    found = (
         ServiceItem.objects.select_related("department", "current_version")
         .filter(implementation_code=(code or "").strip(), status=Status.PUBLISHED)
-        .first()
+        .order_by()[:1]  # unique code: no ORDER BY for the compiler to place
     )
+    item = next(iter(found), None)
     if item is None:
         raise NotFound(_("该事项未发布或已停用。"), code="item_not_found")
     return item
@@ -271,11 +300,7 @@ def _published_item(code: str) -> ServiceItem:
 # --- applicant ---------------------------------------------------------------------------------
 
 
-@router.post("/", response={200: CaseDetail, 201: CaseDetail, **WRITE_ERRORS}, summary="Submit an application")
-def submit(request: HttpRequest, payload: SubmitIn, idempotency_key: str = Header("", alias="Idempotency-Key")):
-    """Submit for the item's current version. The same idempotency key (header or body) for the
-    same applicant answers ``200`` with the first case instead of creating another (``201``).
-    Window clerks pass ``channel: "window"`` and the walk-in applicant's ``applicant_id_number``."""
+def _submit(request: HttpRequest, payload: SubmitIn, key: str, materials=()) -> Respond:
     applicant = None
     if payload.channel == Channel.WINDOW:
         applicant = user_get_by_id_number(id_number=payload.applicant_id_number)
@@ -289,12 +314,72 @@ def submit(request: HttpRequest, payload: SubmitIn, idempotency_key: str = Heade
         form_data=payload.form_data,
         applicant=applicant,
         channel=payload.channel,
-        idempotency_key=idempotency_key or payload.idempotency_key,
+        idempotency_key=key or payload.idempotency_key,
+        materials=materials,
     )
     if created:  # the service's own object: no need to read the case back
         case.item_version.item = item
         return Respond(201, _detail(request, case))
     return Respond(200, _detail(request, selectors.case_get(actor=request.auth, case_id=case.pk)))
+
+
+@router.post("/", response={200: CaseDetail, 201: CaseDetail, **WRITE_ERRORS}, summary="Submit an application")
+def submit(request: HttpRequest, payload: SubmitIn, idempotency_key: str = Header("", alias="Idempotency-Key")):
+    """Submit for the item's current version. The same idempotency key (header or body) for the
+    same applicant answers ``200`` with the first case instead of creating another (``201``).
+    Window clerks pass ``channel: "window"`` and the walk-in applicant's ``applicant_id_number``.
+    To send the materials with the application, use ``POST /with-materials``."""
+    return _submit(request, payload, idempotency_key)
+
+
+@router.post(
+    "/with-materials",
+    response={200: CaseDetail, 201: CaseDetail, **WRITE_ERRORS},
+    summary="Submit an application with its material files (multipart)",
+)
+def submit_with_materials(
+    request: HttpRequest,
+    application: Form[str],
+    files: File[list[UploadedFile]] = None,
+    requirement_ids: Form[list[str]] = None,
+    names: Form[list[str]] = None,
+    idempotency_key: str = Header("", alias="Idempotency-Key"),
+):
+    """The application and its files in one request and one transaction: if any file is refused
+    (type by content, size, requirement), nothing is submitted and the error names the material
+    (``fields`` has ``material_<requirement id>``). Idempotent like ``POST /``.
+
+    Fields: ``application``, the same JSON object as the body of ``POST /``; ``files``, the
+    files; ``requirement_ids``, one per file in the same order, the material requirement's id
+    (empty for 「其他材料」); ``names``, optional, one per file, what an other material is."""
+    try:
+        payload = SubmitIn.model_validate_json(application)
+    except ValueError as exc:
+        message = _("申请数据不是有效的 JSON 对象")
+        raise ValidationFailed(message, code="invalid_application", fields={"application": message}) from exc
+    files, requirement_ids, names = files or [], requirement_ids or [], names or []
+    if len(requirement_ids) not in (0, len(files)):
+        message = _("requirement_ids 的个数须与文件个数一致")
+        raise ValidationFailed(message, code="invalid_materials", fields={"requirement_ids": message})
+    limit = services.max_material_bytes()
+    materials = []
+    for index, upload in enumerate(files):
+        raw = requirement_ids[index].strip() if requirement_ids else ""
+        try:
+            requirement_id = int(raw) if raw else None
+        except ValueError:
+            message = _("第 %(n)d 个文件的材料编号无效") % {"n": index + 1}
+            fields = {f"requirement_ids.{index}": message}
+            raise ValidationFailed(message, code="invalid_materials", fields=fields) from None
+        materials.append(
+            services.MaterialUpload(
+                requirement_id=requirement_id,
+                filename=upload.name or "",
+                content=upload.read(limit + 1),
+                name=names[index] if index < len(names) else "",
+            )
+        )
+    return _submit(request, payload, idempotency_key, materials)
 
 
 @router.get("/mine", response={200: list[CaseSummary], **READ_ERRORS}, summary="My cases")

@@ -1,14 +1,17 @@
 """Demo cases of 示范市 (loaded by ``yiwang demo`` after the city and the catalog).
 
 Through the services, as people would: an online applicant's case and a walk-in applicant's
-case carried to delivery, one waiting at the window, one under review. Idempotent: each case
-has an idempotency key, so a rerun finds it and changes nothing.
+case carried to delivery, one waiting at the window, one under review, and one life-event
+application (二手房转移登记一件事, citizen07) split into three departments' cases, one of them
+accepted. Idempotent: each submission has an idempotency key, so a rerun finds it and changes
+nothing.
 """
 
 from yiwang.catalog.models import ServiceItem, Status
 from yiwang.identity.models import User
 
 ITEM = "SFS-SCJG-0001"  # 个体工商户设立登记
+LIFE_EVENT = "LE-ESFZY"  # 二手房转移登记一件事: 不动产登记中心, 税务, 水电气
 # A one-page PDF standing in for the scan of each required material (acceptance needs them).
 SCAN = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
@@ -84,4 +87,48 @@ def load(actor=None):
         hand_in_materials(in_review, in_review.applicant)
         services.case_accept(actor=clerk, case_id=in_review.pk)
         services.case_claim(actor=reviewer, case_id=in_review.pk)
+    created.extend(_bundle())
     return created
+
+
+def _bundle() -> list:
+    """citizen07 buys a flat: one application, three departments' cases; the window accepts one."""
+    from yiwang.cases import services
+    from yiwang.catalog import selectors as catalog_selectors
+    from yiwang.core.errors import NotFound
+
+    buyer = User.objects.filter(username="citizen07").first()
+    clerk = User.objects.filter(username="scjg_clerk").first()
+    try:
+        life_event = catalog_selectors.life_event_get_published(code=LIFE_EVENT)
+    except NotFound:
+        return []
+    if buyer is None or clerk is None:
+        return []
+    form = {
+        "property_certificate_number": "示房权证明湖字第0012345号",
+        "property_address": "示范市明湖区文昌路8号3幢1单元502室",
+        "seller_name": "王建国",
+        "buyer_name": buyer.real_name,
+        "transfer_reason": "买卖",
+        "price": 168,
+        "area_m2": 89.5,
+        "buyer_family_home_count": 0,
+        "seller_held_over_5_years": True,
+        "new_owner_name": buyer.real_name,
+        "utilities": ["供水", "供电", "燃气"],
+    }
+    bundle, new = services.case_bundle_submit(
+        actor=buyer, life_event=life_event, form_data=form, idempotency_key="demo-bundle-citizen07"
+    )
+    if not new:
+        return []
+    cases = list(bundle.cases.order_by("pk"))
+    from yiwang.cases import selectors
+
+    for requirement in selectors.case_missing_materials(case=cases[0]):  # acceptance needs them
+        services.case_material_add(
+            actor=buyer, case_id=cases[0].pk, requirement_id=requirement.pk, filename="scan.pdf", content=SCAN
+        )
+    services.case_accept(actor=clerk, case_id=cases[0].pk)  # 一窗受理: any department's case
+    return cases

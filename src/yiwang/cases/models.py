@@ -169,6 +169,15 @@ class Case(models.Model):
     delivery_method = models.CharField(_("送达方式"), max_length=20, blank=True)
     withdrawn_at = models.DateTimeField(_("撤回时间"), null=True, blank=True)
 
+    bundle = models.ForeignKey(
+        "CaseBundle",
+        verbose_name=_("所属一件事申请"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+    )
+
     version = models.PositiveIntegerField(_("修订号"), default=1)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -291,3 +300,65 @@ class CaseMaterial(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- life-event bundles (一件事一次办) -------------------------------------------------------
+
+
+class BundleStatus(models.TextChoices):
+    """A bundle's status, computed from its cases (``selectors.bundle_status``); never stored."""
+
+    IN_PROGRESS = "in_progress", _("办理中")
+    PARTLY_DECIDED = "partly_decided", _("部分办结")
+    ALL_DELIVERED = "all_delivered", _("全部办结")
+    SOME_REFUSED = "some_refused", _("部分事项未获准")
+    WITHDRAWN = "withdrawn", _("已撤回")
+
+
+class CaseBundle(models.Model):
+    """One application for a life-event bundle: one form, one set of materials, split into one
+    ``Case`` per member item (``cases``), each run in parallel by its own department on its own
+    clock. The bundle keeps the merged form as submitted and the applicant as at submission."""
+
+    number = models.CharField(_("一件事申请编号"), max_length=32, unique=True)
+    life_event_version = models.ForeignKey(
+        "catalog.LifeEventVersion",
+        verbose_name=_("一件事版本"),
+        on_delete=models.PROTECT,
+        related_name="case_bundles",
+    )
+    channel = models.CharField(_("申报渠道"), max_length=10, choices=Channel.choices)
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("申请人账户"), on_delete=models.PROTECT, related_name="case_bundles"
+    )
+    applicant_kind = models.CharField(_("申请人类型"), max_length=16, choices=ApplicantKind.choices)
+    applicant_name = models.CharField(_("申请人名称"), max_length=200)
+    applicant_id_number = EncryptedTextField(_("申请人证件号码"), help_text=_("身份证号或统一社会信用代码"))
+    applicant_id_index = models.CharField(max_length=64, db_index=True, editable=False)
+    applicant_phone = EncryptedTextField(_("联系电话"), blank=True)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("收件人员"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    idempotency_key = models.CharField(_("幂等键"), max_length=64, blank=True)
+    form_data = models.JSONField(_("申请表"), default=dict, blank=True)
+    submitted_at = models.DateTimeField(_("提交时间"))
+
+    class Meta:
+        verbose_name = _("一件事申请")
+        verbose_name_plural = _("一件事申请")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["applicant", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="cases_bundle_idempotency_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["applicant", "-submitted_at"], name="cases_bundle_applicant_idx")]
+
+    def __str__(self) -> str:
+        return self.number

@@ -16,13 +16,13 @@ superuser sees it, it is in no queue or count, and the public progress lookup ne
 import hmac
 from dataclasses import dataclass
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from yiwang.cases.models import Case, CaseMaterial, CaseState, CaseStep
 from yiwang.core.errors import NotFound
 from yiwang.identity.models import Role
-from yiwang.identity.selectors import roles_for_actor
+from yiwang.identity.selectors import role_grants_of
 
 BACK_OFFICE_ROLES = (Role.REVIEWER, Role.DEPARTMENT_HEAD, Role.AUDITOR, Role.CITY_ADMIN)
 INTAKE_STATES = (CaseState.SUBMITTED, CaseState.SUPPLEMENT_REQUESTED)
@@ -44,7 +44,7 @@ def _scope(actor, grants: list | None = None) -> tuple[Q, bool]:
     """
     scope = Q(pk__in=[])
     clerk = False
-    for grant in roles_for_actor(actor=actor) if grants is None else grants:
+    for grant in role_grants_of(actor=actor) if grants is None else grants:
         if grant.role == Role.WINDOW_CLERK:
             clerk = True
         if grant.role not in BACK_OFFICE_ROLES:
@@ -68,6 +68,38 @@ def visible_cases(*, actor, grants: list | None = None) -> QuerySet[Case]:
     if clerk:
         staff |= Q(received_by=actor) | Q(accepted_by=actor) | Q(state__in=INTAKE_STATES + DELIVERY_STATES)
     return Case.objects.filter(own | (staff & ~Q(state=CaseState.DRAFT)))
+
+
+def case_visible_to(*, actor, case: Case, grants: list) -> bool:
+    """Whether ``visible_cases(actor=actor, grants=grants)`` contains ``case``, decided in
+    Python for a case already read (with its department): the write services lock a case by
+    its key alone and check this, so their SQL is the same for every actor. Property-tested
+    against ``visible_cases`` (``tests/test_visibility.py``): change both together."""
+    if not _signed_in(actor):
+        return False
+    if case.applicant_id == actor.pk:
+        return True
+    if case.state == CaseState.DRAFT:  # a draft is its applicant's alone
+        return False
+    if actor.is_superuser:
+        return True
+    clerk = False
+    for grant in grants:
+        if grant.role == Role.WINDOW_CLERK:
+            clerk = True
+        if grant.role not in BACK_OFFICE_ROLES:
+            continue
+        if grant.department_id == case.department_id:
+            return True
+        if (
+            grant.include_descendants
+            and case.department.is_active
+            and case.department.path.startswith(grant.department.path)
+        ):
+            return True
+    if clerk:
+        return actor.pk in (case.received_by_id, case.accepted_by_id) or case.state in INTAKE_STATES + DELIVERY_STATES
+    return False
 
 
 def _with_refs(cases: QuerySet[Case]) -> QuerySet[Case]:
@@ -209,6 +241,33 @@ def case_issuance_facts(*, case_id: int) -> dict:
     }
 
 
+def case_notification_facts(*, case_id: int) -> dict:
+    """What the messaging app needs to word a notification about a case (called from its
+    event subscribers, a system context, so not scoped to an actor; no personal data).
+
+    ``{"case_id", "number", "item_name", "state", "state_label", "sla_status", "sla_label",
+    "due_date" (ISO date or None), "department_id", "department_name", "assignee_id" (or
+    None), "applicant_id"}``. ``NotFound`` if there is no such case.
+    """
+    case = Case.objects.select_related("item_version", "department").filter(pk=case_id).first()
+    if case is None:
+        raise NotFound(_("未找到该办件。"), code="case_not_found")
+    return {
+        "case_id": case.pk,
+        "number": case.number,
+        "item_name": case.item_version.name,
+        "state": case.state,
+        "state_label": str(case.get_state_display()),
+        "sla_status": case.sla_status,
+        "sla_label": str(case.get_sla_status_display()),
+        "due_date": case.due_date.isoformat() if case.due_date else None,
+        "department_id": case.department_id,
+        "department_name": case.department.name,
+        "assignee_id": case.assignee_id,
+        "applicant_id": case.applicant_id,
+    }
+
+
 @dataclass(frozen=True)
 class PublicProgress:
     number: str
@@ -273,6 +332,148 @@ def case_supplement(*, case: Case):
 def case_materials(*, case: Case) -> QuerySet[CaseMaterial]:
     """The files uploaded for the case, in upload order."""
     return CaseMaterial.objects.filter(case=case).order_by("id")
+
+
+# --- life-event bundles (一件事一次办) ------------------------------------------------------
+# A bundle is the applicant's: only they (and the window clerk who received it) see it whole.
+# Staff see each child case through the usual scoping, plus a note naming the bundle and its
+# other items' names and states — nothing else of another department's case.
+
+
+def _bundles():
+    from yiwang.cases.models import CaseBundle
+
+    return CaseBundle.objects.select_related("life_event_version__life_event").prefetch_related(
+        Prefetch(
+            "cases", queryset=Case.objects.select_related("item_version__item", "department", "assignee").order_by("pk")
+        )
+    )
+
+
+def bundle_get(*, actor, bundle_id):
+    """The bundle with its cases; ``NotFound`` unless the actor applied for it, received it at
+    the window, or is a superuser."""
+    not_found = NotFound(_("未找到该一件事申请。"), code="bundle_not_found")
+    try:
+        pk = int(bundle_id)
+    except (TypeError, ValueError):
+        raise not_found from None
+    if not _signed_in(actor):
+        raise not_found
+    bundles = _bundles().filter(pk=pk)
+    if not actor.is_superuser:
+        bundles = bundles.filter(Q(applicant=actor) | Q(received_by=actor))
+    bundle = bundles.first()
+    if bundle is None:
+        raise not_found
+    return bundle
+
+
+def bundle_list_for_applicant(*, actor):
+    """My bundle applications with their cases, newest first."""
+    from yiwang.cases.models import CaseBundle
+
+    if not _signed_in(actor):
+        return CaseBundle.objects.none()
+    return _bundles().filter(applicant=actor).order_by("-submitted_at", "-pk")
+
+
+DECIDED_STATES = (CaseState.APPROVED, CaseState.REJECTED, CaseState.REFUSED, CaseState.DELIVERED)
+
+
+@dataclass(frozen=True)
+class BundleProgress:
+    status: str
+    label: str
+    total: int
+    delivered: int
+    decided: int
+    supplement_requested: int
+
+
+def bundle_status(*, bundle) -> BundleProgress:
+    """The bundle's status from its cases (use a bundle from ``bundle_get`` / ``bundle_list_for_applicant``,
+    whose cases are prefetched):
+
+    * ``some_refused`` — a case was refused (不予受理) or rejected (不予许可), delivered or not;
+    * ``withdrawn`` — every case was withdrawn;
+    * ``all_delivered`` — every case is delivered (or withdrawn);
+    * ``partly_decided`` — some cases are decided or delivered, others still running;
+    * ``in_progress`` — no case is decided yet.
+    """
+    from yiwang.cases.models import BundleStatus, Decision
+
+    cases = list(bundle.cases.all())
+    refused = any(
+        c.state in (CaseState.REFUSED, CaseState.REJECTED)
+        or (c.state == CaseState.DELIVERED and c.decision == Decision.REJECT)
+        for c in cases
+    )
+    delivered = sum(1 for c in cases if c.state == CaseState.DELIVERED)
+    withdrawn = sum(1 for c in cases if c.state == CaseState.WITHDRAWN)
+    decided = sum(1 for c in cases if c.state in DECIDED_STATES)
+    if refused:
+        status = BundleStatus.SOME_REFUSED
+    elif cases and withdrawn == len(cases):
+        status = BundleStatus.WITHDRAWN
+    elif cases and delivered + withdrawn == len(cases):
+        status = BundleStatus.ALL_DELIVERED
+    elif decided or withdrawn:
+        status = BundleStatus.PARTLY_DECIDED
+    else:
+        status = BundleStatus.IN_PROGRESS
+    return BundleProgress(
+        status=status.value,
+        label=str(status.label),
+        total=len(cases),
+        delivered=delivered,
+        decided=decided,
+        supplement_requested=sum(1 for c in cases if c.state == CaseState.SUPPLEMENT_REQUESTED),
+    )
+
+
+def bundle_timeline(*, bundle) -> QuerySet[CaseStep]:
+    """The public steps of every case of the bundle, merged in time order (each step's
+    ``case`` carries the item's name)."""
+    return (
+        CaseStep.objects.filter(case__bundle=bundle, public=True)
+        .select_related("case__item_version")
+        .order_by("created_at", "id")
+    )
+
+
+@dataclass(frozen=True)
+class BundleNote:
+    bundle_id: int
+    number: str
+    name: str
+    siblings: list  # [(item name, state label, is this case)]
+
+
+def case_bundle_note(*, case: Case) -> BundleNote | None:
+    """For a case the actor may already see (from ``case_get``): the bundle it belongs to and
+    the names and states of the bundle's cases — no other department's case contents."""
+    if not case.bundle_id:
+        return None
+    from yiwang.cases.models import CaseBundle
+
+    bundle = (
+        CaseBundle.objects.select_related("life_event_version")
+        .only("number", "life_event_version__name")
+        .get(pk=case.bundle_id)
+    )
+    rows = (
+        Case.objects.filter(bundle_id=case.bundle_id)
+        .select_related("item_version")
+        .only("pk", "state", "item_version__name")
+        .order_by("pk")
+    )
+    return BundleNote(
+        bundle_id=bundle.pk,
+        number=bundle.number,
+        name=bundle.life_event_version.name,
+        siblings=[(row.item_version.name, row.get_state_display(), row.pk == case.pk) for row in rows],
+    )
 
 
 def case_missing_materials(*, case: Case) -> list:

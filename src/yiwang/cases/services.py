@@ -17,15 +17,18 @@ department heads of the implementing department do the same and review; the depa
 head assigns, extends and decides; the applicant submits, answers, withdraws.
 """
 
+import contextlib
 import io
 import json
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
 
 import jsonschema
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -45,13 +48,13 @@ from yiwang.cases.models import (
     Supplement,
 )
 from yiwang.catalog.models import HandlingForm, MaterialRequirement, ServiceItem, ServiceItemVersion, Status
-from yiwang.core import events
+from yiwang.core import db, events
 from yiwang.core.audit import audit_record
 from yiwang.core.calendar import WorkingCalendar, working_calendar
 from yiwang.core.crypto import blind_index, sm3_hex
 from yiwang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yiwang.identity.models import Department, Role, User
-from yiwang.identity.selectors import roles_for_actor
+from yiwang.identity.selectors import role_grants_of
 
 DEFAULT_MAX_MATERIAL_BYTES = 10 * 1024 * 1024
 
@@ -74,7 +77,7 @@ def _grants(actor, case: Case | None = None) -> list:
         return []
     if not actor.is_active:
         return []
-    return list(roles_for_actor(actor=actor))
+    return list(role_grants_of(actor=actor))
 
 
 def is_window_clerk(actor, case: Case | None = None) -> bool:
@@ -106,27 +109,77 @@ def actor_has_role(*, actor, role: str, department: Department, case: Case | Non
     return has_any_role(actor, (role,), department, case)
 
 
+# What a transition reads of the case's neighbours; the rest (guide texts and JSON of the
+# item version, the assignee's personal data) is left out so that the lock reads, decrypts
+# and decodes less. A deferred column read by mistake costs one query, never a wrong answer.
+_LOCK_RELATED_FIELDS = (
+    "department__name",
+    "department__path",
+    "department__is_active",
+    "department__parent_id",
+    "department__region_code",
+    "item_version__item_id",
+    "item_version__name",
+    "item_version__process",
+    "item_version__output_license_type_code",
+    "item_version__item__implementation_code",
+    "item_version__item__department_id",
+    "assignee__username",
+    "assignee__real_name",
+    "assignee__is_active",
+    "assignee__kind",
+    *(f"supplement__{f.name}" for f in Supplement._meta.concrete_fields),
+)
+
+
+def _lock_fields() -> tuple[str, ...]:
+    return (*(f.name for f in Case._meta.concrete_fields), *_LOCK_RELATED_FIELDS)
+
+
 def _lock(*, actor, case_id, expected_version: int | None) -> Case:
-    """The case, locked until commit; ``NotFound`` if the actor may not see it."""
-    from yiwang.cases.selectors import visible_cases
+    """The case, locked until commit; ``NotFound`` if the actor may not see it.
+
+    The row is read by its key alone (the same SQL for every actor) and the actor's right
+    to see it is checked in Python by ``selectors.case_visible_to`` — the rule of
+    ``visible_cases``, property-tested against it — with the grants read once here.
+    """
+    from yiwang.cases.selectors import case_visible_to
 
     try:
         pk = int(case_id)
     except (TypeError, ValueError):
         raise NotFound(_("未找到该办件。"), code="case_not_found") from None
     grants = _grants(actor)
-    case = (
-        visible_cases(actor=actor, grants=grants)
-        .select_related("department", "item_version__item", "assignee")
+    # No ORDER BY (``.first()`` would add one): Django's compiler hashes every selected
+    # column to place an ORDER BY, a large share of this wide query's cost.
+    found = (
+        Case.objects.select_related("department", "item_version__item", "assignee", "supplement")
+        .only(*_lock_fields())
         .select_for_update(of=("self",))
         .filter(pk=pk)
-        .first()
+        .order_by()[:1]
     )
-    if case is None and expected_version is not None:
-        _raise_if_moved_on(actor=actor, pk=pk, expected_version=expected_version, grants=grants)
-    if case is None:
+    case = next(iter(found), None)
+    if case is not None:
+        case._actor_grants = (getattr(actor, "pk", None), grants)
+    visible = case is not None and case_visible_to(actor=actor, case=case, grants=grants)
+    if (
+        not visible
+        and case is not None
+        and expected_version is not None
+        and case.version != expected_version
+        and clerk_saw_at_front_office(actor=actor, case=case, grants=grants)
+    ):
+        # A clerk who legitimately saw the case at the front office, after a colleague moved
+        # it on; for anybody else an invisible case stays a plain NotFound whatever the version.
+        raise Conflict(
+            _("办件 %(number)s 已被他人处理(当前状态:%(state)s),请刷新后再操作。")
+            % {"number": case.number, "state": case.get_state_display()},
+            code="case_changed",
+        )
+    if not visible:
         raise NotFound(_("未找到该办件。"), code="case_not_found")
-    case._actor_grants = (getattr(actor, "pk", None), grants)
+    case._loaded = {f.attname: getattr(case, f.attname) for f in Case._meta.concrete_fields}
     if expected_version is not None and case.version != expected_version:
         raise Conflict(
             _("办件 %(number)s 已被他人处理(当前状态:%(state)s),请刷新后再操作。")
@@ -193,28 +246,9 @@ def clerk_saw_at_front_office(*, actor, case: Case, grants: list | None = None) 
     if getattr(actor, "pk", None) in actor_ids:
         return True
     for colleague in User.objects.filter(pk__in=actor_ids):
-        if any(g.role == Role.WINDOW_CLERK and g.department_id in hall_ids for g in roles_for_actor(actor=colleague)):
+        if any(g.role == Role.WINDOW_CLERK and g.department_id in hall_ids for g in role_grants_of(actor=colleague)):
             return True
     return False
-
-
-def _raise_if_moved_on(*, actor, pk: int, expected_version: int, grants: list) -> None:
-    """A case the actor can no longer see, acted on with a stale version: a clerk who
-    legitimately saw it (``clerk_saw_at_front_office``) learns that somebody moved it on; for
-    everybody else it stays a plain ``NotFound`` (the caller raises it), whatever the version,
-    so a guessed id and version reveal neither the number nor the state."""
-    if not any(grant.role == Role.WINDOW_CLERK for grant in grants):
-        return
-    moved = Case.objects.select_related("department").filter(pk=pk).exclude(state=CaseState.DRAFT).first()
-    if moved is None or moved.version == expected_version:
-        return
-    if not clerk_saw_at_front_office(actor=actor, case=moved, grants=grants):
-        return
-    raise Conflict(
-        _("办件 %(number)s 已被他人处理(当前状态:%(state)s),请刷新后再操作。")
-        % {"number": moved.number, "state": moved.get_state_display()},
-        code="case_changed",
-    )
 
 
 def _require_state(case: Case, *states: str) -> None:
@@ -232,21 +266,33 @@ def _require(allowed: bool, message: str, code: str = "forbidden") -> None:
 
 
 def _save(case: Case, *, actor, action: str, changes: dict) -> None:
+    """Bump the version and write the columns that changed since ``_lock`` read the row."""
     case.version += 1
-    case.save()
+    loaded = getattr(case, "_loaded", None)
+    if loaded is None:
+        case.save()
+    else:
+        fields = [f.name for f in Case._meta.concrete_fields if getattr(case, f.attname) != loaded[f.attname]]
+        db.update(case, fields)
+        case._loaded = {f.attname: getattr(case, f.attname) for f in Case._meta.concrete_fields}
     audit_record(actor=actor, action=action, obj=case, changes=changes)
 
 
-def _step(case: Case, kind: str, actor, *, note: str = "", public: bool = True, **extra) -> CaseStep:
-    return CaseStep.objects.create(
+def _new_step(case: Case, kind: str, actor, *, note: str = "", public: bool = True, **extra) -> CaseStep:
+    return CaseStep(
         case=case,
         kind=kind,
         actor=actor if isinstance(actor, User) else None,
         actor_name=_actor_name(actor)[:100],
-        note=note,
+        note=str(note),
         public=public,
+        created_at=timezone.now(),
         **extra,
     )
+
+
+def _step(case: Case, kind: str, actor, *, note: str = "", public: bool = True, **extra) -> CaseStep:
+    return db.insert(_new_step(case, kind, actor, note=note, public=public, **extra))
 
 
 def _publish(name: str, case: Case) -> None:
@@ -276,16 +322,25 @@ def _next_number(*, region_code: str, day) -> str:
     """``<6-digit region><YYYYMMDD><6-digit sequence>``, unique under concurrency: the
     (region, day) counter row is locked until the submitting transaction commits."""
     region = (region_code or "000000")[:6].ljust(6, "0")
-    counter = CaseNumberCounter.objects.select_for_update().filter(region_code=region, day=day).first()
-    if counter is None:
+    table = connection.ops.quote_name(CaseNumberCounter._meta.db_table)
+    # One statement draws the number and locks the row (SQLite >= 3.35 and PostgreSQL both
+    # support RETURNING); the first submission of a (region, day) creates the row.
+    bump = f"UPDATE {table} SET last = last + 1 WHERE region_code = %s AND day = %s RETURNING last"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(bump, [region, day])
+        row = cursor.fetchone()
+    if row is None:
         try:
             with transaction.atomic():
-                counter = CaseNumberCounter.objects.create(region_code=region, day=day, last=0)
+                CaseNumberCounter.objects.create(region_code=region, day=day, last=1)
+                last = 1
         except IntegrityError:  # another submission created it first; wait for its lock
-            counter = CaseNumberCounter.objects.select_for_update().get(region_code=region, day=day)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return f"{region}{day:%Y%m%d}{counter.last:06d}"
+            with connection.cursor() as cursor:
+                cursor.execute(bump, [region, day])
+                last = cursor.fetchone()[0]
+    else:
+        last = row[0]
+    return f"{region}{day:%Y%m%d}{last:06d}"
 
 
 _FORM_MESSAGES = {
@@ -388,13 +443,15 @@ def case_submit(
     applicant: User | None = None,
     channel: str = Channel.ONLINE,
     idempotency_key: str = "",
+    materials: "Sequence[MaterialUpload]" = (),
 ) -> tuple[Case, bool]:
     """Submit an application for the item's current published version; returns (case, created).
 
     Online, the actor is the applicant. At a window, the actor is a window clerk (any
-    department) and ``applicant`` the person served. The same ``idempotency_key`` for the
-    same applicant returns the first case unchanged (``created`` False): a double click or
-    a retried request never makes two cases.
+    department) and ``applicant`` the person served. ``materials`` are stored with the case
+    in the same transaction: one bad file (named in the error) and nothing is submitted.
+    The same ``idempotency_key`` for the same applicant returns the first case unchanged
+    (``created`` False): a double click or a retried request never makes two cases.
     """
     key = (idempotency_key or "").strip()
     if len(key) > 64:
@@ -412,14 +469,16 @@ def case_submit(
     if applicant is None or not getattr(applicant, "is_authenticated", False):
         raise Forbidden(_("请先登录。"), code="not_authenticated")
 
-    if key:
-        existing = Case.objects.filter(applicant=applicant, idempotency_key=key).first()
-        if existing is not None:
-            return _same_submission(existing, item), False
-
     version = item.current_version
     snapshot = _submission_checks(item=item, version=version, channel=channel, applicant=applicant, form_data=form_data)
+    checked = []
+    if materials:
+        requirements = _requirements_of(version.pk)
+        checked = [_check_material(upload, requirements) for upload in materials]
 
+    # No read before the insert: the unique (applicant, idempotency key) constraint finds a
+    # repeated submission, and the whole transaction (number, files included) rolls back.
+    stored: list[str] = []
     try:
         with transaction.atomic():
             now = timezone.now()
@@ -438,21 +497,33 @@ def case_submit(
                 time_limit_days=version.promised_time_limit,
                 **snapshot,
             )
-            _step(case, StepKind.SUBMITTED, actor, note=Channel(channel).label)
+            attached = _store_materials(case, checked, actor=actor, stored=stored)
+            steps = [_new_step(case, StepKind.SUBMITTED, actor, note=Channel(channel).label)]
+            steps += [_new_step(case, StepKind.MATERIAL_ADDED, actor, note=m.name) for m in attached]
+            case._fresh = {"steps": CaseStep.objects.bulk_create(steps), "materials": attached}
             audit_record(
                 actor=actor,
                 action="case.submit",
                 obj=case,
-                changes={"state": [None, case.state], "channel": channel, "item_version": version.pk},
+                changes={
+                    "state": [None, case.state],
+                    "channel": channel,
+                    "item_version": version.pk,
+                    "materials": [{"name": m.name, "sm3": m.sm3, "size": m.size} for m in attached],
+                },
             )
             _publish("case.submitted", case)
     except IntegrityError:
+        _remove_files(stored)
         if not key:
             raise
         existing = Case.objects.filter(applicant=applicant, idempotency_key=key).first()
         if existing is None:
             raise
         return _same_submission(existing, item), False
+    except BaseException:
+        _remove_files(stored)
+        raise
     return case, True
 
 
@@ -751,7 +822,96 @@ def max_material_bytes() -> int:
     return int(getattr(settings, "YIWANG_CASE_MATERIAL_MAX_BYTES", DEFAULT_MAX_MATERIAL_BYTES))
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class MaterialUpload:
+    """One file as posted: for a requirement of the item's material list, or ``None`` for
+    「其他材料」 (then ``name`` says what it is)."""
+
+    requirement_id: int | None
+    filename: str
+    content: bytes
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class _CheckedMaterial:
+    requirement: MaterialRequirement | None
+    label: str
+    filename: str
+    content: bytes
+    content_type: str
+    sm3: str
+
+
+def _requirements_of(version_id: int) -> dict[int, MaterialRequirement]:
+    return {r.pk: r for r in MaterialRequirement.objects.filter(version=version_id)}
+
+
+def _check_material(upload: MaterialUpload, requirements: dict[int, MaterialRequirement]) -> _CheckedMaterial:
+    """The upload, checked by content and size; ``ValidationFailed`` naming the material and
+    the form field (``material_<requirement id>`` or ``material_other``) otherwise."""
+    field = f"material_{upload.requirement_id}" if upload.requirement_id is not None else "material_other"
+    requirement = None
+    if upload.requirement_id is not None:
+        requirement = requirements.get(upload.requirement_id)
+        if requirement is None:
+            message = _("该材料不属于本事项的材料清单")
+            raise ValidationFailed(message, fields={"requirement_id": message, field: message})
+    label = requirement.name if requirement else (upload.name or "").strip() or _("其他材料")
+    limit = max_material_bytes()
+    content = upload.content
+    if not content:
+        message = _("材料「%(name)s」:文件为空") % {"name": label}
+        raise ValidationFailed(message, code="material_empty", fields={"file": message, field: message})
+    if len(content) > limit:
+        message = _("材料「%(name)s」:文件超过 %(mb).0f MB 的上限") % {"name": label, "mb": limit / 1024 / 1024}
+        raise ValidationFailed(message, code="material_too_large", fields={"file": message, field: message})
+    content_type = detect_content_type(content)
+    if content_type is None:
+        message = _("材料「%(name)s」:文件内容不是 PDF、JPEG、PNG 或 OFD 格式") % {"name": label}
+        raise ValidationFailed(message, code="material_type", fields={"file": message, field: message})
+    return _CheckedMaterial(
+        requirement=requirement,
+        label=label[:200],
+        filename=(upload.filename or "")[:255],
+        content=content,
+        content_type=content_type,
+        sm3=sm3_hex(content),
+    )
+
+
+def _store_materials(case: Case, checked: list[_CheckedMaterial], *, actor, stored: list[str]) -> list[CaseMaterial]:
+    """Write the files (named by digest, never by the uploader) and their rows in one insert.
+
+    Each stored name is appended to ``stored`` at once, so that the caller can remove the
+    files if its transaction fails; files of a transaction rolled back further out are
+    removed by ``case_material_orphans_purge``.
+    """
+    rows = []
+    for item in checked:
+        material = CaseMaterial(
+            case=case,
+            requirement=item.requirement,
+            name=item.label,
+            original_filename=item.filename,
+            size=len(item.content),
+            sm3=item.sm3,
+            content_type=item.content_type,
+            uploaded_by=actor,
+        )
+        material.file.save("upload", ContentFile(item.content), save=False)
+        stored.append(material.file.name)
+        rows.append(material)
+    return CaseMaterial.objects.bulk_create(rows)
+
+
+def _remove_files(names: list[str]) -> None:
+    storage = CaseMaterial._meta.get_field("file").storage
+    for name in names:
+        with contextlib.suppress(OSError):  # already gone, or the disk refuses: the purge retries later
+            storage.delete(name)
+
+
 def case_material_add(
     *, actor, case_id, requirement_id: int | None, filename: str, content: bytes, name: str = ""
 ) -> CaseMaterial:
@@ -760,51 +920,81 @@ def case_material_add(
     The applicant or a window clerk may upload. The type is detected from the content;
     the file is stored under its SM3 digest, never under the uploaded name.
     """
-    case = _lock(actor=actor, case_id=case_id, expected_version=None)
-    _require(
-        case.applicant_id == getattr(actor, "pk", None) or is_window_clerk(actor, case),
-        _("只有申请人或窗口受理人员可以上传材料。"),
-    )
-    _require_state(case, CaseState.DRAFT, CaseState.SUBMITTED, CaseState.SUPPLEMENT_REQUESTED)
-    requirement = None
-    if requirement_id is not None:
-        requirement = MaterialRequirement.objects.filter(pk=requirement_id, version=case.item_version_id).first()
-        if requirement is None:
-            raise ValidationFailed(
-                _("该材料不属于本事项的材料清单"), fields={"requirement_id": _("该材料不属于本事项的材料清单")}
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            case = _lock(actor=actor, case_id=case_id, expected_version=None)
+            _require(
+                case.applicant_id == getattr(actor, "pk", None) or is_window_clerk(actor, case),
+                _("只有申请人或窗口受理人员可以上传材料。"),
             )
-    label = requirement.name if requirement else (name or "").strip() or _("其他材料")
-    limit = max_material_bytes()
-    if not content:
-        message = _("材料「%(name)s」:文件为空") % {"name": label}
-        raise ValidationFailed(message, code="material_empty", fields={"file": message})
-    if len(content) > limit:
-        message = _("材料「%(name)s」:文件超过 %(mb).0f MB 的上限") % {"name": label, "mb": limit / 1024 / 1024}
-        raise ValidationFailed(message, code="material_too_large", fields={"file": message})
-    content_type = detect_content_type(content)
-    if content_type is None:
-        message = _("材料「%(name)s」:文件内容不是 PDF、JPEG、PNG 或 OFD 格式") % {"name": label}
-        raise ValidationFailed(message, code="material_type", fields={"file": message})
-    material = CaseMaterial(
-        case=case,
-        requirement=requirement,
-        name=label[:200],
-        original_filename=(filename or "")[:255],
-        size=len(content),
-        sm3=sm3_hex(content),
-        content_type=content_type,
-        uploaded_by=actor,
-    )
-    material.file.save("upload", ContentFile(content), save=False)
-    material.save()
-    _step(case, StepKind.MATERIAL_ADDED, actor, note=label)
-    _save(
-        case,
-        actor=actor,
-        action="case.material_add",
-        changes={"material": label, "sm3": material.sm3, "content_type": content_type, "size": material.size},
-    )
+            _require_state(case, CaseState.DRAFT, CaseState.SUBMITTED, CaseState.SUPPLEMENT_REQUESTED)
+            requirements = _requirements_of(case.item_version_id) if requirement_id is not None else {}
+            upload = MaterialUpload(requirement_id=requirement_id, filename=filename, content=content, name=name)
+            checked = _check_material(upload, requirements)
+            (material,) = _store_materials(case, [checked], actor=actor, stored=stored)
+            _step(case, StepKind.MATERIAL_ADDED, actor, note=checked.label)
+            _save(
+                case,
+                actor=actor,
+                action="case.material_add",
+                changes={
+                    "material": checked.label,
+                    "sm3": material.sm3,
+                    "content_type": material.content_type,
+                    "size": material.size,
+                },
+            )
+    except BaseException:
+        _remove_files(stored)
+        raise
     return material
+
+
+ORPHAN_GRACE = timedelta(hours=6)
+
+
+def case_material_orphans_purge(*, older_than: timedelta = ORPHAN_GRACE, now=None) -> dict:
+    """Remove material files that no row refers to (left by a transaction rolled back after
+    the file was written), once they are older than ``older_than`` so that a submission still
+    in flight is never touched. Returns ``{"scanned": n, "removed": [names]}``; audited when
+    something is removed."""
+    storage = CaseMaterial._meta.get_field("file").storage
+    now = now or timezone.now()
+    removed, scanned = [], 0
+    try:
+        folders, _files = storage.listdir("cases")
+    except (FileNotFoundError, NotADirectoryError):
+        return {"scanned": 0, "removed": []}
+    for folder in folders:
+        try:
+            _sub, files = storage.listdir(f"cases/{folder}")
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        names = [f"cases/{folder}/{name}" for name in files]
+        scanned += len(names)
+        if not names:
+            continue
+        known = set(CaseMaterial.objects.filter(file__in=names).values_list("file", flat=True))
+        for name in names:
+            if name in known:
+                continue
+            try:
+                modified = storage.get_modified_time(name)
+            except (FileNotFoundError, OSError):
+                continue
+            if now - modified < older_than:
+                continue
+            storage.delete(name)
+            removed.append(name)
+    if removed:
+        audit_record(
+            actor="task:case_material_orphans_purge",
+            action="case.material_orphans_purge",
+            object_type="cases.casematerial",
+            changes={"removed": len(removed), "files": removed[:100]},
+        )
+    return {"scanned": scanned, "removed": removed}
 
 
 # --- intake: accept, refuse, supplement ------------------------------------------------------
@@ -877,7 +1067,12 @@ def _require_materials(case: Case) -> None:
 
 
 def hasattr_supplement(case: Case) -> bool:
-    return Supplement.objects.filter(case=case).exists()
+    """Whether the case has had its one supplement notice (read with the case by ``_lock``)."""
+    try:
+        case.supplement  # noqa: B018 — loads the one-to-one row or raises
+    except Supplement.DoesNotExist:
+        return False
+    return True
 
 
 @transaction.atomic
@@ -1303,3 +1498,232 @@ def case_sweep(*, today=None) -> dict:
             events.publish("case.sla_changed", case_id=locked.pk, sla_status=status)
             counts["sla_changed"] += 1
     return counts
+
+
+# --- life-event bundles (一件事一次办) ------------------------------------------------------
+# One form and one set of materials for a life event, split into one case per member item.
+# Each child case goes through ``case_submit`` (its own department, version, clock, number,
+# audit and ``case.submitted`` event); the bundle only ties them together. New code here reads
+# the catalog through its selectors.
+
+BUNDLE_NUMBER_PREFIX = "YJS"
+
+
+def _check_material_content(label: str, content: bytes, field: str) -> str:
+    """The content type of an upload, or ``ValidationFailed`` naming the material (the same
+    checks and messages as ``case_material_add``)."""
+    limit = max_material_bytes()
+    if not content:
+        message = _("材料「%(name)s」:文件为空") % {"name": label}
+        raise ValidationFailed(message, code="material_empty", fields={field: message})
+    if len(content) > limit:
+        message = _("材料「%(name)s」:文件超过 %(mb).0f MB 的上限") % {"name": label, "mb": limit / 1024 / 1024}
+        raise ValidationFailed(message, code="material_too_large", fields={field: message})
+    content_type = detect_content_type(content)
+    if content_type is None:
+        message = _("材料「%(name)s」:文件内容不是 PDF、JPEG、PNG 或 OFD 格式") % {"name": label}
+        raise ValidationFailed(message, code="material_type", fields={field: message})
+    return content_type
+
+
+def _bundle_materials(guide: dict, materials) -> list[tuple[dict, str, bytes, str]]:
+    """(merged material, filename, content, content type) for each upload, checked by content.
+
+    ``materials`` maps a material name of the bundle's merged list to ``(filename, content)``.
+    A name may appear twice in the merged list with different sources (uploaded vs. held by
+    the government); an upload goes to the one the applicant submits.
+    """
+    by_name: dict[str, dict] = {}
+    for merged in guide["materials"]:
+        if merged["name"] not in by_name or merged["source"] == "applicant":
+            by_name[merged["name"]] = merged
+    checked = []
+    for name, upload in (materials or {}).items():
+        field = f"materials.{name}"
+        merged = by_name.get(name)
+        if merged is None:
+            message = _("材料「%(name)s」不在本一件事的材料清单中") % {"name": name}
+            raise ValidationFailed(message, code="material_unknown", fields={field: message})
+        filename, content = upload
+        checked.append((merged, filename or "", content, _check_material_content(name, content, field)))
+    return checked
+
+
+def _bundle_form_errors(guide: dict, form_data) -> dict[str, list[str]]:
+    """The merged form against the merged schema, then each item's share against its own
+    schema (a rule the merge cannot express, e.g. ``if``/``then``, still applies)."""
+    problems = form_errors(guide["form_schema"], form_data)
+    if problems or not isinstance(form_data, dict):
+        return problems
+    known = set(guide["form_schema"].get("properties") or {})
+    for name in form_data:
+        if name not in known:
+            problems.setdefault(f"form_data.{name}", []).append(str(_("申请表中有未定义的字段")))
+    for version in guide["items"]:
+        for key, messages in form_errors(version.form_schema or {}, _form_share(version, form_data)).items():
+            for message in messages:
+                if message not in problems.get(key, []):
+                    problems.setdefault(key, []).append(message)
+    return problems
+
+
+def _form_share(version, form_data: dict) -> dict:
+    """The part of the merged form that the item's own schema declares."""
+    declared = (version.form_schema or {}).get("properties") or {}
+    return {key: value for key, value in form_data.items() if key in declared}
+
+
+def _same_bundle(existing, life_event):
+    if existing.life_event_version.life_event_id != life_event.pk:
+        raise Conflict(
+            _("该幂等键已用于一件事申请 %(number)s(另一件事),请使用新的幂等键。") % {"number": existing.number},
+            code="idempotency_key_reused",
+        )
+    return existing
+
+
+def case_bundle_submit(
+    *,
+    actor,
+    life_event,
+    form_data: dict,
+    materials: dict[str, tuple[str, bytes]] | None = None,
+    idempotency_key: str = "",
+    channel: str = Channel.ONLINE,
+    applicant: User | None = None,
+):
+    """Apply once for a life-event bundle (一件事一次办); returns ``(bundle, created)``.
+
+    ``life_event`` is a published ``LifeEvent`` (``catalog.selectors.life_event_get_published``);
+    its current version's merged form and material list apply. The form is validated against
+    the merged schema (errors name ``form_data.<field>``); each upload in ``materials``
+    (``{material name: (filename, content)}``) is checked by content (errors name
+    ``materials.<name>``). Then, in one transaction: the ``CaseBundle`` and, through
+    ``case_submit``, one case per member item, routed to the item's department on the item's
+    own clock with the share of the form its schema declares; each file is stored once and
+    attached to every child case whose item requires that material (same file, same SM3).
+    Any problem → nothing is written, no file is left behind. The same ``idempotency_key``
+    for the same applicant returns the first bundle (``created`` False). Audited as
+    ``case_bundle.submit``; publishes ``case_bundle.submitted`` and each case's ``case.submitted``.
+    """
+    from types import SimpleNamespace
+
+    from yiwang.cases.models import CaseBundle, material_upload_to
+    from yiwang.catalog import selectors as catalog_selectors
+
+    key = (idempotency_key or "").strip()
+    if len(key) > 64:
+        raise ValidationFailed(_("幂等键最长 64 个字符"), fields={"idempotency_key": _("幂等键过长")})
+    if channel == Channel.WINDOW:
+        _require(is_window_clerk(actor), _("只有窗口受理人员可以代为申报。"), "not_window_clerk")
+        if applicant is None:
+            raise ValidationFailed(_("请指定申请人"), fields={"applicant": _("请指定申请人")})
+    elif channel == Channel.ONLINE:
+        if applicant is not None and applicant.pk != getattr(actor, "pk", None):
+            raise Forbidden(_("网上申报只能以本人名义提交。"), code="not_applicant")
+        applicant = actor
+    else:
+        raise ValidationFailed(_("申报渠道无效"), fields={"channel": _("申报渠道无效")})
+    if applicant is None or not getattr(applicant, "is_authenticated", False):
+        raise Forbidden(_("请先登录。"), code="not_authenticated")
+
+    bundles = CaseBundle.objects.select_related("life_event_version")
+    if key:
+        existing = bundles.filter(applicant=applicant, idempotency_key=key).first()
+        if existing is not None:
+            return _same_bundle(existing, life_event), False
+
+    # Re-read: only a published bundle may be applied for, under its current version.
+    life_event = catalog_selectors.life_event_get_published(code=life_event.code)
+    version = life_event.current_version
+    guide = catalog_selectors.life_event_guide(version=version)
+    if not guide["items"]:
+        raise NotFound(_("该一件事未发布或已停用。"), code="life_event_not_found")
+    problems = _bundle_form_errors(guide, form_data)
+    if problems:
+        raise ValidationFailed(_("申请表填写有误,请按提示修改。"), code="invalid_form", fields=problems)
+    uploads = _bundle_materials(guide, materials)
+    snapshot = _applicant_snapshot(applicant, version)
+
+    stored: list[str] = []
+    storage = CaseMaterial._meta.get_field("file").storage
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            number = _next_number(region_code=life_event.department.region_code, day=clock.local_day(now))
+            bundle = CaseBundle.objects.create(
+                number=BUNDLE_NUMBER_PREFIX + number,
+                life_event_version=version,
+                channel=channel,
+                applicant=applicant,
+                received_by=actor if channel == Channel.WINDOW else None,
+                idempotency_key=key,
+                form_data=form_data,
+                submitted_at=now,
+                **snapshot,
+            )
+            children = []
+            for item_version in guide["items"]:
+                case, _created = case_submit(
+                    actor=actor,
+                    item=item_version.item,
+                    form_data=_form_share(item_version, form_data),
+                    applicant=applicant if channel == Channel.WINDOW else None,
+                    channel=channel,
+                )
+                case.bundle = bundle
+                Case.objects.filter(pk=case.pk).update(bundle=bundle)
+                children.append(case)
+            by_code = {iv.item.implementation_code: case for iv, case in zip(guide["items"], children, strict=True)}
+
+            # Each file once, under the bundle; every child case that needs it points at it.
+            files: dict[str, str] = {}
+            attached = []
+            for merged, filename, content, content_type in uploads:
+                digest = sm3_hex(content)
+                if digest not in files:
+                    place = SimpleNamespace(case_id=f"bundles/{bundle.pk}", sm3=digest, content_type=content_type)
+                    files[digest] = storage.save(material_upload_to(place, filename), ContentFile(content))
+                    stored.append(files[digest])
+                for code in merged["items"]:
+                    case = by_code.get(code)
+                    if case is None:
+                        continue
+                    material = CaseMaterial(
+                        case=case,
+                        requirement_id=merged["requirement_ids"][code],
+                        name=merged["name"][:200],
+                        original_filename=filename[:255],
+                        size=len(content),
+                        sm3=digest,
+                        content_type=content_type,
+                        uploaded_by=actor,
+                    )
+                    material.file.name = files[digest]
+                    material.save()
+                    _step(case, StepKind.MATERIAL_ADDED, actor, note=merged["name"])
+                attached.append({"material": merged["name"], "sm3": digest, "cases": merged["items"]})
+            audit_record(
+                actor=actor,
+                action="case_bundle.submit",
+                obj=bundle,
+                changes={
+                    "life_event_version": version.pk,
+                    "channel": channel,
+                    "cases": [case.number for case in children],
+                    "materials": attached,
+                },
+            )
+            events.publish("case_bundle.submitted", bundle_id=bundle.pk, case_ids=[case.pk for case in children])
+    except IntegrityError:
+        _remove_files(stored)
+        if not key:
+            raise
+        existing = bundles.filter(applicant=applicant, idempotency_key=key).first()
+        if existing is None:
+            raise
+        return _same_bundle(existing, life_event), False
+    except BaseException:
+        _remove_files(stored)
+        raise
+    return bundle, True

@@ -9,3 +9,10 @@ from yiwang.cases import services
 def case_sweep() -> dict:
     """The five-working-day rule (deemed acceptance) and the SLA status of running cases."""
     return services.case_sweep()
+
+
+@task()
+def case_material_orphans_purge() -> dict:
+    """Remove material files left by transactions that rolled back (schedule e.g. daily)."""
+    result = services.case_material_orphans_purge()
+    return {"scanned": result["scanned"], "removed": len(result["removed"])}

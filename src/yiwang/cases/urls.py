@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from yiwang.cases import views
+from yiwang.cases import bundle_views, views
 
 app_name = "cases"
 urlpatterns = [
@@ -16,4 +16,6 @@ urlpatterns = [
     path("<int:case_id>/supplement/", views.supplement_answer, name="supplement_answer"),
     path("<int:case_id>/withdraw/", views.withdraw, name="withdraw"),
     path("<int:case_id>/notices/<str:kind>.pdf", views.notice, name="notice"),
+    path("bundles/apply/<str:code>/", bundle_views.bundle_apply, name="bundle_apply"),
+    path("bundles/<int:bundle_id>/", bundle_views.bundle_detail, name="bundle_detail"),
 ]

@@ -92,24 +92,37 @@ def _masked_applicant(case: Case) -> dict:
     }
 
 
-def _upload_all(request: HttpRequest, case: Case, requirements) -> list[str]:
-    """Attach every file posted as ``material_<requirement id>`` (and ``material_other``);
-    returns the service's messages for the files it refused (each names the material)."""
-    failures = []
+def _posted_materials(request: HttpRequest, requirements) -> list:
+    """The files posted as ``material_<requirement id>`` (and ``material_other``), for the
+    service to check and store with the application in one transaction."""
     limit = services.max_material_bytes()
     uploads = [(r.pk, request.FILES.get(f"material_{r.pk}")) for r in requirements]
     uploads.append((None, request.FILES.get("material_other")))
-    for requirement_id, upload in uploads:
-        if upload is None:
-            continue
+    return [
+        services.MaterialUpload(
+            requirement_id=requirement_id,
+            filename=upload.name or "",
+            content=upload.read(limit + 1),
+            name=request.POST.get("material_other_name", "") if requirement_id is None else "",
+        )
+        for requirement_id, upload in uploads
+        if upload is not None
+    ]
+
+
+def _upload_all(request: HttpRequest, case: Case, requirements) -> list[str]:
+    """Attach every posted file to an existing case (answering a supplement); returns the
+    service's messages for the files it refused (each names the material)."""
+    failures = []
+    for upload in _posted_materials(request, requirements):
         try:
             services.case_material_add(
                 actor=request.user,
                 case_id=case.pk,
-                requirement_id=requirement_id,
-                filename=upload.name or "",
-                content=upload.read(limit + 1),
-                name=request.POST.get("material_other_name", "") if requirement_id is None else "",
+                requirement_id=upload.requirement_id,
+                filename=upload.filename,
+                content=upload.content,
+                name=upload.name,
             )
         except YiwangError as exc:
             failures.append(_error_text(exc))
@@ -174,6 +187,7 @@ def _case_context(request: HttpRequest, case: Case) -> dict:
         "materials": selectors.case_materials(case=case),
         "notices": [(kind, NOTICE_LABELS[kind]) for kind in available_notices(case, supplement=supplement)],
         "requirements": _requirements(case),
+        "bundle_note": selectors.case_bundle_note(case=case),
         "form_rows": [
             (f.label, f.value if f.kind != "checkbox" else (_("是") if f.value else _("否")))
             for f in schema_fields(case.item_version.form_schema or {}, case.form_data)
@@ -210,7 +224,13 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
         errors = _submit_errors(schema, data, problems)
     else:
         try:
-            case, created = services.case_submit(actor=request.user, item=item, form_data=data, idempotency_key=key)
+            case, created = services.case_submit(
+                actor=request.user,
+                item=item,
+                form_data=data,
+                idempotency_key=key,
+                materials=_posted_materials(request, requirements),
+            )
         except ValidationFailed as exc:
             errors = _fields_as_lists(exc.fields) or {"": [str(exc.message)]}
             if "form_data" in errors or not any(k.startswith("form_data.") for k in errors):
@@ -219,13 +239,7 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
             errors, status = {"": [_error_text(exc)]}, exc.status
         else:
             if created:
-                failures = _upload_all(request, case, requirements)
-                for failure in failures:
-                    messages.error(request, failure)
-                if failures:
-                    messages.info(request, _("申请已提交,请在下方重新上传未成功的材料。"))
-                else:
-                    messages.success(request, _("申请已提交,办件编号 %(number)s。") % {"number": case.number})
+                messages.success(request, _("申请已提交,办件编号 %(number)s。") % {"number": case.number})
             return redirect("cases:detail", case_id=case.pk)
     return _apply_page(request, context, version, key, data, errors, status=status)
 
@@ -234,9 +248,12 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
 def mine(request: HttpRequest) -> HttpResponse:
     cases = list(selectors.case_list_for_applicant(actor=request.user)[: LIST_LIMIT + 1])
     drafts = list(selectors.case_draft_list(actor=request.user)[:LIST_LIMIT])
-    return render(
-        request, "cases/mine.html", {"cases": cases[:LIST_LIMIT], "more": len(cases) > LIST_LIMIT, "drafts": drafts}
-    )
+    bundles = [
+        (b, selectors.bundle_status(bundle=b))
+        for b in selectors.bundle_list_for_applicant(actor=request.user)[:LIST_LIMIT]
+    ]
+    context = {"cases": cases[:LIST_LIMIT], "more": len(cases) > LIST_LIMIT, "bundles": bundles, "drafts": drafts}
+    return render(request, "cases/mine.html", context)
 
 
 # --- portal: drafts --------------------------------------------------------------------------
@@ -621,6 +638,7 @@ def window_apply(request: HttpRequest, code: str) -> HttpResponse:
                 item=item,
                 form_data=data,
                 idempotency_key=key,
+                materials=_posted_materials(request, requirements),
             )
         except ValidationFailed as exc:
             errors = _fields_as_lists(exc.fields)
@@ -629,8 +647,6 @@ def window_apply(request: HttpRequest, code: str) -> HttpResponse:
             errors, status = {"": [_error_text(exc)]}, exc.status
         else:
             if created:
-                for failure in _upload_all(request, case, requirements):
-                    messages.error(request, failure)
                 messages.success(request, _("已代为申报,办件编号 %(number)s。") % {"number": case.number})
             if request.session.get(WINDOW_SESSION_KEY) == applicant.pk:
                 request.session.pop(WINDOW_SESSION_KEY, None)

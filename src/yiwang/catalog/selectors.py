@@ -237,6 +237,8 @@ def life_event_guide(*, version: LifeEventVersion) -> dict:
                 merged["requirement"] = MaterialRequirementKind.REQUIRED
                 merged["condition"] = ""
             merged["items"].append(item_version.item.implementation_code)
+            # Which requirement of each item this is: a bundle application attaches the file to it.
+            merged.setdefault("requirement_ids", {})[item_version.item.implementation_code] = material.pk
     return {
         "items": versions,
         "materials": materials,

@@ -132,16 +132,32 @@ def audit_record(
         )
         new_hash = event_hash(prev_hash=prev_hash, **values)
         event = AuditEvent(changes=changes, prev_hash=prev_hash, hash=new_hash, **values)
-        event.pk = _insert_event(cursor, event)
+        event.pk = _append(cursor, event)
         event._state.adding = False
         event._state.db = connection.alias
-        qn = connection.ops.quote_name
-        cursor.execute(
-            f"UPDATE {qn(AuditChainHead._meta.db_table)} SET {qn('sequence')} = %s, {qn('hash')} = %s "  # noqa: S608
-            f"WHERE {qn('id')} = %s",
-            [values["sequence"], new_hash, 1],
-        )
     return event
+
+
+def _append(cursor, event: AuditEvent) -> int:
+    """Insert the event and move the head to it; return the event's id. On PostgreSQL this is
+    one statement (a data-modifying WITH), so the head is held one round trip less."""
+    qn = connection.ops.quote_name
+    move_head = (
+        f"UPDATE {qn(AuditChainHead._meta.db_table)} SET {qn('sequence')} = %s, {qn('hash')} = %s "  # noqa: S608
+        f"WHERE {qn('id')} = %s"
+    )
+    head_params = [event.sequence, event.hash, 1]
+    if connection.vendor == "postgresql":
+        insert_sql, params = _insert_event_sql(event)
+        pk = qn(AuditEvent._meta.pk.column)
+        cursor.execute(
+            f"WITH e AS ({insert_sql} RETURNING {pk}) {move_head} RETURNING (SELECT {pk} FROM e)",  # noqa: S608
+            [*params, *head_params],
+        )
+        return cursor.fetchone()[0]
+    pk = _insert_event(cursor, event)
+    cursor.execute(move_head, head_params)
+    return pk
 
 
 def _lock_head(cursor) -> tuple[int, str] | None:
@@ -155,13 +171,20 @@ def _lock_head(cursor) -> tuple[int, str] | None:
     return None if row is None else (row[0], row[1])
 
 
-def _insert_event(cursor, event: AuditEvent) -> int:
-    """INSERT one event with the fields' own database preparation (JSON, datetimes); return its id."""
+def _insert_event_sql(event: AuditEvent) -> tuple[str, list]:
+    """The INSERT of one event, with the fields' own database preparation (JSON, datetimes)."""
     qn = connection.ops.quote_name
     fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
     columns = ", ".join(qn(f.column) for f in fields)
     params = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
     sql = f"INSERT INTO {qn(AuditEvent._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
+    return sql, params
+
+
+def _insert_event(cursor, event: AuditEvent) -> int:
+    """INSERT one event; return its id."""
+    qn = connection.ops.quote_name
+    sql, params = _insert_event_sql(event)
     if connection.features.can_return_columns_from_insert:
         cursor.execute(f"{sql} RETURNING {qn(AuditEvent._meta.pk.column)}", params)
         return cursor.fetchone()[0]

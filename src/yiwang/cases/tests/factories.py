@@ -122,7 +122,10 @@ def attach_required(case, actor=None):
     acceptance needs), through the service, as the applicant unless ``actor`` is given.
     Returns the case read again (its ``version`` moved on)."""
     from yiwang.cases import selectors, services
+    from yiwang.cases.models import Case
 
+    if not isinstance(case, Case):  # a case id
+        case = Case.objects.get(pk=case)
     for requirement in selectors.case_missing_materials(case=case):
         services.case_material_add(
             actor=actor or case.applicant,

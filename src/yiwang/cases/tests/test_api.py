@@ -1,5 +1,7 @@
 """The case API: a full lifecycle over HTTP, scoping, conflicts, public progress, flat query counts."""
 
+import json
+
 import pytest
 
 from yiwang.cases import services
@@ -161,3 +163,54 @@ def test_admin_shows_cases_read_only_and_masked(client, world, django_user_model
     page = client.get(f"/admin/cases/case/{case.pk}/change/").content.decode()
     assert "张*" in page and ID_NUMBER not in page
     assert client.get("/admin/cases/case/add/").status_code == 403
+
+
+def _multipart(client, user, application: dict, files: list, requirement_ids: list, key: str):
+    data = {"application": json.dumps(application, ensure_ascii=False), "files": files}
+    if requirement_ids:
+        data["requirement_ids"] = requirement_ids
+    return client.post(f"{API}/with-materials", data, HTTP_IDEMPOTENCY_KEY=key, **auth(user))
+
+
+def test_submit_with_materials_is_one_transaction(client, world, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    requirements = {m.name: m.pk for m in world.market_item.current_version.materials.all()}
+    application = {"item": "SZ-SJJ-0001", "form_data": FORM}
+    good, bad = _file(PDF, "form.pdf"), _file(b"plain text", "lease.pdf")
+    ids = [requirements["个体工商户登记申请书"], requirements["经营场所使用证明"]]
+    refused = _multipart(client, world.applicant, application, [good, bad], ids, "k1")
+    assert refused.status_code == 422
+    body = refused.json()
+    assert "经营场所使用证明" in body["message"] and f"material_{ids[1]}" in body["fields"]
+    assert not Case.objects.exists() and not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+    files = [_file(PDF, "form.pdf"), _file(PDF + b" ", "lease.pdf")]
+    created = _multipart(client, world.applicant, application, files, ids, "k2")
+    assert created.status_code == 201, created.json()
+    case = created.json()
+    assert sorted(m["name"] for m in case["materials"]) == ["个体工商户登记申请书", "经营场所使用证明"]
+    assert [s["kind"] for s in case["timeline"]] == ["submitted", "material_added", "material_added"]
+    # a retry with the same key: the same case, no second set of files
+    again = _multipart(client, world.applicant, application, [_file(PDF), _file(PDF)], ids, "k2")
+    assert again.status_code == 200 and again.json()["id"] == case["id"]
+    assert len([p for p in tmp_path.rglob("*") if p.is_file()]) == 2
+    # the reviewer sees the files; another department does not
+    material = case["materials"][0]["id"]
+    assert client.get(f"{API}/{case['id']}/materials/{material}", **auth(world.reviewer)).status_code == 200
+    assert client.get(f"{API}/{case['id']}/materials/{material}", **auth(world.police_reviewer)).status_code == 404
+    # the audit event of the submission lists the files by digest
+    from yiwang.core.models import AuditEvent
+
+    event = AuditEvent.objects.filter(action="case.submit", object_id=str(case["id"])).get()
+    assert [m["name"] for m in event.changes["materials"]] == ["个体工商户登记申请书", "经营场所使用证明"]
+
+
+def test_submit_with_materials_names_bad_parts(client, world):
+    application = {"item": "SZ-SJJ-0001", "form_data": FORM}
+    not_json = client.post(f"{API}/with-materials", {"application": "{"}, **auth(world.applicant))
+    assert not_json.status_code == 422 and "application" in not_json.json()["fields"]
+    mismatch = _multipart(client, world.applicant, application, [_file(PDF), _file(PDF)], ["1"], "k")
+    assert mismatch.status_code == 422 and "requirement_ids" in mismatch.json()["fields"]
+    foreign = _multipart(client, world.applicant, application, [_file(PDF)], ["999999"], "k")
+    assert foreign.status_code == 422 and "material_999999" in foreign.json()["fields"]
+    assert not Case.objects.exists()

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from yiwang.cases import demo_data
-from yiwang.cases.models import Case, CaseState, Channel
+from yiwang.cases.models import Case, CaseBundle, CaseState, Channel
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -18,8 +18,12 @@ def test_demo_cases(settings):
 
     catalog_demo.load(None)
     created = demo_data.load(None)
-    assert len(created) == 4
-    states = dict(Case.objects.values_list("applicant__username", "state"))
+    assert len(created) == 7
+    bundle = CaseBundle.objects.get(applicant__username="citizen07")
+    assert bundle.life_event_version.name == "二手房转移登记一件事"
+    assert sorted(bundle.cases.values_list("department__code", flat=True)) == ["SFS-SJJ", "SFS-SWJ", "SFS-ZRZY"]
+    assert bundle.cases.filter(state=CaseState.ACCEPTED).count() == 1
+    states = dict(Case.objects.filter(bundle=None).values_list("applicant__username", "state"))
     assert states == {
         "citizen01": CaseState.DELIVERED,
         "citizen02": CaseState.DELIVERED,
@@ -27,4 +31,4 @@ def test_demo_cases(settings):
         "citizen04": CaseState.UNDER_REVIEW,
     }
     assert Case.objects.get(applicant__username="citizen02").channel == Channel.WINDOW
-    assert demo_data.load(None) == [] and Case.objects.count() == 4
+    assert demo_data.load(None) == [] and Case.objects.count() == 7 and CaseBundle.objects.count() == 1

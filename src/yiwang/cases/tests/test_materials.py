@@ -97,3 +97,42 @@ def test_no_uploads_after_acceptance_and_only_entitled_readers(world, case):
     for stranger in (world.other_citizen, world.police_reviewer):
         with pytest.raises(NotFound):
             selectors.case_material_get(actor=stranger, case_id=case.pk, material_id=material.pk)
+
+
+def test_orphan_files_of_rolled_back_transactions_are_purged(world, settings, tmp_path):
+    """A file written inside a transaction that rolled back further out (here: an outer
+    atomic block) has no row; the purge removes it once it is older than the grace period,
+    and never touches a file that a row refers to."""
+    import datetime
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from yiwang.cases.models import CaseMaterial
+    from yiwang.core.models import AuditEvent
+
+    settings.MEDIA_ROOT = tmp_path
+    kept = services.case_submit(
+        actor=world.applicant,
+        item=world.market_item,
+        form_data=FORM,
+        materials=[services.MaterialUpload(requirement_id=requirement(world).pk, filename="a.pdf", content=PDF)],
+    )[0]
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.case_submit(
+            actor=world.applicant,
+            item=world.market_item,
+            form_data=FORM,
+            idempotency_key="second",
+            materials=[services.MaterialUpload(requirement_id=None, filename="b.png", content=PNG, name="照片")],
+        )
+        raise RuntimeError("the caller fails after the service returned")
+    files = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+    assert len(files) == 2 and CaseMaterial.objects.count() == 1
+    assert services.case_material_orphans_purge()["removed"] == []  # too young: may be in flight
+    later = timezone.now() + datetime.timedelta(hours=7)
+    result = services.case_material_orphans_purge(now=later)
+    assert len(result["removed"]) == 1 and result["removed"][0].endswith(".png")
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == [kept.materials.get().file.name.split("/")[-1]]
+    assert AuditEvent.objects.filter(action="case.material_orphans_purge").count() == 1
+    assert services.case_material_orphans_purge(now=later)["removed"] == []

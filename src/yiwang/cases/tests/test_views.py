@@ -252,29 +252,40 @@ def test_bad_form_input_shows_the_fields_chinese_error(world):
     }
 
 
-def test_a_file_that_is_not_a_pdf_or_image_is_refused_naming_the_material(world):
+def test_a_bad_file_refuses_the_whole_submission_naming_the_material(world, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
     applicant = client_for(world.applicant)
     ids = requirement_ids(world.market_item)
+    form = {"idempotency_key": "k", "f_business_name": "张三小吃店"}
     response = applicant.post(
         f"/cases/apply/{world.market_item.implementation_code}/",
         {
-            "idempotency_key": "k",
-            "f_business_name": "张三小吃店",
+            **form,
+            f"material_{ids['个体工商户登记申请书']}": pdf("form.pdf"),
             f"material_{ids['经营场所使用证明']}": pdf("lease.pdf", b"just some text, named .pdf"),
+        },
+    )
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "材料「经营场所使用证明」" in html and "不是 PDF、JPEG、PNG 或 OFD 格式" in html
+    assert "张三小吃店" in html  # what was typed is kept
+    # nothing was submitted, and the good file was not left on disk either
+    assert not Case.objects.exists()
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+    # the applicant picks the right file and submits again: one case, both files
+    response = applicant.post(
+        f"/cases/apply/{world.market_item.implementation_code}/",
+        {
+            **form,
+            f"material_{ids['个体工商户登记申请书']}": pdf("form.pdf"),
+            f"material_{ids['经营场所使用证明']}": pdf("lease.pdf"),
         },
         follow=True,
     )
-    html = response.content.decode()
     assert response.status_code == 200
-    assert "材料「经营场所使用证明」" in html and "不是 PDF、JPEG、PNG 或 OFD 格式" in html
     case = Case.objects.get()
-    assert not case.materials.exists()
-    # the applicant uploads the right file from the case page
-    response = applicant.post(
-        f"/cases/{case.pk}/materials/", {f"material_{ids['经营场所使用证明']}": pdf()}, follow=True
-    )
-    assert "材料已上传" in response.content.decode()
-    assert case.materials.get().name == "经营场所使用证明"
+    assert sorted(m.name for m in case.materials.all()) == ["个体工商户登记申请书", "经营场所使用证明"]
+    assert case.steps.filter(kind="material_added").count() == 2
 
 
 def test_supplement_answer_and_withdraw_by_pages(world):

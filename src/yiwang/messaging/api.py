@@ -1,0 +1,75 @@
+"""Messages endpoints of the JSON API, mounted at /api/v1/messages/: the signed-in person's
+own in-app messages. Another person's message answers 404, like a missing one."""
+
+from datetime import datetime
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+from ninja.pagination import PageNumberPagination, paginate
+
+from yiwang.core.api_errors import ErrorOut
+from yiwang.identity.auth import api_auth
+from yiwang.messaging import selectors, services
+from yiwang.messaging.models import Message
+
+router = Router(tags=["messages"], auth=api_auth)
+
+READ_ERRORS = {401: ErrorOut, 404: ErrorOut}
+
+
+class MessagePagination(PageNumberPagination):
+    """``?page=1&page_size=50`` (at most 200); answers ``{"items": [...], "count": N}``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(page_size=50, max_page_size=200, **kwargs)
+
+
+class MessageOut(Schema):
+    id: int
+    template_code: str = Field(description="Which notification, e.g. case.sla_warning, case.accepted")
+    subject: str
+    body: str
+    ref_type: str = Field(description='What it is about, e.g. "case" (empty if nothing)')
+    ref_id: str
+    ref_url: str = Field(description="Path of the page about it on this site, e.g. /cases/17/")
+    unread: bool
+    created_at: datetime
+    read_at: datetime | None
+
+
+class ReadAllOut(Schema):
+    marked: int = Field(description="How many messages were unread and are now read")
+    unread: int = Field(description="Unread messages left (0)")
+
+
+def _out(message: Message) -> dict:
+    return {
+        "id": message.pk,
+        "template_code": message.template_code,
+        "subject": message.subject,
+        "body": message.body,
+        "ref_type": message.ref_type,
+        "ref_id": message.ref_id,
+        "ref_url": message.ref_url,
+        "unread": message.unread,
+        "created_at": message.created_at,
+        "read_at": message.read_at,
+    }
+
+
+@router.get("/", response={200: list[MessageOut], **READ_ERRORS}, summary="My messages, newest first")
+@paginate(MessagePagination)
+def message_list(request: HttpRequest, unread: bool | None = None):
+    """``?unread=true`` only the unread ones, ``?unread=false`` only the read ones."""
+    return [_out(m) for m in selectors.message_list(actor=request.auth, unread=unread)]
+
+
+@router.post("/read-all", response={200: ReadAllOut, **READ_ERRORS}, summary="Mark all my messages read")
+def message_read_all(request: HttpRequest):
+    marked = services.message_mark_all_read(actor=request.auth)
+    return {"marked": marked, "unread": selectors.unread_count(actor=request.auth)}
+
+
+@router.post("/{int:message_id}/read", response={200: MessageOut, **READ_ERRORS}, summary="Mark a message read")
+def message_read(request: HttpRequest, message_id: int):
+    return _out(services.message_mark_read(actor=request.auth, message_id=message_id))

@@ -1,0 +1,121 @@
+"""Messaging (消息中心): templates, messages in three channels, and the log of delivery attempts.
+
+A ``Template`` is the wording of one notification (``code``) in one channel, as Django
+template text, editable in the admin. ``message_send`` renders it into a ``Message`` per
+channel for one recipient; in-app messages are delivered by being stored, e-mail and SMS
+ones by a background task that logs every attempt as a ``Delivery``. Addresses (e-mail,
+phone) are never stored in clear: they are read from the user at delivery time, and the
+log keeps them masked.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Channel(models.TextChoices):
+    IN_APP = "in_app", _("站内消息")
+    EMAIL = "email", _("电子邮件")
+    SMS = "sms", _("短信")
+
+
+class MessageState(models.TextChoices):
+    QUEUED = "queued", _("待发送")
+    SENT = "sent", _("已发送")
+    FAILED = "failed", _("发送失败")
+    SKIPPED = "skipped", _("未发送")
+    READ = "read", _("已读")
+
+
+class Template(models.Model):
+    """The wording of one notification in one channel (Django template language)."""
+
+    code = models.CharField(_("模板代码"), max_length=64, help_text=_("程序发送通知时使用的代码,如 case.sla_warning"))
+    channel = models.CharField(_("渠道"), max_length=10, choices=Channel.choices)
+    name = models.CharField(_("名称"), max_length=100)
+    subject = models.CharField(_("标题"), max_length=200, help_text=_("Django 模板语法,如 {{ number }}"))
+    body = models.TextField(_("正文"), help_text=_("Django 模板语法;可用变量见 docs/messaging.md"))
+    active = models.BooleanField(_("启用"), default=True, help_text=_("停用后,该渠道不再发送此通知"))
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("消息模板")
+        verbose_name_plural = _("消息模板")
+        ordering = ["code", "channel"]
+        constraints = [models.UniqueConstraint(fields=["code", "channel"], name="messaging_template_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.get_channel_display()}"
+
+
+class Message(models.Model):
+    """One notification to one person in one channel, rendered when it was sent."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("接收人"), on_delete=models.CASCADE, related_name="messages"
+    )
+    channel = models.CharField(_("渠道"), max_length=10, choices=Channel.choices)
+    template_code = models.CharField(_("模板代码"), max_length=64)
+    subject = models.CharField(_("标题"), max_length=300)
+    body = models.TextField(_("正文"))
+    ref_type = models.CharField(_("关联对象类型"), max_length=40, blank=True)
+    ref_id = models.CharField(_("关联对象"), max_length=64, blank=True)
+    ref_url = models.CharField(_("关联链接"), max_length=300, blank=True)
+    state = models.CharField(_("状态"), max_length=10, choices=MessageState.choices, default=MessageState.QUEUED)
+    # The same notification about the same thing is sent once per recipient and channel.
+    dedupe_key = models.CharField(_("去重键"), max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("发送次数"), default=0)
+    last_error = models.TextField(_("最近错误"), blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+    read_at = models.DateTimeField(_("阅读时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("消息")
+        verbose_name_plural = _("消息")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "channel", "dedupe_key"],
+                condition=~Q(dedupe_key=""),
+                name="messaging_message_dedupe",
+            )
+        ]
+        indexes = [
+            # The inbox (newest first) and the header's unread count.
+            models.Index(fields=["recipient", "channel", "state"], name="messaging_inbox_idx"),
+            models.Index(fields=["state", "channel", "created_at"], name="messaging_queue_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
+
+    @property
+    def unread(self) -> bool:
+        return self.channel == Channel.IN_APP and self.state == MessageState.SENT
+
+
+class DeliveryOutcome(models.TextChoices):
+    SENT = "sent", _("成功")
+    FAILED = "failed", _("失败")
+    SKIPPED = "skipped", _("未发送")
+
+
+class Delivery(models.Model):
+    """One attempt to deliver an e-mail or SMS message (the delivery log)."""
+
+    message = models.ForeignKey(Message, verbose_name=_("消息"), on_delete=models.CASCADE, related_name="deliveries")
+    attempt = models.PositiveSmallIntegerField(_("第几次"))
+    attempted_at = models.DateTimeField(_("时间"), auto_now_add=True)
+    outcome = models.CharField(_("结果"), max_length=10, choices=DeliveryOutcome.choices)
+    address = models.CharField(_("地址(脱敏)"), max_length=100, blank=True)
+    provider_ref = models.CharField(_("网关回执"), max_length=100, blank=True)
+    error = models.TextField(_("错误信息"), blank=True)
+
+    class Meta:
+        verbose_name = _("发送记录")
+        verbose_name_plural = _("发送记录")
+        ordering = ["message", "attempt", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} #{self.attempt} {self.outcome}"

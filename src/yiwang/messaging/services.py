@@ -1,0 +1,316 @@
+"""Messaging writes: send, deliver, mark read; and the templates' one write path.
+
+``message_send`` renders a notification's templates for one recipient and stores one
+``Message`` per channel in the caller's transaction (audited as ``message.send``). In-app
+messages are delivered by being stored. E-mail and SMS messages are delivered by the
+``deliver_message`` task, enqueued once the transaction commits; each attempt is logged as a
+``Delivery``. A failed attempt is retried up to ``YIWANG_MESSAGE_MAX_ATTEMPTS`` times, waiting
+``YIWANG_MESSAGE_RETRY_SECONDS`` doubled each time (on a queue that can defer; at once on one
+that cannot), then the message is ``failed``. A message that cannot be sent at all (no
+gateway configured, no address) is ``skipped`` with the reason, never pretended sent.
+
+Dedupe: with a ``dedupe_key`` (e.g. ``case:17:sla:warning:2025-10-20``) the same notification
+goes to the same recipient in the same channel once, however often it is asked for (retried
+events, hourly sweeps).
+
+Reading is not audited: it changes only the reader's own copy of a notification, its
+``read_at`` is the record, and an audit event per click would queue every inbox click behind
+the chain's head lock with the platform's real state changes.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.template import Context, Engine, TemplateSyntaxError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from yiwang.core.audit import audit_record
+from yiwang.core.errors import NotFound, ValidationFailed
+from yiwang.messaging.channels import SENDERS, DeliveryError, Skip
+from yiwang.messaging.models import Channel, Delivery, DeliveryOutcome, Message, MessageState, Template
+
+logger = logging.getLogger(__name__)
+
+DELIVERY_ACTOR = "task:deliver_message"
+# Plain text: no HTML escaping of "&" or quotes in a subject, an SMS or an e-mail body.
+_ENGINE = Engine(autoescape=False)
+_CHANNEL_ORDER = {Channel.IN_APP: 0, Channel.EMAIL: 1, Channel.SMS: 2}
+
+
+@dataclass(frozen=True)
+class Ref:
+    """What a message is about: ``Ref("case", 17, "/cases/17/")``. ``url`` is a path on this site."""
+
+    type: str
+    id: str | int
+    url: str = ""
+
+
+# --- templates ---------------------------------------------------------------------------------
+
+
+def render_text(text: str, context: dict) -> str:
+    return _ENGINE.from_string(text).render(Context(context, autoescape=False)).strip()
+
+
+def template_errors(*, subject: str, body: str) -> dict[str, list[str]]:
+    """Syntax errors of a template's subject and body, by field (empty when both compile)."""
+    errors: dict[str, list[str]] = {}
+    for field, text in (("subject", subject), ("body", body)):
+        if not (text or "").strip():
+            errors[field] = [_("此字段为必填项")]
+            continue
+        try:
+            _ENGINE.from_string(text)
+        except TemplateSyntaxError as exc:
+            errors[field] = [_("模板语法错误:%(error)s") % {"error": exc}]
+    return errors
+
+
+@transaction.atomic
+def template_save(
+    *, actor, template: Template | None, code: str, channel: str, name: str, subject: str, body: str, active: bool
+) -> Template:
+    """Create or change a template (admin); the text must compile. Audited with what changed."""
+    code = (code or "").strip()
+    errors = template_errors(subject=subject, body=body)
+    if not code:
+        errors["code"] = [_("此字段为必填项")]
+    if channel not in Channel.values:
+        errors["channel"] = [_("渠道无效")]
+    if errors:
+        raise ValidationFailed(fields=errors)
+    clash = Template.objects.filter(code=code, channel=channel).exclude(pk=getattr(template, "pk", None))
+    if clash.exists():
+        message = _("该代码在此渠道已有模板")
+        raise ValidationFailed(message, code="template_exists", fields={"code": [message]})
+    values = {"code": code, "channel": channel, "name": (name or code).strip(), "subject": subject.strip()}
+    values |= {"body": body.strip(), "active": bool(active)}
+    if template is None:
+        template = Template.objects.create(**values)
+        changes = {"created": sorted(values)}
+    else:
+        template = Template.objects.select_for_update().get(pk=template.pk)
+        changed = sorted(k for k, v in values.items() if getattr(template, k) != v)
+        for key, value in values.items():
+            setattr(template, key, value)
+        template.save()
+        changes = {"changed": changed}
+    audit_record(actor=actor, action="message_template.save", obj=template, changes=changes)
+    return template
+
+
+# --- sending -----------------------------------------------------------------------------------
+
+
+def _clean_ref(ref: Ref | None) -> Ref | None:
+    if ref is None:
+        return None
+    url = (ref.url or "").strip()
+    # A path on this site only: the inbox links to it.
+    if url and (not url.startswith("/") or url.startswith("//") or "\\" in url):
+        raise ValidationFailed(_("关联链接须为本站路径"), code="ref_url", fields={"ref": [_("关联链接须为本站路径")]})
+    return Ref(type=str(ref.type)[:40], id=str(ref.id)[:64], url=url[:300])
+
+
+@transaction.atomic
+def message_send(
+    *,
+    actor,
+    recipient,
+    template_code: str,
+    context: dict,
+    channels: list[str] | tuple[str, ...] | None = None,
+    ref: Ref | None = None,
+    dedupe_key: str = "",
+) -> list[Message]:
+    """Send notification ``template_code`` to ``recipient`` in every channel that has an
+    active template (or in those of ``channels`` that do). Returns the messages created;
+    a channel whose copy was already sent under the same ``dedupe_key`` is left out, and a
+    deactivated account gets nothing. ``ValidationFailed`` if the code has no template at all.
+
+    The context may use ``recipient_name``, ``site_url`` and ``url`` (the reference's link)
+    besides what the caller passes.
+    """
+    if channels is not None:
+        unknown = [c for c in channels if c not in Channel.values]
+        if unknown:
+            raise ValidationFailed(_("渠道无效"), code="channel", fields={"channels": [", ".join(unknown)]})
+    templates = list(Template.objects.filter(code=template_code))
+    if not templates:
+        message = _("没有代码为 %(code)s 的消息模板") % {"code": template_code}
+        raise ValidationFailed(message, code="template_missing", fields={"template_code": [message]})
+    if recipient is None or not recipient.is_active:
+        return []
+    ref = _clean_ref(ref)
+    wanted = [t for t in templates if t.active and (channels is None or t.channel in channels)]
+    wanted.sort(key=lambda t: _CHANNEL_ORDER[t.channel])
+    full_context = {
+        "recipient_name": recipient.real_name or recipient.username,
+        "site_url": settings.SITE_URL.rstrip("/"),
+        "url": ref.url if ref else "",
+        **(context or {}),
+    }
+    dedupe_key = (dedupe_key or "").strip()[:200]
+    now = timezone.now()
+    created = []
+    for template in wanted:
+        if (
+            dedupe_key
+            and Message.objects.filter(recipient=recipient, channel=template.channel, dedupe_key=dedupe_key).exists()
+        ):
+            continue
+        in_app = template.channel == Channel.IN_APP
+        message = Message(
+            recipient=recipient,
+            channel=template.channel,
+            template_code=template_code,
+            subject=render_text(template.subject, full_context)[:300],
+            body=render_text(template.body, full_context),
+            ref_type=ref.type if ref else "",
+            ref_id=ref.id if ref else "",
+            ref_url=ref.url if ref else "",
+            state=MessageState.SENT if in_app else MessageState.QUEUED,
+            sent_at=now if in_app else None,
+            dedupe_key=dedupe_key,
+        )
+        try:
+            with transaction.atomic():  # a concurrent sender won the dedupe race: not an error
+                message.save()
+        except IntegrityError:
+            if not dedupe_key:
+                raise
+            continue
+        audit_record(
+            actor=actor,
+            action="message.send",
+            obj=message,
+            changes={
+                "recipient": recipient.pk,
+                "channel": message.channel,
+                "template": template_code,
+                "ref": f"{message.ref_type}:{message.ref_id}" if ref else "",
+                "state": message.state,
+            },
+        )
+        if not in_app:
+            transaction.on_commit(lambda pk=message.pk: _enqueue_delivery(pk), robust=True)
+        created.append(message)
+    return created
+
+
+def _enqueue_delivery(message_id: int, *, delay_seconds: int = 0) -> None:
+    from yiwang.messaging.tasks import deliver_message
+
+    task = deliver_message
+    if delay_seconds > 0 and task.get_backend().supports_defer:
+        task = task.using(run_after=timezone.now() + timedelta(seconds=delay_seconds))
+    task.enqueue(message_id)
+
+
+def max_attempts() -> int:
+    return max(int(getattr(settings, "YIWANG_MESSAGE_MAX_ATTEMPTS", 3) or 1), 1)
+
+
+def message_deliver(*, message_id: int) -> Message | None:
+    """One delivery attempt of a queued e-mail or SMS message (the ``deliver_message`` task).
+
+    The attempt is claimed first (``attempts`` compare-and-set), so two workers never send
+    the same attempt twice; the gateway or mail server is called outside any transaction
+    (no lock is held while the network is slow); the outcome is then logged and the message
+    updated in one short transaction. Returns the message (None if it does not exist).
+    """
+    message = Message.objects.select_related("recipient").filter(pk=message_id).first()
+    if message is None or message.state != MessageState.QUEUED or message.channel not in SENDERS:
+        return message
+    attempt = message.attempts + 1
+    claimed = Message.objects.filter(pk=message.pk, state=MessageState.QUEUED, attempts=message.attempts).update(
+        attempts=attempt
+    )
+    if not claimed:
+        return message
+    address, receipt, error = "", "", ""
+    try:
+        if not message.recipient.is_active:
+            raise Skip(_("接收人账户已停用"))
+        sent = SENDERS[message.channel](message=message, recipient=message.recipient)
+    except Skip as exc:
+        outcome, error = DeliveryOutcome.SKIPPED, str(exc)
+    except DeliveryError as exc:
+        outcome, error = DeliveryOutcome.FAILED, str(exc) or type(exc).__name__
+    else:
+        outcome, address, receipt = DeliveryOutcome.SENT, sent.address, sent.provider_ref
+    retry = outcome == DeliveryOutcome.FAILED and attempt < max_attempts()
+    with transaction.atomic():
+        message = Message.objects.select_for_update().select_related("recipient").get(pk=message.pk)
+        Delivery.objects.create(
+            message=message, attempt=attempt, outcome=outcome, address=address, provider_ref=receipt, error=error
+        )
+        old = message.state
+        if outcome == DeliveryOutcome.SENT:
+            message.state, message.sent_at, message.last_error = MessageState.SENT, timezone.now(), ""
+        elif outcome == DeliveryOutcome.SKIPPED:
+            message.state, message.last_error = MessageState.SKIPPED, error
+        else:
+            message.last_error = error
+            if not retry:
+                message.state = MessageState.FAILED
+        message.save(update_fields=["state", "sent_at", "last_error"])
+        if message.state != old:
+            audit_record(
+                actor=DELIVERY_ACTOR,
+                action=f"message.{message.state}",
+                obj=message,
+                changes={"state": [old, message.state], "attempts": attempt, "channel": message.channel},
+            )
+        if retry:
+            delay = int(getattr(settings, "YIWANG_MESSAGE_RETRY_SECONDS", 60)) * 2 ** (attempt - 1)
+            transaction.on_commit(lambda pk=message.pk, d=delay: _enqueue_delivery(pk, delay_seconds=d), robust=True)
+    if outcome == DeliveryOutcome.FAILED:
+        logger.warning("message %s (%s) attempt %s failed: %s", message.pk, message.channel, attempt, error)
+    return message
+
+
+def message_redeliver_stale(*, older_than_minutes: int = 30) -> int:
+    """Enqueue again the e-mail and SMS messages still queued long after their last attempt
+    should have run (a worker that died mid-attempt, a lost queue row). Returns how many."""
+    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    stale = Message.objects.filter(
+        state=MessageState.QUEUED, channel__in=list(SENDERS), created_at__lt=cutoff
+    ).values_list("pk", flat=True)
+    count = 0
+    for pk in stale.iterator():
+        _enqueue_delivery(pk)
+        count += 1
+    return count
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def message_mark_read(*, actor, message_id) -> Message:
+    """Mark one of the actor's own in-app messages read (again: no change). Another person's
+    message, or one that does not exist, is ``NotFound``."""
+    from yiwang.messaging.selectors import message_get
+
+    message = message_get(actor=actor, message_id=message_id)
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    if message.state == MessageState.SENT:
+        message.state, message.read_at = MessageState.READ, timezone.now()
+        message.save(update_fields=["state", "read_at"])
+    return message
+
+
+@transaction.atomic
+def message_mark_all_read(*, actor) -> int:
+    """Mark every unread in-app message of the actor read; returns how many."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        raise NotFound(_("未找到该消息。"), code="message_not_found")
+    return Message.objects.filter(recipient=actor, channel=Channel.IN_APP, state=MessageState.SENT).update(
+        state=MessageState.READ, read_at=timezone.now()
+    )
