@@ -329,6 +329,7 @@ def draft(request: HttpRequest, draft_id: int) -> HttpResponse:
         _draft_saved(request, found, requirements)
         return redirect("cases:draft", draft_id=found.pk)
     failures = _upload_all(request, found, requirements)
+    found = selectors.case_draft_get(actor=request.user, draft_id=found.pk)  # uploads moved its version on
     if failures:
         return _draft_page(request, found, key, data, {"": failures}, status=422)
     typed, problems = parse_form(schema, request.POST)

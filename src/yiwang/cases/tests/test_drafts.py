@@ -336,14 +336,20 @@ def test_save_a_draft_continue_it_later_and_submit_by_pages(world):
     key = re.search(r'name="idempotency_key" value="([0-9a-f]+)"', page).group(1)
     draft.refresh_from_db()
     # Submitting an emptied form keeps the draft and names the field.
+    other_file = SimpleUploadedFile("说明.pdf", PDF, "application/pdf")
     bad = applicant.post(
-        f"/cases/drafts/{draft.pk}/", {"idempotency_key": key, "version": draft.version, "f_business_name": ""}
+        f"/cases/drafts/{draft.pk}/",
+        {"idempotency_key": key, "version": draft.version, "f_business_name": "", "material_other": other_file},
     )
-    assert bad.status_code == 422 and "请填写「个体工商户名称」" in bad.content.decode()
+    html = bad.content.decode()
+    assert bad.status_code == 422 and "请填写「个体工商户名称」" in html
+    assert "已上传的其他材料" in html and "请重新选择文件" not in html  # the draft kept the file
     draft.refresh_from_db()
-    assert draft.state == CaseState.DRAFT
+    assert draft.state == CaseState.DRAFT and draft.materials.count() == 2
+    page_version = re.search(r'name="version" value="(\d+)"', html).group(1)
+    assert int(page_version) == draft.version  # the page can be sent again as it stands
     response = applicant.post(
-        f"/cases/drafts/{draft.pk}/", {"idempotency_key": key, "version": draft.version, "f_business_name": "成品小店"}
+        f"/cases/drafts/{draft.pk}/", {"idempotency_key": key, "version": page_version, "f_business_name": "成品小店"}
     )
     case = Case.objects.get(pk=draft.pk)
     assert response.status_code == 302 and response.url == f"/cases/{case.pk}/"
