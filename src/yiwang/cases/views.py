@@ -604,10 +604,10 @@ def window_apply(request: HttpRequest, code: str) -> HttpResponse:
     whoever the session holds when it is posted. On any error the page comes back with
     everything typed, the applicant, and each error next to its field."""
     _require_clerk(request)
-    if request.method == "POST":
-        applicant = _applicant_from_token(request.POST.get("applicant_token", "")) or _window_applicant(request)
-    else:
-        applicant = _window_applicant(request)
+    token = request.POST.get("applicant_token", "") if request.method == "POST" else ""
+    # A form bound to an applicant files for that applicant or (token forged or expired) for
+    # nobody; only a post without a token falls back to the applicant selected in the session.
+    applicant = _applicant_from_token(token) if token else _window_applicant(request)
     if applicant is None and request.method != "POST":
         messages.info(request, _("请先查找或登记申请人。"))
         return redirect("cases_workbench:window")
@@ -619,7 +619,7 @@ def window_apply(request: HttpRequest, code: str) -> HttpResponse:
             "name": mask_name(applicant.real_name),
             "id_number": mask_id_number(applicant.id_number),
         }
-        context["applicant_token"] = _applicant_token(applicant)
+        context["applicant_token"] = token or _applicant_token(applicant)  # a form keeps its own binding
     if request.method != "POST":
         return _apply_page(request, context, version, uuid.uuid4().hex)
     key = (request.POST.get("idempotency_key") or "").strip()[:64] or uuid.uuid4().hex

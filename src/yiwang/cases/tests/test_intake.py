@@ -322,7 +322,8 @@ def test_the_walk_in_form_files_for_the_applicant_it_was_opened_for(world):
         f"/workbench/cases/window/apply/{code}/",
         {"idempotency_key": "tab3", "applicant_token": "forged", "f_business_name": "李四小店"},
     )
-    assert forged.status_code == 302 and Case.objects.get(idempotency_key="tab3").applicant == world.other_citizen
+    assert forged.status_code == 422 and "未确定申请人" in forged.content.decode()  # never the session's applicant
+    assert Case.objects.count() == 1
 
 
 def test_a_walk_in_form_without_any_applicant_keeps_the_input(world):
