@@ -118,6 +118,9 @@ def test_online_and_walk_in_applicants_get_their_cases_delivered(
     clerk.get_by_role("link", name=world.market_item.current_version.name).click()
     clerk.wait_for_url(f"**/window/apply/{code}/")
     clerk.fill("#id_f_business_name", "王五面馆")
+    clerk.set_input_files(  # the scan of the 申请书: acceptance needs every required material
+        f"#id_material_{material.pk}", files=[{"name": "申请书.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
     clerk.get_by_role("button", name="提交申请").click()
     clerk.wait_for_url("**/workbench/cases/*/")
     walk_in = Case.objects.get(applicant=User.objects.get(real_name="王五"))

@@ -4,7 +4,7 @@ the admin lets superusers and auditors look. Personal data is shown masked."""
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from yiwang.cases.models import Case, CaseStep
+from yiwang.cases.models import Case, CaseState, CaseStep
 from yiwang.core.masking import mask_id_number, mask_name
 
 
@@ -56,6 +56,10 @@ class CaseAdmin(ReadOnly, admin.ModelAdmin):
     )
     readonly_fields = fields
     inlines = [StepInline]
+
+    def get_queryset(self, request):
+        # A draft is its applicant's alone, not even for superusers and auditors here.
+        return super().get_queryset(request).exclude(state=CaseState.DRAFT)
 
     @admin.display(description=_("事项"))
     def item_name(self, case: Case) -> str:

@@ -498,6 +498,107 @@ def withdraw(request: HttpRequest, case_id: int, payload: ReasonIn):
     return _detail(request, selectors.case_get(actor=request.auth, case_id=case_id))
 
 
+# --- drafts ------------------------------------------------------------------------------------
+
+
+class DraftIn(Schema):
+    item: str = Field(description="Implementation code of a published item offered online", examples=["SZ-SJJ-0001"])
+    form_data: dict = Field(default_factory=dict, description="Any JSON object up to 64 KB; not validated yet")
+
+
+class DraftUpdateIn(Schema):
+    form_data: dict = Field(default_factory=dict, description="Replaces the draft's form data")
+    version: int | None = Field(None, description="The draft version the client last saw")
+
+
+class DraftSubmitIn(Schema):
+    idempotency_key: str = Field("", max_length=64, description="Or the Idempotency-Key header")
+
+
+class DraftOut(Schema):
+    id: int
+    item_code: str
+    item_name: str
+    item_version: int = Field(description="The guide version the draft is pinned to")
+    guide_changed: bool = Field(description="The item has a newer published version; submitting moves the draft to it")
+    form_data: dict
+    materials: list[MaterialOut] = Field(description="Upload with POST /api/v1/cases/{id}/materials")
+    updated_at: datetime
+    version: int = Field(description="Send back as `version` with the next update")
+
+
+def _draft_out(draft: Case) -> dict:
+    item = draft.item_version.item
+    return {
+        "id": draft.pk,
+        "item_code": item.implementation_code,
+        "item_name": draft.item_version.name,
+        "item_version": draft.item_version.number,
+        "guide_changed": item.current_version_id not in (None, draft.item_version_id),
+        "form_data": draft.form_data,
+        "materials": list(draft.materials.all()),
+        "updated_at": draft.updated_at,
+        "version": draft.version,
+    }
+
+
+@router.get("/drafts", response={200: list[DraftOut], **READ_ERRORS}, summary="My drafts")
+@paginate(CasePagination)
+def drafts(request: HttpRequest):
+    """Applications saved but not submitted, last edited first. Only their applicant sees them."""
+    return [_draft_out(d) for d in selectors.case_draft_list(actor=request.auth).prefetch_related("materials")]
+
+
+@router.post("/drafts", response={201: DraftOut, **WRITE_ERRORS}, summary="Save a new draft")
+def draft_create(request: HttpRequest, payload: DraftIn):
+    """Pinned to the item's current version; no case number, no clock, visible to the applicant only."""
+    draft = services.case_draft_save(
+        actor=request.auth, item=_published_item(payload.item), form_data=payload.form_data
+    )
+    return Respond(201, _draft_out(draft))
+
+
+@router.get("/drafts/{int:draft_id}", response={200: DraftOut, **READ_ERRORS}, summary="One of my drafts")
+def draft_detail(request: HttpRequest, draft_id: int):
+    return _draft_out(selectors.case_draft_get(actor=request.auth, draft_id=draft_id))
+
+
+@router.put("/drafts/{int:draft_id}", response={200: DraftOut, **WRITE_ERRORS}, summary="Update a draft")
+def draft_update(request: HttpRequest, draft_id: int, payload: DraftUpdateIn):
+    """``409 draft_changed`` when ``version`` is stale (edited elsewhere)."""
+    draft = services.case_draft_save(
+        actor=request.auth, draft_id=draft_id, form_data=payload.form_data, expected_version=payload.version
+    )
+    return _draft_out(draft)
+
+
+@router.post(
+    "/drafts/{int:draft_id}/submit",
+    response={200: CaseDetail, 201: CaseDetail, **WRITE_ERRORS},
+    summary="Submit a draft",
+)
+def draft_submit(
+    request: HttpRequest,
+    draft_id: int,
+    payload: DraftSubmitIn,
+    idempotency_key: str = Header("", alias="Idempotency-Key"),
+):
+    """Validated like ``POST /``; the case gets its number and the normal flow starts (``201``).
+    Submitting the same draft again answers ``200`` with the case. If the guide changed since the
+    draft was started: ``409 guide_changed``, the draft now on the new version (form data kept,
+    the new schema's problems in ``fields``); check and submit again."""
+    case, created = services.case_draft_submit(
+        actor=request.auth, draft_id=draft_id, idempotency_key=idempotency_key or payload.idempotency_key
+    )
+    return Respond(201 if created else 200, _detail(request, selectors.case_get(actor=request.auth, case_id=case.pk)))
+
+
+@router.delete("/drafts/{int:draft_id}", response={204: None, **WRITE_ERRORS}, summary="Delete a draft")
+def draft_delete(request: HttpRequest, draft_id: int):
+    services.case_draft_delete(actor=request.auth, draft_id=draft_id)
+    return Respond(204, None)
+
+
 # --- staff -------------------------------------------------------------------------------------
 
 

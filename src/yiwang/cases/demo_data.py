@@ -15,6 +15,11 @@ from yiwang.identity.models import User
 
 ITEM = "SFS-SCJG-0001"  # 个体工商户设立登记
 LIFE_EVENT = "LE-ESFZY"  # 二手房转移登记一件事: 不动产登记中心, 税务, 水电气
+# A one-page PDF standing in for the scan of each required material (acceptance needs them).
+SCAN = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
 
 
 class Summary(list):
@@ -34,7 +39,7 @@ def _form(user: User, shop: str, address: str) -> dict:
 
 
 def load(actor=None):
-    from yiwang.cases import services
+    from yiwang.cases import selectors, services
     from yiwang.cases.models import Channel
 
     created = Summary()
@@ -62,7 +67,14 @@ def load(actor=None):
             created.append(case)
         return case if new else None
 
-    def to_delivery(case, method: str) -> None:
+    def hand_in_materials(case, actor) -> None:
+        for requirement in selectors.case_missing_materials(case=case):
+            services.case_material_add(
+                actor=actor, case_id=case.pk, requirement_id=requirement.pk, filename="scan.pdf", content=SCAN
+            )
+
+    def to_delivery(case, method: str, *, window: bool = False) -> None:
+        hand_in_materials(case, clerk if window else case.applicant)
         services.case_accept(actor=clerk, case_id=case.pk)
         services.case_claim(actor=reviewer, case_id=case.pk)
         services.case_record_opinion(actor=reviewer, case_id=case.pk, opinion="材料齐全,符合法定形式,准予登记")
@@ -74,10 +86,11 @@ def load(actor=None):
         to_delivery(online, "electronic")
     walk_in = submit("citizen02", "老街面馆", "示范市老街3号", window=True)
     if walk_in is not None:
-        to_delivery(walk_in, "window")
+        to_delivery(walk_in, "window", window=True)
     submit("citizen03", "街角便利店", "示范市新华路8号")  # waits at the window for acceptance
     in_review = submit("citizen04", "家常菜馆", "示范市和平路21号")
     if in_review is not None:
+        hand_in_materials(in_review, in_review.applicant)
         services.case_accept(actor=clerk, case_id=in_review.pk)
         services.case_claim(actor=reviewer, case_id=in_review.pk)
     # Walk-ins at two county halls: each waits at the window of the hall that took it in.
@@ -124,5 +137,11 @@ def _bundle() -> list:
     if not new:
         return []
     cases = list(bundle.cases.order_by("pk"))
+    from yiwang.cases import selectors
+
+    for requirement in selectors.case_missing_materials(case=cases[0]):  # acceptance needs them
+        services.case_material_add(
+            actor=buyer, case_id=cases[0].pk, requirement_id=requirement.pk, filename="scan.pdf", content=SCAN
+        )
     services.case_accept(actor=clerk, case_id=cases[0].pk)  # 一窗受理: any department's case
     return cases

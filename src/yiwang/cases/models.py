@@ -79,7 +79,8 @@ class CaseNumberCounter(models.Model):
 
 
 class Case(models.Model):
-    number = models.CharField(_("办件编号"), max_length=32, unique=True)
+    # None while the case is a draft: the official number is drawn on submission.
+    number = models.CharField(_("办件编号"), max_length=32, unique=True, null=True, blank=True)
     item_version = models.ForeignKey(
         "catalog.ServiceItemVersion", verbose_name=_("事项版本"), on_delete=models.PROTECT, related_name="cases"
     )
@@ -136,7 +137,7 @@ class Case(models.Model):
     step_index = models.PositiveSmallIntegerField(_("当前审查环节"), default=0)
 
     # --- the clock (working days; see cases.clock) ---
-    submitted_at = models.DateTimeField(_("提交时间"))
+    submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)  # None for a draft
     accepted_at = models.DateTimeField(_("受理时间"), null=True, blank=True)
     accepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -205,7 +206,12 @@ class Case(models.Model):
                 fields=["applicant", "idempotency_key"],
                 condition=~Q(idempotency_key=""),
                 name="cases_case_idempotency_unique",
-            )
+            ),
+            # Only a draft goes without an official number and a submission time.
+            models.CheckConstraint(
+                condition=Q(state="draft") | Q(number__isnull=False, submitted_at__isnull=False),
+                name="cases_case_number_unless_draft",
+            ),
         ]
         indexes = [
             # Department queues, most urgent first.
@@ -217,7 +223,7 @@ class Case(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.number
+        return self.number or str(_("草稿"))
 
 
 class StepKind(models.TextChoices):

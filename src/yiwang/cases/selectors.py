@@ -17,6 +17,9 @@ to that hall), and for an online case the region code of the implementing depart
 grant covers the hall's region code exactly; a grant with descendants covers every region
 code under it (by significant-digit prefix: a city hall "610300" with descendants covers
 "6103…", its counties and townships).
+
+A draft (state ``draft``) is its applicant's alone: no staff role, no window clerk, no
+superuser sees it, it is in no queue or count, and the public progress lookup never finds it.
 """
 
 import hmac
@@ -83,13 +86,14 @@ def visible_cases(*, actor, grants: list | None = None) -> QuerySet[Case]:
     """Cases the actor may see (``grants``: the actor's ``roles_for_actor``, if already read)."""
     if not _signed_in(actor):
         return Case.objects.none()
+    own = Q(applicant=actor)
     if actor.is_superuser:
-        return Case.objects.all()
+        return Case.objects.filter(own | ~Q(state=CaseState.DRAFT))
     scope, front = _scope(actor, grants)
-    visible = Q(applicant=actor) | scope
+    staff = scope
     if front is not None:
-        visible |= Q(received_by=actor) | Q(accepted_by=actor) | (Q(state__in=INTAKE_STATES + DELIVERY_STATES) & front)
-    return Case.objects.filter(visible)
+        staff |= Q(received_by=actor) | Q(accepted_by=actor) | (Q(state__in=INTAKE_STATES + DELIVERY_STATES) & front)
+    return Case.objects.filter(own | (staff & ~Q(state=CaseState.DRAFT)))
 
 
 def case_visible_to(*, actor, case: Case, grants: list) -> bool:
@@ -99,7 +103,11 @@ def case_visible_to(*, actor, case: Case, grants: list) -> bool:
     against ``visible_cases`` (``tests/test_visibility.py``): change both together."""
     if not _signed_in(actor):
         return False
-    if actor.is_superuser or case.applicant_id == actor.pk:
+    if case.applicant_id == actor.pk:
+        return True
+    if case.state == CaseState.DRAFT:  # a draft is its applicant's alone
+        return False
+    if actor.is_superuser:
         return True
     windows = []
     for grant in grants:
@@ -132,7 +140,7 @@ def case_get(*, actor, case_id) -> Case:
         pk = int(case_id)
     except (TypeError, ValueError):
         raise NotFound(_("未找到该办件。"), code="case_not_found") from None
-    case = _with_refs(visible_cases(actor=actor)).filter(pk=pk).first()
+    case = _with_refs(visible_cases(actor=actor)).filter(pk=pk).exclude(state=CaseState.DRAFT).first()
     if case is None:
         raise NotFound(_("未找到该办件。"), code="case_not_found")
     return case
@@ -149,10 +157,29 @@ def case_list_for_applicant(*, actor, state: str | None = None) -> QuerySet[Case
     """My cases, newest first."""
     if not _signed_in(actor):
         return Case.objects.none()
-    cases = Case.objects.filter(applicant=actor)
+    cases = Case.objects.filter(applicant=actor).exclude(state=CaseState.DRAFT)
     if state:
         cases = cases.filter(state=state)
     return _with_refs(cases).order_by("-submitted_at", "-pk")
+
+
+def case_draft_list(*, actor) -> QuerySet[Case]:
+    """My drafts (applications saved but not submitted), last edited first."""
+    if not _signed_in(actor):
+        return Case.objects.none()
+    return _with_refs(Case.objects.filter(applicant=actor, state=CaseState.DRAFT)).order_by("-updated_at", "-pk")
+
+
+def case_draft_get(*, actor, draft_id) -> Case:
+    """One of my drafts; anybody else's draft, a submitted case or a missing one is ``NotFound``."""
+    try:
+        pk = int(draft_id)
+    except (TypeError, ValueError):
+        raise NotFound(_("未找到该草稿。"), code="draft_not_found") from None
+    draft = case_draft_list(actor=actor).filter(pk=pk).first()
+    if draft is None:
+        raise NotFound(_("未找到该草稿。"), code="draft_not_found")
+    return draft
 
 
 def case_queue(
@@ -203,7 +230,7 @@ def case_timeline(*, actor, case: Case) -> QuerySet[CaseStep]:
 
 
 def case_is_staff_view(*, actor, case: Case) -> bool:
-    if not _signed_in(actor):
+    if not _signed_in(actor) or case.state == CaseState.DRAFT:
         return False
     if actor.is_superuser:
         return True
@@ -213,9 +240,8 @@ def case_is_staff_view(*, actor, case: Case) -> bool:
 
 
 def case_material_get(*, actor, case_id, material_id) -> CaseMaterial:
-    """A material file: only for those who may see the case; else ``NotFound``."""
-    case = case_get(actor=actor, case_id=case_id)
-    material = CaseMaterial.objects.filter(case=case, pk=material_id).first()
+    """A material file: only for those who may see the case (a draft's: its applicant); else ``NotFound``."""
+    material = CaseMaterial.objects.filter(case__in=visible_cases(actor=actor), case_id=case_id, pk=material_id).first()
     if material is None:
         raise NotFound(_("未找到该材料。"), code="material_not_found")
     return material
@@ -298,7 +324,12 @@ def case_public_progress(*, number: str, last4: str) -> PublicProgress:
     number, last4 = (number or "").strip(), (last4 or "").strip().upper()
     if len(last4) != 4 or not number:
         raise not_found
-    case = Case.objects.select_related("item_version", "department").filter(number=number).first()
+    case = (
+        Case.objects.select_related("item_version", "department")
+        .filter(number=number)
+        .exclude(state=CaseState.DRAFT)
+        .first()
+    )
     if case is None:
         raise not_found
     id_tail = (case.applicant_id_number or "").upper()[-4:]
@@ -476,4 +507,24 @@ def case_bundle_note(*, case: Case) -> BundleNote | None:
         number=bundle.number,
         name=bundle.life_event_version.name,
         siblings=[(row.item_version.name, row.get_state_display(), row.pk == case.pk) for row in rows],
+    )
+
+
+def case_missing_materials(*, case: Case) -> list:
+    """The required materials the applicant has still to supply for ``case``: requirements of
+    its item version with source ``applicant`` and requirement ``required`` that have no
+    uploaded file. Materials the government holds (a license, registry data) never count."""
+    from django.db.models import Exists, OuterRef
+
+    from yiwang.catalog.models import MaterialRequirement, MaterialRequirementKind, MaterialSource
+
+    uploaded = CaseMaterial.objects.filter(case_id=case.pk, requirement_id=OuterRef("pk"))
+    return list(
+        MaterialRequirement.objects.filter(
+            version_id=case.item_version_id,
+            source=MaterialSource.APPLICANT,
+            requirement=MaterialRequirementKind.REQUIRED,
+        )
+        .exclude(Exists(uploaded))
+        .order_by("sort", "id")
     )

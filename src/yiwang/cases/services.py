@@ -20,6 +20,7 @@ head assigns, extends and decides; the applicant submits, answers, withdraws.
 
 import contextlib
 import io
+import json
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -191,9 +192,10 @@ def _lock(*, actor, case_id, expected_version: int | None) -> Case:
         and case is not None
         and expected_version is not None
         and case.version != expected_version
-        and is_window_clerk(actor, case)
+        and clerk_saw_at_front_office(actor=actor, case=case, grants=grants)
     ):
-        # A clerk who saw the case at the front office, after a colleague moved it on.
+        # A clerk who legitimately saw the case at the front office, after a colleague moved
+        # it on; for anybody else an invisible case stays a plain NotFound whatever the version.
         raise Conflict(
             _("办件 %(number)s 已被他人处理(当前状态:%(state)s),请刷新后再操作。")
             % {"number": case.number, "state": case.get_state_display()},
@@ -209,6 +211,68 @@ def _lock(*, actor, case_id, expected_version: int | None) -> Case:
             code="case_changed",
         )
     return case
+
+
+# Steps done at the front office (the window): what a window clerk of the hall sees happen.
+FRONT_OFFICE_STEPS = (
+    StepKind.SUBMITTED,
+    StepKind.MATERIAL_ADDED,
+    StepKind.ACCEPTED,
+    StepKind.REFUSED,
+    StepKind.SUPPLEMENT_REQUESTED,
+    StepKind.SUPPLEMENT_ANSWERED,
+    StepKind.DELIVERED,
+)
+
+
+def _region_prefix(code: str) -> str:
+    """The significant part of a 行政区划代码: 320500 → 3205 (the city), 320000 → 32,
+    320505001000 → 320505001; so one region contains another exactly when its prefix starts the other's."""
+    code = (code or "").strip()
+    step = 2 if len(code) <= 6 else 3
+    while len(code) > 2 and code.endswith("0" * step):
+        code = code[:-step]
+        step = 2 if len(code) <= 6 else 3
+    return code
+
+
+def clerk_saw_at_front_office(*, actor, case: Case, grants: list | None = None) -> bool:
+    """Whether a window clerk legitimately saw ``case`` at the front office, so may be told
+    what became of it after a colleague moved it on. Precisely, the case is not a draft and:
+
+    * its implementing department lies on the clerk's region line: for one of the
+      departments where the actor holds the window-clerk role, one region contains the other
+      (a 虎丘区 window takes in the city's and 虎丘区's items, not 吴中区's); or
+    * it passed a window of the clerk's own hall: one of its front-office steps (submission,
+      upload, acceptance, refusal, supplement notice or answer, delivery) was done by the
+      actor or by someone holding the window-clerk role in a department where the actor
+      holds it too.
+
+    Anything else (another region's case, never handled at the actor's hall) does not qualify.
+    """
+    if case.state == CaseState.DRAFT:
+        return False
+    grants = _grants(actor) if grants is None else grants
+    halls = [grant.department for grant in grants if grant.role == Role.WINDOW_CLERK]
+    if not halls:
+        return False
+    region = _region_prefix(case.department.region_code)
+    for hall in halls:
+        mine = _region_prefix(hall.region_code)
+        if region and mine and (region.startswith(mine) or mine.startswith(region)):
+            return True
+    hall_ids = {hall.pk for hall in halls}
+    actor_ids = set(
+        CaseStep.objects.filter(case_id=case.pk, kind__in=FRONT_OFFICE_STEPS, actor__isnull=False).values_list(
+            "actor_id", flat=True
+        )
+    )
+    if getattr(actor, "pk", None) in actor_ids:
+        return True
+    for colleague in User.objects.filter(pk__in=actor_ids):
+        if any(g.role == Role.WINDOW_CLERK and g.department_id in hall_ids for g in role_grants_of(actor=colleague)):
+            return True
+    return False
 
 
 def _require_state(case: Case, *states: str) -> None:
@@ -368,6 +432,33 @@ def _applicant_snapshot(applicant: User, version: ServiceItemVersion) -> dict:
     }
 
 
+def _published_version(item: ServiceItem, version: ServiceItemVersion | None, channel: str) -> None:
+    """The item is published and offers this channel (online needs an online handling form)."""
+    if item.status != Status.PUBLISHED or version is None:
+        raise NotFound(_("该事项未发布或已停用。"), code="item_not_found")
+    allowed_forms = {Channel.ONLINE: (HandlingForm.ONLINE, HandlingForm.BOTH)}.get(channel)
+    if allowed_forms and version.handling_form not in allowed_forms:
+        raise ValidationFailed(
+            _("事项「%(item)s」不支持网上办理,请到窗口申报。") % {"item": version.name},
+            code="channel_not_offered",
+            fields={"channel": _("该事项只能窗口办理")},
+        )
+
+
+def _submission_checks(
+    *, item: ServiceItem, version: ServiceItemVersion | None, channel: str, applicant: User, form_data
+) -> dict:
+    """Everything a submission must pass before it gets a number (shared by ``case_submit``
+    and ``case_draft_submit``): the item is published for this channel, the form is valid
+    against the version's schema, the applicant's real-name data is complete. Returns the
+    applicant snapshot."""
+    _published_version(item, version, channel)
+    problems = form_errors(version.form_schema or {}, form_data)
+    if problems:
+        raise ValidationFailed(_("申请表填写有误,请按提示修改。"), code="invalid_form", fields=problems)
+    return _applicant_snapshot(applicant, version)
+
+
 def case_submit(
     *,
     actor,
@@ -406,19 +497,7 @@ def case_submit(
         raise Forbidden(_("请先登录。"), code="not_authenticated")
 
     version = item.current_version
-    if item.status != Status.PUBLISHED or version is None:
-        raise NotFound(_("该事项未发布或已停用。"), code="item_not_found")
-    allowed_forms = {Channel.ONLINE: (HandlingForm.ONLINE, HandlingForm.BOTH)}.get(channel)
-    if allowed_forms and version.handling_form not in allowed_forms:
-        raise ValidationFailed(
-            _("事项「%(item)s」不支持网上办理,请到窗口申报。") % {"item": version.name},
-            code="channel_not_offered",
-            fields={"channel": _("该事项只能窗口办理")},
-        )
-    problems = form_errors(version.form_schema or {}, form_data)
-    if problems:
-        raise ValidationFailed(_("申请表填写有误,请按提示修改。"), code="invalid_form", fields=problems)
-    snapshot = _applicant_snapshot(applicant, version)
+    snapshot = _submission_checks(item=item, version=version, channel=channel, applicant=applicant, form_data=form_data)
     checked = []
     if materials:
         requirements = _requirements_of(version.pk)
@@ -486,6 +565,260 @@ def _same_submission(existing: Case, item: ServiceItem) -> Case:
             code="idempotency_key_reused",
         )
     return existing
+
+
+# --- drafts ----------------------------------------------------------------------------------
+#
+# A draft is a ``Case`` in state ``draft``: its applicant's alone (see ``selectors``), without
+# an official number, a submission time or a clock, pinned to the item version it was started
+# on. It gets its number and enters the normal flow only through ``case_draft_submit``. No
+# domain event is published for a draft until it is submitted: nothing outside the
+# applicant's own pages may see or count it.
+
+MAX_DRAFT_BYTES = 64 * 1024
+MAX_DRAFTS_PER_APPLICANT = 50
+
+
+def _clean_draft_data(form_data) -> dict:
+    """A draft's form is any JSON object up to ``MAX_DRAFT_BYTES``; the schema is checked on submission."""
+    if not isinstance(form_data, dict):
+        message = _("申请表必须是对象")
+        raise ValidationFailed(message, code="invalid_form", fields={"form_data": message})
+    try:
+        size = len(json.dumps(form_data, ensure_ascii=False).encode())
+    except (TypeError, ValueError):
+        message = _("申请表含有无法保存的内容")
+        raise ValidationFailed(message, code="invalid_form", fields={"form_data": message}) from None
+    if size > MAX_DRAFT_BYTES:
+        message = _("申请表草稿超过 %(kb)d KB 的上限") % {"kb": MAX_DRAFT_BYTES // 1024}
+        raise ValidationFailed(message, code="draft_too_large", fields={"form_data": message})
+    return form_data
+
+
+def _draft_owner(actor) -> User:
+    if actor is None or isinstance(actor, str) or not getattr(actor, "is_authenticated", False):
+        raise Forbidden(_("请先登录。"), code="not_authenticated")
+    if not actor.is_active:
+        raise Forbidden(_("请先登录。"), code="not_authenticated")
+    return actor
+
+
+def _lock_draft(*, actor, draft_id, expected_version: int | None = None) -> Case:
+    """The actor's own draft, locked until commit; anything else is ``NotFound``."""
+    try:
+        pk = int(draft_id)
+    except (TypeError, ValueError):
+        raise NotFound(_("未找到该草稿。"), code="draft_not_found") from None
+    draft = (
+        Case.objects.select_related("item_version__item", "department")
+        .select_for_update(of=("self",))
+        .filter(pk=pk, applicant_id=getattr(actor, "pk", None), state=CaseState.DRAFT)
+        .first()
+    )
+    if draft is None:
+        raise NotFound(_("未找到该草稿。"), code="draft_not_found")
+    if expected_version is not None and draft.version != expected_version:
+        raise Conflict(_("草稿已在别处修改,请刷新后再操作。"), code="draft_changed")
+    return draft
+
+
+def case_draft_save(
+    *,
+    actor,
+    form_data: dict,
+    item: ServiceItem | None = None,
+    draft_id: int | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """Save an application as a draft: a new one for ``item`` (its current published version,
+    which the draft stays pinned to), or the actor's draft ``draft_id`` with new form data.
+
+    Only the JSON shape and size are checked (the schema, the applicant's real-name data and
+    the materials are checked on submission). The draft gets no number and no clock, and is
+    visible to its applicant only. At most ``MAX_DRAFTS_PER_APPLICANT`` drafts per applicant.
+    """
+    data = _clean_draft_data(form_data)
+    applicant = _draft_owner(actor)
+    if (item is None) == (draft_id is None):
+        message = _("请指定事项或草稿")
+        raise ValidationFailed(message, code="draft_target", fields={"item": message})
+    with transaction.atomic():
+        if draft_id is not None:
+            draft = _lock_draft(actor=applicant, draft_id=draft_id, expected_version=expected_version)
+            draft.form_data = data
+            _save(draft, actor=applicant, action="case.draft_save", changes={"fields": sorted(map(str, data))})
+            return draft
+        version = item.current_version
+        _published_version(item, version, Channel.ONLINE)
+        if Case.objects.filter(applicant=applicant, state=CaseState.DRAFT).count() >= MAX_DRAFTS_PER_APPLICANT:
+            message = _("草稿最多保存 %(n)d 份,请先提交或删除不需要的草稿。") % {"n": MAX_DRAFTS_PER_APPLICANT}
+            raise ValidationFailed(message, code="drafts_limit", fields={"item": message})
+        legal = applicant.kind == User.Kind.ENTERPRISE_AGENT
+        draft = Case.objects.create(
+            number=None,
+            item_version=version,
+            department=item.department,
+            state=CaseState.DRAFT,
+            channel=Channel.ONLINE,
+            applicant=applicant,
+            applicant_kind=ApplicantKind.LEGAL_PERSON if legal else ApplicantKind.NATURAL_PERSON,
+            applicant_name="",  # the real-name snapshot is taken on submission
+            applicant_id_number="",
+            applicant_id_index="",
+            form_data=data,
+            submitted_at=None,
+            time_limit_days=version.promised_time_limit,
+        )
+        audit_record(
+            actor=applicant,
+            action="case.draft_create",
+            obj=draft,
+            changes={"state": [None, CaseState.DRAFT], "item_version": version.pk},
+        )
+    return draft
+
+
+def _draft_follow_guide(draft: Case, item: ServiceItem, *, actor) -> Conflict:
+    """Move a draft from its pinned version to the item's new current version: the form data
+    comes along (fields the new schema forbids are dropped), uploaded files stay attached to
+    the material of the same name in the new list (else they become 其他材料). Returns the
+    ``Conflict`` telling the applicant, with the form's problems under the new schema."""
+    old, new = draft.item_version, item.current_version
+    schema = new.form_schema or {}
+    data = dict(draft.form_data or {})
+    if schema.get("additionalProperties") is False:
+        known = set(schema.get("properties") or {})
+        data = {key: value for key, value in data.items() if key in known}
+    by_name = {requirement.name: requirement for requirement in new.materials.all()}
+    for material in CaseMaterial.objects.filter(case=draft, requirement__isnull=False).select_related("requirement"):
+        material.requirement = by_name.get(material.requirement.name)
+        material.save(update_fields=["requirement"])
+    draft.item_version = new
+    draft.department_id = item.department_id
+    draft.time_limit_days = new.promised_time_limit
+    draft.form_data = data
+    _save(draft, actor=actor, action="case.draft_follow_guide", changes={"item_version": [old.pk, new.pk]})
+    return Conflict(
+        _(
+            "事项「%(item)s」的办事指南已更新(第 %(old)d 版 → 第 %(new)d 版),草稿已转到新版本并保留了已填内容,"
+            "请按新的申请表和材料清单核对后再提交。"
+        )
+        % {"item": new.name, "old": old.number, "new": new.number},
+        code="guide_changed",
+        fields=form_errors(schema, data),
+    )
+
+
+def case_draft_submit(*, actor, draft_id, idempotency_key: str = "") -> tuple[Case, bool]:
+    """Submit one of the actor's drafts: checked exactly like ``case_submit`` (published item
+    offered online, the form against the version's schema, the applicant's real-name data);
+    then it gets its official number, the submission time and the ``submitted`` state, and
+    the normal flow starts (``case.submitted``). Returns (case, submitted now).
+
+    A draft is submitted once: submitting it again, or with an idempotency key already used
+    for it, returns the case (``False``); a key used for another case is a ``Conflict``.
+
+    If the item has a newer published version than the draft's, nothing is submitted: the
+    draft moves to the new version (committed) and ``Conflict`` ``guide_changed`` tells the
+    applicant, with the form's problems under the new schema in ``fields``.
+    """
+    key = (idempotency_key or "").strip()
+    if len(key) > 64:
+        raise ValidationFailed(_("幂等键最长 64 个字符"), fields={"idempotency_key": _("幂等键过长")})
+    applicant = _draft_owner(actor)
+    try:
+        pk = int(draft_id)
+    except (TypeError, ValueError):
+        raise NotFound(_("未找到该草稿。"), code="draft_not_found") from None
+    if key:
+        existing = Case.objects.filter(applicant=applicant, idempotency_key=key).first()
+        if existing is not None and existing.pk != pk:
+            raise Conflict(
+                _("该幂等键已用于办件 %(number)s,请使用新的幂等键。") % {"number": existing.number},
+                code="idempotency_key_reused",
+            )
+    changed = None
+    try:
+        with transaction.atomic():
+            draft = (
+                Case.objects.select_related("item_version", "department")
+                .select_for_update(of=("self",))
+                .filter(pk=pk, applicant=applicant)
+                .first()
+            )
+            if draft is None:
+                raise NotFound(_("未找到该草稿。"), code="draft_not_found")
+            if draft.state != CaseState.DRAFT:  # submitted already (a double click, a retry)
+                return draft, False
+            item = ServiceItem.objects.select_related("department", "current_version").get(
+                pk=draft.item_version.item_id
+            )
+            if item.status == Status.PUBLISHED and item.current_version_id not in (None, draft.item_version_id):
+                changed = _draft_follow_guide(draft, item, actor=applicant)
+            else:
+                _submit_draft(draft, item=item, actor=applicant, key=key)
+    except IntegrityError:
+        if not key:
+            raise
+        existing = Case.objects.filter(applicant=applicant, idempotency_key=key).first()
+        if existing is None or existing.pk != pk:
+            raise
+        return existing, False
+    if changed is not None:
+        raise changed
+    return draft, True
+
+
+def _submit_draft(draft: Case, *, item: ServiceItem, actor: User, key: str) -> None:
+    version = draft.item_version
+    snapshot = _submission_checks(
+        item=item, version=version, channel=Channel.ONLINE, applicant=actor, form_data=draft.form_data
+    )
+    now = timezone.now()
+    draft.number = _next_number(region_code=item.department.region_code, day=clock.local_day(now))
+    draft.department = item.department
+    draft.intake_region = item.department.region_code  # online: the implementing department's region
+    draft.state = CaseState.SUBMITTED
+    draft.submitted_at = now
+    draft.idempotency_key = key
+    draft.time_limit_days = version.promised_time_limit
+    for field, value in snapshot.items():
+        setattr(draft, field, value)
+    _step(draft, StepKind.SUBMITTED, actor, note=Channel.ONLINE.label)
+    _save(
+        draft,
+        actor=actor,
+        action="case.submit",
+        changes={
+            "state": [CaseState.DRAFT, CaseState.SUBMITTED],
+            "channel": Channel.ONLINE,
+            "item_version": version.pk,
+        },
+    )
+    _publish("case.submitted", draft)
+
+
+@transaction.atomic
+def case_draft_delete(*, actor, draft_id, expected_version: int | None = None) -> None:
+    """Delete one of the actor's drafts with its uploaded files (removed from storage once the
+    transaction commits). A submitted case can never be deleted this way."""
+    applicant = _draft_owner(actor)
+    draft = _lock_draft(actor=applicant, draft_id=draft_id, expected_version=expected_version)
+    names = [material.file.name for material in CaseMaterial.objects.filter(case=draft)]
+    audit_record(
+        actor=applicant,
+        action="case.draft_delete",
+        obj=draft,
+        changes={"state": [CaseState.DRAFT, None], "materials": len(names)},
+    )
+    draft.delete()
+    storage = CaseMaterial._meta.get_field("file").storage
+
+    def remove_files() -> None:
+        for name in names:
+            storage.delete(name)
+
+    transaction.on_commit(remove_files)
 
 
 # --- materials -------------------------------------------------------------------------------
@@ -729,6 +1062,8 @@ def case_accept(*, actor, case_id, expected_version: int | None = None) -> Case:
     _require_state(case, CaseState.SUBMITTED)
     cal = working_calendar()
     deemed = not hasattr_supplement(case) and timezone.localdate() > clock.intake_deadline(case, cal)
+    if not deemed:  # past the five days the law counts it accepted: the back office asks instead
+        _require_materials(case)
     _start_clock(case, cal, deemed=deemed, actor=actor)
     _step(
         case,
@@ -744,6 +1079,23 @@ def case_accept(*, actor, case_id, expected_version: int | None = None) -> Case:
     )
     _publish("case.accepted", case)
     return case
+
+
+def _require_materials(case: Case) -> None:
+    """Acceptance needs every required material the applicant must supply (source
+    ``applicant``, requirement ``required`` in the case's item version) to have a file.
+    Materials the government holds (licenses, registry data) are never demanded here."""
+    from yiwang.cases.selectors import case_missing_materials
+
+    missing = case_missing_materials(case=case)
+    if not missing:
+        return
+    names = "、".join(f"「{m.name}」" for m in missing)
+    raise ValidationFailed(
+        _("必需材料%(names)s尚未提交,不能受理。请一次性告知申请人补正。") % {"names": names},
+        code="materials_missing",
+        fields={f"materials.{m.pk}": _("材料「%(name)s」尚未提交") % {"name": m.name} for m in missing},
+    )
 
 
 def hasattr_supplement(case: Case) -> bool:

@@ -16,6 +16,8 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -24,11 +26,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from yiwang.cases import selectors, services
-from yiwang.cases.forms import form_level_errors, parse_form, schema_fields, supplement_items_from_text
+from yiwang.cases.forms import PREFIX, form_level_errors, parse_form, schema_fields, supplement_items_from_text
 from yiwang.cases.models import ApplicantKind, Case, CaseState, Channel, Decision
 from yiwang.cases.notices import available_notices, notice_pdf
 from yiwang.catalog import selectors as catalog_selectors
-from yiwang.core.errors import NotFound, ValidationFailed, YiwangError
+from yiwang.core.codes import validate_id_number
+from yiwang.core.errors import Conflict, NotFound, ValidationFailed, YiwangError
 from yiwang.core.masking import mask_id_number, mask_name, mask_phone
 from yiwang.core.ratelimit import client_ip, consume, failure_limit
 from yiwang.identity.models import User
@@ -43,6 +46,7 @@ NOTICE_LABELS = {
 }
 LIST_LIMIT = 100
 WINDOW_SESSION_KEY = "cases_window_applicant"
+WINDOW_APPLICANT_SALT = "yiwang.cases.window.applicant"
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -148,7 +152,16 @@ def _published_item(code: str):
 
 
 def _apply_page(request, context: dict, version, key: str, data=None, errors=None, status: int = 200) -> HttpResponse:
-    """The application form (网上申报 and 一窗受理 share it), with the idempotency key of this attempt."""
+    """The application form (网上申报 and 一窗受理 share it), with the idempotency key of this attempt.
+
+    When the page comes back with errors, every file the browser had sent is named next to its
+    input: a browser cannot keep a chosen file, so the user must choose it again."""
+    if request.method == "POST" and "draft" not in context:  # a draft keeps the files it was sent
+        for requirement in context.get("requirements") or []:
+            upload = request.FILES.get(f"material_{requirement.pk}")
+            requirement.reselect = upload.name if upload is not None and errors else ""
+        other = request.FILES.get("material_other")
+        context = {**context, "other_reselect": other.name if other is not None and errors else ""}
     return render(
         request,
         "cases/apply.html",
@@ -198,6 +211,15 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
         return _apply_page(request, context, version, uuid.uuid4().hex)
 
     key = (request.POST.get("idempotency_key") or "").strip()[:64] or uuid.uuid4().hex
+    if request.POST.get("action") == "draft":
+        try:
+            draft = services.case_draft_save(actor=request.user, item=item, form_data=_draft_data(schema, request.POST))
+        except YiwangError as exc:
+            errors = _fields_as_lists(exc.fields)
+            errors.setdefault("", [str(exc.message)])
+            return _apply_page(request, context, version, key, parse_form(schema, request.POST)[0], errors, 422)
+        _draft_saved(request, draft, requirements)
+        return redirect("cases:draft", draft_id=draft.pk)
     data, problems = parse_form(schema, request.POST)
     status = 422
     if problems:
@@ -227,17 +249,133 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def mine(request: HttpRequest) -> HttpResponse:
     cases = list(selectors.case_list_for_applicant(actor=request.user)[: LIST_LIMIT + 1])
+    drafts = list(selectors.case_draft_list(actor=request.user)[:LIST_LIMIT])
     bundles = [
         (b, selectors.bundle_status(bundle=b))
         for b in selectors.bundle_list_for_applicant(actor=request.user)[:LIST_LIMIT]
     ]
-    context = {"cases": cases[:LIST_LIMIT], "more": len(cases) > LIST_LIMIT, "bundles": bundles}
+    context = {"cases": cases[:LIST_LIMIT], "more": len(cases) > LIST_LIMIT, "bundles": bundles, "drafts": drafts}
     return render(request, "cases/mine.html", context)
+
+
+# --- portal: drafts --------------------------------------------------------------------------
+
+
+def _draft_data(schema: dict, post) -> dict:
+    """What was typed, for a draft: typed values where they read as their type, the raw text
+    where they do not (a draft is not validated; nothing typed is lost)."""
+    data, problems = parse_form(schema, post)
+    for key in problems:
+        data[key] = (post.get(PREFIX + key) or "").strip()
+    return data
+
+
+def _draft_saved(request: HttpRequest, draft: Case, requirements) -> list[str]:
+    """Attach the posted files to the draft and say so; returns the refused files' messages."""
+    failures = _upload_all(request, draft, requirements)
+    for failure in failures:
+        messages.error(request, failure)
+    messages.success(request, _("草稿已保存,可在“我的办件”中继续填写。"))
+    return failures
+
+
+def _draft_page(request: HttpRequest, draft: Case, key: str = "", data=None, errors=None, status: int = 200):
+    version = catalog_selectors.version_with_materials(version_id=draft.item_version_id)
+    requirements = list(version.materials.all())
+    files = list(selectors.case_materials(case=draft))
+    by_requirement = {}
+    for material in files:
+        by_requirement.setdefault(material.requirement_id, []).append(material)
+    for requirement in requirements:
+        requirement.uploaded = by_requirement.get(requirement.pk, [])
+    item = draft.item_version.item
+    context = {
+        "item": item,
+        "v": version,
+        "requirements": requirements,
+        "draft": draft,
+        "other_files": by_requirement.get(None, []),
+        "guide_changed": item.current_version_id not in (None, draft.item_version_id),
+    }
+    data = draft.form_data if data is None else data
+    return _apply_page(request, context, version, key or uuid.uuid4().hex, data, errors, status=status)
+
+
+@login_required
+def draft(request: HttpRequest, draft_id: int) -> HttpResponse:
+    """Continue a draft: save it again (``action=draft``) or submit it (the draft's form and files
+    become the case; if the guide changed meanwhile the page says so and shows the new version)."""
+    key = (request.POST.get("idempotency_key") or "").strip()[:64]
+    try:
+        found = selectors.case_draft_get(actor=request.user, draft_id=draft_id)
+    except NotFound as exc:
+        # Submitted already (a double click, the back button): the case it became.
+        case = _case_or_404(request, draft_id)
+        if request.method == "POST" and case.applicant_id == request.user.pk:
+            return redirect("cases:detail", case_id=case.pk)
+        raise Http404 from exc
+    if request.method != "POST":
+        return _draft_page(request, found)
+    schema = found.item_version.form_schema or {}
+    data = _draft_data(schema, request.POST)
+    try:
+        found = services.case_draft_save(
+            actor=request.user, draft_id=found.pk, form_data=data, expected_version=_version_of(request)
+        )
+    except YiwangError as exc:
+        errors = _fields_as_lists(exc.fields)
+        errors.setdefault("", [str(exc.message)])
+        return _draft_page(request, found, key, data, errors, status=exc.status)
+    requirements = list(catalog_selectors.version_with_materials(version_id=found.item_version_id).materials.all())
+    if request.POST.get("action") == "draft":
+        _draft_saved(request, found, requirements)
+        return redirect("cases:draft", draft_id=found.pk)
+    failures = _upload_all(request, found, requirements)
+    found = selectors.case_draft_get(actor=request.user, draft_id=found.pk)  # uploads moved its version on
+    if failures:
+        return _draft_page(request, found, key, data, {"": failures}, status=422)
+    typed, problems = parse_form(schema, request.POST)
+    if problems:
+        return _draft_page(request, found, key, data, _submit_errors(schema, typed, problems), status=422)
+    try:
+        case, _created = services.case_draft_submit(actor=request.user, draft_id=found.pk, idempotency_key=key)
+    except Conflict as exc:
+        if exc.code != "guide_changed":
+            return _draft_page(request, found, key, data, {"": [str(exc.message)]}, status=exc.status)
+        messages.info(request, str(exc.message))
+        found = selectors.case_draft_get(actor=request.user, draft_id=found.pk)
+        return _draft_page(request, found, key, None, _fields_as_lists(exc.fields), status=409)
+    except ValidationFailed as exc:
+        errors = _fields_as_lists(exc.fields) or {"": [str(exc.message)]}
+        if not any(k.startswith("form_data.") for k in errors):
+            errors.setdefault("", [str(exc.message)])
+        return _draft_page(request, found, key, data, errors, status=422)
+    except YiwangError as exc:
+        return _draft_page(request, found, key, data, {"": [_error_text(exc)]}, status=exc.status)
+    messages.success(request, _("申请已提交,办件编号 %(number)s。") % {"number": case.number})
+    return redirect("cases:detail", case_id=case.pk)
+
+
+@login_required
+@require_POST
+def draft_delete(request: HttpRequest, draft_id: int) -> HttpResponse:
+    try:
+        services.case_draft_delete(actor=request.user, draft_id=draft_id)
+    except NotFound as exc:
+        raise Http404 from exc
+    messages.success(request, _("草稿已删除。"))
+    return redirect("cases:mine")
 
 
 @login_required
 def detail(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = _case_or_404(request, case_id)
+    try:
+        case = selectors.case_get(actor=request.user, case_id=case_id)
+    except NotFound as exc:
+        try:  # one's own draft has its own page
+            return redirect("cases:draft", draft_id=selectors.case_draft_get(actor=request.user, draft_id=case_id).pk)
+        except NotFound:
+            raise Http404 from exc
     context = _case_context(request, case)
     context["is_applicant"] = case.applicant_id == request.user.pk
     return render(request, "cases/detail.html", context)
@@ -370,6 +508,16 @@ def _window_applicant(request: HttpRequest) -> User | None:
     return User.objects.filter(pk=pk, is_active=True).first() if pk else None
 
 
+def _id_number_problem(id_number: str) -> list[str]:
+    if not id_number:
+        return [_("请输入申请人的身份证号")]
+    try:
+        validate_id_number(id_number)
+    except DjangoValidationError as exc:
+        return [str(m) for m in exc.messages]
+    return []
+
+
 @login_required
 def window(request: HttpRequest) -> HttpResponse:
     """一窗受理, step 1: find the applicant by ID number (or register them), then pick an item."""
@@ -378,10 +526,13 @@ def window(request: HttpRequest) -> HttpResponse:
     if "id_number" in request.GET:
         id_number = (request.GET.get("id_number") or "").strip().upper()
         context["id_number"] = id_number
-        found = user_get_by_id_number(id_number=id_number) if id_number else None
-        if not id_number:
-            context["errors"]["id_number"] = [_("请输入申请人的身份证号")]
+        problem = _id_number_problem(id_number)
+        found = user_get_by_id_number(id_number=id_number) if not problem else None
+        if problem:
+            context["errors"]["id_number"] = problem  # the applicant found before stays
         elif found is None or not found.is_active or found.kind == User.Kind.STAFF:
+            # Serving somebody new: the previous applicant must not stay selected.
+            request.session.pop(WINDOW_SESSION_KEY, None)
             context["register"] = True
         else:
             request.session[WINDOW_SESSION_KEY] = found.pk
@@ -423,8 +574,9 @@ def window_register(request: HttpRequest) -> HttpResponse:
                 id_number=data["id_number"],
                 phone=data["phone"],
             )
-        except ValidationFailed as exc:
+        except YiwangError as exc:
             errors = _fields_as_lists(exc.fields)
+            errors.setdefault("", [str(exc.message)])
         else:
             request.session[WINDOW_SESSION_KEY] = user.pk
             messages.success(request, _("已为申请人建立账号。"))
@@ -483,29 +635,53 @@ def progress(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/progress.html", context, status=status)
 
 
+def _applicant_token(applicant: User) -> str:
+    """Binds the walk-in form to the applicant it was opened for (signed; not a bare id), so a
+    lookup of the next applicant in another tab never re-targets a form already on screen."""
+    return signing.dumps(applicant.pk, salt=WINDOW_APPLICANT_SALT)
+
+
+def _applicant_from_token(token: str) -> User | None:
+    try:
+        pk = signing.loads(token or "", salt=WINDOW_APPLICANT_SALT, max_age=60 * 60 * 12)
+    except signing.BadSignature:
+        return None
+    return User.objects.filter(pk=pk, is_active=True).exclude(kind=User.Kind.STAFF).first()
+
+
 @login_required
 def window_apply(request: HttpRequest, code: str) -> HttpResponse:
-    """一窗受理, step 2: the item's form filled for the applicant, scans attached."""
+    """一窗受理, step 2: the item's form filled for the applicant, scans attached.
+
+    The applicant is the one the form was opened for (a signed token in the form), not
+    whoever the session holds when it is posted. On any error the page comes back with
+    everything typed, the applicant, and each error next to its field."""
     _require_clerk(request)
-    applicant = _window_applicant(request)
-    if applicant is None:
+    token = request.POST.get("applicant_token", "") if request.method == "POST" else ""
+    # A form bound to an applicant files for that applicant or (token forged or expired) for
+    # nobody; only a post without a token falls back to the applicant selected in the session.
+    applicant = _applicant_from_token(token) if token else _window_applicant(request)
+    if applicant is None and request.method != "POST":
         messages.info(request, _("请先查找或登记申请人。"))
         return redirect("cases_workbench:window")
     item, version, requirements = _published_item(code)
     schema = version.form_schema or {}
-    context = {
-        "item": item,
-        "v": version,
-        "requirements": requirements,
-        "window": True,
-        "applicant": {"name": mask_name(applicant.real_name), "id_number": mask_id_number(applicant.id_number)},
-    }
+    context = {"item": item, "v": version, "requirements": requirements, "window": True}
+    if applicant is not None:
+        context["applicant"] = {
+            "name": mask_name(applicant.real_name),
+            "id_number": mask_id_number(applicant.id_number),
+        }
+        context["applicant_token"] = token or _applicant_token(applicant)  # a form keeps its own binding
     if request.method != "POST":
         return _apply_page(request, context, version, uuid.uuid4().hex)
     key = (request.POST.get("idempotency_key") or "").strip()[:64] or uuid.uuid4().hex
     data, problems = parse_form(schema, request.POST)
     status = 422
-    if problems:
+    if applicant is None:
+        message = _("未确定申请人,请先在“一窗受理”中查找或登记申请人,已填写的内容保留在本页。")
+        errors = {**_submit_errors(schema, data, problems), "applicant": [message]}
+    elif problems:
         errors = _submit_errors(schema, data, problems)
     else:
         try:
@@ -526,7 +702,8 @@ def window_apply(request: HttpRequest, code: str) -> HttpResponse:
         else:
             if created:
                 messages.success(request, _("已代为申报,办件编号 %(number)s。") % {"number": case.number})
-            request.session.pop(WINDOW_SESSION_KEY, None)
+            if request.session.get(WINDOW_SESSION_KEY) == applicant.pk:
+                request.session.pop(WINDOW_SESSION_KEY, None)
             return redirect("cases_workbench:detail", case_id=case.pk)
     return _apply_page(request, context, version, key, data, errors, status=status)
 
@@ -541,6 +718,8 @@ def workbench_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     context["delivery_methods"] = list(services.DELIVERY_METHODS.items())
     context["decisions"] = Decision.choices
     context["S"] = CaseState
+    if case.state == CaseState.SUBMITTED:
+        context["missing_materials"] = selectors.case_missing_materials(case=case)
     return render(request, "cases/workbench_detail.html", context)
 
 
@@ -580,15 +759,18 @@ def _act(action: str, request: HttpRequest, case_id: int, version: int | None):
 @require_POST
 def workbench_action(request: HttpRequest, case_id: int, action: str) -> HttpResponse:
     _require_staff(request)
-    case = _case_or_404(request, case_id)
+    # The service finds the case with the actor's visibility (a case they may not see is a 404),
+    # and tells a clerk who saw it at the window that a colleague moved it on (a conflict).
     try:
-        _result, done = _act(action, request, case.pk, _version_of(request))
+        _result, done = _act(action, request, case_id, _version_of(request))
+    except NotFound as exc:
+        raise Http404 from exc
     except YiwangError as exc:
         messages.error(request, _error_text(exc))
     else:
         messages.success(request, done)
-        try:
-            selectors.case_get(actor=request.user, case_id=case.pk)
-        except NotFound:  # e.g. delivered by a clerk who did not receive it: back to the lists
-            return redirect("cases_workbench:index")
-    return redirect("cases_workbench:detail", case_id=case.pk)
+    try:
+        selectors.case_get(actor=request.user, case_id=case_id)
+    except NotFound:  # e.g. delivered, or moved on to the back office: back to the lists
+        return redirect("cases_workbench:index")
+    return redirect("cases_workbench:detail", case_id=case_id)

@@ -14,6 +14,7 @@ from django.conf import settings
 from yiwang.cases import selectors, services
 from yiwang.cases.models import BundleStatus, Case, CaseBundle, CaseMaterial, CaseState, CaseStep, StepKind
 from yiwang.cases.tests.bundles import APPLICATION, FORM, HOUSEHOLD, PDF, PNG, build_bundle_world
+from yiwang.cases.tests.factories import attach_required
 from yiwang.catalog import selectors as catalog_selectors
 from yiwang.catalog.services import item_publish, item_save_draft
 from yiwang.catalog.tests.factories import item_data
@@ -99,6 +100,7 @@ def test_one_application_makes_one_case_per_department(bw, django_capture_on_com
 
     # In parallel: each department works its own case; another department's is a 404.
     for case in cases.values():
+        attach_required(case.pk)  # acceptance needs the required materials
         services.case_accept(actor=world.clerk, case_id=case.pk)
     assert [c.pk for c in selectors.case_queue(actor=world.reviewer)] == [market.pk]
     assert [c.pk for c in selectors.case_queue(actor=world.police_reviewer)] == [police.pk]
@@ -236,6 +238,7 @@ def test_aggregate_status_and_merged_timeline(bw):
     market, police, food = cases["SZ-SJJ-0001"], cases["SZ-GAJ-0001"], cases["SZ-HQ-SJJ-0001"]
     assert status_of(world, bundle).status == BundleStatus.IN_PROGRESS
     for case in cases.values():
+        attach_required(case.pk)  # acceptance needs the required materials
         services.case_accept(actor=world.clerk, case_id=case.pk)
     _carry(market, world.reviewer, world.head, world.clerk)
     services.case_claim(actor=world.police_reviewer, case_id=police.pk)
@@ -272,6 +275,7 @@ def test_a_rejected_or_refused_case_marks_the_bundle(bw):
     assert status_of(world, bundle).status == BundleStatus.SOME_REFUSED
     second, _ = submit(bw, key="k2", materials={})
     market = by_item(second)["SZ-SJJ-0001"]
+    attach_required(market.pk)  # acceptance needs the required materials
     services.case_accept(actor=world.clerk, case_id=market.pk)
     _carry(market, world.reviewer, world.head, world.clerk, decision="reject")
     progress = status_of(world, second)
@@ -329,6 +333,7 @@ def test_api_submit_follow_and_scope(client, bw):
 
     police_case = next(c for c in data["cases"] if c["item_code"] == "SZ-GAJ-0001")
     market_case = next(c for c in data["cases"] if c["item_code"] == "SZ-SJJ-0001")
+    attach_required(police_case["id"])  # acceptance needs the required materials
     services.case_accept(actor=world.clerk, case_id=police_case["id"])
     seen = client.get(f"/api/v1/cases/{police_case['id']}", **auth(world.police_reviewer))
     assert seen.status_code == 200
@@ -407,6 +412,7 @@ def test_portal_apply_follow_and_workbench_note(client, bw):
 
     police = by_item(bundle)["SZ-GAJ-0001"]
     market = by_item(bundle)["SZ-SJJ-0001"]
+    attach_required(police.pk)  # acceptance needs the required materials
     services.case_accept(actor=world.clerk, case_id=police.pk)
     client.force_login(world.police_reviewer)
     page = client.get(f"/workbench/cases/{police.pk}/").content.decode()

@@ -6,14 +6,14 @@ import pytest
 
 from yiwang.cases import selectors, services
 from yiwang.cases.models import Case, CaseState, SlaStatus, StepKind
-from yiwang.cases.tests.factories import FORM
+from yiwang.cases.tests.factories import FORM, attach_required
 from yiwang.core.errors import Conflict, Forbidden, ValidationFailed
 
 D = datetime.date
 
 
 def submit(world):
-    return services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)[0]
+    return attach_required(services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)[0])
 
 
 def test_five_day_rule_deems_the_case_accepted_on_submission(world, at):

@@ -10,7 +10,7 @@ from django.db import connections
 
 from yiwang.cases import services
 from yiwang.cases.models import Case, CaseState
-from yiwang.cases.tests.factories import FORM, build_world
+from yiwang.cases.tests.factories import FORM, attach_required, build_world
 from yiwang.core.errors import Conflict
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -66,7 +66,7 @@ def test_concurrent_retries_with_one_key_make_one_case(world):
 
 
 def test_two_staff_act_at_once_one_wins(world):
-    case = services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)[0]
+    case = attach_required(services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)[0])
     seen = case.version
     results = run_together(
         [
@@ -83,3 +83,19 @@ def test_two_staff_act_at_once_one_wins(world):
     case.refresh_from_db()
     assert case.state == winners[0].state and case.state in (CaseState.ACCEPTED, CaseState.REFUSED)
     assert case.version == seen + 1
+
+
+def test_one_draft_submitted_at_once_from_several_tabs_becomes_one_case(world):
+    draft = services.case_draft_save(actor=world.applicant, item=world.market_item, form_data=FORM)
+    other = services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)[0]  # number 1
+
+    def submit(index):
+        return lambda: services.case_draft_submit(actor=world.applicant, draft_id=draft.pk, idempotency_key=f"t{index}")
+
+    results = run_together([submit(i) for i in range(4)])
+    assert all(isinstance(r, tuple) for r in results), results
+    assert [created for _case, created in results].count(True) == 1
+    assert {case.pk for case, _created in results} == {draft.pk}
+    draft.refresh_from_db()
+    assert draft.state == CaseState.SUBMITTED and draft.number[-6:] == "000002" and other.number[-6:] == "000001"
+    assert Case.objects.count() == 2

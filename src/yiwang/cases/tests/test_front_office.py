@@ -13,7 +13,7 @@ from django.test import Client
 
 from yiwang.cases import selectors, services
 from yiwang.cases.models import Channel
-from yiwang.cases.tests.factories import FORM, make_citizen, publish_item
+from yiwang.cases.tests.factories import FORM, attach_required, make_citizen, publish_item
 from yiwang.core.codes import make_id_number
 from yiwang.core.errors import NotFound, ValidationFailed
 from yiwang.identity.models import Role, User
@@ -94,6 +94,7 @@ def test_a_walk_in_belongs_to_the_hall_that_took_it_in_and_comes_back_there_for_
     detail = client_for(huqiu).get(f"/workbench/cases/{case.pk}/")
     assert detail.status_code == 200 and "虎丘区人民政府窗口收件" in detail.content.decode()
 
+    attach_required(case, actor=huqiu)  # the scans the window takes with the application
     services.case_accept(actor=huqiu, case_id=case.pk)
     services.case_claim(actor=world.reviewer, case_id=case.pk)
     services.case_record_opinion(actor=world.reviewer, case_id=case.pk, opinion="材料齐全")

@@ -6,7 +6,7 @@ import zipfile
 import pytest
 
 from yiwang.cases import selectors, services
-from yiwang.cases.tests.factories import FORM
+from yiwang.cases.tests.factories import FORM, attach_required
 from yiwang.core.crypto import sm3_hex
 from yiwang.core.errors import Conflict, NotFound, ValidationFailed
 
@@ -86,6 +86,7 @@ def test_no_uploads_after_acceptance_and_only_entitled_readers(world, case):
     material = services.case_material_add(
         actor=world.applicant, case_id=case.pk, requirement_id=None, filename="a.pdf", content=PDF
     )
+    attach_required(case)
     services.case_accept(actor=world.clerk, case_id=case.pk)
     with pytest.raises(Conflict):
         services.case_material_add(

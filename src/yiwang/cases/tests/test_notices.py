@@ -7,7 +7,7 @@ import pytest
 
 from yiwang.cases import services
 from yiwang.cases.notices import notice_pdf
-from yiwang.cases.tests.factories import FORM
+from yiwang.cases.tests.factories import FORM, attach_required
 from yiwang.cases.tests.test_api import API, auth
 from yiwang.core.errors import NotFound
 
@@ -18,7 +18,7 @@ def text_of(pdf: bytes) -> str:
 
 
 def submit(world):
-    return services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)[0]
+    return attach_required(services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)[0])
 
 
 def test_acceptance_supplement_and_rejection_notices(world, at):

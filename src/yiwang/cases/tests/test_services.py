@@ -7,7 +7,7 @@ from django.db import connection
 
 from yiwang.cases import selectors, services
 from yiwang.cases.models import Case, CaseState, CaseStep, Channel, SlaStatus, StepKind
-from yiwang.cases.tests.factories import FORM, ID_NUMBER
+from yiwang.cases.tests.factories import FORM, ID_NUMBER, attach_required
 from yiwang.core import events
 from yiwang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yiwang.core.models import AuditEvent
@@ -27,7 +27,7 @@ def submit(world, **extra):
     case, _created = services.case_submit(
         actor=extra.pop("actor", world.applicant), item=extra.pop("item", world.market_item), form_data=FORM, **extra
     )
-    return case
+    return attach_required(case)
 
 
 def test_online_lifecycle_to_delivery(world, django_capture_on_commit_callbacks):
@@ -61,7 +61,15 @@ def test_online_lifecycle_to_delivery(world, django_capture_on_commit_callbacks)
     actions = list(
         AuditEvent.objects.filter(object_id=str(case.pk), object_type="cases.case").values_list("action", flat=True)
     )
-    assert actions == ["case.submit", "case.accept", "case.claim", "case.opinion", "case.decide", "case.deliver"]
+    assert actions == [
+        "case.submit",
+        "case.material_add",
+        "case.accept",
+        "case.claim",
+        "case.opinion",
+        "case.decide",
+        "case.deliver",
+    ]
     # The applicant's timeline hides the internal opinion; staff see it.
     public = [s.kind for s in selectors.case_timeline(actor=world.applicant, case=case)]
     staff = [s.kind for s in selectors.case_timeline(actor=world.head, case=case)]
@@ -260,7 +268,7 @@ def test_timeline_rows_are_written_per_transition(world):
     case = submit(world)
     services.case_accept(actor=world.clerk, case_id=case.pk)
     kinds = list(CaseStep.objects.filter(case=case).values_list("kind", flat=True))
-    assert kinds == [StepKind.SUBMITTED, StepKind.ACCEPTED]
+    assert kinds == [StepKind.SUBMITTED, StepKind.MATERIAL_ADDED, StepKind.ACCEPTED]
 
 
 def test_accept_after_the_intake_period_counts_from_submission(world, at):

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from yiwang.cases.models import Case, CaseMaterial, CaseState, Channel
-from yiwang.cases.tests.factories import publish_item
+from yiwang.cases.tests.factories import attach_required, publish_item
 from yiwang.core.codes import make_id_number
 from yiwang.identity.models import User
 
@@ -29,6 +29,11 @@ def pdf(name="scan.pdf", content=PDF):
 
 def requirement_ids(item) -> dict[str, int]:
     return {m.name: m.pk for m in item.current_version.materials.all()}
+
+
+def required_scan(item) -> dict:
+    """The post fields that attach a scan of the 申请书 (the required material acceptance needs)."""
+    return {f"material_{requirement_ids(item)['个体工商户登记申请书']}": pdf()}
 
 
 def idempotency_key(page) -> str:
@@ -174,7 +179,8 @@ def test_a_double_click_makes_one_case(world):
 def test_staff_of_another_department_get_404(world):
     applicant = client_for(world.applicant)
     url = f"/cases/apply/{world.market_item.implementation_code}/"
-    applicant.post(url, {"idempotency_key": "k1", "f_business_name": "张三小吃店"})
+    application = {"idempotency_key": "k1", "f_business_name": "张三小吃店", **required_scan(world.market_item)}
+    applicant.post(url, application)
     case = Case.objects.get()
     act(client_for(world.clerk), case, "accept")
     police = client_for(world.police_reviewer)
@@ -312,7 +318,8 @@ def test_supplement_answer_and_withdraw_by_pages(world):
 def test_staff_errors_are_messages_not_500s(world):
     applicant = client_for(world.applicant)
     applicant.post(
-        f"/cases/apply/{world.market_item.implementation_code}/", {"idempotency_key": "k", "f_business_name": "小店"}
+        f"/cases/apply/{world.market_item.implementation_code}/",
+        {"idempotency_key": "k", "f_business_name": "小店", **required_scan(world.market_item)},
     )
     case = Case.objects.get()
     clerk = client_for(world.clerk)
@@ -361,6 +368,7 @@ def test_list_pages_query_count_does_not_grow_with_cases(world):
                 idempotency_key=f"q{i}",
             )
             if i % 2:
+                attach_required(case)
                 services.case_accept(actor=world.clerk, case_id=case.pk)
                 services.case_claim(actor=world.reviewer, case_id=case.pk)
 
@@ -385,7 +393,9 @@ def test_refusal_extension_and_a_supplement_answered_at_the_window(world):
     applicant = client_for(world.applicant)
     url = f"/cases/apply/{world.market_item.implementation_code}/"
     for key in ("r1", "r2", "r3"):
-        applicant.post(url, {"idempotency_key": key, "f_business_name": f"小店{key}"})
+        applicant.post(
+            url, {"idempotency_key": key, "f_business_name": f"小店{key}", **required_scan(world.market_item)}
+        )
     refused, extended, supplemented = Case.objects.order_by("pk")
     clerk, head = client_for(world.clerk), client_for(world.head)
 
@@ -412,4 +422,4 @@ def test_refusal_extension_and_a_supplement_answered_at_the_window(world):
     )
     assert response.url == f"/workbench/cases/{supplemented.pk}/"
     supplemented.refresh_from_db()
-    assert supplemented.state == CaseState.SUBMITTED and supplemented.materials.count() == 1
+    assert supplemented.state == CaseState.SUBMITTED and supplemented.materials.count() == 2

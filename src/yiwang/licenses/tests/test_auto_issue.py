@@ -3,7 +3,7 @@
 import pytest
 
 from yiwang.cases import services as case_services
-from yiwang.cases.tests.factories import FORM, ID_NUMBER, build_world
+from yiwang.cases.tests.factories import FORM, ID_NUMBER, attach_required, build_world
 from yiwang.core.codes import make_uscc
 from yiwang.core.models import AuditEvent
 from yiwang.identity.services import department_update
@@ -28,6 +28,7 @@ def world():
 
 def _approve(world, django_capture_on_commit_callbacks):
     case, _ = case_services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)
+    attach_required(case)
     case = case_services.case_accept(actor=world.clerk, case_id=case.pk)
     case = case_services.case_claim(actor=world.reviewer, case_id=case.pk)
     case_services.case_record_opinion(actor=world.reviewer, case_id=case.pk, opinion="符合条件")

@@ -4,6 +4,7 @@ applicant's wallet, and its verify page says valid (then revoked)."""
 import pytest
 
 from yiwang.cases import services as cases
+from yiwang.cases.tests.factories import attach_required
 from yiwang.catalog import demo_data as catalog_demo
 from yiwang.catalog.models import ServiceItem
 from yiwang.demo.services import demo_load
@@ -37,6 +38,7 @@ def test_approved_individual_business_case_issues_the_business_license(django_ca
         "composition": "个人经营",
     }
     case, _ = cases.case_submit(actor=applicant, item=item, form_data=form)
+    attach_required(case)  # the 申请书, which acceptance requires
     case = cases.case_accept(actor=staff["scjg_clerk"], case_id=case.pk)
     case = cases.case_claim(actor=staff["scjg_reviewer1"], case_id=case.pk)
     cases.case_record_opinion(actor=staff["scjg_reviewer1"], case_id=case.pk, opinion="材料齐全,准予登记")

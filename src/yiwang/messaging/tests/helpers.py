@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from django.utils import timezone
 
 from yiwang.cases import services as cases
-from yiwang.cases.tests.factories import FORM
+from yiwang.cases.tests.factories import FORM, attach_required
 
 # Accepted on Tuesday 2025-09-30 with a 10-working-day limit (National Day holiday from 10-01):
 # 9 working days used on 10-20 (warning, ≥ 80 %), due 10-21, overdue from 10-22.
@@ -27,6 +27,7 @@ def accepted_case(world, capture, *, claim: bool = True):
     """A case of 市场监管局, accepted by the clerk (events delivered) and claimed by the reviewer."""
     case, _created = cases.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)
     with capture(execute=True):
+        attach_required(case.pk)  # acceptance needs the required materials
         case = cases.case_accept(actor=world.clerk, case_id=case.pk)
     if claim:
         case = cases.case_claim(actor=world.reviewer, case_id=case.pk)

@@ -2,7 +2,7 @@
 the events delivered later by the worker, add nothing."""
 
 from yiwang.cases import services as cases
-from yiwang.cases.tests.factories import FORM
+from yiwang.cases.tests.factories import FORM, attach_required
 from yiwang.messaging import demo_data
 from yiwang.messaging.models import Channel, Message, MessageState
 from yiwang.messaging.subscribers import notify_applicant
@@ -15,6 +15,7 @@ def test_demo_messages_follow_the_cases_and_are_idempotent(world):
     world.other_citizen.save(update_fields=["username"])
     # As the cases demo does, in one transaction whose events reach the worker only later.
     case, _ = cases.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)
+    attach_required(case.pk)  # acceptance needs the required materials
     cases.case_accept(actor=world.clerk, case_id=case.pk)
     cases.case_claim(actor=world.reviewer, case_id=case.pk)
     cases.case_record_opinion(actor=world.reviewer, case_id=case.pk, opinion="符合条件")
