@@ -312,13 +312,19 @@ def _published_item(code: str) -> ServiceItem:
 # --- applicant ---------------------------------------------------------------------------------
 
 
+def window_applicant(channel: str, id_number: str) -> User | None:
+    """At a window, the registered applicant of ``id_number`` (422 naming the field if none)."""
+    if channel != Channel.WINDOW:
+        return None
+    applicant = user_get_by_id_number(id_number=id_number)
+    if applicant is None:
+        message = _("该身份证号尚未注册,请先为申请人登记账户")
+        raise ValidationFailed(message, code="applicant_not_found", fields={"applicant_id_number": message})
+    return applicant
+
+
 def _submit(request: HttpRequest, payload: SubmitIn, key: str, materials=()) -> Respond:
-    applicant = None
-    if payload.channel == Channel.WINDOW:
-        applicant = user_get_by_id_number(id_number=payload.applicant_id_number)
-        if applicant is None:
-            message = _("该身份证号尚未注册,请先为申请人登记账户")
-            raise ValidationFailed(message, code="applicant_not_found", fields={"applicant_id_number": message})
+    applicant = window_applicant(payload.channel, payload.applicant_id_number)
     hall = None
     if payload.channel == Channel.WINDOW and payload.intake_department_id is not None:
         try:

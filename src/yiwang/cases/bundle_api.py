@@ -16,13 +16,12 @@ from ninja.pagination import paginate
 from ninja.responses import Status as Respond
 
 from yiwang.cases import selectors, services
-from yiwang.cases.api import READ_ERRORS, WRITE_ERRORS, CasePagination, CaseSummary, _summary
+from yiwang.cases.api import READ_ERRORS, WRITE_ERRORS, CasePagination, CaseSummary, _summary, window_applicant
 from yiwang.cases.models import BundleStatus, CaseBundle, Channel
 from yiwang.catalog import selectors as catalog_selectors
 from yiwang.core.errors import ValidationFailed
 from yiwang.core.masking import mask_id_number, mask_name
 from yiwang.identity.auth import api_auth
-from yiwang.identity.selectors import user_get_by_id_number
 
 router = Router(tags=["case bundles"], auth=api_auth)
 
@@ -131,12 +130,7 @@ def bundle_submit(
     its own department's queue. All or nothing: a bad field (``form_data.<name>``) or file
     (``materials.<name>``) answers ``422`` and creates nothing. The same idempotency key
     (header or body) for the same applicant answers ``200`` with the first bundle."""
-    applicant = None
-    if payload.channel == Channel.WINDOW:
-        applicant = user_get_by_id_number(id_number=payload.applicant_id_number)
-        if applicant is None:
-            message = _("该身份证号尚未注册,请先为申请人登记账户")
-            raise ValidationFailed(message, code="applicant_not_found", fields={"applicant_id_number": message})
+    applicant = window_applicant(payload.channel, payload.applicant_id_number)
     life_event = catalog_selectors.life_event_get_published(code=payload.life_event.strip())
     bundle, created = services.case_bundle_submit(
         actor=request.auth,

@@ -459,6 +459,27 @@ def _submission_checks(
     return _applicant_snapshot(applicant, version)
 
 
+def _submitter(*, actor, applicant: User | None, channel: str, idempotency_key: str) -> tuple[str, User]:
+    """(the clean idempotency key, the applicant) of a submission: online the actor applies for
+    himself; at a window a window clerk applies for ``applicant``."""
+    key = (idempotency_key or "").strip()
+    if len(key) > 64:
+        raise ValidationFailed(_("幂等键最长 64 个字符"), fields={"idempotency_key": _("幂等键过长")})
+    if channel == Channel.WINDOW:
+        _require(is_window_clerk(actor), _("只有窗口受理人员可以代为申报。"), "not_window_clerk")
+        if applicant is None:
+            raise ValidationFailed(_("请指定申请人"), fields={"applicant": _("请指定申请人")})
+    elif channel == Channel.ONLINE:
+        if applicant is not None and applicant.pk != getattr(actor, "pk", None):
+            raise Forbidden(_("网上申报只能以本人名义提交。"), code="not_applicant")
+        applicant = actor
+    else:
+        raise ValidationFailed(_("申报渠道无效"), fields={"channel": _("申报渠道无效")})
+    if applicant is None or not getattr(applicant, "is_authenticated", False):
+        raise Forbidden(_("请先登录。"), code="not_authenticated")
+    return key, applicant
+
+
 def case_submit(
     *,
     actor,
@@ -480,21 +501,7 @@ def case_submit(
     submitted. The same ``idempotency_key`` for the same applicant returns the first case
     unchanged (``created`` False): a double click or a retried request never makes two cases.
     """
-    key = (idempotency_key or "").strip()
-    if len(key) > 64:
-        raise ValidationFailed(_("幂等键最长 64 个字符"), fields={"idempotency_key": _("幂等键过长")})
-    if channel == Channel.WINDOW:
-        _require(is_window_clerk(actor), _("只有窗口受理人员可以代为申报。"), "not_window_clerk")
-        if applicant is None:
-            raise ValidationFailed(_("请指定申请人"), fields={"applicant": _("请指定申请人")})
-    elif channel == Channel.ONLINE:
-        if applicant is not None and applicant.pk != getattr(actor, "pk", None):
-            raise Forbidden(_("网上申报只能以本人名义提交。"), code="not_applicant")
-        applicant = actor
-    else:
-        raise ValidationFailed(_("申报渠道无效"), fields={"channel": _("申报渠道无效")})
-    if applicant is None or not getattr(applicant, "is_authenticated", False):
-        raise Forbidden(_("请先登录。"), code="not_authenticated")
+    key, applicant = _submitter(actor=actor, applicant=applicant, channel=channel, idempotency_key=idempotency_key)
 
     version = item.current_version
     snapshot = _submission_checks(item=item, version=version, channel=channel, applicant=applicant, form_data=form_data)
@@ -1643,21 +1650,7 @@ def case_bundle_submit(
     from yiwang.cases.models import CaseBundle, material_upload_to
     from yiwang.catalog import selectors as catalog_selectors
 
-    key = (idempotency_key or "").strip()
-    if len(key) > 64:
-        raise ValidationFailed(_("幂等键最长 64 个字符"), fields={"idempotency_key": _("幂等键过长")})
-    if channel == Channel.WINDOW:
-        _require(is_window_clerk(actor), _("只有窗口受理人员可以代为申报。"), "not_window_clerk")
-        if applicant is None:
-            raise ValidationFailed(_("请指定申请人"), fields={"applicant": _("请指定申请人")})
-    elif channel == Channel.ONLINE:
-        if applicant is not None and applicant.pk != getattr(actor, "pk", None):
-            raise Forbidden(_("网上申报只能以本人名义提交。"), code="not_applicant")
-        applicant = actor
-    else:
-        raise ValidationFailed(_("申报渠道无效"), fields={"channel": _("申报渠道无效")})
-    if applicant is None or not getattr(applicant, "is_authenticated", False):
-        raise Forbidden(_("请先登录。"), code="not_authenticated")
+    key, applicant = _submitter(actor=actor, applicant=applicant, channel=channel, idempotency_key=idempotency_key)
 
     bundles = CaseBundle.objects.select_related("life_event_version")
     if key:
