@@ -114,7 +114,11 @@ def test_online_and_walk_in_applicants_get_their_cases_delivered(
     clerk.fill("#id_phone", "13700001111")
     clerk.get_by_role("button", name="登记申请人").click()
     clerk.wait_for_load_state()
+    # The answer is the 账号激活告知单 to print and hand over; then on with the application.
+    assert "账号激活告知单" in clerk.inner_text("main") and "王五" in clerk.inner_text("main")
     no_horizontal_scroll(clerk)
+    clerk.get_by_role("link", name="继续办理").click()
+    clerk.wait_for_load_state()
     clerk.get_by_role("link", name=world.market_item.current_version.name).click()
     clerk.wait_for_url(f"**/window/apply/{code}/")
     clerk.fill("#id_f_business_name", "王五面馆")
