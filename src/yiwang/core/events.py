@@ -10,6 +10,11 @@
 Nothing is delivered unless the publishing transaction commits. Each subscriber
 then runs as its own background task (Django's task API), so a slow or failing
 subscriber neither blocks the request nor stops the others.
+
+With the database task queue (production), the subscribers' tasks are written in the
+publisher's own transaction — a transactional outbox: they exist exactly when the change
+does, a crash right after the commit loses no event, and no extra transaction follows the
+request. Other backends (the immediate one of the tests) enqueue once the transaction commits.
 """
 
 import logging
@@ -53,18 +58,30 @@ def subscribers(event_name: str) -> list[str]:
     return list(_subscribers.get(event_name, ()))
 
 
+def _queue_in_database() -> bool:
+    from django_tasks_db.backend import DatabaseBackend
+
+    return isinstance(deliver_event.get_backend(), DatabaseBackend)
+
+
 def publish(event_name: str, **payload: Any) -> None:
     """Deliver ``event_name`` to its subscribers once the current transaction commits.
 
     The payload must be JSON-serializable (ids, codes, not model instances).
     """
+    paths = subscribers(event_name)
+    if not paths:
+        return
     occurred_at = datetime.now(UTC).isoformat()
 
     def dispatch() -> None:
-        for path in subscribers(event_name):
+        for path in paths:
             deliver_event.enqueue(path, event_name, payload, occurred_at)
 
-    transaction.on_commit(dispatch, robust=False)
+    if _queue_in_database():
+        dispatch()  # the outbox: rows in this transaction, seen by workers once it commits
+    else:
+        transaction.on_commit(dispatch, robust=False)
 
 
 @task()

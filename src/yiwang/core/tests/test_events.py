@@ -69,3 +69,18 @@ def test_a_failing_subscriber_is_recorded_and_does_not_affect_the_publisher():
     call_command("worker", "--batch", "--interval", "0")
     result = DBTaskResult.objects.get()
     assert result.status == "FAILED"
+
+
+@override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}})
+def test_with_the_database_queue_events_are_an_outbox_of_the_publishing_transaction():
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        events.publish("test.thing_happened", n=1)
+        assert DBTaskResult.objects.count() == 2  # written with the change, in its transaction
+        1 / 0  # noqa: B018
+    assert DBTaskResult.objects.count() == 0  # and gone with it
+    with transaction.atomic():
+        events.publish("test.thing_happened", n=2)
+        events.publish("nobody.listens", n=3)  # no subscriber: no row
+    assert DBTaskResult.objects.filter(status="READY").count() == 2
+    call_command("worker", "--batch", "--interval", "0")
+    assert seen("test.thing_seen") == ["2"]
