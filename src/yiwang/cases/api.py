@@ -323,15 +323,21 @@ def window_applicant(channel: str, id_number: str) -> User | None:
     return applicant
 
 
+def window_hall(request: HttpRequest, channel: str, department_id: int | None):
+    """At a window, the hall of ``intake_department_id`` (422 naming the field if there is none;
+    the service checks that the clerk works there); else None (the clerk's first window)."""
+    if channel != Channel.WINDOW or department_id is None:
+        return None
+    try:
+        return department_get(actor=request.auth, id=department_id)
+    except NotFound:
+        message = _("未找到该政务服务大厅")
+        raise ValidationFailed(message, fields={"intake_department_id": message}) from None
+
+
 def _submit(request: HttpRequest, payload: SubmitIn, key: str, materials=()) -> Respond:
     applicant = window_applicant(payload.channel, payload.applicant_id_number)
-    hall = None
-    if payload.channel == Channel.WINDOW and payload.intake_department_id is not None:
-        try:
-            hall = department_get(actor=request.auth, id=payload.intake_department_id)
-        except NotFound:
-            message = _("未找到该政务服务大厅")
-            raise ValidationFailed(message, fields={"intake_department_id": message}) from None
+    hall = window_hall(request, payload.channel, payload.intake_department_id)
     item = _published_item(payload.item)
     case, created = services.case_submit(
         actor=request.auth,

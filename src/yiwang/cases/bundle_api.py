@@ -11,12 +11,21 @@ from datetime import datetime
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Header, Router, Schema
+from ninja import Field, File, Form, Header, Router, Schema
+from ninja.files import UploadedFile
 from ninja.pagination import paginate
 from ninja.responses import Status as Respond
 
 from yiwang.cases import selectors, services
-from yiwang.cases.api import READ_ERRORS, WRITE_ERRORS, CasePagination, CaseSummary, _summary, window_applicant
+from yiwang.cases.api import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    CasePagination,
+    CaseSummary,
+    _summary,
+    window_applicant,
+    window_hall,
+)
 from yiwang.cases.models import BundleStatus, CaseBundle, Channel
 from yiwang.catalog import selectors as catalog_selectors
 from yiwang.core.errors import ValidationFailed
@@ -41,6 +50,11 @@ class BundleSubmitIn(Schema):
     idempotency_key: str = Field("", max_length=64, description="Or the Idempotency-Key header")
     channel: Channel = Channel.ONLINE
     applicant_id_number: str = Field("", description="Window channel only: the walk-in applicant's 身份证号")
+    intake_department_id: int | None = Field(
+        None,
+        description="Window channel only: the hall (department) whose window takes the cases in; "
+        "default: the clerk's first window",
+    )
 
 
 class BundleSummary(Schema):
@@ -129,20 +143,69 @@ def bundle_submit(
     """One form, each material once: creates the bundle and one case per member item, each in
     its own department's queue. All or nothing: a bad field (``form_data.<name>``) or file
     (``materials.<name>``) answers ``422`` and creates nothing. The same idempotency key
-    (header or body) for the same applicant answers ``200`` with the first bundle."""
+    (header or body) for the same applicant answers ``200`` with the first bundle.
+    Window clerks pass ``channel: "window"``, the walk-in applicant's ``applicant_id_number``
+    and optionally ``intake_department_id``. Large files: ``POST /with-materials``."""
+    return _submit(request, payload, idempotency_key, _decoded(payload.materials))
+
+
+def _submit(request: HttpRequest, payload: BundleSubmitIn, key: str, materials: dict) -> Respond:
     applicant = window_applicant(payload.channel, payload.applicant_id_number)
+    hall = window_hall(request, payload.channel, payload.intake_department_id)
     life_event = catalog_selectors.life_event_get_published(code=payload.life_event.strip())
     bundle, created = services.case_bundle_submit(
         actor=request.auth,
         life_event=life_event,
         form_data=payload.form_data,
-        materials=_decoded(payload.materials),
-        idempotency_key=idempotency_key or payload.idempotency_key,
+        materials=materials,
+        idempotency_key=key or payload.idempotency_key,
         channel=payload.channel,
         applicant=applicant,
+        intake_department=hall,
     )
     bundle = selectors.bundle_get(actor=request.auth, bundle_id=bundle.pk)
     return Respond(201 if created else 200, _bundle_detail(request, bundle))
+
+
+@router.post(
+    "/with-materials",
+    response={200: BundleDetail, 201: BundleDetail, **WRITE_ERRORS},
+    summary="Apply for a life event with its material files (multipart)",
+)
+def bundle_submit_with_materials(
+    request: HttpRequest,
+    application: Form[str],
+    files: File[list[UploadedFile]] = None,
+    material_names: Form[list[str]] = None,
+    idempotency_key: str = Header("", alias="Idempotency-Key"),
+):
+    """The application and its files in one request and one transaction, as ``POST /`` but
+    with the files as multipart parts instead of base64. Fields: ``application``, the JSON
+    body of ``POST /`` (its ``materials`` left empty); ``files``; ``material_names``, one per
+    file in the same order, the merged material (a name of the life event's material list)
+    each file is for. All or nothing: a refused file answers ``422`` naming
+    ``materials.<name>`` and nothing is created. Idempotent like ``POST /``."""
+    try:
+        payload = BundleSubmitIn.model_validate_json(application)
+    except ValueError as exc:
+        message = _("申请数据不是有效的 JSON 对象")
+        raise ValidationFailed(message, code="invalid_application", fields={"application": message}) from exc
+    files, material_names = files or [], material_names or []
+    if len(material_names) != len(files):
+        message = _("material_names 的个数须与文件个数一致")
+        raise ValidationFailed(message, code="invalid_materials", fields={"material_names": message})
+    materials = _decoded(payload.materials)
+    limit = services.max_material_bytes()
+    for index, (upload, raw) in enumerate(zip(files, material_names, strict=True)):
+        name = raw.strip()
+        if not name:
+            message = _("第 %(n)d 个文件未注明材料名称") % {"n": index + 1}
+            raise ValidationFailed(message, code="invalid_materials", fields={f"material_names.{index}": message})
+        if name in materials:
+            message = _("材料「%(name)s」重复提交,每种材料只需提交一次") % {"name": name}
+            raise ValidationFailed(message, code="material_duplicate", fields={f"materials.{name}": message})
+        materials[name] = (upload.name or "", upload.read(limit + 1))
+    return _submit(request, payload, idempotency_key, materials)
 
 
 @router.get("/", response={200: list[BundleSummary], **READ_ERRORS}, summary="My life-event applications")

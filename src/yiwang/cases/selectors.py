@@ -206,6 +206,14 @@ def case_queue(
     return _with_refs(cases).order_by(F("due_date").asc(nulls_last=True), "submitted_at", "pk")
 
 
+def window_halls(*, actor) -> list:
+    """The halls (departments) where the actor holds a ``window_clerk`` grant, in tree order:
+    the choices of the window pages' hall chooser (the first is the default hall)."""
+    grants = role_grants_of(actor=actor).filter(role=Role.WINDOW_CLERK)
+    halls = {grant.department.pk: grant.department for grant in grants}
+    return sorted(halls.values(), key=lambda department: department.path)
+
+
 def case_intake_queue(*, actor, stage: str = "intake") -> QuerySet[Case]:
     """The front office of the actor's hall(s): cases of its region (see "front-office region"
     above) waiting for acceptance (``intake``) or for delivery (``delivery``)."""

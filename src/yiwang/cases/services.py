@@ -102,7 +102,9 @@ def _intake_hall(actor, hall: Department | None) -> Department | None:
     grant on it, or above it with descendants), else the clerk's first window in tree order.
     None for a superuser without a window grant (the case then belongs to the implementing
     department's region)."""
-    windows = [grant for grant in _grants(actor) if grant.role == Role.WINDOW_CLERK]
+    windows = sorted(
+        (grant for grant in _grants(actor) if grant.role == Role.WINDOW_CLERK), key=lambda g: g.department.path
+    )
     if hall is None:
         return windows[0].department if windows else None
     if getattr(actor, "is_superuser", False) or has_any_role(actor, (Role.WINDOW_CLERK,), hall):
@@ -1005,12 +1007,16 @@ def case_material_orphans_purge(*, older_than: timedelta = ORPHAN_GRACE, now=Non
         folders, _files = storage.listdir("cases")
     except (FileNotFoundError, NotADirectoryError):
         return {"scanned": 0, "removed": []}
+    # A case's files lie in cases/<case id>/, a bundle's (shared by its cases) in cases/bundles/<bundle id>/.
+    folders = [f"cases/{folder}" for folder in folders if folder != "bundles"]
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        folders += [f"cases/bundles/{folder}" for folder in storage.listdir("cases/bundles")[0]]
     for folder in folders:
         try:
-            _sub, files = storage.listdir(f"cases/{folder}")
+            _sub, files = storage.listdir(folder)
         except (FileNotFoundError, NotADirectoryError):
             continue
-        names = [f"cases/{folder}/{name}" for name in files]
+        names = [f"{folder}/{name}" for name in files]
         scanned += len(names)
         if not names:
             continue
@@ -1630,6 +1636,7 @@ def case_bundle_submit(
     idempotency_key: str = "",
     channel: str = Channel.ONLINE,
     applicant: User | None = None,
+    intake_department: Department | None = None,
 ):
     """Apply once for a life-event bundle (一件事一次办); returns ``(bundle, created)``.
 
@@ -1644,6 +1651,8 @@ def case_bundle_submit(
     Any problem → nothing is written, no file is left behind. The same ``idempotency_key``
     for the same applicant returns the first bundle (``created`` False). Audited as
     ``case_bundle.submit``; publishes ``case_bundle.submitted`` and each case's ``case.submitted``.
+    At a window, every case records the hall that took it in (``intake_department``, as for
+    ``case_submit``: one of the clerk's windows, by default his first) and waits in its queue.
     """
     from types import SimpleNamespace
 
@@ -1651,6 +1660,7 @@ def case_bundle_submit(
     from yiwang.catalog import selectors as catalog_selectors
 
     key, applicant = _submitter(actor=actor, applicant=applicant, channel=channel, idempotency_key=idempotency_key)
+    hall = _intake_hall(actor, intake_department) if channel == Channel.WINDOW else None
 
     bundles = CaseBundle.objects.select_related("life_event_version")
     if key:
@@ -1695,6 +1705,7 @@ def case_bundle_submit(
                     form_data=_form_share(item_version, form_data),
                     applicant=applicant if channel == Channel.WINDOW else None,
                     channel=channel,
+                    intake_department=hall,
                 )
                 case.bundle = bundle
                 Case.objects.filter(pk=case.pk).update(bundle=bundle)
@@ -1737,6 +1748,7 @@ def case_bundle_submit(
                     "channel": channel,
                     "cases": [case.number for case in children],
                     "materials": attached,
+                    "intake_department": hall.pk if hall else None,
                 },
             )
             events.publish("case_bundle.submitted", bundle_id=bundle.pk, case_ids=[case.pk for case in children])

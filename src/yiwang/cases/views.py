@@ -47,6 +47,7 @@ NOTICE_LABELS = {
 LIST_LIMIT = 100
 WINDOW_SESSION_KEY = "cases_window_applicant"
 WINDOW_APPLICANT_SALT = "yiwang.cases.window.applicant"
+WINDOW_HALL_SESSION_KEY = "cases_window_hall"
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -518,9 +519,60 @@ def _id_number_problem(id_number: str) -> list[str]:
     return []
 
 
+def _chosen_hall(request: HttpRequest, halls: list):
+    """The hall the clerk works at now: his choice remembered in the session, else his first."""
+    pk = request.session.get(WINDOW_HALL_SESSION_KEY)
+    return next((hall for hall in halls if hall.pk == pk), halls[0] if halls else None)
+
+
+def _posted_hall(request: HttpRequest, halls: list):
+    """The hall posted as ``intake_department`` (the chooser, a walk-in form), remembered for the
+    next forms; none posted: the chosen one. ``ValidationFailed`` naming the field if it is not
+    one of the clerk's halls."""
+    raw = (request.POST.get("intake_department") or "").strip()
+    if not raw:
+        return _chosen_hall(request, halls)
+    hall = next((hall for hall in halls if str(hall.pk) == raw), None)
+    if hall is None:
+        message = _("请选择您所在的政务服务大厅")
+        raise ValidationFailed(message, code="intake_department", fields={"intake_department": message})
+    request.session[WINDOW_HALL_SESSION_KEY] = hall.pk
+    return hall
+
+
+def _hall_context(request: HttpRequest, halls: list, hall=None) -> dict:
+    """What the hall chooser renders (a select only for a clerk with several halls)."""
+    return {"halls": halls, "hall": hall or _chosen_hall(request, halls)}
+
+
+def _window_context(request: HttpRequest, context: dict) -> dict:
+    """The 一窗受理 page around ``context``: the hall chooser and, once the applicant is
+    known, the items and life events (一件事) to apply for."""
+    context.update(_hall_context(request, selectors.window_halls(actor=request.user)))
+    applicant = _window_applicant(request)
+    if applicant is not None:
+        context["applicant"] = {
+            "name": mask_name(applicant.real_name),
+            "id_number": mask_id_number(applicant.id_number),
+            "phone": mask_phone(applicant.phone) if applicant.phone else "",
+            "activation_pending": user_activation_pending(user=applicant),
+        }
+        q = (request.GET.get("q") or "").strip()
+        items = catalog_selectors.item_list_published()
+        life_events = catalog_selectors.life_event_list_published()
+        if q:
+            items = items.filter(Q(current_version__name__icontains=q) | Q(implementation_code=q))
+            life_events = life_events.filter(Q(current_version__name__icontains=q) | Q(code=q))
+        context["q"] = q
+        context["items"] = list(items[:LIST_LIMIT])
+        context["life_events"] = list(life_events[:LIST_LIMIT])
+    return context
+
+
 @login_required
 def window(request: HttpRequest) -> HttpResponse:
-    """一窗受理, step 1: find the applicant by ID number (or register them), then pick an item."""
+    """一窗受理, step 1: find the applicant by ID number (or register them), then pick an item
+    or a life event (一件事)."""
     _require_clerk(request)
     context: dict = {"errors": {}, "id_number": "", "found": None, "register": False}
     if "id_number" in request.GET:
@@ -537,21 +589,23 @@ def window(request: HttpRequest) -> HttpResponse:
         else:
             request.session[WINDOW_SESSION_KEY] = found.pk
             return redirect("cases_workbench:window")
-    applicant = _window_applicant(request)
-    if applicant is not None:
-        context["applicant"] = {
-            "name": mask_name(applicant.real_name),
-            "id_number": mask_id_number(applicant.id_number),
-            "phone": mask_phone(applicant.phone) if applicant.phone else "",
-            "activation_pending": user_activation_pending(user=applicant),
-        }
-        q = (request.GET.get("q") or "").strip()
-        items = catalog_selectors.item_list_published()
-        if q:
-            items = items.filter(Q(current_version__name__icontains=q) | Q(implementation_code=q))
-        context["q"] = q
-        context["items"] = list(items[:LIST_LIMIT])
-    return render(request, "cases/window.html", context)
+    return render(request, "cases/window.html", _window_context(request, context))
+
+
+@login_required
+@require_POST
+def window_hall(request: HttpRequest) -> HttpResponse:
+    """The hall chooser: the clerk with several windows says which hall he works at now; the
+    walk-in forms record it (``intake_department``) until he chooses another."""
+    _require_clerk(request)
+    try:
+        hall = _posted_hall(request, selectors.window_halls(actor=request.user))
+    except ValidationFailed as exc:
+        context = {"errors": _fields_as_lists(exc.fields), "id_number": "", "found": None, "register": False}
+        return render(request, "cases/window.html", _window_context(request, context), status=422)
+    if hall is not None:
+        messages.success(request, _("当前受理大厅:%(hall)s") % {"hall": hall.name})
+    return redirect("cases_workbench:window")
 
 
 @login_required
@@ -666,7 +720,9 @@ def window_apply(request: HttpRequest, code: str) -> HttpResponse:
         return redirect("cases_workbench:window")
     item, version, requirements = _published_item(code)
     schema = version.form_schema or {}
+    halls = selectors.window_halls(actor=request.user)
     context = {"item": item, "v": version, "requirements": requirements, "window": True}
+    context.update(_hall_context(request, halls))
     if applicant is not None:
         context["applicant"] = {
             "name": mask_name(applicant.real_name),
@@ -678,11 +734,16 @@ def window_apply(request: HttpRequest, code: str) -> HttpResponse:
     key = (request.POST.get("idempotency_key") or "").strip()[:64] or uuid.uuid4().hex
     data, problems = parse_form(schema, request.POST)
     status = 422
+    hall, hall_errors = None, {}
+    try:
+        hall = _posted_hall(request, halls)
+    except ValidationFailed as exc:
+        hall_errors = _fields_as_lists(exc.fields)
     if applicant is None:
         message = _("未确定申请人,请先在“一窗受理”中查找或登记申请人,已填写的内容保留在本页。")
-        errors = {**_submit_errors(schema, data, problems), "applicant": [message]}
-    elif problems:
-        errors = _submit_errors(schema, data, problems)
+        errors = {**_submit_errors(schema, data, problems), **hall_errors, "applicant": [message]}
+    elif problems or hall_errors:
+        errors = {**_submit_errors(schema, data, problems), **hall_errors}
     else:
         try:
             case, created = services.case_submit(
@@ -693,6 +754,7 @@ def window_apply(request: HttpRequest, code: str) -> HttpResponse:
                 form_data=data,
                 idempotency_key=key,
                 materials=_posted_materials(request, requirements),
+                intake_department=hall,
             )
         except ValidationFailed as exc:
             errors = _fields_as_lists(exc.fields)
@@ -705,6 +767,9 @@ def window_apply(request: HttpRequest, code: str) -> HttpResponse:
             if request.session.get(WINDOW_SESSION_KEY) == applicant.pk:
                 request.session.pop(WINDOW_SESSION_KEY, None)
             return redirect("cases_workbench:detail", case_id=case.pk)
+    context["hall_errors"] = errors.pop("intake_department", [])
+    if hall is not None:
+        context["hall"] = hall
     return _apply_page(request, context, version, key, data, errors, status=status)
 
 
