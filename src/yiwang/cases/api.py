@@ -10,6 +10,7 @@ and answers ``409 case_changed`` if somebody else acted first.
 """
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -21,7 +22,7 @@ from ninja.responses import Status as Respond
 from yiwang.cases import selectors, services
 from yiwang.cases.models import Case, CaseMaterial, CaseState, Channel, SlaStatus
 from yiwang.cases.notices import available_notices, notice_pdf
-from yiwang.catalog.models import ServiceItem, Status
+from yiwang.catalog import selectors as catalog_selectors
 from yiwang.core.api_errors import ErrorOut
 from yiwang.core.errors import NotFound, ValidationFailed
 from yiwang.core.masking import mask_id_number, mask_name
@@ -29,6 +30,9 @@ from yiwang.core.ratelimit import failure_limit, rate_limit
 from yiwang.identity.auth import api_auth
 from yiwang.identity.models import User
 from yiwang.identity.selectors import department_get, user_get_by_id_number
+
+if TYPE_CHECKING:
+    from yiwang.catalog.models import ServiceItem
 
 router = Router(tags=["cases"], auth=api_auth)
 
@@ -297,16 +301,11 @@ def _has_supplement(case: Case) -> bool:
     return True
 
 
-def _published_item(code: str) -> ServiceItem:
-    found = (
-        ServiceItem.objects.select_related("department", "current_version")
-        .filter(implementation_code=(code or "").strip(), status=Status.PUBLISHED)
-        .order_by()[:1]  # unique code: no ORDER BY for the compiler to place
-    )
-    item = next(iter(found), None)
-    if item is None:
-        raise NotFound(_("该事项未发布或已停用。"), code="item_not_found")
-    return item
+def _published_item(code: str) -> "ServiceItem":
+    try:
+        return catalog_selectors.item_get_published(implementation_code=(code or "").strip())
+    except NotFound:
+        raise NotFound(_("该事项未发布或已停用。"), code="item_not_found") from None
 
 
 # --- applicant ---------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ citizen07) split into three departments' cases, one of them accepted. Idempotent
 has an idempotency key, so a rerun finds it and changes nothing.
 """
 
-from yiwang.catalog.models import ServiceItem, Status
+from yiwang.catalog import selectors as catalog_selectors
+from yiwang.core.errors import NotFound
 from yiwang.identity.models import User
 
 ITEM = "SFS-SCJG-0001"  # 个体工商户设立登记
@@ -43,7 +44,10 @@ def load(actor=None):
     from yiwang.cases.models import Channel
 
     created = Summary()
-    item = ServiceItem.objects.filter(implementation_code=ITEM, status=Status.PUBLISHED).first()
+    try:
+        item = catalog_selectors.item_get_published(implementation_code=ITEM)
+    except NotFound:
+        item = None
     users = {
         u.username: u
         for u in User.objects.filter(username__regex=r"^(citizen0[1-6]|scjg_.*|dyx_spj_clerk|xlx_spj_clerk)$")
@@ -107,8 +111,6 @@ def load(actor=None):
 def _bundle() -> list:
     """citizen07 buys a flat: one application, three departments' cases; the window accepts one."""
     from yiwang.cases import services
-    from yiwang.catalog import selectors as catalog_selectors
-    from yiwang.core.errors import NotFound
 
     buyer = User.objects.filter(username="citizen07").first()
     clerk = User.objects.filter(username="scjg_clerk").first()

@@ -524,15 +524,8 @@ def case_missing_materials(*, case: Case) -> list:
     uploaded file. Materials the government holds (a license, registry data) never count."""
     from django.db.models import Exists, OuterRef
 
-    from yiwang.catalog.models import MaterialRequirement, MaterialRequirementKind, MaterialSource
+    from yiwang.catalog import selectors as catalog_selectors
 
     uploaded = CaseMaterial.objects.filter(case_id=case.pk, requirement_id=OuterRef("pk"))
-    return list(
-        MaterialRequirement.objects.filter(
-            version_id=case.item_version_id,
-            source=MaterialSource.APPLICANT,
-            requirement=MaterialRequirementKind.REQUIRED,
-        )
-        .exclude(Exists(uploaded))
-        .order_by("sort", "id")
-    )
+    required = catalog_selectors.required_applicant_materials(version_id=case.item_version_id)
+    return list(required.exclude(Exists(uploaded)))  # one query

@@ -18,6 +18,8 @@ department heads of the implementing department do the same and review; the depa
 head assigns, extends and decides; the applicant submits, answers, withdraws.
 """
 
+from __future__ import annotations
+
 import contextlib
 import io
 import json
@@ -25,6 +27,7 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import jsonschema
 from django.conf import settings
@@ -48,7 +51,8 @@ from yiwang.cases.models import (
     StepKind,
     Supplement,
 )
-from yiwang.catalog.models import HandlingForm, MaterialRequirement, ServiceItem, ServiceItemVersion, Status
+from yiwang.catalog import selectors as catalog_selectors
+from yiwang.catalog.selectors import HandlingForm, Status
 from yiwang.core import db, events
 from yiwang.core.audit import audit_record
 from yiwang.core.calendar import WorkingCalendar, working_calendar
@@ -56,6 +60,9 @@ from yiwang.core.crypto import blind_index, sm3_hex
 from yiwang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yiwang.identity.models import Department, Role, User
 from yiwang.identity.selectors import role_grants_of
+
+if TYPE_CHECKING:  # annotations only: catalog rows are read through catalog.selectors
+    from yiwang.catalog.models import MaterialRequirement, ServiceItem, ServiceItemVersion
 
 DEFAULT_MAX_MATERIAL_BYTES = 10 * 1024 * 1024
 
@@ -490,7 +497,7 @@ def case_submit(
     applicant: User | None = None,
     channel: str = Channel.ONLINE,
     idempotency_key: str = "",
-    materials: "Sequence[MaterialUpload]" = (),
+    materials: Sequence[MaterialUpload] = (),
     intake_department: Department | None = None,
 ) -> tuple[Case, bool]:
     """Submit an application for the item's current published version; returns (case, created).
@@ -759,9 +766,7 @@ def case_draft_submit(*, actor, draft_id, idempotency_key: str = "") -> tuple[Ca
                 raise NotFound(_("未找到该草稿。"), code="draft_not_found")
             if draft.state != CaseState.DRAFT:  # submitted already (a double click, a retry)
                 return draft, False
-            item = ServiceItem.objects.select_related("department", "current_version").get(
-                pk=draft.item_version.item_id
-            )
+            item = catalog_selectors.item_get(item_id=draft.item_version.item_id)
             if item.status == Status.PUBLISHED and item.current_version_id not in (None, draft.item_version_id):
                 changed = _draft_follow_guide(draft, item, actor=applicant)
             else:
@@ -885,7 +890,7 @@ class _CheckedMaterial:
 
 
 def _requirements_of(version_id: int) -> dict[int, MaterialRequirement]:
-    return {r.pk: r for r in MaterialRequirement.objects.filter(version=version_id)}
+    return {r.pk: r for r in catalog_selectors.requirements_of_version(version_id=version_id)}
 
 
 def _check_material(upload: MaterialUpload, requirements: dict[int, MaterialRequirement]) -> _CheckedMaterial:
@@ -1657,7 +1662,6 @@ def case_bundle_submit(
     from types import SimpleNamespace
 
     from yiwang.cases.models import CaseBundle, material_upload_to
-    from yiwang.catalog import selectors as catalog_selectors
 
     key, applicant = _submitter(actor=actor, applicant=applicant, channel=channel, idempotency_key=idempotency_key)
     hall = _intake_hall(actor, intake_department) if channel == Channel.WINDOW else None

@@ -1,17 +1,25 @@
 """Catalog reads. Public reads return published content only; admin reads are scoped to the
 departments the actor administers, and anything outside that scope raises ``NotFound``
-exactly like a missing object."""
+exactly like a missing object.
+
+This module (with ``services``) is the catalog's whole public surface: other apps read
+items, versions and material lists through it and never import ``catalog.models``
+(ARCHITECTURE.md; ``tests/test_architecture.py`` keeps it so). The choices they compare
+catalog rows with (``Status``, ``HandlingForm``, ...) are re-exported here for that reason.
+"""
 
 from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
 from yiwang.catalog.content import ITEM_FIELDS, LIFE_EVENT_FIELDS, MATERIAL_FIELDS
+from yiwang.catalog.models import HandlingForm as HandlingForm  # re-exported (see above)
 from yiwang.catalog.models import (
     LifeEvent,
     LifeEventItem,
     LifeEventVersion,
     MaterialRequirement,
     MaterialRequirementKind,
+    MaterialSource,
     ServiceItem,
     ServiceItemVersion,
     Status,
@@ -129,14 +137,49 @@ def item_list_published(
 
 
 def item_get_published(*, implementation_code: str) -> ServiceItem:
-    item = (
+    """The published item of ``implementation_code`` with its current version and department
+    (one query); ``NotFound`` if there is none."""
+    found = (
         ServiceItem.objects.filter(implementation_code=implementation_code, status=Status.PUBLISHED)
         .select_related("current_version", "department")
-        .first()
+        .order_by()[:1]  # unique code: no ORDER BY for the compiler to place (a case submission's hot path)
     )
+    item = next(iter(found), None)
     if item is None or item.current_version is None:
         raise NotFound(_("未找到该事项。"), code="item_not_found")
     return item
+
+
+def item_get(*, item_id: int) -> ServiceItem:
+    """An item by id in any status, with its current version and department (one query): what a
+    case kept a version of reads, to see whether that item is still published and current.
+    The caller checks ``status``; ``NotFound`` only if there is no such item."""
+    found = (
+        ServiceItem.objects.filter(pk=item_id)
+        .select_related("current_version", "department")
+        .order_by()[:1]  # primary key: no ORDER BY
+    )
+    item = next(iter(found), None)
+    if item is None:
+        raise NotFound(_("未找到该事项。"), code="item_not_found")
+    return item
+
+
+def requirements_of_version(*, version_id: int) -> QuerySet[MaterialRequirement]:
+    """The material list of a version, in its order (a lazy queryset, one query)."""
+    return MaterialRequirement.objects.filter(version_id=version_id)
+
+
+def required_applicant_materials(*, version_id: int) -> QuerySet[MaterialRequirement]:
+    """The materials of a version the applicant must upload himself: required ones from the
+    applicant, never those the government holds (a license, registry data). A lazy queryset in
+    list order, so that the caller can narrow it in the same query (cases leaves out those
+    already uploaded)."""
+    return MaterialRequirement.objects.filter(
+        version_id=version_id,
+        source=MaterialSource.APPLICANT,
+        requirement=MaterialRequirementKind.REQUIRED,
+    ).order_by("sort", "id")
 
 
 def version_with_materials(*, version_id: int) -> ServiceItemVersion:
