@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -998,6 +999,7 @@ def case_material_add(
 
 
 ORPHAN_GRACE = timedelta(hours=6)
+ORPHAN_BATCH = 500
 
 
 def case_material_orphans_purge(*, older_than: timedelta = ORPHAN_GRACE, now=None) -> dict:
@@ -1016,27 +1018,35 @@ def case_material_orphans_purge(*, older_than: timedelta = ORPHAN_GRACE, now=Non
     folders = [f"cases/{folder}" for folder in folders if folder != "bundles"]
     with contextlib.suppress(FileNotFoundError, NotADirectoryError):
         folders += [f"cases/bundles/{folder}" for folder in storage.listdir("cases/bundles")[0]]
-    for folder in folders:
-        try:
-            _sub, files = storage.listdir(folder)
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        names = [f"{folder}/{name}" for name in files]
-        scanned += len(names)
-        if not names:
-            continue
-        known = set(CaseMaterial.objects.filter(file__in=names).values_list("file", flat=True))
-        for name in names:
-            if name in known:
+
+    def names():
+        for folder in folders:
+            try:
+                _sub, files = storage.listdir(folder)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            yield from (f"{folder}/{name}" for name in files)
+
+    # One query per batch of files, not per folder: a million cases are a million folders.
+    batch: list[str] = []
+    for name in itertools.chain(names(), [None]):  # None: the end, check the last batch
+        if name is not None:
+            batch.append(name)
+            scanned += 1
+            if len(batch) < ORPHAN_BATCH:
+                continue
+        known = set(CaseMaterial.objects.filter(file__in=batch).values_list("file", flat=True))
+        for candidate in batch:
+            if candidate in known:
                 continue
             try:
-                modified = storage.get_modified_time(name)
-            except (FileNotFoundError, OSError):
+                modified = storage.get_modified_time(candidate)
+            except OSError:
                 continue
-            if now - modified < older_than:
-                continue
-            storage.delete(name)
-            removed.append(name)
+            if now - modified >= older_than:
+                storage.delete(candidate)
+                removed.append(candidate)
+        batch = []
     if removed:
         audit_record(
             actor="task:case_material_orphans_purge",

@@ -136,3 +136,20 @@ def test_orphan_files_of_rolled_back_transactions_are_purged(world, settings, tm
     assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == [kept.materials.get().file.name.split("/")[-1]]
     assert AuditEvent.objects.filter(action="case.material_orphans_purge").count() == 1
     assert services.case_material_orphans_purge(now=later)["removed"] == []
+
+
+def test_the_orphan_purge_asks_the_database_once_per_batch_not_per_case(
+    world, settings, tmp_path, django_assert_num_queries
+):
+    settings.MEDIA_ROOT = tmp_path
+    for n in range(4):
+        services.case_submit(
+            actor=world.applicant,
+            item=world.market_item,
+            form_data=FORM,
+            idempotency_key=f"k{n}",
+            materials=[services.MaterialUpload(requirement_id=None, filename="a.pdf", content=PDF + bytes([n]))],
+        )
+    assert len([p for p in tmp_path.rglob("*") if p.is_file()]) == 4  # four case folders
+    with django_assert_num_queries(1):
+        assert services.case_material_orphans_purge()["scanned"] == 4
