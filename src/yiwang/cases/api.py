@@ -246,7 +246,7 @@ def _is_own(request: HttpRequest, case: Case) -> bool:
 def _detail(request: HttpRequest, case: Case) -> dict:
     actor = request.auth
     fresh = getattr(case, "_fresh", None)  # just submitted: its steps and files are in hand
-    supplement = None if fresh or not _has_supplement(case) else case.supplement
+    supplement = None if fresh else selectors.case_supplement(case=case)
     data = _summary(case, full_name=_is_own(request, case))
     data.update(
         applicant_id_number_masked=mask_id_number(case.applicant_id_number),
@@ -291,14 +291,6 @@ def _bundle_note(case: Case) -> dict | None:
         "name": note.name,
         "cases": [{"item_name": n, "state_label": s, "this_case": own} for n, s, own in note.siblings],
     }
-
-
-def _has_supplement(case: Case) -> bool:
-    try:
-        case.supplement  # noqa: B018 — loads the one-to-one row or raises
-    except Case.supplement.RelatedObjectDoesNotExist:
-        return False
-    return True
 
 
 def _published_item(code: str) -> "ServiceItem":

@@ -365,10 +365,11 @@ def case_public_progress(*, number: str, last4: str) -> PublicProgress:
 
 
 def case_supplement(*, case: Case):
-    """The case's one supplement notice, or None."""
-    from yiwang.cases.models import Supplement
-
-    return Supplement.objects.filter(case=case).first()
+    """The case's one supplement notice, or None (no query when it was read with the case)."""
+    try:
+        return case.supplement
+    except Case.supplement.RelatedObjectDoesNotExist:
+        return None
 
 
 def case_materials(*, case: Case) -> QuerySet[CaseMaterial]:

@@ -194,33 +194,24 @@ def _lock(*, actor, case_id, expected_version: int | None) -> Case:
         .order_by()[:1]
     )
     case = next(iter(found), None)
-    if case is not None:
-        case._actor_grants = (getattr(actor, "pk", None), grants)
-    visible = case is not None and case_visible_to(actor=actor, case=case, grants=grants)
-    if (
-        not visible
-        and case is not None
-        and expected_version is not None
-        and case.version != expected_version
-        and clerk_saw_at_front_office(actor=actor, case=case, grants=grants)
-    ):
-        # A clerk who legitimately saw the case at the front office, after a colleague moved
-        # it on; for anybody else an invisible case stays a plain NotFound whatever the version.
-        raise Conflict(
-            _("办件 %(number)s 已被他人处理(当前状态:%(state)s),请刷新后再操作。")
-            % {"number": case.number, "state": case.get_state_display()},
-            code="case_changed",
-        )
-    if not visible:
+    if case is None:
         raise NotFound(_("未找到该办件。"), code="case_not_found")
-    case._loaded = {f.attname: getattr(case, f.attname) for f in Case._meta.concrete_fields}
-    if expected_version is not None and case.version != expected_version:
-        raise Conflict(
-            _("办件 %(number)s 已被他人处理(当前状态:%(state)s),请刷新后再操作。")
-            % {"number": case.number, "state": case.get_state_display()},
-            code="case_changed",
-        )
-    return case
+    case._actor_grants = (getattr(actor, "pk", None), grants)
+    stale = expected_version is not None and case.version != expected_version
+    if not case_visible_to(actor=actor, case=case, grants=grants):
+        # A clerk who legitimately saw the case at the front office, after a colleague moved
+        # it on, is told so; for anybody else an invisible case is a plain NotFound whatever
+        # the version.
+        if not (stale and clerk_saw_at_front_office(actor=actor, case=case, grants=grants)):
+            raise NotFound(_("未找到该办件。"), code="case_not_found")
+    elif not stale:
+        case._loaded = {f.attname: getattr(case, f.attname) for f in Case._meta.concrete_fields}
+        return case
+    raise Conflict(
+        _("办件 %(number)s 已被他人处理(当前状态:%(state)s),请刷新后再操作。")
+        % {"number": case.number, "state": case.get_state_display()},
+        code="case_changed",
+    )
 
 
 # Steps done at the front office (the window): what a window clerk of the hall sees happen.
@@ -1128,11 +1119,9 @@ def _require_materials(case: Case) -> None:
 
 def hasattr_supplement(case: Case) -> bool:
     """Whether the case has had its one supplement notice (read with the case by ``_lock``)."""
-    try:
-        case.supplement  # noqa: B018 — loads the one-to-one row or raises
-    except Supplement.DoesNotExist:
-        return False
-    return True
+    from yiwang.cases.selectors import case_supplement
+
+    return case_supplement(case=case) is not None
 
 
 @transaction.atomic
