@@ -16,6 +16,7 @@ from django.db import connection, models, transaction
 from django.db.models import Subquery
 from django.utils.translation import gettext as _
 
+from yiwang.core import db
 from yiwang.core.crypto import sm3_hex
 from yiwang.core.models import AuditChainHead, AuditEvent
 
@@ -148,16 +149,16 @@ def _append(cursor, event: AuditEvent) -> int:
     )
     head_params = [event.sequence, event.hash, 1]
     if connection.vendor == "postgresql":
-        insert_sql, params = _insert_event_sql(event)
+        insert_sql, params = db.insert_statement(event)
         pk = qn(AuditEvent._meta.pk.column)
         cursor.execute(
             f"WITH e AS ({insert_sql} RETURNING {pk}) {move_head} RETURNING (SELECT {pk} FROM e)",  # noqa: S608
             [*params, *head_params],
         )
         return cursor.fetchone()[0]
-    pk = _insert_event(cursor, event)
+    db.insert(event, cursor=cursor)
     cursor.execute(move_head, head_params)
-    return pk
+    return event.pk
 
 
 def _lock_head(cursor) -> tuple[int, str] | None:
@@ -169,27 +170,6 @@ def _lock_head(cursor) -> tuple[int, str] | None:
     cursor.execute(sql, [1])
     row = cursor.fetchone()
     return None if row is None else (row[0], row[1])
-
-
-def _insert_event_sql(event: AuditEvent) -> tuple[str, list]:
-    """The INSERT of one event, with the fields' own database preparation (JSON, datetimes)."""
-    qn = connection.ops.quote_name
-    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(qn(f.column) for f in fields)
-    params = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
-    sql = f"INSERT INTO {qn(AuditEvent._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
-    return sql, params
-
-
-def _insert_event(cursor, event: AuditEvent) -> int:
-    """INSERT one event; return its id."""
-    qn = connection.ops.quote_name
-    sql, params = _insert_event_sql(event)
-    if connection.features.can_return_columns_from_insert:
-        cursor.execute(f"{sql} RETURNING {qn(AuditEvent._meta.pk.column)}", params)
-        return cursor.fetchone()[0]
-    cursor.execute(sql, params)
-    return connection.ops.last_insert_id(cursor, AuditEvent._meta.db_table, AuditEvent._meta.pk.column)
 
 
 # --- Verification -----------------------------------------------------------------------------

@@ -25,6 +25,13 @@ def _insert_sql(model: type[models.Model], vendor: str, returning: bool) -> tupl
     return sql, fields
 
 
+def insert_statement(obj: models.Model) -> tuple[str, list]:
+    """The INSERT of ``obj`` without RETURNING, with its parameters (to embed in a larger
+    statement, e.g. a data-modifying WITH)."""
+    sql, fields = _insert_sql(type(obj), connection.vendor, False)
+    return sql, [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+
+
 def insert(obj: models.Model, *, cursor=None) -> models.Model:
     """INSERT ``obj`` (primary key from the database) and mark it saved; returns ``obj``."""
     model = type(obj)
