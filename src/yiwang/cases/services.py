@@ -214,66 +214,23 @@ def _lock(*, actor, case_id, expected_version: int | None) -> Case:
     )
 
 
-# Steps done at the front office (the window): what a window clerk of the hall sees happen.
-FRONT_OFFICE_STEPS = (
-    StepKind.SUBMITTED,
-    StepKind.MATERIAL_ADDED,
-    StepKind.ACCEPTED,
-    StepKind.REFUSED,
-    StepKind.SUPPLEMENT_REQUESTED,
-    StepKind.SUPPLEMENT_ANSWERED,
-    StepKind.DELIVERED,
-)
-
-
-def _region_prefix(code: str) -> str:
-    """The significant part of a 行政区划代码: 320500 → 3205 (the city), 320000 → 32,
-    320505001000 → 320505001; so one region contains another exactly when its prefix starts the other's."""
-    code = (code or "").strip()
-    step = 2 if len(code) <= 6 else 3
-    while len(code) > 2 and code.endswith("0" * step):
-        code = code[:-step]
-        step = 2 if len(code) <= 6 else 3
-    return code
-
-
 def clerk_saw_at_front_office(*, actor, case: Case, grants: list | None = None) -> bool:
     """Whether a window clerk legitimately saw ``case`` at the front office, so may be told
-    what became of it after a colleague moved it on. Precisely, the case is not a draft and:
+    what became of it after a colleague moved it on: the case is not a draft, and the clerk
+    received or accepted it, or one of his windows serves its front-office region (the rule
+    of ``cases.selectors``: the receiving hall's region for a walk-in, the implementing
+    department's for an online case). No query: ``intake_region`` is read with the case.
+    Anybody else (another region's case) gets a plain NotFound."""
+    from yiwang.cases.selectors import front_office_covers
 
-    * its implementing department lies on the clerk's region line: for one of the
-      departments where the actor holds the window-clerk role, one region contains the other
-      (a 虎丘区 window takes in the city's and 虎丘区's items, not 吴中区's); or
-    * it passed a window of the clerk's own hall: one of its front-office steps (submission,
-      upload, acceptance, refusal, supplement notice or answer, delivery) was done by the
-      actor or by someone holding the window-clerk role in a department where the actor
-      holds it too.
-
-    Anything else (another region's case, never handled at the actor's hall) does not qualify.
-    """
     if case.state == CaseState.DRAFT:
         return False
-    grants = _grants(actor) if grants is None else grants
-    halls = [grant.department for grant in grants if grant.role == Role.WINDOW_CLERK]
-    if not halls:
+    windows = [g for g in (_grants(actor, case) if grants is None else grants) if g.role == Role.WINDOW_CLERK]
+    if not windows:
         return False
-    region = _region_prefix(case.department.region_code)
-    for hall in halls:
-        mine = _region_prefix(hall.region_code)
-        if region and mine and (region.startswith(mine) or mine.startswith(region)):
-            return True
-    hall_ids = {hall.pk for hall in halls}
-    actor_ids = set(
-        CaseStep.objects.filter(case_id=case.pk, kind__in=FRONT_OFFICE_STEPS, actor__isnull=False).values_list(
-            "actor_id", flat=True
-        )
-    )
-    if getattr(actor, "pk", None) in actor_ids:
+    if getattr(actor, "pk", None) in (case.received_by_id, case.accepted_by_id):
         return True
-    for colleague in User.objects.filter(pk__in=actor_ids):
-        if any(g.role == Role.WINDOW_CLERK and g.department_id in hall_ids for g in role_grants_of(actor=colleague)):
-            return True
-    return False
+    return any(front_office_covers(grant, case.intake_region) for grant in windows)
 
 
 def _require_state(case: Case, *states: str) -> None:

@@ -210,11 +210,16 @@ def test_a_clerk_who_saw_it_at_the_front_office_is_told_who_moved_it_on(world, c
 def test_region_line_and_own_hall_both_count_as_having_seen_it(world):
     wuzhong_clerk = clerk_at(world, "wz_clerk", world.tree.wuzhong)
     wuzhong_colleague = clerk_at(world, "wz_clerk2", world.tree.wuzhong)
-    # A city department's case is on the 吴中 clerk's region line (the city contains 吴中区).
+    city_colleague = clerk_at(world, "city_clerk2", world.tree.city)
+    # A city department's online case waits at the city hall: its clerks saw it there, a
+    # 吴中 clerk never did (it was never in his hall's queue), so he learns nothing of it.
     city_case = attach_required(submit(world))
     services.case_accept(actor=world.clerk, case_id=city_case.pk)
     with pytest.raises(Conflict):
+        services.case_refuse(actor=city_colleague, case_id=city_case.pk, reason="x", expected_version=1)
+    with pytest.raises(NotFound) as missing:
         services.case_refuse(actor=wuzhong_clerk, case_id=city_case.pk, reason="x", expected_version=1)
+    assert city_case.number not in str(missing.value.message)
     # A 虎丘 case taken in at the 吴中 hall (跨区通办) and accepted there: the hall's clerks saw it.
     walk_in = submit(
         world, item=huqiu_item(world), actor=wuzhong_clerk, applicant=world.other_citizen, channel=Channel.WINDOW
