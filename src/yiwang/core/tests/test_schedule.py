@@ -406,3 +406,11 @@ def test_a_job_that_cannot_be_enqueued_is_not_claimed_and_says_why(jobs):
     assert "default" in job.last_summary
     assert job.next_due_at is None and job.run_count == 0  # still due: the next tick tries again
     assert queued(tick) == 0
+
+
+@pytest.mark.parametrize("argv", [["--schedule-interval", "0"], ["--schedule-interval", "-5"], ["--interval", "0"]])
+def test_worker_refuses_intervals_that_would_poll_non_stop(argv):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="interval"):
+        call_command("worker", *argv)

@@ -7,7 +7,7 @@ enqueued once however many workers there are.
 """
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from yiwang.core.schedule import DEFAULT_TICK_SECONDS, SchedulerThread
 
@@ -32,6 +32,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        if options["schedule_interval"] < 1:
+            raise CommandError("--schedule-interval: at least 1 second (less would poll the database non-stop)")
+        if options["interval"] <= 0:
+            raise CommandError("--interval: more than 0 seconds")
         argv = ["--queue-name", options["queue_name"], "--interval", str(options["interval"])]
         if options["batch"]:
             argv.append("--batch")
