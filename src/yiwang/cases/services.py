@@ -775,13 +775,7 @@ def case_draft_delete(*, actor, draft_id, expected_version: int | None = None) -
         changes={"state": [CaseState.DRAFT, None], "materials": len(names)},
     )
     draft.delete()
-    storage = CaseMaterial._meta.get_field("file").storage
-
-    def remove_files() -> None:
-        for name in names:
-            storage.delete(name)
-
-    transaction.on_commit(remove_files)
+    transaction.on_commit(lambda: _remove_files(names))  # a file the disk refuses is left to the purge
 
 
 # --- materials -------------------------------------------------------------------------------

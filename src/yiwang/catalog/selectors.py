@@ -265,7 +265,12 @@ def life_event_guide(*, version: LifeEventVersion) -> dict:
         )
         .order_by("sort")
     )
-    versions = [e.item.current_version for e in entries if e.item.current_version is not None]
+    versions = []
+    for entry in entries:
+        version = entry.item.current_version
+        if version is not None:
+            version.item = entry.item  # already read, with its department: no query per use
+            versions.append(version)
     materials: list[dict] = []
     by_key: dict[tuple, dict] = {}
     for item_version in versions:
