@@ -122,6 +122,14 @@ def _bundle_detail(request: HttpRequest, bundle: CaseBundle) -> dict:
     return data
 
 
+def _add_material(materials: dict, name: str, filename: str, content: bytes) -> None:
+    """One file per material: a second file for the same material is refused, never dropped."""
+    if name in materials:
+        message = _("材料「%(name)s」重复提交,每种材料只需提交一次") % {"name": name}
+        raise ValidationFailed(message, code="material_duplicate", fields={f"materials.{name}": message})
+    materials[name] = (filename, content)
+
+
 def _decoded(materials: list[BundleMaterialIn]) -> dict[str, tuple[str, bytes]]:
     out: dict[str, tuple[str, bytes]] = {}
     for material in materials:
@@ -132,7 +140,7 @@ def _decoded(materials: list[BundleMaterialIn]) -> dict[str, tuple[str, bytes]]:
             raise ValidationFailed(
                 message, code="material_encoding", fields={f"materials.{material.name}": message}
             ) from None
-        out[material.name] = (material.filename, content)
+        _add_material(out, material.name, material.filename, content)
     return out
 
 
@@ -201,10 +209,7 @@ def bundle_submit_with_materials(
         if not name:
             message = _("第 %(n)d 个文件未注明材料名称") % {"n": index + 1}
             raise ValidationFailed(message, code="invalid_materials", fields={f"material_names.{index}": message})
-        if name in materials:
-            message = _("材料「%(name)s」重复提交,每种材料只需提交一次") % {"name": name}
-            raise ValidationFailed(message, code="material_duplicate", fields={f"materials.{name}": message})
-        materials[name] = (upload.name or "", upload.read(limit + 1))
+        _add_material(materials, name, upload.name or "", upload.read(limit + 1))
     return _submit(request, payload, idempotency_key, materials)
 
 

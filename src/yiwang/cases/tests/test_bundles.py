@@ -362,6 +362,23 @@ def test_api_bad_input_creates_nothing(client, bw):
         **auth(world.applicant),
     )
     assert unknown.status_code == 404
+    twice = {
+        "life_event": "LE-KXCD",
+        "form_data": FORM,
+        "materials": [
+            {"name": HOUSEHOLD, "content_base64": b64(PDF)},
+            {"name": HOUSEHOLD, "content_base64": b64(PDF + b" ")},
+        ],
+    }
+    response = client.post(f"{API}/", twice, content_type="application/json", **auth(world.applicant))
+    assert response.status_code == 422 and response.json()["code"] == "material_duplicate"
+    not_base64 = {
+        "life_event": "LE-KXCD",
+        "form_data": FORM,
+        "materials": [{"name": HOUSEHOLD, "content_base64": "%%"}],
+    }
+    response = client.post(f"{API}/", not_base64, content_type="application/json", **auth(world.applicant))
+    assert response.status_code == 422 and response.json()["code"] == "material_encoding"
     assert CaseBundle.objects.count() == 0 and Case.objects.count() == 0 and not media_files()
 
 
