@@ -7,6 +7,7 @@ again would not help) and ``DeliveryError`` when this attempt failed (worth retr
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
@@ -63,6 +64,8 @@ def send_sms(*, message, recipient) -> Sent:
     url = (getattr(settings, "YIWANG_SMS_GATEWAY_URL", "") or "").strip()
     if not url:
         raise Skip(_("未配置短信网关(YIWANG_SMS_GATEWAY_URL),短信未发送"))
+    if urllib.parse.urlsplit(url).scheme.lower() not in ("http", "https"):
+        raise Skip(_("短信网关地址无效(须为 http:// 或 https:// 开头)"))
     phone = (recipient.phone or "").strip()
     if not phone:
         raise Skip(_("接收人未登记手机号码"))

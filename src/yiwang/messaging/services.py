@@ -227,6 +227,8 @@ def message_deliver(*, message_id: int) -> Message | None:
     message = Message.objects.select_related("recipient").filter(pk=message_id).first()
     if message is None or message.state != MessageState.QUEUED or message.channel not in SENDERS:
         return message
+    if message.attempts >= max_attempts():  # e.g. re-enqueued after its last attempt: no more tries
+        return _fail_exhausted(message)
     attempt = message.attempts + 1
     claimed = Message.objects.filter(pk=message.pk, state=MessageState.QUEUED, attempts=message.attempts).update(
         attempts=attempt
@@ -242,6 +244,9 @@ def message_deliver(*, message_id: int) -> Message | None:
         outcome, error = DeliveryOutcome.SKIPPED, str(exc)
     except DeliveryError as exc:
         outcome, error = DeliveryOutcome.FAILED, str(exc) or type(exc).__name__
+    except Exception as exc:  # a bug or an unforeseen error in a sender: a failed attempt, not a lost one
+        logger.exception("message %s (%s) attempt %s raised", message.pk, message.channel, attempt)
+        outcome, error = DeliveryOutcome.FAILED, f"{type(exc).__name__}: {exc}"[:1000]
     else:
         outcome, address, receipt = DeliveryOutcome.SENT, sent.address, sent.provider_ref
     retry = outcome == DeliveryOutcome.FAILED and attempt < max_attempts()
@@ -272,6 +277,25 @@ def message_deliver(*, message_id: int) -> Message | None:
             transaction.on_commit(lambda pk=message.pk, d=delay: _enqueue_delivery(pk, delay_seconds=d), robust=True)
     if outcome == DeliveryOutcome.FAILED:
         logger.warning("message %s (%s) attempt %s failed: %s", message.pk, message.channel, attempt, error)
+    return message
+
+
+def _fail_exhausted(message: Message) -> Message:
+    """Mark failed a queued message whose attempts are used up (no further attempt is made)."""
+    with transaction.atomic():
+        message = Message.objects.select_for_update().select_related("recipient").get(pk=message.pk)
+        if message.state != MessageState.QUEUED:
+            return message
+        old = message.state
+        message.state = MessageState.FAILED
+        message.save(update_fields=["state"])
+        audit_record(
+            actor=DELIVERY_ACTOR,
+            action=f"message.{message.state}",
+            obj=message,
+            changes={"state": [old, message.state], "attempts": message.attempts, "channel": message.channel},
+        )
+    logger.warning("message %s (%s) has used its %s attempts: failed", message.pk, message.channel, message.attempts)
     return message
 
 

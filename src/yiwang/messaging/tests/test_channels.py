@@ -176,3 +176,71 @@ def test_templates_are_seeded_and_saved_only_when_they_compile(world):
     )
     assert saved.subject == "受理啦 {{ number }}"
     assert AuditEvent.objects.filter(action="message_template.save", object_id=str(saved.pk)).exists()
+
+
+def _send_sms(world, capture):
+    with capture(execute=True):
+        (sms,) = message_send(
+            actor="test",
+            recipient=world.applicant,
+            template_code="case.approved",
+            context={"item_name": "户口迁移", "number": "X1"},
+            channels=["sms"],
+        )
+    sms.refresh_from_db()
+    return sms
+
+
+def test_a_gateway_url_without_http_scheme_is_skipped_with_the_reason(
+    world, settings, caplog, django_capture_on_commit_callbacks
+):
+    settings.YIWANG_SMS_GATEWAY_URL = "sms.example.gov.cn/send"
+    sms = _send_sms(world, django_capture_on_commit_callbacks)
+    assert sms.state == MessageState.SKIPPED and sms.attempts == 1
+    assert sms.last_error == "短信网关地址无效(须为 http:// 或 https:// 开头)"
+    assert list(sms.deliveries.values_list("outcome", flat=True)) == ["skipped"]
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_a_sender_raising_unexpectedly_is_a_failed_attempt_retried_up_to_the_limit(
+    world, settings, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    from yiwang.messaging import services
+
+    calls = []
+
+    def broken(*, message, recipient):
+        calls.append(message.pk)
+        raise RuntimeError("gateway client bug")
+
+    monkeypatch.setitem(services.SENDERS, "sms", broken)
+    settings.YIWANG_MESSAGE_MAX_ATTEMPTS = 3
+    sms = _send_sms(world, django_capture_on_commit_callbacks)
+    assert len(calls) == 3
+    assert sms.state == MessageState.FAILED and sms.attempts == 3
+    assert sms.last_error == "RuntimeError: gateway client bug"
+    attempts = list(sms.deliveries.values_list("attempt", "outcome", "error"))
+    assert attempts == [(n, "failed", "RuntimeError: gateway client bug") for n in (1, 2, 3)]
+    assert AuditEvent.objects.filter(action="message.failed", object_id=str(sms.pk)).count() == 1
+    assert any(r.exc_info and r.exc_info[0] is RuntimeError for r in caplog.records)
+
+
+def test_a_message_at_the_attempt_limit_is_not_attempted_again(world, settings, monkeypatch):
+    from yiwang.messaging import services
+
+    calls = []
+    monkeypatch.setitem(services.SENDERS, "sms", lambda **kwargs: calls.append(kwargs))
+    settings.YIWANG_MESSAGE_MAX_ATTEMPTS = 2
+    (sms,) = message_send(
+        actor="test",
+        recipient=world.applicant,
+        template_code="case.approved",
+        context={"item_name": "户口迁移", "number": "X1"},
+        channels=["sms"],
+    )
+    Message.objects.filter(pk=sms.pk).update(attempts=2)
+    services.message_deliver(message_id=sms.pk)
+    sms.refresh_from_db()
+    assert calls == []
+    assert sms.state == MessageState.FAILED and sms.attempts == 2
+    assert not sms.deliveries.exists()
