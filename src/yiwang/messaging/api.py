@@ -10,7 +10,6 @@ from ninja.pagination import PageNumberPagination, paginate
 from yiwang.core.api_errors import ErrorOut
 from yiwang.identity.auth import api_auth
 from yiwang.messaging import selectors, services
-from yiwang.messaging.models import Message
 
 router = Router(tags=["messages"], auth=api_auth)
 
@@ -42,26 +41,13 @@ class ReadAllOut(Schema):
     unread: int = Field(description="Unread messages left (0)")
 
 
-def _out(message: Message) -> dict:
-    return {
-        "id": message.pk,
-        "template_code": message.template_code,
-        "subject": message.subject,
-        "body": message.body,
-        "ref_type": message.ref_type,
-        "ref_id": message.ref_id,
-        "ref_url": message.ref_url,
-        "unread": message.unread,
-        "created_at": message.created_at,
-        "read_at": message.read_at,
-    }
-
-
 @router.get("/", response={200: list[MessageOut], **READ_ERRORS}, summary="My messages, newest first")
 @paginate(MessagePagination)
 def message_list(request: HttpRequest, unread: bool | None = None):
     """``?unread=true`` only the unread ones, ``?unread=false`` only the read ones."""
-    return [_out(m) for m in selectors.message_list(actor=request.auth, unread=unread)]
+    # The queryset itself: the paginator counts and slices it in SQL (LIMIT/OFFSET), and
+    # MessageOut reads the fields (and the ``unread`` property) off each model.
+    return selectors.message_list(actor=request.auth, unread=unread)
 
 
 @router.post("/read-all", response={200: ReadAllOut, **READ_ERRORS}, summary="Mark all my messages read")
@@ -72,4 +58,4 @@ def message_read_all(request: HttpRequest):
 
 @router.post("/{int:message_id}/read", response={200: MessageOut, **READ_ERRORS}, summary="Mark a message read")
 def message_read(request: HttpRequest, message_id: int):
-    return _out(services.message_mark_read(actor=request.auth, message_id=message_id))
+    return services.message_mark_read(actor=request.auth, message_id=message_id)

@@ -141,3 +141,34 @@ def test_badge_hidden_when_everything_is_read(world):
     html = client_for(world.applicant).get("/").content.decode()
     assert 'id="unread-badge" class="badge badge-count" hidden' in html
     assert Message.objects.filter(channel=Channel.IN_APP).count() == 1
+
+
+@pytest.mark.parametrize("total", [3, 30])
+def test_api_list_pages_in_sql_with_a_query_count_that_does_not_grow(world, total, django_assert_max_num_queries):
+    messages = [send(world.applicant, "case.accepted", i) for i in range(total)]
+    headers = auth(world.applicant)
+    client = Client()
+    with django_assert_max_num_queries(6):
+        page = client.get(f"{API}/?page_size=2", **headers).json()
+    assert page["count"] == total
+    assert [m["id"] for m in page["items"]] == [messages[-1].pk, messages[-2].pk]
+    with django_assert_max_num_queries(6), CaptureQueriesContext(connection) as queries:
+        second = client.get(f"{API}/?page=2&page_size=2", **headers).json()
+    inbox = [q["sql"].upper() for q in queries.captured_queries if "messaging_message" in q["sql"]]
+    assert any("COUNT(" in sql for sql in inbox)  # counted in SQL, not by loading the inbox
+    assert any("LIMIT 2" in sql and "OFFSET 2" in sql for sql in inbox)
+    assert [m["id"] for m in second["items"]] == [messages[-3].pk] + ([messages[-4].pk] if total > 3 else [])
+    item = second["items"][0]
+    assert set(item) == {
+        "id",
+        "template_code",
+        "subject",
+        "body",
+        "ref_type",
+        "ref_id",
+        "ref_url",
+        "unread",
+        "created_at",
+        "read_at",
+    }
+    assert item["ref_id"] == str(total - 3) and item["unread"] is True and item["read_at"] is None
