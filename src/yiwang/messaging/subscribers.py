@@ -118,11 +118,9 @@ def on_case_sla_changed(event: events.DomainEvent) -> None:
     notify_sla(event.payload["case_id"], event.payload.get("sla_status", ""))
 
 
-@events.subscribe("case.accepted")
-@events.subscribe("case.supplement_requested")
-@events.subscribe("case.refused")
-@events.subscribe("case.approved")
-@events.subscribe("case.rejected")
-@events.subscribe("case.delivered")
 def on_case_event(event: events.DomainEvent) -> None:
     notify_applicant(event.payload["case_id"], event.name)
+
+
+for _event_name in APPLICANT_EVENTS:  # the tuple is the one list of the applicant's events
+    events.subscribe(_event_name)(on_case_event)

@@ -17,5 +17,5 @@ def deliver_message(message_id: int) -> str:
 @every(minutes=15, name="messaging.redeliver", description=_("重新投递因工作进程中断而滞留的消息"))
 @task()
 def redeliver_stale_messages() -> int:
-    """Schedule e.g. hourly beside ``case_sweep``: picks up messages a dead worker left queued."""
+    """Every 15 minutes (``@every`` above): enqueue again the messages a dead worker left queued."""
     return services.message_redeliver_stale()
