@@ -103,7 +103,10 @@ def hits(scope: str, key: str) -> int:
 
 def hit(scope: str, key: str) -> int:
     """Count one hit for ``key``; returns the window's count including it."""
-    now = clock()
+    return _hit(scope, key, clock())
+
+
+def _hit(scope: str, key: str, now: datetime) -> int:
     _limit, seconds = limit_for(scope)
     start, end = _window(now, seconds)
     digest = _digest(scope, key)
@@ -146,16 +149,41 @@ def failure_limit(
 ):
     """Refuse while ``key`` has ``limit`` failures in this window; count a failure when the
     block raises one of ``failures`` (and ``counts(exc)`` says so, if given). Successes are
-    not counted. The failure is re-raised unchanged."""
-    check(scope, key)
+    not counted. The failure is re-raised unchanged.
+
+    The attempt is counted *before* the block runs (one atomic increment), so parallel
+    guesses cannot all pass a check made before any of them failed: at most ``limit``
+    attempts are inside the block at once. A refused attempt, a success, or a failure that
+    ``counts`` rejects takes its hit back (an atomic ``count - 1``)."""
+    limit, seconds = limit_for(scope)
+    if limit <= 0:
+        yield
+        return
+    now = clock()
+    start, end = _window(now, seconds)
+    counted = True
+    if _hit(scope, key, now) > limit:
+        _unhit(scope, key, start)
+        raise _refusal(_retry_after(now, end))
     try:
         yield
     except tuple(failures) as exc:
-        if counts is None or counts(exc):
-            limit, _seconds = limit_for(scope)
-            if limit > 0:
-                hit(scope, key)
+        counted = counts is None or bool(counts(exc))
         raise
+    except BaseException:
+        counted = False
+        raise
+    else:
+        counted = False
+    finally:
+        if not counted:
+            _unhit(scope, key, start)
+
+
+def _unhit(scope: str, key: str, window_start: datetime) -> None:
+    """Take back one hit counted by ``failure_limit`` in the window starting at ``window_start``."""
+    row = _counters().filter(scope=scope, key=_digest(scope, key), window_start=window_start, count__gt=0)
+    row.update(count=F("count") - 1)
 
 
 # --- the client's address ------------------------------------------------------------------------

@@ -136,3 +136,53 @@ def test_concurrent_hits_from_many_connections_are_all_counted(settings):
         thread.join(30)
     assert ratelimit.hits("t", "shared") == 40
     assert RateLimitCounter.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_failing_guesses_cannot_all_pass_the_failure_limit(settings):
+    """Eight connections guess one number at once, each failing: the attempt is counted before
+    the guess runs, so at most ``limit`` of them reach the lookup (a check made before counting
+    would let all eight through)."""
+    import threading
+
+    from django.db import connections
+
+    settings.YIWANG_RATE_LIMITS = {"t": (3, 3600)}
+    start = threading.Barrier(8)
+    inside = []
+    refused = []
+
+    def worker():
+        try:
+            start.wait(10)
+            with ratelimit.failure_limit("t", "N1"):
+                inside.append(1)
+                raise NotFound()
+        except NotFound:
+            pass
+        except RateLimited:
+            refused.append(1)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(inside) <= 3 and len(inside) + len(refused) == 8
+    assert ratelimit.hits("t", "N1") == len(inside)  # refused attempts took their hit back
+
+
+def test_a_success_takes_its_hit_back_so_the_counter_holds_failures_only(clock, limits):
+    with ratelimit.failure_limit("t", "N2"):
+        pass
+    with pytest.raises(ValueError), ratelimit.failure_limit("t", "N2"):
+        raise ValueError("not a counted failure")
+    with pytest.raises(NotFound), ratelimit.failure_limit("t", "N2", counts=lambda exc: False):
+        raise NotFound()
+    assert ratelimit.hits("t", "N2") == 0
+    with pytest.raises(NotFound), ratelimit.failure_limit("t", "N2"):
+        raise NotFound()
+    assert ratelimit.hits("t", "N2") == 1
