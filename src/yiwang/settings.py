@@ -191,12 +191,25 @@ AXES_LOCKOUT_CALLABLE = "yiwang.identity.views.lockout_response"
 YIWANG_IDLE_TIMEOUT_MINUTES = env_int("YIWANG_IDLE_TIMEOUT_MINUTES", 30)
 # Staff passwords must be changed after this many days (等保: 定期更换); 0 turns the rule off.
 YIWANG_PASSWORD_MAX_AGE_DAYS = env_int("YIWANG_PASSWORD_MAX_AGE_DAYS", 90)
+
+
 # Rate limits (core.ratelimit): "scope=limit/seconds,…" overrides the defaults, e.g.
 # YIWANG_RATE_LIMITS="case_progress_number=5/900,license_verify_ip=120/60"; a limit of 0 turns a rule off.
-YIWANG_RATE_LIMITS = {
-    scope.strip(): (int(rule.split("/")[0]), int(rule.split("/")[1]))
-    for scope, _sep, rule in (part.partition("=") for part in env_list("YIWANG_RATE_LIMITS", ""))
-}
+def _rate_limits(name: str) -> dict[str, tuple[int, int]]:
+    rules = {}
+    for part in env_list(name, ""):
+        scope, _sep, rule = part.partition("=")
+        limit, slash, seconds = rule.partition("/")
+        try:
+            if not scope.strip() or not slash:
+                raise ValueError(part)
+            rules[scope.strip()] = (int(limit), int(seconds))
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: expected e.g. 'case_progress_number=5/900', got {part!r}") from exc
+    return rules
+
+
+YIWANG_RATE_LIMITS = _rate_limits("YIWANG_RATE_LIMITS")
 # Reverse proxies (addresses or networks) whose X-Forwarded-For is believed; empty: use REMOTE_ADDR.
 YIWANG_TRUSTED_PROXIES = env_list("YIWANG_TRUSTED_PROXIES", "")
 # Days a walk-in applicant's account activation code (账号激活码) stays valid.

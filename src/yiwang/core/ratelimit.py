@@ -35,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache, wraps
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -62,9 +63,17 @@ def clock() -> datetime:
 
 
 def limit_for(scope: str) -> tuple[int, int]:
-    """(limit, window seconds) of a rule: the setting, else the default."""
+    """(limit, window seconds) of a rule: the setting, else the default. A scope in neither
+    is a programming error (a typo must not silently mean "no limit"): ImproperlyConfigured."""
     configured = getattr(settings, "YIWANG_RATE_LIMITS", {}) or {}
-    limit, seconds = configured.get(scope) or DEFAULT_LIMITS.get(scope) or (0, 60)
+    if scope in configured:
+        limit, seconds = configured[scope]
+    elif scope in DEFAULT_LIMITS:
+        limit, seconds = DEFAULT_LIMITS[scope]
+    else:
+        raise ImproperlyConfigured(
+            f"rate limit scope {scope!r} is neither in settings.YIWANG_RATE_LIMITS nor in ratelimit.DEFAULT_LIMITS"
+        )
     return int(limit), max(1, int(seconds))
 
 
@@ -229,7 +238,9 @@ def rate_limit(scope: str, *, key: Callable = client_ip):
 
     A refusal raises ``RateLimited``: Ninja (``YiwangAPI``) answers JSON 429 with
     ``Retry-After``; for pages ``RateLimitedMiddleware`` renders the Chinese 429 page.
+    The scope is resolved here, when the decorator is applied, so a misspelt one fails at import.
     """
+    limit_for(scope)
 
     def decorator(view):
         @wraps(view)

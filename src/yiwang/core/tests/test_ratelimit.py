@@ -186,3 +186,27 @@ def test_a_success_takes_its_hit_back_so_the_counter_holds_failures_only(clock, 
     with pytest.raises(NotFound), ratelimit.failure_limit("t", "N2"):
         raise NotFound()
     assert ratelimit.hits("t", "N2") == 1
+
+
+def test_an_unknown_scope_is_a_configuration_error_even_where_the_decorator_is_applied(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.YIWANG_RATE_LIMITS = {"t": (3, 900)}
+    with pytest.raises(ImproperlyConfigured, match="license_verfy_ip"):
+        ratelimit.consume("license_verfy_ip", "1.2.3.4")
+    with pytest.raises(ImproperlyConfigured):
+        ratelimit.rate_limit("license_verfy_ip")  # fails at import, before any request
+    assert ratelimit.limit_for("license_verify_ip") == (120, 60)  # the default of a known scope
+    assert RateLimitCounter.objects.count() == 0
+
+
+def test_a_malformed_rate_limit_setting_names_the_variable_and_the_bad_part(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from yiwang import settings as project_settings
+
+    monkeypatch.setenv("YIWANG_RATE_LIMITS", "t=3/900,case_progress_number=5")
+    with pytest.raises(ImproperlyConfigured, match=r"YIWANG_RATE_LIMITS.*case_progress_number=5"):
+        project_settings._rate_limits("YIWANG_RATE_LIMITS")
+    monkeypatch.setenv("YIWANG_RATE_LIMITS", "t=3/900, u=0/60")
+    assert project_settings._rate_limits("YIWANG_RATE_LIMITS") == {"t": (3, 900), "u": (0, 60)}
