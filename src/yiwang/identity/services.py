@@ -456,7 +456,7 @@ def user_activate(*, id_number: str, code: str, new_password: str) -> User:
     cannot be used twice, even concurrently). Audited as ``user.activate`` by the user;
     publishes ``identity.user_activated``. Callers rate-limit failed attempts
     (``core.ratelimit``)."""
-    from yiwang.identity.selectors import user_get_by_id_number
+    from yiwang.identity.selectors import user_activation_pending, user_get_by_id_number
 
     id_number = normalize_id_number(id_number)
     raw = _normalize_activation_code(code)
@@ -476,14 +476,8 @@ def user_activate(*, id_number: str, code: str, new_password: str) -> User:
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         digest = _activation_digest(user, raw)
-        row = next(
-            (
-                candidate
-                for candidate in ActivationCode.objects.filter(user=user).order_by("-issued_at", "-pk")
-                if secrets.compare_digest(candidate.code_digest, digest)
-            ),
-            None,
-        )
+        # The digest is a keyed HMAC of the code: an equality lookup reveals nothing by timing.
+        row = ActivationCode.objects.filter(user=user, code_digest=digest).order_by("-issued_at", "-pk").first()
         if row is None:
             raise ValidationFailed(invalid, code="activation_invalid", fields={"code": [str(invalid)]})
         if row.used_at is not None:
@@ -496,6 +490,10 @@ def user_activate(*, id_number: str, code: str, new_password: str) -> User:
         if row.expires_at <= now:
             message = _("该激活码已过期,请携带身份证到政务服务大厅窗口重新领取。")
             raise ValidationFailed(message, code="activation_expired", fields={"code": [str(message)]})
+        if not user_activation_pending(user=user):
+            # The account has been used since the code was issued (signed in, or activated with
+            # another code): an old paper code must not take it over.
+            raise ValidationFailed(invalid, code="activation_invalid", fields={"code": [str(invalid)]})
         errors = password_errors(new_password, user)
         if errors:
             raise ValidationFailed(code="weak_password", fields={"new_password1": errors})

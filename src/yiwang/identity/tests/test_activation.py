@@ -151,3 +151,17 @@ def test_activation_page_is_rate_limited_per_id_number_and_then_signs_in(setup, 
     login = client.post("/accounts/login/", {"username": walk_in.id_number, "password": NEW_PASSWORD})
     assert login.status_code == 302
     assert client.get("/account/").status_code == 200
+
+
+def test_an_old_code_cannot_take_over_an_account_that_has_been_used_since(setup):
+    _tree, clerk, walk_in = setup
+    _row, code = activation_code_issue(actor=clerk, user=walk_in)
+    walk_in.set_password("Jiu-Mima-2024!")
+    walk_in.last_login = timezone.now()  # the citizen has signed in since the paper code was printed
+    walk_in.save(update_fields=["password", "last_login"])
+    with pytest.raises(ValidationFailed) as exc:
+        activate(walk_in, code)
+    assert exc.value.code == "activation_invalid"
+    walk_in.refresh_from_db()
+    assert walk_in.check_password("Jiu-Mima-2024!") and not walk_in.check_password(NEW_PASSWORD)
+    assert not ActivationCode.objects.filter(user=walk_in, used_at__isnull=False).exists()
