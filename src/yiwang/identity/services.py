@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from yiwang.core import events
 from yiwang.core.audit import audit_record
-from yiwang.core.codes import validate_id_number, validate_region_code, validate_uscc
+from yiwang.core.codes import region_prefix, validate_id_number, validate_region_code, validate_uscc
 from yiwang.core.crypto import blind_index, sm3_hex
 from yiwang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yiwang.core.masking import mask_id_number, mask_phone
@@ -539,15 +539,6 @@ def _may_manage_structure(actor, department: Department | None) -> bool:
     return actor_has_role(actor=actor, role=Role.CITY_ADMIN, department=department)
 
 
-def _region_prefix(code: str) -> str:
-    """The significant digits of a region code: "340100" → "3401", "340102001000" → "340102001"."""
-    padded = (code + "0" * 12)[:12]
-    segments = [padded[0:2], padded[2:4], padded[4:6], padded[6:9], padded[9:12]]
-    while len(segments) > 1 and set(segments[-1]) == {"0"}:
-        segments.pop()
-    return "".join(segments)
-
-
 def _check_level(fields: dict, *, level: int, kind: str, parent: Department | None) -> None:
     if parent is None:
         return
@@ -566,7 +557,7 @@ def _check_region(fields: dict, *, region_code: str, parent: Department | None) 
     except ValidationError as exc:
         fields.setdefault("region_code", []).extend(str(m) for m in exc.messages)
         return region_code
-    if parent is not None and not region_code.startswith(_region_prefix(parent.region_code)):
+    if parent is not None and not region_code.startswith(region_prefix(parent.region_code)):
         fields.setdefault("region_code", []).append(
             str(
                 _("行政区划代码 %(code)s 不在上级部门“%(parent)s”的区划 %(parent_code)s 之内")
@@ -745,7 +736,7 @@ def department_update(
     ):
         fields.setdefault("level", []).append(str(_("新的层级不能低于或等于下级部门的层级")))
     if "region_code" not in fields and region_code is not _UNSET:
-        prefix = _region_prefix(new["region_code"])
+        prefix = region_prefix(new["region_code"])
         outside = [child.name for child in children if not child.region_code.startswith(prefix)]
         if outside:
             fields["region_code"] = [str(_("下级部门“%(name)s”的区划不在新的区划之内") % {"name": outside[0]})]
@@ -792,7 +783,7 @@ def department_move(*, actor, department: Department, parent: Department | None)
             fields["parent"] = [str(_("上级部门“%(name)s”已停用") % {"name": parent.name})]
         else:
             _check_level(fields, level=department.level, kind=department.kind, parent=parent)
-            if not department.region_code.startswith(_region_prefix(parent.region_code)):
+            if not department.region_code.startswith(region_prefix(parent.region_code)):
                 fields["parent"] = [
                     str(
                         _("部门的行政区划代码 %(code)s 不在“%(parent)s”的区划 %(parent_code)s 之内")
