@@ -163,10 +163,11 @@ def verify(request: HttpRequest, identifier: str, s: str = ""):
 
 @router.get(
     "/presentations/{code}",
-    response={200: VerificationOut, 404: ErrorOut},
+    response={200: VerificationOut, 404: ErrorOut, 429: ErrorOut},
     auth=None,
     summary="Open a presentation code (the view is logged)",
 )
+@rate_limit("license_verify_ip")
 def presentation_open(request: HttpRequest, code: str):
     return selectors.presentation_open(
         code=code,

@@ -210,3 +210,13 @@ def test_a_malformed_rate_limit_setting_names_the_variable_and_the_bad_part(monk
         project_settings._rate_limits("YIWANG_RATE_LIMITS")
     monkeypatch.setenv("YIWANG_RATE_LIMITS", "t=3/900, u=0/60")
     assert project_settings._rate_limits("YIWANG_RATE_LIMITS") == {"t": (3, 900), "u": (0, 60)}
+
+
+def test_opening_presentation_codes_is_limited_per_ip_like_the_verify_page(client, settings, clock):
+    settings.YIWANG_RATE_LIMITS = {"license_verify_ip": (2, 60)}
+    for _ in range(2):
+        assert client.get("/api/v1/licenses/presentations/NOSUCHCODE").status_code == 404
+    api = client.get("/api/v1/licenses/presentations/NOSUCHCODE")
+    assert api.status_code == 429 and api["Retry-After"] == "60" and api.json()["code"] == "rate_limited"
+    other = client.get("/api/v1/licenses/presentations/NOSUCHCODE", REMOTE_ADDR="192.0.2.44")
+    assert other.status_code == 404
