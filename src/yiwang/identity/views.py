@@ -412,10 +412,16 @@ def tokens_view(request: HttpRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST or None)
     new_secret = None
     if request.method == "POST" and "revoke" in request.POST:
-        token = api_token_list(actor=request.user).filter(pk=request.POST.get("revoke") or 0).first()
+        try:
+            token_id = int(request.POST.get("revoke") or 0)
+        except ValueError:
+            token_id = 0  # not a number: answered like an unknown token
+        token = api_token_list(actor=request.user).filter(pk=token_id).first() if token_id > 0 else None
         if token is not None:
             api_token_revoke(actor=request.user, token=token)
             messages.success(request, _("令牌已吊销,使用它的系统将无法再访问接口。"))
+        else:
+            messages.error(request, _("找不到该令牌,它可能已被删除。"))
         return redirect("identity:tokens")
     if request.method == "POST" and form.is_valid():
         try:

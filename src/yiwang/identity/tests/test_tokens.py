@@ -153,3 +153,16 @@ def test_token_page_shows_the_secret_once_and_revokes(client):
 def test_admin_site_signs_in_through_the_common_login(client):
     response = client.get("/admin/login/?next=/admin/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_revoking_a_malformed_or_foreign_token_id_is_answered_like_an_unknown_token(client):
+    user = make_user()
+    client.force_login(user)
+    client.post("/accounts/tokens/", {"name": "前置机", "days": "30"})
+    token = ApiToken.objects.get(user=user)
+    for bad in ("abc", "-1", "", str(token.pk + 1000)):
+        response = client.post("/accounts/tokens/", {"revoke": bad}, follow=True)
+        assert response.status_code == 200 and response.redirect_chain[-1][0] == "/accounts/tokens/"
+        assert "找不到该令牌" in response.content.decode()
+    token.refresh_from_db()
+    assert token.revoked_at is None
