@@ -33,8 +33,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         polling = not options["batch"]  # --batch drains the queue once: no idle polling, no scheduler
-        if polling and not options["no_scheduler"] and options["schedule_interval"] < 1:
-            raise CommandError("--schedule-interval: at least 1 second (less would poll the database non-stop)")
+        if polling and not options["no_scheduler"] and options["schedule_interval"] <= 0:
+            raise CommandError("--schedule-interval: more than 0 seconds (0 would poll the database non-stop)")
         if options["interval"] < 0 or (polling and options["interval"] == 0):
             raise CommandError("--interval: more than 0 seconds (0 only with --batch)")
         argv = ["--queue-name", options["queue_name"], "--interval", str(options["interval"])]
