@@ -14,7 +14,7 @@ from yiwang.messaging.tests.helpers import ACCEPTED_AT, OVERDUE_DAY, WARNING_DAY
 
 
 def inbox(user, code=None):
-    messages = Message.objects.filter(recipient=user, channel=Channel.IN_APP)
+    messages = Message.objects.filter(recipient=user, channel=Channel.IN_APP).order_by("pk")  # in sending order
     return list(messages.filter(template_code=code) if code else messages)
 
 
