@@ -9,18 +9,11 @@ signature and every file's hash; then read the restored data back through the re
 import io
 import os
 import sqlite3
-import subprocess
-import sys
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-import yiwang
+from tests.installs import PASSPHRASE, Install
 from yiwang.core.backup import CHUNK, BackupError, EncryptingWriter, decrypt_stream
-
-SRC = str(Path(yiwang.__file__).resolve().parent.parent)
-PASSPHRASE = "correct horse battery staple"
 
 
 def _seal(data: bytes, passphrase: str = PASSPHRASE) -> bytes:
@@ -90,73 +83,6 @@ def test_not_an_archive():
 
 
 # ------------------------------------------------------------------ the demo city, backed up and restored
-
-
-def _postgres_url() -> str | None:
-    url = os.environ.get("DATABASE_URL", "")
-    return url if url.startswith(("postgres://", "postgresql://")) else None
-
-
-def _pg_admin(url: str, sql: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql)
-
-
-class Install:
-    """One installation: its own var dir (keys, SQLite, uploads) and database."""
-
-    def __init__(self, root: Path, name: str):
-        self.var = root / name
-        self.var.mkdir()
-        base = _postgres_url()
-        if base:
-            parts = urlsplit(base)
-            self.pg_name = f"yiwang_bk_{name}_{os.getpid()}"
-            _pg_admin(base, f'DROP DATABASE IF EXISTS "{self.pg_name}"')
-            _pg_admin(base, f'CREATE DATABASE "{self.pg_name}"')
-            self.database_url = urlunsplit(parts._replace(path=f"/{self.pg_name}"))
-        else:
-            self.pg_name = None
-            self.database_url = f"sqlite:///{self.var / 'yiwang.sqlite3'}"
-
-    def env(self) -> dict:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("YIWANG_") and k != "DJANGO_SETTINGS_MODULE"}
-        env.update(
-            YIWANG_VAR_DIR=str(self.var),
-            DATABASE_URL=self.database_url,
-            YIWANG_BACKUP_PASSPHRASE=PASSPHRASE,
-            PYTHONPATH=SRC,
-        )
-        return env
-
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            [sys.executable, "-m", "yiwang", *args], env=self.env(), capture_output=True, text=True, timeout=600
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(f"yiwang {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-        return result
-
-    def python(self, code: str) -> str:
-        env = {**self.env(), "DJANGO_SETTINGS_MODULE": "yiwang.settings"}
-        result = subprocess.run(
-            [sys.executable, "-c", "import django; django.setup()\n" + code],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert result.returncode == 0, result.stderr
-        return result.stdout
-
-    def drop(self) -> None:
-        if self.pg_name:
-            _pg_admin(_postgres_url(), f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
 
 
 SNAPSHOT = """

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from yiwang.core.schedule import DEFAULT_TICK_SECONDS, SchedulerThread
+from yiwang.core.taskqueue import requeue_abandoned
 
 
 class Command(BaseCommand):
@@ -40,6 +41,7 @@ class Command(BaseCommand):
         argv = ["--queue-name", options["queue_name"], "--interval", str(options["interval"])]
         if options["batch"]:
             argv.append("--batch")
+        requeue_abandoned()  # tasks a dead worker left RUNNING past their lease (core.taskqueue)
         scheduler = None
         if not options["batch"] and not options["no_scheduler"]:
             scheduler = SchedulerThread(period=options["schedule_interval"])
