@@ -52,7 +52,9 @@ def _session_cookie(user) -> str:
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
-def test_main_pages_have_no_wcag_aa_violations(live_server, browser, settings, tmp_path, axe_source, language, viewport):
+def test_main_pages_have_no_wcag_aa_violations(
+    live_server, browser, settings, tmp_path, axe_source, language, viewport
+):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     world = build_world()
     case, _created = case_services.case_submit(
