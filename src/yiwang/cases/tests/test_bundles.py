@@ -203,7 +203,7 @@ def test_files_written_before_a_late_failure_are_removed(bw, monkeypatch):
     def broken_audit(**kwargs):
         raise RuntimeError("audit store unavailable")
 
-    monkeypatch.setattr(services, "audit_record", broken_audit)
+    monkeypatch.setattr(services.bundles, "audit_record", broken_audit)
     before = counts()
     with pytest.raises(RuntimeError):
         submit(bw)
