@@ -31,9 +31,7 @@ from yiwang.cases.services.acceptance import (
     hasattr_supplement,
 )
 from yiwang.cases.services.base import (
-    actor_has_role,
     clerk_saw_at_front_office,
-    has_any_role,
     is_window_clerk,
     remedy_notice,
 )
@@ -95,7 +93,6 @@ __all__ = [
     "ORPHAN_GRACE",
     "SWEEP_ACTOR",
     "MaterialUpload",
-    "actor_has_role",
     "case_accept",
     "case_assign",
     "case_bundle_submit",
@@ -119,7 +116,6 @@ __all__ = [
     "decision_roles",
     "detect_content_type",
     "form_errors",
-    "has_any_role",
     "hasattr_supplement",
     "is_window_clerk",
     "max_material_bytes",

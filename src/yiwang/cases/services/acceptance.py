@@ -15,6 +15,7 @@ from yiwang.cases.models import (
     Supplement,
 )
 from yiwang.cases.services.base import (
+    _has_role,
     _lock,
     _publish,
     _require,
@@ -22,7 +23,6 @@ from yiwang.cases.services.base import (
     _required_text,
     _save,
     _step,
-    has_any_role,
     is_window_clerk,
     remedy_notice,
 )
@@ -32,9 +32,7 @@ from yiwang.identity.models import Role, User
 
 
 def _may_take_in(actor, case: Case) -> bool:
-    return is_window_clerk(actor, case) or has_any_role(
-        actor, (Role.REVIEWER, Role.DEPARTMENT_HEAD), case.department, case
-    )
+    return is_window_clerk(actor, case) or _has_role(actor, (Role.REVIEWER, Role.DEPARTMENT_HEAD), case)
 
 
 def _start_clock(case: Case, cal: WorkingCalendar, *, deemed: bool, actor) -> None:
@@ -167,7 +165,7 @@ def case_request_supplement(
     else:
         _require_state(case, CaseState.SUBMITTED, CaseState.ACCEPTED, CaseState.UNDER_REVIEW)
         _require(
-            has_any_role(actor, (Role.REVIEWER, Role.DEPARTMENT_HEAD), case.department, case),
+            _has_role(actor, (Role.REVIEWER, Role.DEPARTMENT_HEAD), case),
             _("只有本部门审核人员可以告知补正。"),
         )
         case.paused_since = timezone.localdate()

@@ -17,7 +17,7 @@ from yiwang.core import db, events
 from yiwang.core.audit import audit_record
 from yiwang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yiwang.identity.models import Department, Role, User
-from yiwang.identity.selectors import role_grants_of
+from yiwang.identity.selectors import actor_grants, actor_has_role
 
 
 def _actor_name(actor) -> str:
@@ -27,15 +27,17 @@ def _actor_name(actor) -> str:
 
 
 def _grants(actor, case: Case | None = None) -> list:
-    """The actor's role grants (one query), reused from ``_lock`` when it already read them."""
+    """The actor's role grants (``identity.selectors.actor_grants``: one query at most),
+    reused from ``_lock`` when it already read them."""
     cached = getattr(case, "_actor_grants", None)
     if cached is not None and cached[0] == getattr(actor, "pk", None):
         return cached[1]
-    if actor is None or isinstance(actor, str) or not getattr(actor, "is_authenticated", False):
-        return []
-    if not actor.is_active:
-        return []
-    return list(role_grants_of(actor=actor))
+    return actor_grants(actor=actor)
+
+
+def _has_role(actor, roles: str | Iterable[str], case: Case) -> bool:
+    """Whether the actor holds one of ``roles`` in the case's department (the grants ``_lock`` read)."""
+    return actor_has_role(actor, roles=roles, department=case.department, grants=_grants(actor, case))
 
 
 def is_window_clerk(actor, case: Case | None = None) -> bool:
@@ -44,11 +46,12 @@ def is_window_clerk(actor, case: Case | None = None) -> bool:
     ``cases.selectors``, "front-office region")."""
     from yiwang.cases.selectors import front_office_covers
 
-    if getattr(actor, "is_superuser", False) and actor.is_active:
-        return True
-    windows = [grant for grant in _grants(actor, case) if grant.role == Role.WINDOW_CLERK]
-    if case is None or not windows:
-        return bool(windows)
+    grants = _grants(actor, case)
+    if case is None or getattr(actor, "is_superuser", False):
+        return actor_has_role(actor, roles=Role.WINDOW_CLERK, grants=grants)
+    windows = [grant for grant in grants if grant.role == Role.WINDOW_CLERK]
+    if not windows:
+        return False
     if case.received_by_id is not None and case.received_by_id == actor.pk:
         return True
     return any(front_office_covers(grant, case.intake_region) for grant in windows)
@@ -59,37 +62,14 @@ def _intake_hall(actor, hall: Department | None) -> Department | None:
     grant on it, or above it with descendants), else the clerk's first window in tree order.
     None for a superuser without a window grant (the case then belongs to the implementing
     department's region)."""
-    windows = sorted(
-        (grant for grant in _grants(actor) if grant.role == Role.WINDOW_CLERK), key=lambda g: g.department.path
-    )
+    grants = _grants(actor)
+    windows = sorted((grant for grant in grants if grant.role == Role.WINDOW_CLERK), key=lambda g: g.department.path)
     if hall is None:
         return windows[0].department if windows else None
-    if getattr(actor, "is_superuser", False) or has_any_role(actor, (Role.WINDOW_CLERK,), hall):
+    if actor_has_role(actor, roles=Role.WINDOW_CLERK, department=hall, grants=grants):
         return hall
     message = _("您不在该政务服务大厅的窗口工作")
     raise ValidationFailed(message, code="intake_department", fields={"intake_department": message})
-
-
-def has_any_role(actor, roles: Iterable[str], department: Department, case: Case | None = None) -> bool:
-    """Whether the actor holds one of ``roles`` in ``department``: granted there, or above it
-    with descendants included (as ``identity.selectors.actor_has_role``, one query for all roles)."""
-    if department is None or not department.is_active:
-        return False
-    if getattr(actor, "is_superuser", False) and actor.is_active:
-        return True
-    roles = set(roles)
-    for grant in _grants(actor, case):
-        if grant.role not in roles:
-            continue
-        if grant.department_id == department.pk:
-            return True
-        if grant.include_descendants and department.path.startswith(grant.department.path):
-            return True
-    return False
-
-
-def actor_has_role(*, actor, role: str, department: Department, case: Case | None = None) -> bool:
-    return has_any_role(actor, (role,), department, case)
 
 
 # What a transition reads of the case's neighbours; the rest (guide texts and JSON of the

@@ -14,13 +14,13 @@ from yiwang.cases.models import (
     StepKind,
 )
 from yiwang.cases.services.base import (
+    _has_role,
     _lock,
     _publish,
     _require,
     _require_state,
     _save,
     _step,
-    has_any_role,
     is_window_clerk,
 )
 from yiwang.core.errors import ValidationFailed
@@ -40,8 +40,7 @@ def case_deliver(*, actor, case_id, method: str = "window", expected_version: in
         raise ValidationFailed(_("送达方式无效"), fields={"method": _("送达方式只能是窗口领取、邮寄或电子送达")})
     case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
     _require(
-        is_window_clerk(actor, case)
-        or has_any_role(actor, (Role.REVIEWER, Role.DEPARTMENT_HEAD), case.department, case),
+        is_window_clerk(actor, case) or _has_role(actor, (Role.REVIEWER, Role.DEPARTMENT_HEAD), case),
         _("只有窗口人员或本部门人员可以送达。"),
     )
     _require_state(case, CaseState.APPROVED, CaseState.REJECTED)

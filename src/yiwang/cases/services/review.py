@@ -19,6 +19,7 @@ from yiwang.cases.models import (
 )
 from yiwang.cases.services.base import (
     _actor_name,
+    _has_role,
     _lock,
     _publish,
     _require,
@@ -26,13 +27,12 @@ from yiwang.cases.services.base import (
     _required_text,
     _save,
     _step,
-    actor_has_role,
-    has_any_role,
     remedy_notice,
 )
 from yiwang.core.calendar import working_calendar
 from yiwang.core.errors import Conflict, ValidationFailed
 from yiwang.identity.models import Role, User
+from yiwang.identity.selectors import actor_has_role
 
 if TYPE_CHECKING:  # annotations only: catalog rows are read through catalog.selectors
     from yiwang.catalog.models import ServiceItemVersion
@@ -47,7 +47,7 @@ def review_steps(version: ServiceItemVersion) -> list[dict]:
 def case_claim(*, actor, case_id, expected_version: int | None = None) -> Case:
     case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
     _require(
-        actor_has_role(actor=actor, role=Role.REVIEWER, department=case.department, case=case),
+        _has_role(actor, Role.REVIEWER, case),
         _("只有本部门审核人员可以认领。"),
     )
     _require_state(case, CaseState.ACCEPTED, CaseState.UNDER_REVIEW)
@@ -68,11 +68,11 @@ def case_claim(*, actor, case_id, expected_version: int | None = None) -> Case:
 def case_assign(*, actor, case_id, assignee: User, expected_version: int | None = None) -> Case:
     case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
     _require(
-        actor_has_role(actor=actor, role=Role.DEPARTMENT_HEAD, department=case.department, case=case),
+        _has_role(actor, Role.DEPARTMENT_HEAD, case),
         _("只有部门负责人可以分派办件。"),
     )
     _require_state(case, CaseState.ACCEPTED, CaseState.UNDER_REVIEW)
-    if not actor_has_role(actor=assignee, role=Role.REVIEWER, department=case.department):
+    if not actor_has_role(assignee, roles=Role.REVIEWER, department=case.department):
         message = _("%(name)s不是本部门的审核人员") % {"name": _actor_name(assignee)}
         raise ValidationFailed(message, code="not_reviewer", fields={"assignee_id": message})
     old = case.state
@@ -104,7 +104,7 @@ def case_record_opinion(
     step = steps[case.step_index]
     role = step.get("role") or Role.REVIEWER
     _require(
-        actor_has_role(actor=actor, role=role, department=case.department, case=case),
+        _has_role(actor, role, case),
         _("环节「%(step)s」须由本部门%(role)s办理。") % {"step": step["name"], "role": Role(role).label},
     )
     if role == Role.REVIEWER and case.assignee_id not in (None, actor.pk):
@@ -145,7 +145,7 @@ def case_extend(*, actor, case_id, days: int, reason: str, expected_version: int
         raise ValidationFailed(message, code="extension_days", fields={"days": message})
     case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
     _require(
-        actor_has_role(actor=actor, role=Role.DEPARTMENT_HEAD, department=case.department, case=case),
+        _has_role(actor, Role.DEPARTMENT_HEAD, case),
         _("延长办理期限须经本部门负责人批准。"),
     )
     _require_state(case, CaseState.ACCEPTED, CaseState.UNDER_REVIEW, CaseState.SUPPLEMENT_REQUESTED)
@@ -196,7 +196,7 @@ def case_decide(*, actor, case_id, decision: str, reasons: str = "", expected_ve
         raise ValidationFailed(message, code="reasons_required", fields={"reasons": message})
     case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
     _require(
-        has_any_role(actor, decision_roles(case.item_version), case.department, case),
+        _has_role(actor, decision_roles(case.item_version), case),
         _("只有本部门负责人可以作出决定。"),
     )
     _require_state(case, CaseState.ACCEPTED, CaseState.UNDER_REVIEW)
