@@ -32,7 +32,7 @@ from yiwang.cases.models import Case, CaseMaterial, CaseState, CaseStep
 from yiwang.core.codes import region_prefix
 from yiwang.core.errors import NotFound
 from yiwang.identity.models import Role
-from yiwang.identity.selectors import role_grants_of
+from yiwang.identity.selectors import actor_grants, role_grants_of
 
 BACK_OFFICE_ROLES = (Role.REVIEWER, Role.DEPARTMENT_HEAD, Role.AUDITOR, Role.CITY_ADMIN)
 INTAKE_STATES = (CaseState.SUBMITTED, CaseState.SUPPLEMENT_REQUESTED)
@@ -206,11 +206,12 @@ def case_queue(
     return _with_refs(cases).order_by(F("due_date").asc(nulls_last=True), "submitted_at", "pk")
 
 
-def window_halls(*, actor) -> list:
+def window_halls(*, actor, grants: list | None = None) -> list:
     """The halls (departments) where the actor holds a ``window_clerk`` grant, in tree order:
-    the choices of the window pages' hall chooser (the first is the default hall)."""
-    grants = role_grants_of(actor=actor).filter(role=Role.WINDOW_CLERK)
-    halls = {grant.department.pk: grant.department for grant in grants}
+    the choices of the window pages' hall chooser, and the hall a walk-in is taken in at by
+    default (the first). ``grants``: the actor's grants if already read (else one query)."""
+    grants = actor_grants(actor=actor) if grants is None else grants
+    halls = {grant.department.pk: grant.department for grant in grants if grant.role == Role.WINDOW_CLERK}
     return sorted(halls.values(), key=lambda department: department.path)
 
 

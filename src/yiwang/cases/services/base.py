@@ -57,15 +57,17 @@ def is_window_clerk(actor, case: Case | None = None) -> bool:
     return any(front_office_covers(grant, case.intake_region) for grant in windows)
 
 
-def _intake_hall(actor, hall: Department | None) -> Department | None:
+def _intake_hall(actor, hall: Department | None, *, grants: list | None = None) -> Department | None:
     """The hall whose window takes a walk-in in: ``hall`` if the clerk works there (a window
-    grant on it, or above it with descendants), else the clerk's first window in tree order.
+    grant on it, or above it with descendants), else the first of ``selectors.window_halls``.
     None for a superuser without a window grant (the case then belongs to the implementing
     department's region)."""
-    grants = _grants(actor)
-    windows = sorted((grant for grant in grants if grant.role == Role.WINDOW_CLERK), key=lambda g: g.department.path)
+    from yiwang.cases.selectors import window_halls
+
+    grants = _grants(actor) if grants is None else grants
     if hall is None:
-        return windows[0].department if windows else None
+        halls = window_halls(actor=actor, grants=grants)
+        return halls[0] if halls else None
     if actor_has_role(actor, roles=Role.WINDOW_CLERK, department=hall, grants=grants):
         return hall
     message = _("您不在该政务服务大厅的窗口工作")

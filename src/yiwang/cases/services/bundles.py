@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-from django.core.files.base import ContentFile
+from dataclasses import replace
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yiwang.cases import clock
 from yiwang.cases.models import (
-    Case,
-    CaseMaterial,
     Channel,
-    StepKind,
 )
-from yiwang.cases.services.base import _intake_hall, _step
-from yiwang.cases.services.files import _remove_files, detect_content_type, max_material_bytes
-from yiwang.cases.services.submission import _applicant_snapshot, _next_number, _submitter, case_submit, form_errors
+from yiwang.cases.services.files import _check_upload, _CheckedMaterial, _remove_files
+from yiwang.cases.services.submission import (
+    NewCase,
+    _applicant_snapshot,
+    _draw_numbers,
+    _published_version,
+    _submitter,
+    _with_applicant_fields,
+    case_create,
+    form_errors,
+)
 from yiwang.catalog import selectors as catalog_selectors
 from yiwang.core import events
-from yiwang.core.audit import audit_record
-from yiwang.core.crypto import sm3_hex
 from yiwang.core.errors import Conflict, NotFound, ValidationFailed
 from yiwang.identity.models import Department, User
 
@@ -32,25 +36,8 @@ from yiwang.identity.models import Department, User
 BUNDLE_NUMBER_PREFIX = "YJS"
 
 
-def _check_material_content(label: str, content: bytes, field: str) -> str:
-    """The content type of an upload, or ``ValidationFailed`` naming the material (the same
-    checks and messages as ``case_material_add``)."""
-    limit = max_material_bytes()
-    if not content:
-        message = _("材料「%(name)s」:文件为空") % {"name": label}
-        raise ValidationFailed(message, code="material_empty", fields={field: message})
-    if len(content) > limit:
-        message = _("材料「%(name)s」:文件超过 %(mb).0f MB 的上限") % {"name": label, "mb": limit / 1024 / 1024}
-        raise ValidationFailed(message, code="material_too_large", fields={field: message})
-    content_type = detect_content_type(content)
-    if content_type is None:
-        message = _("材料「%(name)s」:文件内容不是 PDF、JPEG、PNG 或 OFD 格式") % {"name": label}
-        raise ValidationFailed(message, code="material_type", fields={field: message})
-    return content_type
-
-
-def _bundle_materials(guide: dict, materials) -> list[tuple[dict, str, bytes, str]]:
-    """(merged material, filename, content, content type) for each upload, checked by content.
+def _bundle_materials(guide: dict, materials) -> list[tuple[dict, _CheckedMaterial]]:
+    """(merged material, checked file) for each upload, checked by content like any upload.
 
     ``materials`` maps a material name of the bundle's merged list to ``(filename, content)``.
     A name may appear twice in the merged list with different sources (uploaded vs. held by
@@ -61,20 +48,21 @@ def _bundle_materials(guide: dict, materials) -> list[tuple[dict, str, bytes, st
         if merged["name"] not in by_name or merged["source"] == "applicant":
             by_name[merged["name"]] = merged
     checked = []
-    for name, upload in (materials or {}).items():
+    for name, (filename, content) in (materials or {}).items():
         field = f"materials.{name}"
         merged = by_name.get(name)
         if merged is None:
             message = _("材料「%(name)s」不在本一件事的材料清单中") % {"name": name}
             raise ValidationFailed(message, code="material_unknown", fields={field: message})
-        filename, content = upload
-        checked.append((merged, filename or "", content, _check_material_content(name, content, field)))
+        upload = _check_upload(label=name, filename=filename, content=content, fields=(field,), requirement=None)
+        checked.append((merged, upload))
     return checked
 
 
 def _bundle_form_errors(guide: dict, form_data) -> dict[str, list[str]]:
-    """The merged form against the merged schema, then each item's share against its own
-    schema (a rule the merge cannot express, e.g. ``if``/``then``, still applies)."""
+    """The merged form against the merged schema (which, built from the items' schemas, does
+    not close the form: a field no item asks for is named here), then each item's share
+    against its own schema (a rule the merge cannot express, e.g. ``if``/``then``, still applies)."""
     problems = form_errors(guide["form_schema"], form_data)
     if problems or not isinstance(form_data, dict):
         return problems
@@ -105,6 +93,33 @@ def _same_bundle(existing, life_event):
     return existing
 
 
+def _bundle_entries(guide: dict, *, channel: str, applicant: User, form_data: dict, uploads) -> list[NewCase]:
+    """One checked ``NewCase`` per member item: published for the channel, serving the
+    applicant's kind, its share of the form, and the files of the materials it requires (each
+    attached to the item's own requirement). Reads nothing: the guide holds it all."""
+    requirements = {m.pk: m for version in guide["items"] for m in version.materials.all()}
+    entries = []
+    for version in guide["items"]:
+        item = version.item
+        _published_version(item, version, channel)
+        code = item.implementation_code
+        materials = [
+            replace(upload, requirement=requirements[merged["requirement_ids"][code]])
+            for merged, upload in uploads
+            if code in merged["items"]
+        ]
+        entries.append(
+            NewCase(
+                item=item,
+                version=version,
+                form_data=_form_share(version, form_data),
+                snapshot=_applicant_snapshot(applicant, version),
+                materials=materials,
+            )
+        )
+    return entries
+
+
 def case_bundle_submit(
     *,
     actor,
@@ -120,25 +135,28 @@ def case_bundle_submit(
 
     ``life_event`` is a published ``LifeEvent`` (``catalog.selectors.life_event_get_published``);
     its current version's merged form and material list apply. The form is validated against
-    the merged schema (errors name ``form_data.<field>``); each upload in ``materials``
+    the merged schema (errors name ``form_data.<field>``; its fields that identify the
+    applicant are filled from his identity); each upload in ``materials``
     (``{material name: (filename, content)}``) is checked by content (errors name
     ``materials.<name>``). Then, in one transaction: the ``CaseBundle`` and, through
-    ``case_submit``, one case per member item, routed to the item's department on the item's
+    ``case_create``, one case per member item, routed to the item's department on the item's
     own clock with the share of the form its schema declares; each file is stored once and
     attached to every child case whose item requires that material (same file, same SM3).
-    Any problem → nothing is written, no file is left behind. The same ``idempotency_key``
-    for the same applicant returns the first bundle (``created`` False). Audited as
-    ``case_bundle.submit``; publishes ``case_bundle.submitted`` and each case's ``case.submitted``.
-    At a window, every case records the hall that took it in (``intake_department``, as for
-    ``case_submit``: one of the clerk's windows, by default his first) and waits in its queue.
+    The statements do not grow with the items. Any problem → nothing is written, no file is
+    left behind. The same ``idempotency_key`` for the same applicant returns the first bundle
+    (``created`` False). Audited as ``case_bundle.submit``; publishes ``case_bundle.submitted``
+    and each case's ``case.submitted``. At a window, every case records the hall that took it
+    in (``intake_department``, as for ``case_submit``) and waits in its queue.
     """
-    from types import SimpleNamespace
+    from yiwang.cases.models import CaseBundle
 
-    from yiwang.cases.models import CaseBundle, material_upload_to
-
-    key, applicant = _submitter(actor=actor, applicant=applicant, channel=channel, idempotency_key=idempotency_key)
-    hall = _intake_hall(actor, intake_department) if channel == Channel.WINDOW else None
-
+    key, applicant, hall = _submitter(
+        actor=actor,
+        applicant=applicant,
+        channel=channel,
+        idempotency_key=idempotency_key,
+        intake_department=intake_department,
+    )
     bundles = CaseBundle.objects.select_related("life_event_version")
     if key:
         existing = bundles.filter(applicant=applicant, idempotency_key=key).first()
@@ -151,18 +169,20 @@ def case_bundle_submit(
     guide = catalog_selectors.life_event_guide(version=version)
     if not guide["items"]:
         raise NotFound(_("该一件事未发布或已停用。"), code="life_event_not_found")
+    snapshot = _applicant_snapshot(applicant, version)
+    form_data = _with_applicant_fields(guide["form_schema"], form_data, snapshot)
     problems = _bundle_form_errors(guide, form_data)
     if problems:
         raise ValidationFailed(_("申请表填写有误,请按提示修改。"), code="invalid_form", fields=problems)
     uploads = _bundle_materials(guide, materials)
-    snapshot = _applicant_snapshot(applicant, version)
+    entries = _bundle_entries(guide, channel=channel, applicant=applicant, form_data=form_data, uploads=uploads)
 
     stored: list[str] = []
-    storage = CaseMaterial._meta.get_field("file").storage
     try:
         with transaction.atomic():
             now = timezone.now()
-            number = _next_number(region_code=life_event.department.region_code, day=clock.local_day(now))
+            regions = [life_event.department.region_code, *(e.item.department.region_code for e in entries)]
+            number, *numbers = _draw_numbers(regions, day=clock.local_day(now))
             bundle = CaseBundle.objects.create(
                 number=BUNDLE_NUMBER_PREFIX + number,
                 life_event_version=version,
@@ -174,59 +194,27 @@ def case_bundle_submit(
                 submitted_at=now,
                 **snapshot,
             )
-            children = []
-            for item_version in guide["items"]:
-                case, _created = case_submit(
-                    actor=actor,
-                    item=item_version.item,
-                    form_data=_form_share(item_version, form_data),
-                    applicant=applicant if channel == Channel.WINDOW else None,
-                    channel=channel,
-                    intake_department=hall,
-                )
-                case.bundle = bundle
-                Case.objects.filter(pk=case.pk).update(bundle=bundle)
-                children.append(case)
-            by_code = {iv.item.implementation_code: case for iv, case in zip(guide["items"], children, strict=True)}
-
-            # Each file once, under the bundle; every child case that needs it points at it.
-            files: dict[str, str] = {}
-            attached = []
-            for merged, filename, content, content_type in uploads:
-                digest = sm3_hex(content)
-                if digest not in files:
-                    place = SimpleNamespace(case_id=f"bundles/{bundle.pk}", sm3=digest, content_type=content_type)
-                    files[digest] = storage.save(material_upload_to(place, filename), ContentFile(content))
-                    stored.append(files[digest])
-                for code in merged["items"]:
-                    case = by_code.get(code)
-                    if case is None:
-                        continue
-                    material = CaseMaterial(
-                        case=case,
-                        requirement_id=merged["requirement_ids"][code],
-                        name=merged["name"][:200],
-                        original_filename=filename[:255],
-                        size=len(content),
-                        sm3=digest,
-                        content_type=content_type,
-                        uploaded_by=actor,
-                    )
-                    material.file.name = files[digest]
-                    material.save()
-                    _step(case, StepKind.MATERIAL_ADDED, actor, note=merged["name"])
-                attached.append({"material": merged["name"], "sm3": digest, "cases": merged["items"]})
-            audit_record(
+            changes = {
+                "life_event_version": version.pk,
+                "channel": channel,
+                "cases": numbers,
+                "materials": [
+                    {"material": merged["name"], "sm3": upload.sm3, "cases": merged["items"]}
+                    for merged, upload in uploads
+                ],
+                "intake_department": hall.pk if hall else None,
+            }
+            children = case_create(
                 actor=actor,
-                action="case_bundle.submit",
-                obj=bundle,
-                changes={
-                    "life_event_version": version.pk,
-                    "channel": channel,
-                    "cases": [case.number for case in children],
-                    "materials": attached,
-                    "intake_department": hall.pk if hall else None,
-                },
+                applicant=applicant,
+                channel=channel,
+                entries=entries,
+                stored=stored,
+                hall=hall,
+                numbers=numbers,
+                bundle=bundle,
+                folder=f"bundles/{bundle.pk}",
+                audit_also=[{"actor": actor, "action": "case_bundle.submit", "obj": bundle, "changes": changes}],
             )
             events.publish("case_bundle.submitted", bundle_id=bundle.pk, case_ids=[case.pk for case in children])
     except IntegrityError:

@@ -6,21 +6,18 @@ import json
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from yiwang.cases import clock
 from yiwang.cases.models import (
     ApplicantKind,
     Case,
     CaseMaterial,
     CaseState,
     Channel,
-    StepKind,
 )
-from yiwang.cases.services.base import _publish, _save, _step
+from yiwang.cases.services.base import _save
 from yiwang.cases.services.files import _remove_files
-from yiwang.cases.services.submission import _next_number, _published_version, _submission_checks, form_errors
+from yiwang.cases.services.submission import NewCase, _published_version, _submission_checks, case_create, form_errors
 from yiwang.catalog import selectors as catalog_selectors
 from yiwang.catalog.selectors import Status
 from yiwang.core.audit import audit_record
@@ -231,32 +228,15 @@ def case_draft_submit(*, actor, draft_id, idempotency_key: str = "") -> tuple[Ca
 
 
 def _submit_draft(draft: Case, *, item: ServiceItem, actor: User, key: str) -> None:
+    """The draft becomes a submitted case through ``case_create``, checked as ``case_submit``;
+    its uploaded files stay attached."""
     version = draft.item_version
-    snapshot = _submission_checks(
+    snapshot, form_data = _submission_checks(
         item=item, version=version, channel=Channel.ONLINE, applicant=actor, form_data=draft.form_data
     )
-    now = timezone.now()
-    draft.number = _next_number(region_code=item.department.region_code, day=clock.local_day(now))
-    draft.department = item.department
-    draft.intake_region = item.department.region_code  # online: the implementing department's region
-    draft.state = CaseState.SUBMITTED
-    draft.submitted_at = now
-    draft.idempotency_key = key
-    draft.time_limit_days = version.promised_time_limit
-    for field, value in snapshot.items():
-        setattr(draft, field, value)
-    _step(draft, StepKind.SUBMITTED, actor, note=Channel.ONLINE.label)
-    _save(
-        draft,
-        actor=actor,
-        action="case.submit",
-        changes={
-            "state": [CaseState.DRAFT, CaseState.SUBMITTED],
-            "channel": Channel.ONLINE,
-            "item_version": version.pk,
-        },
-    )
-    _publish("case.submitted", draft)
+    draft.item_version.item = item
+    entry = NewCase(item=item, version=version, form_data=form_data, snapshot=snapshot)
+    case_create(actor=actor, applicant=actor, channel=Channel.ONLINE, entries=[entry], stored=[], key=key, draft=draft)
 
 
 @transaction.atomic

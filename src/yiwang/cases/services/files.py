@@ -8,6 +8,7 @@ import itertools
 import zipfile
 from dataclasses import dataclass
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from yiwang.cases.models import (
     CaseMaterial,
     CaseState,
     StepKind,
+    material_upload_to,
 )
 from yiwang.cases.services.base import _lock, _require, _require_state, _save, _step, is_window_clerk
 from yiwang.catalog import selectors as catalog_selectors
@@ -104,37 +106,54 @@ def _check_material(upload: MaterialUpload, requirements: dict[int, MaterialRequ
             message = _("该材料不属于本事项的材料清单")
             raise ValidationFailed(message, fields={"requirement_id": message, field: message})
     label = requirement.name if requirement else (upload.name or "").strip() or _("其他材料")
+    return _check_upload(
+        label=label, filename=upload.filename, content=upload.content, fields=("file", field), requirement=requirement
+    )
+
+
+def _check_upload(
+    *, label: str, filename: str, content: bytes, fields: tuple[str, ...], requirement: MaterialRequirement | None
+) -> _CheckedMaterial:
+    """One file checked by size and content (never its name): PDF, JPEG, PNG or OFD up to
+    ``max_material_bytes``; else ``ValidationFailed`` naming the material ``label`` under each
+    of ``fields``. The one check of every upload (a case's, a draft's, a bundle's)."""
     limit = max_material_bytes()
-    content = upload.content
+    content_type = None
     if not content:
-        message = _("材料「%(name)s」:文件为空") % {"name": label}
-        raise ValidationFailed(message, code="material_empty", fields={"file": message, field: message})
-    if len(content) > limit:
+        code, message = "material_empty", _("材料「%(name)s」:文件为空") % {"name": label}
+    elif len(content) > limit:
+        code = "material_too_large"
         message = _("材料「%(name)s」:文件超过 %(mb).0f MB 的上限") % {"name": label, "mb": limit / 1024 / 1024}
-        raise ValidationFailed(message, code="material_too_large", fields={"file": message, field: message})
-    content_type = detect_content_type(content)
+    else:
+        content_type = detect_content_type(content)
+        code, message = "material_type", _("材料「%(name)s」:文件内容不是 PDF、JPEG、PNG 或 OFD 格式") % {"name": label}
     if content_type is None:
-        message = _("材料「%(name)s」:文件内容不是 PDF、JPEG、PNG 或 OFD 格式") % {"name": label}
-        raise ValidationFailed(message, code="material_type", fields={"file": message, field: message})
+        raise ValidationFailed(message, code=code, fields=dict.fromkeys(fields, message))
     return _CheckedMaterial(
         requirement=requirement,
         label=label[:200],
-        filename=(upload.filename or "")[:255],
+        filename=(filename or "")[:255],
         content=content,
         content_type=content_type,
         sm3=sm3_hex(content),
     )
 
 
-def _store_materials(case: Case, checked: list[_CheckedMaterial], *, actor, stored: list[str]) -> list[CaseMaterial]:
-    """Write the files (named by digest, never by the uploader) and their rows in one insert.
+def _store_materials(
+    attach: list[tuple[Case, _CheckedMaterial]], *, actor, stored: list[str], folder: str = ""
+) -> list[CaseMaterial]:
+    """Write the files (named by digest, never by the uploader) and the rows of every case in
+    one insert. Each file is written once per folder: ``cases/<case id>/`` by default, or the
+    shared ``folder`` (a bundle's, ``bundles/<id>``) whose cases all point at the same file.
 
     Each stored name is appended to ``stored`` at once, so that the caller can remove the
     files if its transaction fails; files of a transaction rolled back further out are
     removed by ``case_material_orphans_purge``.
     """
+    storage = CaseMaterial._meta.get_field("file").storage
+    written: dict[tuple, str] = {}
     rows = []
-    for item in checked:
+    for case, item in attach:
         material = CaseMaterial(
             case=case,
             requirement=item.requirement,
@@ -145,8 +164,12 @@ def _store_materials(case: Case, checked: list[_CheckedMaterial], *, actor, stor
             content_type=item.content_type,
             uploaded_by=actor,
         )
-        material.file.save("upload", ContentFile(item.content), save=False)
-        stored.append(material.file.name)
+        place = (folder or case.pk, item.sm3)
+        if place not in written:
+            target = SimpleNamespace(case_id=place[0], sm3=item.sm3, content_type=item.content_type)
+            written[place] = storage.save(material_upload_to(target, item.filename), ContentFile(item.content))
+            stored.append(written[place])
+        material.file.name = written[place]
         rows.append(material)
     return CaseMaterial.objects.bulk_create(rows)
 
@@ -178,7 +201,7 @@ def case_material_add(
             requirements = _requirements_of(case.item_version_id) if requirement_id is not None else {}
             upload = MaterialUpload(requirement_id=requirement_id, filename=filename, content=content, name=name)
             checked = _check_material(upload, requirements)
-            (material,) = _store_materials(case, [checked], actor=actor, stored=stored)
+            (material,) = _store_materials([(case, checked)], actor=actor, stored=stored)
             _step(case, StepKind.MATERIAL_ADDED, actor, note=checked.label)
             _save(
                 case,

@@ -200,10 +200,10 @@ def test_a_member_item_the_applicant_cannot_apply_for_leaves_nothing_behind(bw):
 def test_files_written_before_a_late_failure_are_removed(bw, monkeypatch):
     """A failure after the files were stored (here: the audit write) rolls back and deletes them."""
 
-    def broken_audit(**kwargs):
+    def broken_audit(entries):
         raise RuntimeError("audit store unavailable")
 
-    monkeypatch.setattr(services.bundles, "audit_record", broken_audit)
+    monkeypatch.setattr(services.submission, "audit_record_many", broken_audit)
     before = counts()
     with pytest.raises(RuntimeError):
         submit(bw)
