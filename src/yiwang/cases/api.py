@@ -250,7 +250,7 @@ def _detail(request: HttpRequest, case: Case) -> dict:
     data = _summary(case, full_name=_is_own(request, case))
     data.update(
         applicant_id_number_masked=mask_id_number(case.applicant_id_number),
-        form_data=case.form_data,
+        form_data=selectors.shown_form(case.form_data, owner=case, full_name=_is_own(request, case)),
         time_limit_days=case.time_limit_days,
         paused_days=case.paused_days,
         extension_days=case.extension_days,

@@ -106,7 +106,9 @@ def _bundle_detail(request: HttpRequest, bundle: CaseBundle) -> dict:
     data = _bundle_summary(request, bundle)
     data.update(
         applicant_id_number_masked=mask_id_number(bundle.applicant_id_number),
-        form_data=bundle.form_data,
+        form_data=selectors.shown_form(
+            bundle.form_data, owner=bundle, full_name=bundle.applicant_id == request.auth.pk
+        ),
         timeline=[
             {
                 "case_number": step.case.number,
