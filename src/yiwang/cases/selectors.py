@@ -35,7 +35,7 @@ from yiwang.core.codes import region_prefix, validate_id_number
 from yiwang.core.errors import NotFound
 from yiwang.core.masking import mask_id_number, mask_name, mask_phone
 from yiwang.identity.models import Role
-from yiwang.identity.selectors import actor_grants, role_grants_of
+from yiwang.identity.selectors import actor_grants
 
 BACK_OFFICE_ROLES = (Role.REVIEWER, Role.DEPARTMENT_HEAD, Role.AUDITOR, Role.CITY_ADMIN)
 INTAKE_STATES = (CaseState.SUBMITTED, CaseState.SUPPLEMENT_REQUESTED)
@@ -73,7 +73,7 @@ def _scope(actor, grants: list | None = None) -> tuple[Q, Q | None]:
     """
     scope = Q(pk__in=[])
     front: Q | None = None
-    for grant in role_grants_of(actor=actor) if grants is None else grants:
+    for grant in actor_grants(actor=actor) if grants is None else grants:
         if grant.role == Role.WINDOW_CLERK:
             front = _front_office_q(grant) if front is None else front | _front_office_q(grant)
         if grant.role not in BACK_OFFICE_ROLES:
@@ -481,10 +481,21 @@ def bundle_status(*, bundle) -> BundleProgress:
 
 def bundle_timeline(*, bundle) -> QuerySet[CaseStep]:
     """The public steps of every case of the bundle, merged in time order (each step's
-    ``case`` carries the item's name)."""
+    ``case`` carries its number and the item's name, and nothing else of the case: no
+    applicant data decrypted, no guide read, per step)."""
     return (
         CaseStep.objects.filter(case__bundle=bundle, public=True)
         .select_related("case__item_version")
+        .only(
+            "case_id",
+            "kind",
+            "process_step_name",
+            "note",
+            "created_at",
+            "case__number",
+            "case__item_version_id",
+            "case__item_version__name",
+        )
         .order_by("created_at", "id")
     )
 

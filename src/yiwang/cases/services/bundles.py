@@ -60,16 +60,12 @@ def _bundle_materials(guide: dict, materials) -> list[tuple[dict, _CheckedMateri
 
 
 def _bundle_form_errors(guide: dict, form_data) -> dict[str, list[str]]:
-    """The merged form against the merged schema (which, built from the items' schemas, does
-    not close the form: a field no item asks for is named here), then each item's share
-    against its own schema (a rule the merge cannot express, e.g. ``if``/``then``, still applies)."""
-    problems = form_errors(guide["form_schema"], form_data)
+    """The merged form against the merged schema, closed (a field no item asks for is named),
+    then each item's share against its own schema (a rule the merge cannot express, e.g.
+    ``if``/``then``, still applies)."""
+    problems = form_errors({**guide["form_schema"], "additionalProperties": False}, form_data)
     if problems or not isinstance(form_data, dict):
         return problems
-    known = set(guide["form_schema"].get("properties") or {})
-    for name in form_data:
-        if name not in known:
-            problems.setdefault(f"form_data.{name}", []).append(str(_("申请表中有未定义的字段")))
     for version in guide["items"]:
         for key, messages in form_errors(version.form_schema or {}, _form_share(version, form_data)).items():
             for message in messages:

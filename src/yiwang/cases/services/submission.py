@@ -104,6 +104,13 @@ def form_errors(schema: dict, data) -> dict[str, list[str]]:
         if error.validator == "required":
             missing = error.message.split("'")[1] if "'" in error.message else ""
             path = [*path, missing]
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            # Named per unknown field (``form_data.<name>``), not on the form as a whole.
+            declared = set((error.schema or {}).get("properties") or {})
+            for extra in sorted(set(error.instance) - declared):
+                key = ".".join(["form_data", *path, str(extra)])
+                fields.setdefault(key, []).append(str(_FORM_MESSAGES["additionalProperties"]))
+            continue
         sub = schema
         for part in path:
             sub = (sub.get("properties") or {}).get(part, {}) if isinstance(sub, dict) else {}

@@ -397,8 +397,10 @@ def test_portal_apply_follow_and_workbench_note(client, bw):
     assert page.status_code == 200 and html.count('name="f_business_name"') == 1
     assert 'name="f_move_reason"' in html and 'name="f_district"' in html and html.count(APPLICATION) == 1
     guide = catalog_selectors.life_event_guide(version=bw.life_event.current_version)
-    materials = [m["name"] for m in guide["materials"]]
-    index = materials.index(APPLICATION)
+    from yiwang.cases.bundle_views import material_key
+
+    index = material_key(next(m for m in guide["materials"] if m["name"] == APPLICATION))
+    assert f'name="material_{index}"' in html
 
     post = {
         "idempotency_key": "page-1",
@@ -529,3 +531,29 @@ def test_a_bundle_costs_the_same_statements_for_2_or_6_items(bw, channel, django
     assert created and bundle.cases.count() == 6
     assert CaseMaterial.objects.filter(case__bundle=bundle).count() == 12
     assert len(two.captured_queries) <= 20, [q["sql"][:80] for q in two.captured_queries]
+
+
+def test_a_file_posted_for_a_material_list_since_replaced_is_refused_not_misfiled(client, bw):
+    """The page keys each file by requirement id: after an item's guide is re-published (new
+    requirement ids, the merged list in another order) the old key names no material."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from yiwang.cases.bundle_views import material_key
+
+    client.force_login(bw.world.applicant)
+    guide = catalog_selectors.life_event_guide(version=bw.life_event.current_version)
+    old = material_key(next(m for m in guide["materials"] if m["name"] == APPLICATION))
+    assert f'name="material_{old}"' in client.get("/cases/bundles/apply/LE-KXCD/").content.decode()
+    root = bw.world.tree.root
+    data = item_data(materials=[*reversed(item_data()["materials"])])
+    item_publish(actor=root, item=item_save_draft(actor=root, data=data).version.item)
+    post = {
+        "idempotency_key": "moved",
+        "f_business_name": "张三小吃店",
+        "f_move_reason": "经营需要",
+        "f_district": "虎丘区",
+        f"material_{old}": SimpleUploadedFile("申请书.pdf", PDF),
+    }
+    response = client.post("/cases/bundles/apply/LE-KXCD/", post)
+    assert response.status_code == 422 and "材料清单已更新" in response.content.decode()
+    assert not CaseBundle.objects.exists() and not media_files()
