@@ -25,6 +25,7 @@ from yiwang.cases.views import (
     _posted_hall,
     _require_clerk,
     _require_staff,
+    _shown_form,
     _submit_errors,
     _window_applicant,
 )
@@ -48,12 +49,20 @@ def display_schema(schema: dict) -> dict:
     return {**schema, "properties": properties}
 
 
+def material_key(merged: dict) -> str:
+    """The form key of a merged material's file input: its requirement id in the bundle's first
+    item asking it (``material_<id>``). A life event re-published between showing the page and
+    posting it has new requirement ids, so a file can never land on another material."""
+    return str(merged["requirement_ids"][merged["items"][0]])
+
+
 def _material_rows(guide: dict, errors: dict, reselect: dict | None = None) -> list[dict]:
     rows = []
-    for index, merged in enumerate(guide["materials"]):
+    for merged in guide["materials"]:
+        key = material_key(merged)
         rows.append(
             {
-                "index": index,
+                "key": key,
                 "name": merged["name"],
                 "required": merged["requirement"] == "required",
                 "condition": merged.get("condition") or "",
@@ -62,21 +71,26 @@ def _material_rows(guide: dict, errors: dict, reselect: dict | None = None) -> l
                 "item_count": len(merged["items"]),
                 "errors": errors.get(f"materials.{merged['name']}", []),
                 # A browser cannot keep a chosen file: name it, to be chosen again.
-                "reselect": (reselect or {}).get(index, ""),
+                "reselect": (reselect or {}).get(key, ""),
             }
         )
     return rows
 
 
 def _posted_uploads(request: HttpRequest, guide: dict) -> tuple[dict, dict]:
-    """({material name: (filename, content)}, {row index: filename}) of the files posted as
-    ``material_<index of the merged list>``."""
+    """({material name: (filename, content)}, {material key: filename}) of the files posted as
+    ``material_<key>`` (``material_key``). A file under a key the current list does not have
+    (the life event was re-published meanwhile) is refused, naming the file."""
     uploads, names = {}, {}
-    for index, merged in enumerate(guide["materials"]):
-        upload = request.FILES.get(f"material_{index}")
-        if upload is not None:
-            uploads[merged["name"]] = (upload.name or "", upload.read(services.max_material_bytes() + 1))
-            names[index] = upload.name or ""
+    keys = {material_key(merged): merged for merged in guide["materials"]}
+    for field, upload in request.FILES.items():
+        key = field.removeprefix("material_")
+        merged = keys.get(key)
+        if merged is None:
+            message = _("材料清单已更新,请重新选择文件「%(file)s」") % {"file": upload.name or ""}
+            raise ValidationFailed(message, code="material_unknown", fields={"materials": message})
+        uploads[merged["name"]] = (upload.name or "", upload.read(services.max_material_bytes() + 1))
+        names[key] = upload.name or ""
     return uploads, names
 
 
@@ -96,8 +110,12 @@ def _bundle_page(request: HttpRequest, code: str, *, window: dict | None = None)
         key = (request.POST.get("idempotency_key") or "").strip()[:64] or key
         data, problems = parse_form(schema, request.POST)
         status = 422
-        uploads, names = _posted_uploads(request, guide)
         extra = dict(window.get("errors") or {})
+        try:
+            uploads, names = _posted_uploads(request, guide)
+        except ValidationFailed as exc:
+            uploads, names = {}, {}
+            extra[""] = [str(exc.message)]
         if problems or extra:
             errors = {**_submit_errors(guide["form_schema"], data, problems), **extra}
         else:
@@ -220,7 +238,7 @@ def _bundle_detail_page(request: HttpRequest, bundle_id: int, *, workbench: bool
         raise Http404 from exc
     form_rows = [
         (f.label, f.value if f.kind != "checkbox" else (_("是") if f.value else _("否")))
-        for f in schema_fields(display_schema(_bundle_schema(bundle)), bundle.form_data)
+        for f in schema_fields(display_schema(_bundle_schema(bundle)), _shown_form(request, bundle))
         if f.value not in ("", None)
     ]
     return render(

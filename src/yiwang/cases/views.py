@@ -35,7 +35,7 @@ from yiwang.core.errors import Conflict, NotFound, ValidationFailed, YiwangError
 from yiwang.core.masking import mask_id_number, mask_name, mask_phone
 from yiwang.core.ratelimit import client_ip, consume, failure_limit
 from yiwang.identity.models import User
-from yiwang.identity.selectors import user_activation_pending, user_get_by_id_number
+from yiwang.identity.selectors import actor_grants, user_activation_pending, user_get_by_id_number
 from yiwang.identity.services import activation_code_issue, format_activation_code, user_create
 
 NOTICE_LABELS = {
@@ -75,8 +75,11 @@ def _case_or_404(request: HttpRequest, case_id: int) -> Case:
 
 
 def _require_staff(request: HttpRequest) -> None:
+    """Staff only (else 404); the staff member's role grants are read once for the whole request
+    (every later role check and scope of this request reuses them)."""
     if request.user.kind != User.Kind.STAFF:
         raise Http404
+    actor_grants(actor=request.user, remember=True)
 
 
 def _version_of(request: HttpRequest) -> int | None:
@@ -180,6 +183,12 @@ def _submit_errors(schema: dict, data: dict, problems: dict) -> dict[str, list[s
     return errors
 
 
+def _shown_form(request: HttpRequest, owner) -> dict:
+    """The form of a case or bundle as pages show it (identifiers masked, see ``selectors.shown_form``)."""
+    own = owner.applicant_id == request.user.pk and request.user.kind != User.Kind.STAFF
+    return selectors.shown_form(owner.form_data, owner=owner, full_name=own)
+
+
 def _case_context(request: HttpRequest, case: Case) -> dict:
     supplement = selectors.case_supplement(case=case)
     return {
@@ -193,7 +202,7 @@ def _case_context(request: HttpRequest, case: Case) -> dict:
         "bundle_note": selectors.case_bundle_note(case=case),
         "form_rows": [
             (f.label, f.value if f.kind != "checkbox" else (_("是") if f.value else _("否")))
-            for f in schema_fields(case.item_version.form_schema or {}, case.form_data)
+            for f in schema_fields(case.item_version.form_schema or {}, _shown_form(request, case))
             if f.value not in ("", None)
         ],
     }

@@ -200,10 +200,10 @@ def test_a_member_item_the_applicant_cannot_apply_for_leaves_nothing_behind(bw):
 def test_files_written_before_a_late_failure_are_removed(bw, monkeypatch):
     """A failure after the files were stored (here: the audit write) rolls back and deletes them."""
 
-    def broken_audit(**kwargs):
+    def broken_audit(entries):
         raise RuntimeError("audit store unavailable")
 
-    monkeypatch.setattr(services, "audit_record", broken_audit)
+    monkeypatch.setattr(services.submission, "audit_record_many", broken_audit)
     before = counts()
     with pytest.raises(RuntimeError):
         submit(bw)
@@ -397,8 +397,10 @@ def test_portal_apply_follow_and_workbench_note(client, bw):
     assert page.status_code == 200 and html.count('name="f_business_name"') == 1
     assert 'name="f_move_reason"' in html and 'name="f_district"' in html and html.count(APPLICATION) == 1
     guide = catalog_selectors.life_event_guide(version=bw.life_event.current_version)
-    materials = [m["name"] for m in guide["materials"]]
-    index = materials.index(APPLICATION)
+    from yiwang.cases.bundle_views import material_key
+
+    index = material_key(next(m for m in guide["materials"] if m["name"] == APPLICATION))
+    assert f'name="material_{index}"' in html
 
     post = {
         "idempotency_key": "page-1",
@@ -461,3 +463,97 @@ def test_window_clerk_submits_a_bundle_for_a_walk_in_applicant(bw):
             life_event=bw.life_event,
             form_data=FORM,
         )
+
+
+def _life_event_of(bw, size: int):
+    """A published bundle of ``size`` items in three departments, each asking the shared
+    application form and a material of its own."""
+    from yiwang.cases.tests.factories import publish_item
+    from yiwang.catalog.services import life_event_publish, life_event_save_draft
+    from yiwang.catalog.tests.factories import life_event_data
+
+    root = bw.world.tree.root
+    departments = ["SZ-SJJ", "SZ-GAJ", "SZ-HQ-SJJ"]
+    codes = []
+    for index in range(size):
+        code = f"{departments[index % 3]}-{size}{index:02d}"
+        publish_item(
+            root,
+            implementation_code=code,
+            department=departments[index % 3],
+            name=f"测试事项{size}-{index}",
+            aliases=[],
+            keywords=[],
+            output={},
+            materials=[
+                {"name": APPLICATION, "requirement": "required"},
+                {"name": f"专项材料{index}", "requirement": "required"},
+            ],
+            form_schema={"type": "object", "properties": {"business_name": {"type": "string", "title": "名称"}}},
+        )
+        codes.append(code)
+    result = life_event_save_draft(
+        actor=root,
+        data=life_event_data(code=f"LE-Q{size}", name=f"测试一件事{size}", targets=["natural_person"], items=codes),
+    )
+    life_event = result.version.life_event
+    life_event_publish(actor=root, life_event=life_event)
+    life_event.refresh_from_db()
+    return life_event
+
+
+@pytest.mark.parametrize("channel", ["online", "window"])
+def test_a_bundle_costs_the_same_statements_for_2_or_6_items(bw, channel, django_assert_max_num_queries):
+    """One transaction whose statements do not grow with the items: numbers, cases, files,
+    steps and audit events are each written at once."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    small, large = _life_event_of(bw, 2), _life_event_of(bw, 6)
+    window = {"channel": "window", "applicant": bw.world.applicant} if channel == "window" else {}
+    actor = bw.world.clerk if window else bw.world.applicant
+
+    def apply(life_event, key):
+        files = {APPLICATION: ("a.pdf", PDF + key.encode())}
+        files.update({f"专项材料{i}": (f"{i}.png", PNG + key.encode() + bytes([i])) for i in range(6)})
+        guide = catalog_selectors.life_event_guide(version=life_event.current_version)
+        files = {name: upload for name, upload in files.items() if name in {m["name"] for m in guide["materials"]}}
+        return services.case_bundle_submit(
+            actor=actor, life_event=life_event, form_data={"business_name": "张三小吃店"}, materials=files,
+            idempotency_key=key, **window,
+        )  # fmt: skip
+
+    with CaptureQueriesContext(connection) as two:
+        bundle, created = apply(small, "two")
+    assert created and bundle.cases.count() == 2
+    with django_assert_max_num_queries(len(two.captured_queries)):
+        bundle, created = apply(large, "six")
+    assert created and bundle.cases.count() == 6
+    assert CaseMaterial.objects.filter(case__bundle=bundle).count() == 12
+    assert len(two.captured_queries) <= 20, [q["sql"][:80] for q in two.captured_queries]
+
+
+def test_a_file_posted_for_a_material_list_since_replaced_is_refused_not_misfiled(client, bw):
+    """The page keys each file by requirement id: after an item's guide is re-published (new
+    requirement ids, the merged list in another order) the old key names no material."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from yiwang.cases.bundle_views import material_key
+
+    client.force_login(bw.world.applicant)
+    guide = catalog_selectors.life_event_guide(version=bw.life_event.current_version)
+    old = material_key(next(m for m in guide["materials"] if m["name"] == APPLICATION))
+    assert f'name="material_{old}"' in client.get("/cases/bundles/apply/LE-KXCD/").content.decode()
+    root = bw.world.tree.root
+    data = item_data(materials=[*reversed(item_data()["materials"])])
+    item_publish(actor=root, item=item_save_draft(actor=root, data=data).version.item)
+    post = {
+        "idempotency_key": "moved",
+        "f_business_name": "张三小吃店",
+        "f_move_reason": "经营需要",
+        "f_district": "虎丘区",
+        f"material_{old}": SimpleUploadedFile("申请书.pdf", PDF),
+    }
+    response = client.post("/cases/bundles/apply/LE-KXCD/", post)
+    assert response.status_code == 422 and "材料清单已更新" in response.content.decode()
+    assert not CaseBundle.objects.exists() and not media_files()

@@ -311,3 +311,12 @@ def test_sweep_runs_as_a_task(world, at):
     assert result.return_value == {"deemed_accepted": 1, "sla_changed": 0}
     case.refresh_from_db()
     assert case.deemed_accepted and case.sla_status == SlaStatus.WARNING  # 9 of 10 working days used
+
+
+def test_form_errors_name_each_field_the_schema_does_not_declare():
+    schema = {"type": "object", "additionalProperties": False, "properties": {"a": {"type": "string"}}}
+    assert services.form_errors(schema, {"a": "x", "b": 1, "c": 2}) == {
+        "form_data.b": ["申请表中有未定义的字段"],
+        "form_data.c": ["申请表中有未定义的字段"],
+    }
+    assert services.form_errors(schema, {"a": "x"}) == {}

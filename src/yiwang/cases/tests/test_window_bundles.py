@@ -112,9 +112,11 @@ def test_orphan_purge_sweeps_bundle_files_with_the_same_grace(bw):
 # --- pages -------------------------------------------------------------------------------------
 
 
-def _material_index(bw, name: str) -> int:
+def _material_index(bw, name: str) -> str:
     guide = catalog_selectors.life_event_guide(version=bw.life_event.current_version)
-    return [m["name"] for m in guide["materials"]].index(name)
+    from yiwang.cases.bundle_views import material_key
+
+    return material_key(next(m for m in guide["materials"] if m["name"] == name))
 
 
 def _find(client, user) -> None:

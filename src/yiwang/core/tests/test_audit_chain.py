@@ -2,6 +2,7 @@
 (raw SQL or a queryset ``update``, never a service) and checks the exact report."""
 
 import io
+import itertools
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -282,3 +283,21 @@ def test_tail_head_and_show(chain):
     assert '"action": "case.step3"' in out.getvalue() and chain[3].hash in out.getvalue()
     with pytest.raises(CommandError, match="没有序号为 42 的审计事件"):
         call_command("audit", "show", "42")
+
+
+def test_events_appended_at_once_chain_like_events_appended_one_by_one(django_assert_max_num_queries):
+    from yiwang.core.audit import audit_record_many
+
+    audit_record(actor="test", action="one.before", object_type="x", object_id="0")
+    with django_assert_max_num_queries(3):  # lock the head, insert every event, move the head
+        events = audit_record_many(
+            [
+                {"actor": "test", "action": "many", "object_type": "x", "object_id": str(n), "changes": {"n": n}}
+                for n in range(5)
+            ]
+        )
+    audit_record(actor="test", action="one.after", object_type="x", object_id="6")
+    assert [e.sequence for e in events] == [events[0].sequence + n for n in range(5)]
+    assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(events))
+    assert verify_chain() is None
+    assert AuditEvent.objects.get(action="one.after").prev_hash == events[-1].hash
