@@ -23,7 +23,9 @@ settings.configure(
 
 
 def hello(request):
-    return HttpResponse(b"hello", content_type="text/plain")
+    # With its length, as the platform's CommonMiddleware sends every response: a keep-alive
+    # client then knows where the body ends.
+    return HttpResponse(b"hello", content_type="text/plain", headers={"Content-Length": "5"})
 
 
 urlpatterns = [path("hello", hello)]
