@@ -141,7 +141,11 @@ class CaseDetail(CaseSummary):
 
 
 class SubmitIn(Schema):
-    item: str = Field(description="Implementation code of a published item", examples=["SZ-SJJ-0001"])
+    item: str = Field(
+        description="Implementation code of a published item: ``implementation_code`` of "
+        "``GET /api/v1/catalog/items`` or of a search hit",
+        examples=["SZ-SJJ-0001"],
+    )
     form_data: dict = Field(default_factory=dict, description="Validated against the item version's JSON Schema")
     idempotency_key: str = Field("", max_length=64, description="Or the Idempotency-Key header")
     channel: Channel = Channel.ONLINE
@@ -250,7 +254,7 @@ def _detail(request: HttpRequest, case: Case) -> dict:
     data = _summary(case, full_name=_is_own(request, case))
     data.update(
         applicant_id_number_masked=mask_id_number(case.applicant_id_number),
-        form_data=case.form_data,
+        form_data=selectors.shown_form(case.form_data, owner=case, full_name=_is_own(request, case)),
         time_limit_days=case.time_limit_days,
         paused_days=case.paused_days,
         extension_days=case.extension_days,
@@ -374,7 +378,9 @@ def submit_with_materials(
 
     Fields: ``application``, the same JSON object as the body of ``POST /``; ``files``, the
     files; ``requirement_ids``, one per file in the same order, the material requirement's id
-    (empty for 「其他材料」); ``names``, optional, one per file, what an other material is."""
+    (empty for 「其他材料」), taken from ``guide.materials[].id`` of
+    ``GET /api/v1/catalog/items/{implementation_code}``; ``names``, optional, one per file, what
+    an other material is."""
     try:
         payload = SubmitIn.model_validate_json(application)
     except ValueError as exc:
@@ -441,7 +447,9 @@ def material_upload(
     requirement_id: Form[int | None] = None,
     name: Form[str] = "",
 ):
-    """PDF, JPEG, PNG or OFD, detected from the content; size-limited (``YIWANG_CASE_MATERIAL_MAX_BYTES``)."""
+    """PDF, JPEG, PNG or OFD, detected from the content; size-limited (``YIWANG_CASE_MATERIAL_MAX_BYTES``).
+    ``requirement_id``: ``guide.materials[].id`` of ``GET /api/v1/catalog/items/{implementation_code}``
+    (empty for 「其他材料」, then ``name`` says what the file is)."""
     limit = services.max_material_bytes()
     content = file.read(limit + 1)
     material = services.case_material_add(

@@ -36,13 +36,19 @@ router = Router(tags=["case bundles"], auth=api_auth)
 
 
 class BundleMaterialIn(Schema):
-    name: str = Field(description="A material name of the life event's merged list (its guide)")
+    name: str = Field(
+        description="A material name of the life event's merged list: ``materials[].name`` of "
+        "``GET /api/v1/catalog/life-events/{code}``"
+    )
     filename: str = Field("", max_length=255)
     content_base64: str = Field(description="The file, base64-encoded (PDF, JPEG, PNG or OFD, detected by content)")
 
 
 class BundleSubmitIn(Schema):
-    life_event: str = Field(description="Code of a published life event", examples=["LE-ESFZY"])
+    life_event: str = Field(
+        description="Code of a published life event: ``code`` of ``GET /api/v1/catalog/life-events``",
+        examples=["LE-ESFZY"],
+    )
     form_data: dict = Field(default_factory=dict, description="Validated against the merged JSON Schema")
     materials: list[BundleMaterialIn] = Field(
         default_factory=list, description="Each material once; attached to every case whose item requires it"
@@ -106,7 +112,9 @@ def _bundle_detail(request: HttpRequest, bundle: CaseBundle) -> dict:
     data = _bundle_summary(request, bundle)
     data.update(
         applicant_id_number_masked=mask_id_number(bundle.applicant_id_number),
-        form_data=bundle.form_data,
+        form_data=selectors.shown_form(
+            bundle.form_data, owner=bundle, full_name=bundle.applicant_id == request.auth.pk
+        ),
         timeline=[
             {
                 "case_number": step.case.number,

@@ -25,6 +25,7 @@ from yiwang.cases.views import (
     _posted_hall,
     _require_clerk,
     _require_staff,
+    _shown_form,
     _submit_errors,
     _window_applicant,
 )
@@ -220,7 +221,7 @@ def _bundle_detail_page(request: HttpRequest, bundle_id: int, *, workbench: bool
         raise Http404 from exc
     form_rows = [
         (f.label, f.value if f.kind != "checkbox" else (_("是") if f.value else _("否")))
-        for f in schema_fields(display_schema(_bundle_schema(bundle)), bundle.form_data)
+        for f in schema_fields(display_schema(_bundle_schema(bundle)), _shown_form(request, bundle))
         if f.value not in ("", None)
     ]
     return render(

@@ -23,16 +23,19 @@ superuser sees it, it is in no queue or count, and the public progress lookup ne
 """
 
 import hmac
+import re
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from yiwang.cases.models import Case, CaseMaterial, CaseState, CaseStep
-from yiwang.core.codes import region_prefix
+from yiwang.core.codes import region_prefix, validate_id_number
 from yiwang.core.errors import NotFound
+from yiwang.core.masking import mask_id_number, mask_name, mask_phone
 from yiwang.identity.models import Role
-from yiwang.identity.selectors import role_grants_of
+from yiwang.identity.selectors import actor_grants, role_grants_of
 
 BACK_OFFICE_ROLES = (Role.REVIEWER, Role.DEPARTMENT_HEAD, Role.AUDITOR, Role.CITY_ADMIN)
 INTAKE_STATES = (CaseState.SUBMITTED, CaseState.SUPPLEMENT_REQUESTED)
@@ -206,11 +209,12 @@ def case_queue(
     return _with_refs(cases).order_by(F("due_date").asc(nulls_last=True), "submitted_at", "pk")
 
 
-def window_halls(*, actor) -> list:
+def window_halls(*, actor, grants: list | None = None) -> list:
     """The halls (departments) where the actor holds a ``window_clerk`` grant, in tree order:
-    the choices of the window pages' hall chooser (the first is the default hall)."""
-    grants = role_grants_of(actor=actor).filter(role=Role.WINDOW_CLERK)
-    halls = {grant.department.pk: grant.department for grant in grants}
+    the choices of the window pages' hall chooser, and the hall a walk-in is taken in at by
+    default (the first). ``grants``: the actor's grants if already read (else one query)."""
+    grants = actor_grants(actor=actor) if grants is None else grants
+    halls = {grant.department.pk: grant.department for grant in grants if grant.role == Role.WINDOW_CLERK}
     return sorted(halls.values(), key=lambda department: department.path)
 
 
@@ -530,3 +534,41 @@ def case_missing_materials(*, case: Case) -> list:
     uploaded = CaseMaterial.objects.filter(case_id=case.pk, requirement_id=OuterRef("pk"))
     required = catalog_selectors.required_applicant_materials(version_id=case.item_version_id)
     return list(required.exclude(Exists(uploaded)))  # one query
+
+
+_MOBILE = re.compile(r"^(?:\+?86)?1[3-9]\d{9}$")
+
+
+def _is_id_number(text: str) -> bool:
+    try:
+        validate_id_number(text)
+    except ValidationError:
+        return False
+    return True
+
+
+def shown_form(form_data, *, owner, full_name: bool):
+    """A case's (or bundle's) form as an API response or a page shows it: every 身份证号 (the
+    applicant's or anybody's), the applicant's certificate number and every mobile number
+    masked, the applicant's name too unless ``full_name`` (the applicant looking at his own);
+    docs/api.md: full identifiers never appear. ``owner``: the case or bundle, whose applicant
+    snapshot is already read (no query)."""
+    own_number = (owner.applicant_id_number or "").upper()
+
+    def shown(value):
+        if isinstance(value, dict):
+            return {key: shown(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [shown(item) for item in value]
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text and (text.upper() == own_number or (len(text) == 18 and _is_id_number(text))):
+            return mask_id_number(text)
+        if text and (text == owner.applicant_phone or _MOBILE.match(text)):
+            return mask_phone(text)
+        if text and not full_name and text == owner.applicant_name:
+            return mask_name(text)
+        return value
+
+    return shown(form_data or {})

@@ -180,6 +180,12 @@ def _submit_errors(schema: dict, data: dict, problems: dict) -> dict[str, list[s
     return errors
 
 
+def _shown_form(request: HttpRequest, owner) -> dict:
+    """The form of a case or bundle as pages show it (identifiers masked, see ``selectors.shown_form``)."""
+    own = owner.applicant_id == request.user.pk and request.user.kind != User.Kind.STAFF
+    return selectors.shown_form(owner.form_data, owner=owner, full_name=own)
+
+
 def _case_context(request: HttpRequest, case: Case) -> dict:
     supplement = selectors.case_supplement(case=case)
     return {
@@ -193,7 +199,7 @@ def _case_context(request: HttpRequest, case: Case) -> dict:
         "bundle_note": selectors.case_bundle_note(case=case),
         "form_rows": [
             (f.label, f.value if f.kind != "checkbox" else (_("是") if f.value else _("否")))
-            for f in schema_fields(case.item_version.form_schema or {}, case.form_data)
+            for f in schema_fields(case.item_version.form_schema or {}, _shown_form(request, case))
             if f.value not in ("", None)
         ],
     }

@@ -76,7 +76,11 @@ class ItemSummary(Schema):
 
 
 class ItemDetail(ItemSummary):
-    guide: dict[str, Any] = Field(description="The whole guide in the import-file shape")
+    guide: dict[str, Any] = Field(
+        description="The whole guide in the import-file shape. Each of ``guide.materials[]`` also has its ``id``: "
+        "it feeds ``requirement_ids`` of ``POST /api/v1/cases/with-materials`` (and ``requirement_id`` of "
+        "``POST /api/v1/cases/{id}/materials``)"
+    )
     labels: dict[str, Any] = Field(description="Chinese (or current-language) labels of the coded fields")
     version_id: int = Field(description="Id of this version; a case keeps it")
     published_at: str | None
@@ -96,7 +100,11 @@ class LifeEventSummary(Schema):
 class LifeEventDetail(LifeEventSummary):
     description: str
     item_guides: list[ItemSummary]
-    materials: list[dict[str, Any]] = Field(description="Merged: a material shared by several items is asked once")
+    materials: list[dict[str, Any]] = Field(
+        description="Merged: a material shared by several items is asked once. ``name`` feeds ``materials[].name`` "
+        "of ``POST /api/v1/cases/bundles/``; ``requirement_ids`` maps each item's implementation code to that "
+        "item's requirement id (the ``id`` in the item's ``guide.materials[]``)"
+    )
     form_schema: dict[str, Any] = Field(description="Merged JSON Schema: each property asked once")
     promised_time_limit: int
     statutory_time_limit: int
@@ -221,6 +229,8 @@ def _labels(version: ServiceItemVersion) -> dict:
 
 def _detail(item: ServiceItem, version: ServiceItemVersion) -> dict:
     guide = selectors.item_version_to_data(version)
+    for data, material in zip(guide["materials"], version.materials.all(), strict=True):
+        data["id"] = material.pk  # what a client passes as requirement_ids when it submits files
     return {
         **_summary(item, version),
         "guide": guide,

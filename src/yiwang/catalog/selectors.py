@@ -42,7 +42,7 @@ def may_administer(*, actor, department: Department) -> bool:
     """
     if actor is None:
         return True
-    return any(actor_has_role(actor=actor, role=role, department=department) for role in CATALOG_ADMIN_ROLES)
+    return actor_has_role(actor, roles=CATALOG_ADMIN_ROLES, department=department)
 
 
 def administered_departments(*, actor) -> QuerySet[Department]:

@@ -1,6 +1,6 @@
 """Domain events: a service publishes, other apps subscribe, neither knows the other.
 
-    # publisher (cases/services.py), inside the service's transaction
+    # publisher (cases/services/), inside the service's transaction
     events.publish("case.approved", case_id=case.pk)
 
     # subscriber (licenses/subscribers.py), imported by its AppConfig.ready()

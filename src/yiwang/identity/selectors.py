@@ -7,6 +7,7 @@ Sections: users and tokens (helper "auth"), departments and role grants (helper 
 # Users and API tokens
 # =============================================================================================
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -164,20 +165,61 @@ def departments_for_actor(*, actor, role: str | None = None) -> QuerySet[Departm
     return departments.filter(Exists(granted_here) | Exists(granted_above))
 
 
-def actor_has_role(*, actor, role: str, department: Department) -> bool:
-    """Whether the actor holds ``role`` in ``department`` — granted there, or above it with
-    descendants included. Superusers hold every role everywhere. One query."""
-    if not _signed_in(actor) or department is None or not department.is_active:
+def actor_grants(*, actor, remember: bool = False) -> list[RoleGrant]:
+    """The actor's role grants in active departments, with their departments: one query, or
+    none when they were already read for this request.
+
+    ``remember=True`` keeps them on the actor object for the rest of its life: a page that
+    checks roles several times passes it once for ``request.user`` (a new object each request),
+    and every later ``actor_grants`` / ``actor_has_role`` of that request reads no query. Never
+    remember on an object that outlives a request (a grant changed meanwhile would be missed).
+    """
+    if not _signed_in(actor):
+        return []
+    remembered = getattr(actor, "_yiwang_role_grants", None)
+    if remembered is not None:
+        return remembered
+    grants = list(role_grants_of(actor=actor))
+    if remember:
+        actor._yiwang_role_grants = grants
+    return grants
+
+
+def grant_covers(grant: RoleGrant, department: Department) -> bool:
+    """Whether ``grant`` acts in ``department``: granted there, or above it with descendants
+    included (materialized-path prefix). No query: ``grant.department`` is read with the grant."""
+    if grant.department_id == department.pk:
+        return True
+    return grant.include_descendants and department.path.startswith(grant.department.path)
+
+
+def actor_has_role(
+    actor,
+    *,
+    roles: str | Iterable[str] = (),
+    department: Department | None = None,
+    grants: Iterable[RoleGrant] | None = None,
+    role: str | None = None,
+) -> bool:
+    """Whether the actor holds one of ``roles`` in ``department`` — granted there, or above it
+    with descendants included — or, without ``department``, in any active department.
+    Superusers hold every role everywhere; anonymous or inactive actors none.
+
+    The one role check of the platform. One query for all the roles (``actor_grants``); none
+    when ``grants`` (the actor's grants, already read by the caller) is given or the grants
+    were remembered for this request. ``role`` is ``roles`` for a single role.
+    """
+    wanted = {roles} if isinstance(roles, str) else set(roles)
+    if role is not None:
+        wanted.add(role)
+    if not _signed_in(actor) or (department is not None and not department.is_active):
         return False
     if actor.is_superuser:
         return True
-    return (
-        _active_grants(actor=actor, role=role)
-        .filter(
-            Q(department=department) | Q(include_descendants=True, department__path__in=ancestor_paths(department.path))
-        )
-        .exists()
-    )
+    for grant in actor_grants(actor=actor) if grants is None else grants:
+        if grant.role in wanted and (department is None or grant_covers(grant, department)):
+            return True
+    return False
 
 
 def roles_for_actor(*, actor) -> QuerySet[RoleGrant]:

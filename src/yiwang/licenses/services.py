@@ -44,10 +44,8 @@ def _is_system(actor) -> bool:
     return actor is None or isinstance(actor, str)
 
 
-def _has_any_role(actor, roles, department: Department) -> bool:
-    if _is_system(actor):
-        return True
-    return any(actor_has_role(actor=actor, role=role, department=department) for role in roles)
+def _may_manage_seals(actor, department: Department) -> bool:
+    return _is_system(actor) or actor_has_role(actor, roles=SEAL_ADMIN_ROLES, department=department)
 
 
 # =============================================================================================
@@ -96,7 +94,7 @@ def _new_key(seal: Seal, version: int) -> SealKey:
 @transaction.atomic
 def seal_create(*, actor, department: Department, name: str = "") -> Seal:
     """Give a department its seal: the red seal image and key version 1 (SM2 + PDF certificate)."""
-    if not _has_any_role(actor, SEAL_ADMIN_ROLES, department):
+    if not _may_manage_seals(actor, department):
         raise Forbidden()
     if not department.uscc:
         raise ValidationFailed(
@@ -116,7 +114,7 @@ def seal_create(*, actor, department: Department, name: str = "") -> Seal:
 def seal_rotate_key(*, actor, seal: Seal) -> SealKey:
     """New key version for future licenses; earlier versions stay for verification."""
     seal = Seal.objects.select_for_update().select_related("department").get(pk=seal.pk)
-    if not _has_any_role(actor, SEAL_ADMIN_ROLES, seal.department):
+    if not _may_manage_seals(actor, seal.department):
         raise Forbidden()
     current = seal.keys.order_by("-version").first()
     now = timezone.now()
@@ -164,7 +162,7 @@ def license_type_create(
     validity_years: int | None = None,
     layout: str = LicenseType.Layout.CERTIFICATE,
 ) -> LicenseType:
-    if not _has_any_role(actor, SEAL_ADMIN_ROLES, department):
+    if not _may_manage_seals(actor, department):
         raise Forbidden()
     fields: dict[str, list] = {}
     if not code:
@@ -275,7 +273,7 @@ def _add_years(day: datetime.date, years: int) -> datetime.date:
 
 
 def _may_issue(actor, department: Department) -> bool:
-    return _has_any_role(actor, ISSUER_ROLES, department)
+    return _is_system(actor) or actor_has_role(actor, roles=ISSUER_ROLES, department=department)
 
 
 @transaction.atomic

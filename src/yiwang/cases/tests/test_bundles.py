@@ -200,10 +200,10 @@ def test_a_member_item_the_applicant_cannot_apply_for_leaves_nothing_behind(bw):
 def test_files_written_before_a_late_failure_are_removed(bw, monkeypatch):
     """A failure after the files were stored (here: the audit write) rolls back and deletes them."""
 
-    def broken_audit(**kwargs):
+    def broken_audit(entries):
         raise RuntimeError("audit store unavailable")
 
-    monkeypatch.setattr(services, "audit_record", broken_audit)
+    monkeypatch.setattr(services.submission, "audit_record_many", broken_audit)
     before = counts()
     with pytest.raises(RuntimeError):
         submit(bw)
@@ -461,3 +461,71 @@ def test_window_clerk_submits_a_bundle_for_a_walk_in_applicant(bw):
             life_event=bw.life_event,
             form_data=FORM,
         )
+
+
+def _life_event_of(bw, size: int):
+    """A published bundle of ``size`` items in three departments, each asking the shared
+    application form and a material of its own."""
+    from yiwang.cases.tests.factories import publish_item
+    from yiwang.catalog.services import life_event_publish, life_event_save_draft
+    from yiwang.catalog.tests.factories import life_event_data
+
+    root = bw.world.tree.root
+    departments = ["SZ-SJJ", "SZ-GAJ", "SZ-HQ-SJJ"]
+    codes = []
+    for index in range(size):
+        code = f"{departments[index % 3]}-{size}{index:02d}"
+        publish_item(
+            root,
+            implementation_code=code,
+            department=departments[index % 3],
+            name=f"测试事项{size}-{index}",
+            aliases=[],
+            keywords=[],
+            output={},
+            materials=[
+                {"name": APPLICATION, "requirement": "required"},
+                {"name": f"专项材料{index}", "requirement": "required"},
+            ],
+            form_schema={"type": "object", "properties": {"business_name": {"type": "string", "title": "名称"}}},
+        )
+        codes.append(code)
+    result = life_event_save_draft(
+        actor=root,
+        data=life_event_data(code=f"LE-Q{size}", name=f"测试一件事{size}", targets=["natural_person"], items=codes),
+    )
+    life_event = result.version.life_event
+    life_event_publish(actor=root, life_event=life_event)
+    life_event.refresh_from_db()
+    return life_event
+
+
+@pytest.mark.parametrize("channel", ["online", "window"])
+def test_a_bundle_costs_the_same_statements_for_2_or_6_items(bw, channel, django_assert_max_num_queries):
+    """One transaction whose statements do not grow with the items: numbers, cases, files,
+    steps and audit events are each written at once."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    small, large = _life_event_of(bw, 2), _life_event_of(bw, 6)
+    window = {"channel": "window", "applicant": bw.world.applicant} if channel == "window" else {}
+    actor = bw.world.clerk if window else bw.world.applicant
+
+    def apply(life_event, key):
+        files = {APPLICATION: ("a.pdf", PDF + key.encode())}
+        files.update({f"专项材料{i}": (f"{i}.png", PNG + key.encode() + bytes([i])) for i in range(6)})
+        guide = catalog_selectors.life_event_guide(version=life_event.current_version)
+        files = {name: upload for name, upload in files.items() if name in {m["name"] for m in guide["materials"]}}
+        return services.case_bundle_submit(
+            actor=actor, life_event=life_event, form_data={"business_name": "张三小吃店"}, materials=files,
+            idempotency_key=key, **window,
+        )  # fmt: skip
+
+    with CaptureQueriesContext(connection) as two:
+        bundle, created = apply(small, "two")
+    assert created and bundle.cases.count() == 2
+    with django_assert_max_num_queries(len(two.captured_queries)):
+        bundle, created = apply(large, "six")
+    assert created and bundle.cases.count() == 6
+    assert CaseMaterial.objects.filter(case__bundle=bundle).count() == 12
+    assert len(two.captured_queries) <= 20, [q["sql"][:80] for q in two.captured_queries]

@@ -83,7 +83,7 @@ def test_draft_shape_and_size_are_checked(world, monkeypatch):
     with pytest.raises(ValidationFailed) as exc:
         new_draft(world, {"notes": "长" * 30000})  # 90,000 bytes of UTF-8
     assert exc.value.code == "draft_too_large" and "64 KB" in exc.value.fields["form_data"]
-    monkeypatch.setattr(services, "MAX_DRAFTS_PER_APPLICANT", 2)
+    monkeypatch.setattr(services.drafts, "MAX_DRAFTS_PER_APPLICANT", 2)
     new_draft(world)
     new_draft(world)
     with pytest.raises(ValidationFailed) as exc:

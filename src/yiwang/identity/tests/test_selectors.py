@@ -6,6 +6,7 @@ from django.contrib.auth.models import AnonymousUser
 from yiwang.core.errors import NotFound
 from yiwang.identity.models import Department, Role
 from yiwang.identity.selectors import (
+    actor_grants,
     actor_has_role,
     department_get,
     department_list,
@@ -87,6 +88,43 @@ def test_where_an_actor_may_act_costs_one_query_whatever_the_tree_size(tree, dja
     assert len(large) == 25
     with django_assert_num_queries(1):
         assert actor_has_role(actor=staff, role=Role.WINDOW_CLERK, department=large[-1])
+
+
+def test_actor_has_role_checks_several_roles_in_one_query_and_none_with_the_grants_at_hand(
+    tree, django_assert_num_queries
+):
+    staff = make_staff("staff")
+    tree.grant(staff, Role.REVIEWER, tree.wuzhong)
+    tree.grant(staff, Role.DEPARTMENT_ADMIN, tree.huqiu, include_descendants=True)
+    roles = (Role.DEPARTMENT_ADMIN, Role.CITY_ADMIN)
+    with django_assert_num_queries(1):
+        assert actor_has_role(staff, roles=roles, department=tree.fengqiao)
+    with django_assert_num_queries(1):
+        assert not actor_has_role(staff, roles=roles, department=tree.wuzhong)
+    # Without a department: the role anywhere.
+    assert actor_has_role(staff, roles=Role.REVIEWER)
+    assert not actor_has_role(staff, roles=Role.WINDOW_CLERK)
+    assert not actor_has_role(None, roles=Role.REVIEWER)
+    assert not actor_has_role(AnonymousUser(), roles=Role.REVIEWER)
+    with django_assert_num_queries(1):
+        grants = actor_grants(actor=staff)
+    with django_assert_num_queries(0):
+        assert actor_has_role(staff, roles=Role.REVIEWER, department=tree.wuzhong, grants=grants)
+        assert not actor_has_role(staff, roles=Role.REVIEWER, department=tree.fengqiao, grants=grants)
+
+
+def test_remembered_grants_serve_the_rest_of_the_request_without_a_query(tree, django_assert_num_queries):
+    staff = make_staff("staff")
+    tree.grant(staff, Role.REVIEWER, tree.huqiu)
+    with django_assert_num_queries(1):
+        actor_grants(actor=staff, remember=True)
+    with django_assert_num_queries(0):
+        assert actor_has_role(staff, roles=Role.REVIEWER, department=tree.huqiu)
+        assert not actor_has_role(staff, roles=Role.WINDOW_CLERK)
+    # Not remembered: another object of the same user reads them again.
+    other = type(staff).objects.get(pk=staff.pk)
+    with django_assert_num_queries(1):
+        assert actor_has_role(other, roles=Role.REVIEWER, department=tree.huqiu)
 
 
 def test_actor_has_role_follows_descendant_flag(tree):
