@@ -35,7 +35,7 @@ from yiwang.core.codes import region_prefix, validate_id_number
 from yiwang.core.errors import NotFound
 from yiwang.core.masking import mask_id_number, mask_name, mask_phone
 from yiwang.identity.models import Role
-from yiwang.identity.selectors import actor_grants, role_grants_of
+from yiwang.identity.selectors import actor_grants
 
 BACK_OFFICE_ROLES = (Role.REVIEWER, Role.DEPARTMENT_HEAD, Role.AUDITOR, Role.CITY_ADMIN)
 INTAKE_STATES = (CaseState.SUBMITTED, CaseState.SUPPLEMENT_REQUESTED)
@@ -66,14 +66,14 @@ def _scope(actor, grants: list | None = None) -> tuple[Q, Q | None]:
     """(the back-office cases of the actor's departments, the front-office regions of the
     actor's window grants — None if the actor is no window clerk).
 
-    One query: the actor's role grants in active departments (``roles_for_actor``); a grant
+    One query at most: the actor's role grants in active departments (``actor_grants``); a grant
     with descendants covers every active department below by materialized-path prefix, as in
     ``departments_for_actor``. Building the filter from the grants, rather than nesting one
     EXISTS subquery per role, keeps each request's query small and cheap to compile.
     """
     scope = Q(pk__in=[])
     front: Q | None = None
-    for grant in role_grants_of(actor=actor) if grants is None else grants:
+    for grant in actor_grants(actor=actor) if grants is None else grants:
         if grant.role == Role.WINDOW_CLERK:
             front = _front_office_q(grant) if front is None else front | _front_office_q(grant)
         if grant.role not in BACK_OFFICE_ROLES:

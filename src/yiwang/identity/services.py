@@ -30,7 +30,7 @@ from yiwang.core.crypto import blind_index, sm3_hex
 from yiwang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yiwang.core.masking import mask_id_number, mask_phone
 from yiwang.identity.models import ActivationCode, ApiToken, Department, Role, RoleGrant, User
-from yiwang.identity.selectors import actor_has_role, ancestor_paths
+from yiwang.identity.selectors import actor_has_role, ancestor_paths, grants_cache_invalidate
 
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@+-]{3,150}$")
 _PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -755,6 +755,7 @@ def department_update(
         setattr(department, key, value)
     department.save(update_fields=list(changes))
     audit_record(actor=actor, action="department.update", obj=department, changes=changes)
+    transaction.on_commit(grants_cache_invalidate)  # cached grants carry their departments
     return department
 
 
@@ -816,6 +817,7 @@ def department_move(*, actor, department: Department, parent: Department | None)
         },
     )
     events.publish("identity.department_moved", department_id=department.pk)
+    transaction.on_commit(grants_cache_invalidate)
     return department
 
 
@@ -844,6 +846,7 @@ def department_deactivate(*, actor, department: Department) -> Department:
     department.save(update_fields=["is_active"])
     audit_record(actor=actor, action="department.deactivate", obj=department, changes={"is_active": False})
     events.publish("identity.department_deactivated", department_id=department.pk)
+    transaction.on_commit(grants_cache_invalidate)
     return department
 
 
@@ -903,6 +906,7 @@ def role_grant_create(
         },
     )
     events.publish("identity.role_granted", grant_id=grant.pk, user_id=user.pk, role=role, department_id=department.pk)
+    transaction.on_commit(grants_cache_invalidate)
     return grant
 
 
@@ -926,3 +930,4 @@ def role_grant_revoke(*, actor, grant: RoleGrant) -> None:
     grant_id, user_id = grant.pk, grant.user_id
     grant.delete()
     events.publish("identity.role_revoked", grant_id=grant_id, user_id=user_id, role=changes["role"])
+    transaction.on_commit(grants_cache_invalidate)
