@@ -99,7 +99,7 @@ def test_a_page_has_a_statement_budget(world, django_assert_num_queries):
     assert response.status_code == 200 and case.number in response.text
 
 
-def test_an_audited_draft_update_writes_only_what_changed(world, django_assert_num_queries):
+def test_an_audited_draft_update_writes_only_what_changed(world, django_assert_max_num_queries):
     client, headers = Client(), bearer(world.applicant)
     created = client.post(
         "/api/v1/cases/drafts",
@@ -110,7 +110,8 @@ def test_an_audited_draft_update_writes_only_what_changed(world, django_assert_n
     draft = created.json()
     # token; (savepoint) the draft locked, UPDATE of what changed, the audit chain's head read,
     # its event inserted and the head moved, (release); the answer's materials
-    with django_assert_num_queries(9) as captured:
+    # (PostgreSQL reads the chain's head with one statement fewer than SQLite's savepoints)
+    with django_assert_max_num_queries(9) as captured:
         response = client.put(
             f"/api/v1/cases/drafts/{draft['id']}",
             {"form_data": {"business_name": "改名"}, "version": draft["version"]},
