@@ -7,26 +7,11 @@ from django.core.cache import caches
 from django.test import Client
 
 from yiwang.cases import services
-from yiwang.cases.tests.factories import FORM, attach_required, build_world
+from yiwang.cases.tests.factories import FORM, attach_required
 from yiwang.identity.models import Role
 from yiwang.identity.services import api_token_create, department_deactivate, role_grant_create, role_grant_revoke
 
 QUEUE = "/api/v1/cases/queue"
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-
-
-@pytest.fixture
-def world(db):
-    return build_world()
 
 
 @pytest.fixture
