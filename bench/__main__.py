@@ -22,8 +22,20 @@ import bench.audit
 import bench.cases
 import bench.catalog_search
 import bench.floor
-import bench.licenses  # noqa: F401  (each import registers its benchmarks)
-from bench.core import BENCHMARKS, ROOT, Context, Row, migrate, postgres_target, sqlite_target, table, write_results
+import bench.licenses
+import bench.request  # noqa: F401  (each import registers its benchmarks)
+from bench.core import (
+    BENCHMARKS,
+    ROOT,
+    SERVERS,
+    Context,
+    Row,
+    migrate,
+    postgres_target,
+    sqlite_target,
+    table,
+    write_results,
+)
 
 DEFAULTS = {
     "writes": 2000,
@@ -77,8 +89,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, help="floor: open connections (default: 2 per web worker)")
     parser.add_argument("--max-requests", type=int, help=f"floor: request cap (default {DEFAULTS['max_requests']})")
     parser.add_argument("--web-workers", type=int, default=os.cpu_count() or 2, help="floor: gunicorn workers")
-    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"], help="floor: worker class")
-    parser.add_argument("--threads", type=int, default=4, help="floor: threads per gthread worker")
+    parser.add_argument(
+        "--server",
+        choices=SERVERS,
+        help="web server setup for floor and request: gunicorn sync workers (as `yiwang serve`; default), "
+        "gunicorn gthread workers, or granian",
+    )
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"], help="same as --server")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread or granian worker")
     parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
     parser.add_argument(
         "--set",
@@ -98,7 +116,14 @@ def options_from(args: argparse.Namespace) -> dict:
         value = getattr(args, key, None)
         if value is not None:
             opts[key] = value
-    opts.update(long=args.long, web_workers=args.web_workers, worker_class=args.worker_class, threads=args.threads)
+    server = args.server or args.worker_class
+    opts.update(
+        long=args.long,
+        web_workers=args.web_workers,
+        worker_class=args.worker_class,
+        threads=args.threads,
+        server=server,
+    )
     if opts["connections"] is None:
         opts["connections"] = 2 * args.web_workers
     for item in args.set:

@@ -75,6 +75,7 @@ class Row:
     vs_floor: float | None = None
     note: str = ""
     extra: dict = field(default_factory=dict)
+    queries: float | None = None  # database statements per request, counted in-process (None: not counted)
 
     @property
     def throughput(self) -> float:
@@ -259,12 +260,14 @@ def gunicorn(
     worker_class: str = "sync",
     threads: int = 1,
     env: dict[str, str] | None = None,
+    app: str = "yiwang.wsgi",
 ) -> Iterator[tuple[subprocess.Popen, int]]:
-    """``yiwang.wsgi`` under gunicorn on a free loopback port, as ``yiwang serve`` runs it; yields (server, port)."""
+    """``app`` (default ``yiwang.wsgi``) under gunicorn on a free loopback port, as ``yiwang serve``
+    runs it; yields (server, port)."""
     port = free_port()
     command = [
         str(Path(sys.executable).with_name("gunicorn")),
-        "yiwang.wsgi",
+        app,
         "--bind",
         f"{HOST}:{port}",
         "--workers",
@@ -274,9 +277,77 @@ def gunicorn(
     ]
     if worker_class != "sync":
         command += ["--worker-class", worker_class, "--threads", str(threads)]
-    server = subprocess.Popen(command, env=env or target.env(), cwd=ROOT)
-    try:
+    with _server_process(command, env or target.env()) as server:
         yield server, port
+
+
+@contextmanager
+def granian(
+    target: Target,
+    *,
+    workers: int,
+    threads: int = 1,
+    env: dict[str, str] | None = None,
+    app: str = "yiwang.wsgi:application",
+) -> Iterator[tuple[subprocess.Popen, int]]:
+    """``app`` under granian (a Rust HTTP server; WSGI interface, ``threads`` blocking threads per
+    worker, keep-alive) on a free loopback port; yields (server, port). Needs ``pip install granian``."""
+    executable = Path(sys.executable).with_name("granian")
+    if not executable.exists():
+        raise RuntimeError("granian is not installed in this environment (pip install granian)")
+    port = free_port()
+    command = [
+        str(executable),
+        "--interface",
+        "wsgi",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--blocking-threads",
+        str(threads),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        app,
+    ]
+    with _server_process(command, env or target.env()) as server:
+        yield server, port
+
+
+SERVERS = ("sync", "gthread", "granian")  # the web server setups a benchmark can compare
+
+
+@contextmanager
+def web_server(
+    target: Target,
+    *,
+    server: str,
+    workers: int,
+    threads: int = 4,
+    env: dict[str, str] | None = None,
+    app: str = "yiwang.wsgi",
+) -> Iterator[tuple[subprocess.Popen, int]]:
+    """One of ``SERVERS``: gunicorn with sync workers (``yiwang serve``), gunicorn with gthread
+    workers (``threads`` each; keeps connections alive), or granian; yields (server, port)."""
+    if server == "granian":
+        spec = app if ":" in app else f"{app}:application"
+        with granian(target, workers=workers, threads=threads, env=env, app=spec) as running:
+            yield running
+    elif server in ("sync", "gthread"):
+        with gunicorn(target, workers=workers, worker_class=server, threads=threads, env=env, app=app) as running:
+            yield running
+    else:
+        raise ValueError(f"unknown server {server!r}; one of {', '.join(SERVERS)}")
+
+
+@contextmanager
+def _server_process(command: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    server = subprocess.Popen(command, env=env, cwd=ROOT)
+    try:
+        yield server
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -323,6 +394,12 @@ async def http_once(port: int, path: str, token: str | None = None) -> int:
     finally:
         if conn:
             conn[1].close()
+
+
+async def warm_workers(port: int, path: str, token: str | None, workers: int) -> None:
+    """Concurrent first requests, so that every worker has loaded the application (its first
+    request imports and builds what it needs: seconds on a busy machine) before the warm-up."""
+    await asyncio.gather(*(http_once(port, path, token) for _ in range(2 * workers)), return_exceptions=True)
 
 
 def preflight(port: int, path: str, token: str | None = None, timeout: float = 30.0) -> int:
@@ -436,7 +513,8 @@ def _fmt(value, digits: int = 1) -> str:
 
 
 def table(rows: list[Row]) -> str:
-    headers = ["benchmark", "db", "case", "ops", "per second", "p50 ms", "p99 ms", "peak MB", "× floor", "note"]
+    headers = ["benchmark", "db", "case", "ops", "per second", "p50 ms", "p99 ms", "peak MB", "× floor", "queries"]
+    headers.append("note")
     lines = [
         [
             r.benchmark,
@@ -448,12 +526,13 @@ def table(rows: list[Row]) -> str:
             _fmt(r.p99_ms, 2),
             _fmt(r.peak_rss_mb),
             _fmt(r.vs_floor, 3),
+            _fmt(r.queries),
             r.note,
         ]
         for r in rows
     ]
     widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h) for i, h in enumerate(headers)]
-    right = {3, 4, 5, 6, 7, 8}
+    right = {3, 4, 5, 6, 7, 8, 9}
 
     def render(cells: list[str]) -> str:
         padded = (c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
@@ -470,3 +549,68 @@ def write_results(rows: list[Row], meta: dict) -> Path:
     path.write_text(json.dumps(payload, ensure_ascii=False, indent=2))
     (RESULTS_DIR / "latest.json").write_text(json.dumps(payload, ensure_ascii=False, indent=2))
     return path
+
+
+# --- One keep-alive load of GET requests against a served app -----------------------------------
+
+
+def get_request(port: int, path: str, token: str | None = None) -> bytes:
+    """The raw bytes of a keep-alive ``GET`` (with a bearer token if given)."""
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+    head = f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\n{auth}"
+    return (head + "Accept: application/json\r\nConnection: keep-alive\r\n\r\n").encode()
+
+
+def measure_load(
+    ctx: Context,
+    target: Target,
+    *,
+    benchmark: str,
+    case: str,
+    path: str,
+    token: str | None = None,
+    app: str = "yiwang.wsgi",
+    server: str | None = None,
+    build: Callable[[int], list[bytes]] | None = None,
+) -> Row:
+    """Serve ``app`` with the run's server setup (or ``server``) and load it with ``path`` (or
+    the requests ``build(port)`` returns) for the run's duration; one row with req/s and
+    p50/p99. A first request that does not answer 200 gives a SKIPPED row instead."""
+    opts = ctx.options
+    server = server or opts.get("server", "sync")
+    config = f"{opts['web_workers']} {server} workers, {opts['connections']} connections"
+    with web_server(target, server=server, workers=opts["web_workers"], threads=opts["threads"], app=app) as (
+        process,
+        port,
+    ):
+        status = preflight(port, path, token)
+        if status != 200:
+            return Row(benchmark, target.name, case, 0, 0, unit="req", note=f"SKIPPED: {path} answered HTTP {status}")
+        asyncio.run(warm_workers(port, path, token, opts["web_workers"]))
+        result = asyncio.run(
+            load(
+                port,
+                build(port) if build else [get_request(port, path, token)],
+                connections=opts["connections"],
+                duration=opts["duration"],
+                warmup=opts["warmup"],
+                max_requests=opts["max_requests"],
+                stagger=1,
+            )
+        )
+        peak = workers_peak_mb(process)
+    failed = failed_count(result)
+    figures = latency_figures(result["latencies"])
+    return Row(
+        benchmark=benchmark,
+        database=target.name,
+        case=case,
+        ops=result["statuses"].get(200, 0),
+        seconds=result["seconds"],
+        unit="req",
+        p50_ms=figures["p50_ms"],
+        p99_ms=figures["p99_ms"],
+        peak_rss_mb=peak,
+        note=config + (f"; {failed} failed" if failed else ""),
+        extra={"statuses": result["statuses"], "errors": result["errors"], "mean_ms": figures["mean_ms"]},
+    )

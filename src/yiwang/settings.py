@@ -191,6 +191,11 @@ AXES_LOCKOUT_CALLABLE = "yiwang.identity.views.lockout_response"
 YIWANG_IDLE_TIMEOUT_MINUTES = env_int("YIWANG_IDLE_TIMEOUT_MINUTES", 30)
 # Staff passwords must be changed after this many days (等保: 定期更换); 0 turns the rule off.
 YIWANG_PASSWORD_MAX_AGE_DAYS = env_int("YIWANG_PASSWORD_MAX_AGE_DAYS", 90)
+# Seconds a user's role grants stay in the cache between requests (identity.selectors.actor_grants;
+# every change to a grant or a department invalidates them at once). Only safe with a cache that
+# every web process shares, so 0 (read per request) unless YIWANG_CACHE_URL configures one.
+YIWANG_GRANTS_CACHE_SECONDS = env_int("YIWANG_GRANTS_CACHE_SECONDS", 300 if env("YIWANG_CACHE_URL") else 0)
+YIWANG_GRANTS_CACHE = "default"  # the alias in CACHES
 
 
 # Rate limits (core.ratelimit): "scope=limit/seconds,…" overrides the defaults, e.g.

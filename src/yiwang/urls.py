@@ -4,6 +4,8 @@ from django.urls import include, path
 from yiwang.api import api
 
 urlpatterns = [
+    # First: every API request is resolved without trying the pages' patterns before it.
+    path("api/v1/", api.urls),
     path("", include("yiwang.portal.urls")),
     path("", include("yiwang.licenses.urls")),
     path("services/", include("yiwang.catalog.portal_urls")),
@@ -15,7 +17,6 @@ urlpatterns = [
     path("workbench/messages/", include("yiwang.messaging.workbench_urls")),
     path("workbench/", include("yiwang.workbench.urls")),
     path("accounts/", include("yiwang.identity.urls", namespace="identity")),
-    path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

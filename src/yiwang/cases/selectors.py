@@ -66,7 +66,7 @@ def _scope(actor, grants: list | None = None) -> tuple[Q, Q | None]:
     """(the back-office cases of the actor's departments, the front-office regions of the
     actor's window grants — None if the actor is no window clerk).
 
-    One query: the actor's role grants in active departments (``roles_for_actor``); a grant
+    One query at most: the actor's role grants in active departments (``actor_grants``); a grant
     with descendants covers every active department below by materialized-path prefix, as in
     ``departments_for_actor``. Building the filter from the grants, rather than nesting one
     EXISTS subquery per role, keeps each request's query small and cheap to compile.

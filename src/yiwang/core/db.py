@@ -1,4 +1,5 @@
-"""Plain-SQL writes for hot paths: one INSERT or UPDATE of a model instance, its SQL built once.
+"""Plain SQL for hot paths: one INSERT or UPDATE of a model instance, or one row read by a
+unique column (with a foreign key's row joined), its SQL built once.
 
 Django's ORM compiles every statement anew; for the few writes that every request of a busy
 path makes (a case's timeline step, the changed columns of the case, the audit event) that
@@ -75,3 +76,64 @@ def update(obj: models.Model, fields: list[str] | tuple[str, ...]) -> None:
     params = [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in prepared]
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, obj.pk])
+
+
+# --- Reads: one row by a unique column, with a many-to-one relation joined -------------------
+
+
+@lru_cache(maxsize=64)
+def _select_plan(model: type[models.Model], vendor: str, by: str, related: str | None) -> tuple:
+    """The SELECT of ``model``'s concrete columns (and its ``related`` foreign key's target's,
+    joined) WHERE ``by`` = %s, and each column's converters, as the ORM would apply them."""
+    from django.db.models.expressions import Col
+
+    qn = connection.ops.quote_name
+    parts = [(model, "t0", None)]
+    if related:
+        fk = model._meta.get_field(related)
+        parts.append((fk.related_model, "t1", fk))
+    columns, plans = [], []
+    for part_model, alias, _fk in parts:
+        fields = tuple(part_model._meta.concrete_fields)
+        converters = []
+        for f in fields:
+            columns.append(f"{alias}.{qn(f.column)}")
+            col = Col(alias, f)
+            found = connection.ops.get_db_converters(col) + f.get_db_converters(connection)
+            converters.append(tuple((converter, col) for converter in found))
+        plans.append((part_model, tuple(f.attname for f in fields), tuple(converters)))
+    sql = f"SELECT {', '.join(columns)} FROM {qn(model._meta.db_table)} t0"  # noqa: S608
+    if related:
+        target = fk.related_model
+        sql += f" INNER JOIN {qn(target._meta.db_table)} t1 ON t1.{qn(target._meta.pk.column)} = t0.{qn(fk.column)}"
+    sql += f" WHERE t0.{qn(model._meta.get_field(by).column)} = %s"
+    return sql, tuple(plans), (model._meta.get_field(related) if related else None)
+
+
+def get_one(model: type[models.Model], *, by: str, value, related: str | None = None) -> models.Model | None:
+    """The ``model`` instance whose unique column ``by`` equals ``value`` (None if none), with
+    the object of the foreign key ``related`` read in the same statement (like
+    ``select_related``) — one query whose SQL is built once per process.
+
+    For the lookups every request makes (the bearer token and its user): the ORM would build
+    and compile the same join anew each time, which costs more than running it. Instances
+    come from ``Model.from_db`` with each column converted as the ORM does, so they behave as
+    if read by a queryset.
+    """
+    sql, plans, fk = _select_plan(model, connection.vendor, by, related)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    objects, start = [], 0
+    for part_model, names, converters in plans:
+        values = list(row[start : start + len(names)])
+        start += len(names)
+        for i, found in enumerate(converters):
+            for converter, col in found:
+                values[i] = converter(values[i], col, connection)
+        objects.append(part_model.from_db(connection.alias, names, values))
+    if fk is not None:
+        fk.set_cached_value(objects[0], objects[1])
+    return objects[0]

@@ -119,12 +119,12 @@ class MfaRequiredMiddleware:
         return response if response is not None else self.get_response(request)
 
     def check(self, request: HttpRequest) -> HttpResponse | None:
+        if _is_api(request) and _has_bearer(request):
+            return None  # the token decides; checked first, so the session is not even read
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return None
         if request.path_info.startswith(self.exempt_prefixes()):
-            return None
-        if _is_api(request) and _has_bearer(request):
             return None
         if request.session.get(mfa.SESSION_VERIFIED) or mfa.session_mfa_satisfied(request):
             return self.check_password_age(request)

@@ -7,10 +7,12 @@ Sections: users and tokens (helper "auth"), departments and role grants (helper 
 # Users and API tokens
 # =============================================================================================
 
+import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import caches
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import StartsWith
@@ -179,10 +181,51 @@ def actor_grants(*, actor, remember: bool = False) -> list[RoleGrant]:
     remembered = getattr(actor, "_yiwang_role_grants", None)
     if remembered is not None:
         return remembered
-    grants = list(role_grants_of(actor=actor))
+    grants = _cached_grants(actor)
     if remember:
         actor._yiwang_role_grants = grants
     return grants
+
+
+# --- The role grants across requests ------------------------------------------------------------
+# Read on every staff request, changed rarely: with ``settings.YIWANG_GRANTS_CACHE_SECONDS`` > 0
+# they are kept in Django's cache (``YIWANG_GRANTS_CACHE``, the shared Redis/Valkey cache of a
+# multi-node site) under the user's id and a generation token. Every service that changes a
+# grant or a department calls ``grants_cache_invalidate`` on commit, which draws a new
+# generation: no entry of the old one is read again, on any process that shares the cache. A
+# cache local to one process would not see another's invalidation, so the default is off (0)
+# unless ``YIWANG_CACHE_URL`` configures a shared cache.
+
+_GRANTS_GENERATION = "identity:grants:generation"
+
+
+def _grants_cache():
+    return caches[getattr(settings, "YIWANG_GRANTS_CACHE", "default")]
+
+
+def _cached_grants(actor) -> list[RoleGrant]:
+    seconds = int(getattr(settings, "YIWANG_GRANTS_CACHE_SECONDS", 0) or 0)
+    if seconds <= 0:
+        return list(role_grants_of(actor=actor))
+    cache = _grants_cache()
+    generation = cache.get(_GRANTS_GENERATION)
+    if generation is None:  # first use, or evicted: start a generation nobody has written under
+        cache.add(_GRANTS_GENERATION, secrets.token_hex(8), None)
+        generation = cache.get(_GRANTS_GENERATION)
+    key = f"identity:grants:{generation}:{actor.pk}"
+    grants = cache.get(key)
+    if grants is None:
+        grants = list(role_grants_of(actor=actor))
+        cache.set(key, grants, seconds)
+    return grants
+
+
+def grants_cache_invalidate() -> None:
+    """Forget every cached list of role grants (all users, every process sharing the cache).
+    Services call it through ``transaction.on_commit`` after changing a grant or a department,
+    so a request that read the old rows before the commit cannot store them under the new
+    generation."""
+    _grants_cache().set(_GRANTS_GENERATION, secrets.token_hex(8), None)
 
 
 def grant_covers(grant: RoleGrant, department: Department) -> bool:

@@ -69,16 +69,21 @@ def _lock_draft(*, actor, draft_id, expected_version: int | None = None) -> Case
         pk = int(draft_id)
     except (TypeError, ValueError):
         raise NotFound(_("未找到该草稿。"), code="draft_not_found") from None
-    draft = (
+    # No ORDER BY (``.first()`` would add one, and placing it costs the compiler a hash of
+    # every selected column): the key is unique.
+    found = (
         Case.objects.select_related("item_version__item", "department")
         .select_for_update(of=("self",))
         .filter(pk=pk, applicant_id=getattr(actor, "pk", None), state=CaseState.DRAFT)
-        .first()
+        .order_by()[:1]
     )
+    draft = next(iter(found), None)
     if draft is None:
         raise NotFound(_("未找到该草稿。"), code="draft_not_found")
     if expected_version is not None and draft.version != expected_version:
         raise Conflict(_("草稿已在别处修改,请刷新后再操作。"), code="draft_changed")
+    # What was read, so that ``_save`` writes only the columns that change.
+    draft._loaded = {f.attname: getattr(draft, f.attname) for f in Case._meta.concrete_fields}
     return draft
 
 
