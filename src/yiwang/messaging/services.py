@@ -24,6 +24,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template import Context, Engine, TemplateSyntaxError
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,7 +32,16 @@ from django.utils.translation import gettext as _
 from yiwang.core.audit import audit_record
 from yiwang.core.errors import NotFound, ValidationFailed
 from yiwang.messaging.channels import SENDERS, DeliveryError, Skip
-from yiwang.messaging.models import Channel, Delivery, DeliveryOutcome, Message, MessageState, Template
+from yiwang.messaging.models import (
+    Channel,
+    Delivery,
+    DeliveryOutcome,
+    Message,
+    MessageState,
+    NotificationPreference,
+    Template,
+    TemplateKind,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +157,14 @@ def message_send(
     if recipient is None or not recipient.is_active:
         return []
     ref = _clean_ref(ref)
-    wanted = [t for t in templates if t.active and (channels is None or t.channel in channels)]
+    preference = NotificationPreference.objects.filter(user=recipient).first()
+    wanted = [
+        t
+        for t in templates
+        if t.active
+        and (channels is None or t.channel in channels)
+        and (t.kind == TemplateKind.LEGAL or preference is None or preference.allows(t.channel))
+    ]
     wanted.sort(key=lambda t: _CHANNEL_ORDER[t.channel])
     full_context = {
         "recipient_name": recipient.real_name or recipient.username,
@@ -176,6 +193,7 @@ def message_send(
             ref_url=ref.url if ref else "",
             state=MessageState.SENT if in_app else MessageState.QUEUED,
             sent_at=now if in_app else None,
+            next_attempt_at=None if in_app else now,
             dedupe_key=dedupe_key,
         )
         try:
@@ -203,26 +221,54 @@ def message_send(
     return created
 
 
-def _enqueue_delivery(message_id: int, *, delay_seconds: int = 0) -> None:
+def _enqueue_delivery(message_id: int, *, run_after=None) -> None:
     from yiwang.messaging.tasks import deliver_message
 
     task = deliver_message
-    if delay_seconds > 0 and task.get_backend().supports_defer:
-        task = task.using(run_after=timezone.now() + timedelta(seconds=delay_seconds))
+    if run_after is not None and run_after > timezone.now() and task.get_backend().supports_defer:
+        task = task.using(run_after=run_after)
     task.enqueue(message_id)
+
+
+def _can_defer() -> bool:
+    from yiwang.messaging.tasks import deliver_message
+
+    return deliver_message.get_backend().supports_defer
 
 
 def max_attempts() -> int:
     return max(int(getattr(settings, "YIWANG_MESSAGE_MAX_ATTEMPTS", 3) or 1), 1)
 
 
+def claim_seconds() -> int:
+    """How long a worker holds the attempt it claimed: longer than any send can take (the SMS
+    gateway's and the mail server's timeouts), so a live attempt is never taken over; a dead
+    worker's claim lapses and the redelivery sweep enqueues the message again."""
+    timeouts = (getattr(settings, "YIWANG_SMS_GATEWAY_TIMEOUT", 10), getattr(settings, "EMAIL_TIMEOUT", None) or 10)
+    return max(int(getattr(settings, "YIWANG_MESSAGE_CLAIM_SECONDS", 0) or 0), 6 * int(max(timeouts)), 60)
+
+
+def _claim(message: Message, now) -> bool:
+    """Take the next attempt of ``message``: one conditional UPDATE, so of any number of workers
+    (a retry, a redelivery, a duplicate queue row) exactly one gets it. The attempt must be due
+    (``next_attempt_at``) and not held by another worker (``claimed_until``)."""
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    return bool(
+        Message.objects.filter(due, free, pk=message.pk, state=MessageState.QUEUED, attempts=message.attempts).update(
+            attempts=message.attempts + 1, claimed_until=now + timedelta(seconds=claim_seconds())
+        )
+    )
+
+
 def message_deliver(*, message_id: int) -> Message | None:
     """One delivery attempt of a queued e-mail or SMS message (the ``deliver_message`` task).
 
-    The attempt is claimed first (``attempts`` compare-and-set), so two workers never send
-    the same attempt twice; the gateway or mail server is called outside any transaction
-    (no lock is held while the network is slow); the outcome is then logged and the message
-    updated in one short transaction. Returns the message (None if it does not exist).
+    The attempt is claimed first (``_claim``): it is made only when due, and by one worker
+    only, however many queue rows point at the message; the gateway or mail server is called
+    outside any transaction (no lock is held while the network is slow); the outcome is then
+    logged and the message updated (claim released, next attempt scheduled) in one short
+    transaction. Returns the message (None if it does not exist).
     """
     message = Message.objects.select_related("recipient").filter(pk=message_id).first()
     if message is None or message.state != MessageState.QUEUED or message.channel not in SENDERS:
@@ -230,15 +276,14 @@ def message_deliver(*, message_id: int) -> Message | None:
     if message.attempts >= max_attempts():  # e.g. re-enqueued after its last attempt: no more tries
         return _fail_exhausted(message)
     attempt = message.attempts + 1
-    claimed = Message.objects.filter(pk=message.pk, state=MessageState.QUEUED, attempts=message.attempts).update(
-        attempts=attempt
-    )
-    if not claimed:
+    if not _claim(message, timezone.now()):
         return message
     address, receipt, error = "", "", ""
     try:
         if not message.recipient.is_active:
             raise Skip(_("接收人账户已停用"))
+        if not _channel_allowed(message):
+            raise Skip(_("接收人已关闭该渠道的通知"))
         sent = SENDERS[message.channel](message=message, recipient=message.recipient)
     except Skip as exc:
         outcome, error = DeliveryOutcome.SKIPPED, str(exc)
@@ -256,6 +301,7 @@ def message_deliver(*, message_id: int) -> Message | None:
             message=message, attempt=attempt, outcome=outcome, address=address, provider_ref=receipt, error=error
         )
         old = message.state
+        message.claimed_until = None
         if outcome == DeliveryOutcome.SENT:
             message.state, message.sent_at, message.last_error = MessageState.SENT, timezone.now(), ""
         elif outcome == DeliveryOutcome.SKIPPED:
@@ -264,7 +310,13 @@ def message_deliver(*, message_id: int) -> Message | None:
             message.last_error = error
             if not retry:
                 message.state = MessageState.FAILED
-        message.save(update_fields=["state", "sent_at", "last_error"])
+        if retry:
+            # On a queue that cannot defer, the retry is due at once (as before next_attempt_at).
+            delay = int(getattr(settings, "YIWANG_MESSAGE_RETRY_SECONDS", 60)) * 2 ** (attempt - 1)
+            message.next_attempt_at = timezone.now() + timedelta(seconds=delay if _can_defer() else 0)
+        else:
+            message.next_attempt_at = None
+        message.save(update_fields=["state", "sent_at", "last_error", "claimed_until", "next_attempt_at"])
         if message.state != old:
             audit_record(
                 actor=DELIVERY_ACTOR,
@@ -273,19 +325,29 @@ def message_deliver(*, message_id: int) -> Message | None:
                 changes={"state": [old, message.state], "attempts": attempt, "channel": message.channel},
             )
         if retry:
-            delay = int(getattr(settings, "YIWANG_MESSAGE_RETRY_SECONDS", 60)) * 2 ** (attempt - 1)
-            transaction.on_commit(lambda pk=message.pk, d=delay: _enqueue_delivery(pk, delay_seconds=d), robust=True)
+            transaction.on_commit(
+                lambda pk=message.pk, at=message.next_attempt_at: _enqueue_delivery(pk, run_after=at), robust=True
+            )
     if outcome == DeliveryOutcome.FAILED:
         logger.warning("message %s (%s) attempt %s failed: %s", message.pk, message.channel, attempt, error)
     return message
+
+
+def _channel_allowed(message: Message) -> bool:
+    """The recipient's preference for the channel, read at delivery (it may have changed since
+    the message was queued); legal notices are always allowed."""
+    if Template.objects.filter(code=message.template_code, channel=message.channel, kind=TemplateKind.LEGAL).exists():
+        return True
+    preference = NotificationPreference.objects.filter(user_id=message.recipient_id).first()
+    return preference is None or preference.allows(message.channel)
 
 
 def _fail_exhausted(message: Message) -> Message:
     """Mark failed a queued message whose attempts are used up (no further attempt is made)."""
     with transaction.atomic():
         message = Message.objects.select_for_update().select_related("recipient").get(pk=message.pk)
-        if message.state != MessageState.QUEUED:
-            return message
+        if message.state != MessageState.QUEUED or (message.claimed_until and message.claimed_until >= timezone.now()):
+            return message  # settled, or its last attempt is being made by another worker right now
         old = message.state
         message.state = MessageState.FAILED
         message.save(update_fields=["state"])
@@ -300,12 +362,18 @@ def _fail_exhausted(message: Message) -> Message:
 
 
 def message_redeliver_stale(*, older_than_minutes: int = 30) -> int:
-    """Enqueue again the e-mail and SMS messages still queued long after their last attempt
-    should have run (a worker that died mid-attempt, a lost queue row). Returns how many."""
-    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
-    stale = Message.objects.filter(
-        state=MessageState.QUEUED, channel__in=list(SENDERS), created_at__lt=cutoff
-    ).values_list("pk", flat=True)
+    """Enqueue again the e-mail and SMS messages whose attempt has been due for more than
+    ``older_than_minutes`` and that no worker holds (a worker that died mid-attempt, a lost
+    queue row). A message waiting for a deferred retry is not due yet and is left alone; one
+    enqueued twice is still attempted once (the claim). Returns how many were enqueued."""
+    now = timezone.now()
+    cutoff = now - timedelta(minutes=older_than_minutes)
+    stale = (
+        Message.objects.filter(state=MessageState.QUEUED, channel__in=list(SENDERS))
+        .filter(Q(next_attempt_at__lt=cutoff) | Q(next_attempt_at__isnull=True, created_at__lt=cutoff))
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .values_list("pk", flat=True)
+    )
     count = 0
     for pk in stale.iterator():
         _enqueue_delivery(pk)
