@@ -11,7 +11,7 @@ from yiwang.messaging.models import Delivery, Message, Template
 class TemplateForm(forms.ModelForm):
     class Meta:
         model = Template
-        fields = ("code", "channel", "name", "subject", "body", "active")
+        fields = ("code", "channel", "name", "kind", "subject", "body", "active")
         widgets = {"body": forms.Textarea(attrs={"rows": 8})}
 
     def clean(self):
@@ -29,8 +29,8 @@ class TemplateForm(forms.ModelForm):
 @admin.register(Template)
 class TemplateAdmin(admin.ModelAdmin):
     form = TemplateForm
-    list_display = ("code", "channel", "name", "subject", "active", "updated_at")
-    list_filter = ("channel", "active")
+    list_display = ("code", "channel", "name", "kind", "subject", "active", "updated_at")
+    list_filter = ("channel", "kind", "active")
     search_fields = ("code", "name", "subject")
 
     def save_model(self, request, obj, form, change):
@@ -48,6 +48,7 @@ class TemplateAdmin(admin.ModelAdmin):
                 subject=data["subject"],
                 body=data["body"],
                 active=data["active"],
+                kind=data["kind"],
             )
         except ValidationFailed as exc:
             messages.error(request, ";".join(str(m) for msgs in exc.fields.values() for m in msgs) or str(exc))

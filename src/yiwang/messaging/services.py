@@ -83,15 +83,28 @@ def template_errors(*, subject: str, body: str) -> dict[str, list[str]]:
 
 @transaction.atomic
 def template_save(
-    *, actor, template: Template | None, code: str, channel: str, name: str, subject: str, body: str, active: bool
+    *,
+    actor,
+    template: Template | None,
+    code: str,
+    channel: str,
+    name: str,
+    subject: str,
+    body: str,
+    active: bool,
+    kind: str | None = None,
 ) -> Template:
-    """Create or change a template (admin); the text must compile. Audited with what changed."""
+    """Create or change a template (admin); the text must compile. Audited with what changed.
+    ``kind`` (legal / service) defaults to the template's current one, service for a new one."""
     code = (code or "").strip()
     errors = template_errors(subject=subject, body=body)
     if not code:
         errors["code"] = [_("此字段为必填项")]
     if channel not in Channel.values:
         errors["channel"] = [_("渠道无效")]
+    kind = kind or (template.kind if template is not None else TemplateKind.SERVICE)
+    if kind not in TemplateKind.values:
+        errors["kind"] = [_("类别无效")]
     if errors:
         raise ValidationFailed(fields=errors)
     clash = Template.objects.filter(code=code, channel=channel).exclude(pk=getattr(template, "pk", None))
@@ -99,7 +112,7 @@ def template_save(
         message = _("该代码在此渠道已有模板")
         raise ValidationFailed(message, code="template_exists", fields={"code": [message]})
     values = {"code": code, "channel": channel, "name": (name or code).strip(), "subject": subject.strip()}
-    values |= {"body": body.strip(), "active": bool(active)}
+    values |= {"body": body.strip(), "active": bool(active), "kind": kind}
     if template is None:
         template = Template.objects.create(**values)
         changes = {"created": sorted(values)}
@@ -379,6 +392,33 @@ def message_redeliver_stale(*, older_than_minutes: int = 30) -> int:
         _enqueue_delivery(pk)
         count += 1
     return count
+
+
+# --- preferences -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def notification_preferences_update(*, actor, email: bool, sms: bool) -> NotificationPreference:
+    """Turn e-mail and SMS notifications on or off for the actor themself. In-app messages
+    stay on, and legal notices (``TemplateKind.LEGAL``) are sent whatever is chosen here.
+    Audited with what changed (nothing changed: nothing written)."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        raise NotFound(_("未找到该用户。"), code="user_not_found")
+    errors = {
+        name: [_("须为 true 或 false")]
+        for name, value in (("email", email), ("sms", sms))
+        if not isinstance(value, bool)
+    }
+    if errors:
+        raise ValidationFailed(fields=errors)
+    preference, _created = NotificationPreference.objects.select_for_update().get_or_create(user=actor)
+    changed = {name: [getattr(preference, name), value] for name, value in (("email", email), ("sms", sms))}
+    changed = {name: pair for name, pair in changed.items() if pair[0] != pair[1]}
+    if changed:
+        preference.email, preference.sms = email, sms
+        preference.save(update_fields=["email", "sms", "updated_at"])
+        audit_record(actor=actor, action="notification_preference.update", obj=preference, changes=changed)
+    return preference
 
 
 # --- reading -----------------------------------------------------------------------------------
