@@ -63,8 +63,8 @@ class Ref:
 # --- templates ---------------------------------------------------------------------------------
 
 
-def render_text(text: str, context: dict) -> str:
-    return _ENGINE.from_string(text).render(Context(context, autoescape=False)).strip()
+def _render(compiled, context: dict) -> str:
+    return compiled.render(Context(context, autoescape=False)).strip()
 
 
 def template_errors(*, subject: str, body: str) -> dict[str, list[str]]:
@@ -154,11 +154,37 @@ def message_send(
     """Send notification ``template_code`` to ``recipient`` in every channel that has an
     active template (or in those of ``channels`` that do). Returns the messages created;
     a channel whose copy was already sent under the same ``dedupe_key`` is left out, and a
-    deactivated account gets nothing. ``ValidationFailed`` if the code has no template at all.
+    deactivated account gets nothing. A channel the recipient turned off is left out too,
+    unless the template is a legal notice (``TemplateKind.LEGAL``). ``ValidationFailed`` if
+    the code has no template at all.
 
     The context may use ``recipient_name``, ``site_url`` and ``url`` (the reference's link)
     besides what the caller passes.
     """
+    return message_send_many(
+        actor=actor,
+        recipients=[recipient],
+        template_code=template_code,
+        context=context,
+        channels=channels,
+        ref=ref,
+        dedupe_key=dedupe_key,
+    )
+
+
+@transaction.atomic
+def message_send_many(
+    *,
+    actor,
+    recipients,
+    template_code: str,
+    context: dict,
+    channels: list[str] | tuple[str, ...] | None = None,
+    ref: Ref | None = None,
+    dedupe_key: str = "",
+) -> list[Message]:
+    """``message_send`` to several people: the templates are read once and compiled once, the
+    preferences in one query, whatever the number of recipients."""
     if channels is not None:
         unknown = [c for c in channels if c not in Channel.values]
         if unknown:
@@ -167,10 +193,32 @@ def message_send(
     if not templates:
         message = _("没有代码为 %(code)s 的消息模板") % {"code": template_code}
         raise ValidationFailed(message, code="template_missing", fields={"template_code": [message]})
-    if recipient is None or not recipient.is_active:
+    people = [r for r in recipients if r is not None and r.is_active]
+    if not people:
         return []
     ref = _clean_ref(ref)
-    preference = NotificationPreference.objects.filter(user=recipient).first()
+    preferences = {p.user_id: p for p in NotificationPreference.objects.filter(user__in=people)}
+    compiled = {t.pk: (_ENGINE.from_string(t.subject), _ENGINE.from_string(t.body)) for t in templates if t.active}
+    created = []
+    for recipient in people:
+        created += _send_one(
+            actor=actor,
+            recipient=recipient,
+            templates=templates,
+            compiled=compiled,
+            preference=preferences.get(recipient.pk),
+            template_code=template_code,
+            context=context,
+            channels=channels,
+            ref=ref,
+            dedupe_key=dedupe_key,
+        )
+    return created
+
+
+def _send_one(
+    *, actor, recipient, templates, compiled, preference, template_code, context, channels, ref, dedupe_key
+) -> list[Message]:
     wanted = [
         t
         for t in templates
@@ -199,8 +247,8 @@ def message_send(
             recipient=recipient,
             channel=template.channel,
             template_code=template_code,
-            subject=render_text(template.subject, full_context)[:300],
-            body=render_text(template.body, full_context),
+            subject=_render(compiled[template.pk][0], full_context)[:300],
+            body=_render(compiled[template.pk][1], full_context),
             ref_type=ref.type if ref else "",
             ref_id=ref.id if ref else "",
             ref_url=ref.url if ref else "",
