@@ -67,17 +67,48 @@ def _render(compiled, context: dict) -> str:
     return compiled.render(Context(context, autoescape=False)).strip()
 
 
+# What a template may use besides the caller's variables (docs/messaging.md, "Templates"); the
+# save check renders each template once with these, so an error shows when saving, not when sending.
+SAMPLE_CONTEXT = {
+    "number": "320500202510200001",
+    "item_name": "个体工商户设立登记",
+    "state": "accepted",
+    "state_label": "已受理",
+    "sla_status": "warning",
+    "sla_label": "临近超期",
+    "due_date": "2025-10-21",
+    "department_name": "市场监督管理局",
+    "case_id": 1,
+    "recipient_name": "张三",
+    "site_url": "https://www.example.gov.cn",
+    "url": "/cases/1/",
+}
+
+
 def template_errors(*, subject: str, body: str) -> dict[str, list[str]]:
-    """Syntax errors of a template's subject and body, by field (empty when both compile)."""
+    """Errors of a template's subject and body, by field (empty when both are usable): a syntax
+    error, a tag that needs other templates (``{% include %}``, ``{% extends %}`` — messages are
+    rendered from text alone, so it would fail every send), or an error when rendering it with
+    sample values of the documented variables."""
+    from django.template.loader_tags import ExtendsNode, IncludeNode
+
     errors: dict[str, list[str]] = {}
     for field, text in (("subject", subject), ("body", body)):
         if not (text or "").strip():
             errors[field] = [_("此字段为必填项")]
             continue
         try:
-            _ENGINE.from_string(text)
+            compiled = _ENGINE.from_string(text)
         except TemplateSyntaxError as exc:
             errors[field] = [_("模板语法错误:%(error)s") % {"error": exc}]
+            continue
+        if compiled.nodelist.get_nodes_by_type(IncludeNode) or compiled.nodelist.get_nodes_by_type(ExtendsNode):
+            errors[field] = [_("消息模板不能引用其他模板({% include %} 或 {% extends %}),请直接写出全文")]
+            continue
+        try:
+            _render(compiled, SAMPLE_CONTEXT)
+        except Exception as exc:  # any error a send would hit
+            errors[field] = [_("模板无法渲染:%(error)s") % {"error": f"{type(exc).__name__}: {exc}"}]
     return errors
 
 
