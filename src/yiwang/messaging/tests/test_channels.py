@@ -280,9 +280,8 @@ def test_a_template_that_would_fail_every_send_is_refused_when_saved(world, body
 def test_the_template_admin_shows_every_refusal_on_the_form(world):
     from django.test import Client
 
-    from yiwang.messaging.models import Template
-
     from yiwang.identity import mfa
+    from yiwang.messaging.models import Template
 
     admin = Client()
     admin.force_login(world.tree.root)
