@@ -127,6 +127,10 @@ def main(args: dict) -> dict:
     out["license_pdf"] = timed(lambda i: services.license_pdf(license=issued[i % len(issued)]), pdfs)
     out["pdf_bytes"] = len(services.license_pdf(license=lic))
     out["peak_rss_mb"] = peak_rss_mb()
+    # what the QR code of each license points at, for the HTTP rows measured by bench/licenses.py
+    out["verify_paths"] = [
+        f"/verify/{lic.identifier}?s={keys.short_token(lic.signature)}" for lic in issued[: min(len(issued), 50)]
+    ]
     return out
 
 

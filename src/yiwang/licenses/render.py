@@ -2,6 +2,7 @@
 
 import io
 import math
+from functools import lru_cache
 
 from yiwang.core.pdf import cjk_font_path, pdf_font
 
@@ -49,14 +50,6 @@ def seal_png(name: str, *, size: int = 480) -> bytes:
 
 
 # ------------------------------------------------------------------ the PDF
-
-
-def qr_png(url: str) -> bytes:
-    import segno
-
-    out = io.BytesIO()
-    segno.make(url, error="m", micro=False).save(out, kind="png", scale=8, border=4)
-    return out.getvalue()
 
 
 def license_pdf(
@@ -120,12 +113,41 @@ def license_pdf(
     )
     # QR code for verification
     qr_size = 34 * mm
-    c.drawImage(ImageReader(io.BytesIO(qr_png(verify_url))), 24 * mm, 22 * mm, qr_size, qr_size)
+    _draw_qr(c, verify_url, x=24 * mm, y=22 * mm, size=qr_size)
     c.setFont(font, 8)
     c.drawString(24 * mm, 18 * mm, "扫码核验")
     c.showPage()
     c.save()
     return out.getvalue()
+
+
+def _draw_qr(c, url: str, *, x: float, y: float, size: float, border: int = 4) -> None:
+    """The QR code as vector modules (one filled rectangle per horizontal run of dark modules):
+    sharp at any zoom or print resolution, and about a fifth of the page's render time cheaper
+    than encoding a PNG and embedding it as an image (measured with pyinstrument)."""
+    import segno
+
+    matrix = segno.make(url, error="m", micro=False).matrix
+    count = len(matrix) + 2 * border
+    module = size / count
+    c.saveState()
+    c.setFillColorRGB(1, 1, 1)
+    c.rect(x, y, size, size, stroke=0, fill=1)
+    c.setFillColorRGB(0, 0, 0)
+    path = c.beginPath()
+    for row_index, row in enumerate(matrix):
+        top = y + size - (row_index + border + 1) * module
+        col = 0
+        while col < len(row):
+            if row[col] & 1:
+                start = col
+                while col < len(row) and row[col] & 1:
+                    col += 1
+                path.rect(x + (start + border) * module, top, (col - start) * module, module)
+            else:
+                col += 1
+    c.drawPath(path, stroke=0, fill=1)
+    c.restoreState()
 
 
 def _wrap(text: str, *, max_chars: int) -> list[str]:
@@ -139,13 +161,21 @@ def _wrap(text: str, *, max_chars: int) -> list[str]:
     return lines or [""]
 
 
-def pades_sign(pdf: bytes, *, certificate_pem: str, private_key_pem: bytes, root_pem: str, reason: str) -> bytes:
-    """Add a PAdES baseline B signature (ECDSA P-256, SHA-256) with the department's certificate."""
+# The CMS container of one PAdES signature here (ECDSA P-256 signature, the signing certificate,
+# the platform root, signed attributes) is ~2 KiB. Reserving a fixed size lets pyHanko skip its
+# size estimate, which otherwise builds and signs a throw-away container first (half of the
+# signing cost, measured with pyinstrument). pyHanko raises if a container ever outgrows it.
+PADES_BYTES_RESERVED = 8192
+
+
+@lru_cache(maxsize=64)
+def _pades_signer(certificate_pem: str, private_key_pem: bytes, root_pem: str):
+    """The pyHanko signer of one department key, parsed once per process (keys rotate by version,
+    so a rotated key is a new cache entry; the old one ages out)."""
     from asn1crypto import keys as asn1_keys
     from asn1crypto import pem
     from asn1crypto import x509 as asn1_x509
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.sign import fields, signers
+    from pyhanko.sign import signers
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
     def cert(text: str):
@@ -153,11 +183,18 @@ def pades_sign(pdf: bytes, *, certificate_pem: str, private_key_pem: bytes, root
         return asn1_x509.Certificate.load(der)
 
     _, _, key_der = pem.unarmor(private_key_pem)
-    signer = signers.SimpleSigner(
+    return signers.SimpleSigner(
         signing_cert=cert(certificate_pem),
         signing_key=asn1_keys.PrivateKeyInfo.load(key_der),
         cert_registry=SimpleCertificateStore.from_certs([cert(root_pem)]),
     )
+
+
+def pades_sign(pdf: bytes, *, certificate_pem: str, private_key_pem: bytes, root_pem: str, reason: str) -> bytes:
+    """Add a PAdES baseline B signature (ECDSA P-256, SHA-256) with the department's certificate."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     meta = signers.PdfSignatureMetadata(
         field_name="YiwangSeal",
@@ -166,5 +203,11 @@ def pades_sign(pdf: bytes, *, certificate_pem: str, private_key_pem: bytes, root
         md_algorithm="sha256",
     )
     out = io.BytesIO()
-    signers.sign_pdf(writer, meta, signer=signer, output=out)
+    signers.sign_pdf(
+        writer,
+        meta,
+        signer=_pades_signer(certificate_pem, private_key_pem, root_pem),
+        output=out,
+        bytes_reserved=PADES_BYTES_RESERVED,
+    )
     return out.getvalue()

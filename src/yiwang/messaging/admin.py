@@ -2,7 +2,7 @@
 messages and the delivery log are read-only, for operators to see what was sent and why not."""
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from yiwang.messaging.models import Delivery, Message, Template
@@ -11,7 +11,7 @@ from yiwang.messaging.models import Delivery, Message, Template
 class TemplateForm(forms.ModelForm):
     class Meta:
         model = Template
-        fields = ("code", "channel", "name", "subject", "body", "active")
+        fields = ("code", "channel", "name", "kind", "subject", "body", "active")
         widgets = {"body": forms.Textarea(attrs={"rows": 8})}
 
     def clean(self):
@@ -29,29 +29,28 @@ class TemplateForm(forms.ModelForm):
 @admin.register(Template)
 class TemplateAdmin(admin.ModelAdmin):
     form = TemplateForm
-    list_display = ("code", "channel", "name", "subject", "active", "updated_at")
-    list_filter = ("channel", "active")
+    list_display = ("code", "channel", "name", "kind", "subject", "active", "updated_at")
+    list_filter = ("channel", "kind", "active")
     search_fields = ("code", "name", "subject")
 
     def save_model(self, request, obj, form, change):
-        from yiwang.core.errors import ValidationFailed
+        """Through the audited service. The form has already checked everything the service
+        checks (template_errors in clean(), the code/channel clash by the unique constraint,
+        channel and kind by their choices), so a refusal here would be a bug, not bad input."""
         from yiwang.messaging.services import template_save
 
         data = form.cleaned_data
-        try:
-            saved = template_save(
-                actor=request.user,
-                template=Template.objects.get(pk=obj.pk) if change else None,
-                code=data["code"],
-                channel=data["channel"],
-                name=data["name"],
-                subject=data["subject"],
-                body=data["body"],
-                active=data["active"],
-            )
-        except ValidationFailed as exc:
-            messages.error(request, ";".join(str(m) for msgs in exc.fields.values() for m in msgs) or str(exc))
-            return
+        saved = template_save(
+            actor=request.user,
+            template=Template.objects.get(pk=obj.pk) if change else None,
+            code=data["code"],
+            channel=data["channel"],
+            name=data["name"],
+            subject=data["subject"],
+            body=data["body"],
+            active=data["active"],
+            kind=data["kind"],
+        )
         obj.pk = saved.pk
 
     def has_delete_permission(self, request, obj=None):

@@ -50,6 +50,39 @@ def message_list(request: HttpRequest, unread: bool | None = None):
     return selectors.message_list(actor=request.auth, unread=unread)
 
 
+class PreferencesOut(Schema):
+    in_app: bool = Field(description="Always true: in-app messages cannot be turned off")
+    email: bool = Field(description="E-mail notifications on")
+    sms: bool = Field(description="SMS notifications on")
+    legal_notices_always_sent: bool = Field(
+        description="Always true: legal notices (受理, 不予受理, 补正, the decision) go out in every channel they have"
+    )
+
+
+class PreferencesIn(Schema):
+    email: bool
+    sms: bool
+
+
+def _preferences_out(preference) -> dict:
+    return {"in_app": True, "email": preference.email, "sms": preference.sms, "legal_notices_always_sent": True}
+
+
+@router.get("/preferences", response={200: PreferencesOut, **READ_ERRORS}, summary="My notification channels")
+def preferences_get(request: HttpRequest):
+    return _preferences_out(selectors.notification_preferences(actor=request.auth))
+
+
+@router.put(
+    "/preferences",
+    response={200: PreferencesOut, 422: ErrorOut, **READ_ERRORS},
+    summary="Turn my e-mail / SMS notifications on or off (legal notices are always sent)",
+)
+def preferences_put(request: HttpRequest, payload: PreferencesIn):
+    preference = services.notification_preferences_update(actor=request.auth, email=payload.email, sms=payload.sms)
+    return _preferences_out(preference)
+
+
 @router.post("/read-all", response={200: ReadAllOut, **READ_ERRORS}, summary="Mark all my messages read")
 def message_read_all(request: HttpRequest):
     marked = services.message_mark_all_read(actor=request.auth)

@@ -28,6 +28,17 @@ class MessageState(models.TextChoices):
     READ = "read", _("已读")
 
 
+class TemplateKind(models.TextChoices):
+    """Whether a person may turn a notification off (docs/messaging.md, "Preferences").
+
+    A legal notice (法定告知) tells an applicant of an act with legal effect on their case —
+    受理, 不予受理, 补正, the decision — and is sent in every channel it has, whatever the
+    person's preferences. A service notice (服务提醒) respects them."""
+
+    LEGAL = "legal", _("法定告知")
+    SERVICE = "service", _("服务提醒")
+
+
 class Template(models.Model):
     """The wording of one notification in one channel (Django template language)."""
 
@@ -37,6 +48,13 @@ class Template(models.Model):
     subject = models.CharField(_("标题"), max_length=200, help_text=_("Django 模板语法,如 {{ number }}"))
     body = models.TextField(_("正文"), help_text=_("Django 模板语法;可用变量见 docs/messaging.md"))
     active = models.BooleanField(_("启用"), default=True, help_text=_("停用后,该渠道不再发送此通知"))
+    kind = models.CharField(
+        _("类别"),
+        max_length=10,
+        choices=TemplateKind.choices,
+        default=TemplateKind.SERVICE,
+        help_text=_("法定告知(受理、不予受理、补正、决定)不受个人退订影响,始终发送"),
+    )
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
@@ -66,6 +84,11 @@ class Message(models.Model):
     # The same notification about the same thing is sent once per recipient and channel.
     dedupe_key = models.CharField(_("去重键"), max_length=200, blank=True)
     attempts = models.PositiveSmallIntegerField(_("发送次数"), default=0)
+    # E-mail and SMS: when the next attempt is due (set at creation, pushed back by a retry),
+    # and until when a worker holds the attempt it claimed. An attempt is made only by the
+    # worker whose claim (one conditional UPDATE) succeeded: services.message_deliver.
+    next_attempt_at = models.DateTimeField(_("下次发送时间"), null=True, blank=True)
+    claimed_until = models.DateTimeField(_("发送占用至"), null=True, blank=True)
     last_error = models.TextField(_("最近错误"), blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
@@ -85,6 +108,7 @@ class Message(models.Model):
             # The inbox (newest first) and the header's unread count.
             models.Index(fields=["recipient", "channel", "state"], name="messaging_inbox_idx"),
             models.Index(fields=["state", "channel", "created_at"], name="messaging_queue_idx"),
+            models.Index(fields=["state", "next_attempt_at"], name="messaging_due_idx"),
         ]
 
     def __str__(self) -> str:
@@ -119,3 +143,28 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_id} #{self.attempt} {self.outcome}"
+
+
+class NotificationPreference(models.Model):
+    """A person's choice of channels. In-app messages are always on; e-mail and SMS can be
+    turned off, except for legal notices (``TemplateKind.LEGAL``). No row: everything on."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("用户"),
+        on_delete=models.CASCADE,
+        related_name="notification_preference",
+    )
+    email = models.BooleanField(_("接收电子邮件通知"), default=True)
+    sms = models.BooleanField(_("接收短信通知"), default=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("通知偏好")
+        verbose_name_plural = _("通知偏好")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: email={self.email} sms={self.sms}"
+
+    def allows(self, channel: str) -> bool:
+        return {Channel.EMAIL: self.email, Channel.SMS: self.sms}.get(channel, True)

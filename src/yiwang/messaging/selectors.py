@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from yiwang.core.errors import NotFound
-from yiwang.messaging.models import Channel, Message, MessageState
+from yiwang.messaging.models import Channel, Message, MessageState, NotificationPreference
 
 
 def _signed_in(actor) -> bool:
@@ -45,3 +45,10 @@ def unread_count(*, actor) -> int:
     if not _signed_in(actor):
         return 0
     return Message.objects.filter(recipient=actor, channel=Channel.IN_APP, state=MessageState.SENT).count()
+
+
+def notification_preferences(*, actor) -> NotificationPreference:
+    """The actor's channel choices (not saved: everything on, if they never chose)."""
+    if not _signed_in(actor):
+        raise NotFound(_("未找到该用户。"), code="user_not_found")
+    return NotificationPreference.objects.filter(user=actor).first() or NotificationPreference(user=actor)

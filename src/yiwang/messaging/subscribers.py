@@ -21,7 +21,7 @@ from yiwang.core import events
 from yiwang.core.errors import NotFound
 from yiwang.identity.models import Role
 from yiwang.identity.selectors import department_get, users_with_role
-from yiwang.messaging.services import Ref, message_send
+from yiwang.messaging.services import Ref, message_send, message_send_many
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -79,19 +79,16 @@ def notify_sla(case_id, sla_status: str) -> int:
         return 0
     ref = Ref("case", facts["case_id"], reverse("cases_workbench:detail", args=[facts["case_id"]]))
     key = f"case:{facts['case_id']}:sla:{sla_status}:{facts['due_date'] or ''}"
-    sent = 0
-    for user in sla_recipients(facts):
-        sent += len(
-            message_send(
-                actor=SYSTEM_ACTOR,
-                recipient=user,
-                template_code=template,
-                context=_context(facts),
-                ref=ref,
-                dedupe_key=key,
-            )
+    return len(
+        message_send_many(
+            actor=SYSTEM_ACTOR,
+            recipients=sla_recipients(facts),
+            template_code=template,
+            context=_context(facts),
+            ref=ref,
+            dedupe_key=key,
         )
-    return sent
+    )
 
 
 def notify_applicant(case_id, event_name: str) -> int:

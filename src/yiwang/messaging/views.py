@@ -82,5 +82,29 @@ def mark_all_read(request: HttpRequest, front: str = "portal") -> HttpResponse:
     return redirect(_inbox_url(conf))
 
 
+@login_required
+def preferences(request: HttpRequest, front: str = "portal") -> HttpResponse:
+    """E-mail and SMS on or off (two checkboxes); in-app and legal notices are always on."""
+    conf = _check_front(request, front)
+    if request.method == "POST":
+        services.notification_preferences_update(
+            actor=request.user, email=request.POST.get("email") == "on", sms=request.POST.get("sms") == "on"
+        )
+        flash.success(request, _("通知设置已保存。"))
+        return redirect(reverse(f"{conf['namespace']}:preferences"))
+    return render(
+        request,
+        "messaging/preferences.html",
+        {
+            "preference": selectors.notification_preferences(actor=request.user),
+            "ns": conf["namespace"],
+            "title": _("通知设置"),
+            "front": front,
+            "has_email": bool(request.user.email),
+            "has_phone": bool(request.user.phone),
+        },
+    )
+
+
 def _inbox_url(conf: dict) -> str:
     return reverse(f"{conf['namespace']}:inbox")

@@ -244,3 +244,58 @@ def test_a_message_at_the_attempt_limit_is_not_attempted_again(world, settings, 
     assert calls == []
     assert sms.state == MessageState.FAILED and sms.attempts == 2
     assert not sms.deliveries.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ('{% include "messaging/other.txt" %}', "不能引用其他模板"),
+        ('{% extends "base.txt" %}{% block x %}{% endblock %}', "不能引用其他模板"),
+        ('{% if number %}{% include "x.txt" %}{% endif %}', "不能引用其他模板"),
+        ('办件 {% url "no-such-page" %}', "模板无法渲染"),
+    ],
+)
+def test_a_template_that_would_fail_every_send_is_refused_when_saved(world, body, says):
+    from yiwang.core.errors import ValidationFailed
+    from yiwang.messaging.models import Template
+    from yiwang.messaging.services import template_save
+
+    template = Template.objects.get(code="case.accepted", channel="in_app")
+    with pytest.raises(ValidationFailed) as exc:
+        template_save(
+            actor=world.tree.root,
+            template=template,
+            code=template.code,
+            channel="in_app",
+            name="x",
+            subject="受理",
+            body=body,
+            active=True,
+        )
+    assert list(exc.value.fields) == ["body"] and says in str(exc.value.fields["body"][0])
+    template.refresh_from_db()
+    assert template.body != body
+
+
+def test_the_template_admin_shows_every_refusal_on_the_form(world):
+    from django.test import Client
+
+    from yiwang.identity import mfa
+    from yiwang.messaging.models import Template
+
+    admin = Client()
+    admin.force_login(world.tree.root)
+    session = admin.session
+    session[mfa.SESSION_VERIFIED] = True  # as after a TOTP check
+    session.save()
+    base = {"code": "case.custom", "channel": "in_app", "name": "自定义", "kind": "service", "subject": "标题"}
+    answer = admin.post("/admin/messaging/template/add/", {**base, "body": '{% include "x.txt" %}', "active": "on"})
+    assert answer.status_code == 200 and "不能引用其他模板" in answer.content.decode()
+    answer = admin.post("/admin/messaging/template/add/", {**base, "code": "case.accepted", "body": "正文"})
+    errors = answer.context["adminform"].form.errors
+    assert answer.status_code == 200 and "__all__" in errors, errors  # the code/channel clash
+    assert not Template.objects.filter(code="case.custom").exists()
+    answer = admin.post("/admin/messaging/template/add/", {**base, "body": "正文 {{ number }}", "active": "on"})
+    assert answer.status_code == 302
+    saved = Template.objects.get(code="case.custom")
+    assert AuditEvent.objects.filter(action="message_template.save", object_id=str(saved.pk)).exists()

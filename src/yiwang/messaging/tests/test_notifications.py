@@ -81,6 +81,28 @@ def test_unassigned_case_warns_every_reviewer_of_the_department(clocked, django_
     assert inbox(world.police_reviewer) == []
 
 
+def test_an_sla_notification_reads_its_templates_once_whatever_the_number_of_recipients(
+    clocked, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from yiwang.messaging.subscribers import notify_sla
+
+    world = clocked
+    case = accepted_case(world, django_capture_on_commit_callbacks, claim=False)
+    with django_capture_on_commit_callbacks(execute=False):
+        from yiwang.cases import services as cases
+
+        cases.case_sweep(today=WARNING_DAY)  # the case is in warning; its event is not delivered here
+    with CaptureQueriesContext(connection) as queries:
+        sent = notify_sla(case.pk, "warning")
+    assert sent == 6  # two reviewers and the head, in-app and e-mail each
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert sum('FROM "messaging_template"' in q for q in sql) == 1
+    assert sum('FROM "messaging_notificationpreference"' in q for q in sql) == 1
+
+
 def test_a_stale_sla_event_is_not_sent(clocked, django_capture_on_commit_callbacks):
     from yiwang.messaging.subscribers import notify_sla
 
