@@ -348,6 +348,10 @@ def env_schedule(name: str) -> dict[str, int]:
     return schedule
 
 
+# Seconds between a background worker's heartbeats (core.health; the operator's health page
+# reports a worker silent for three beats, at least a minute, as stopped).
+YIWANG_WORKER_HEARTBEAT_SECONDS = env_int("YIWANG_WORKER_HEARTBEAT_SECONDS", 15)
+
 # Periodic jobs' intervals in seconds, overriding the code's defaults per job (docs/operations.md);
 # an interval set in the admin overrides this in turn.
 YIWANG_SCHEDULE = env_schedule("YIWANG_SCHEDULE")
