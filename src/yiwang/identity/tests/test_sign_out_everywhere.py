@@ -111,3 +111,27 @@ def test_existing_sessions_survive_the_upgrade():
     assert user.get_session_auth_hash() == AbstractBaseUser._get_session_auth_hash(user)
     user.session_generation = 1
     assert user.get_session_auth_hash() != AbstractBaseUser._get_session_auth_hash(user)
+
+
+def test_expired_password_keeps_tokens_working_until_the_change_then_revokes_them(settings):
+    """等保 定期更换: the expired password holds the browser at the password page; a machine
+    client's token keeps working until the person changes the password, which revokes it."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.YIWANG_PASSWORD_MAX_AGE_DAYS = 90
+    user = make_user()
+    _token, raw = api_token_create(actor=user, user=user, name="前置机")
+    AuditEvent.objects.filter(action="user.create", object_id=str(user.pk)).update(
+        created_at=timezone.now() - timedelta(days=120)
+    )
+    browser = signed_in(user)
+    assert browser.get("/api/v1/me").json()["code"] == "password_expired"
+    assert me(Client(), raw) == 200  # the token is not held back by the expiry
+    response = browser.post(
+        "/accounts/password/",
+        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert response.status_code == 302
+    assert me(browser) == 200 and me(Client(), raw) == 401
