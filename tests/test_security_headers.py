@@ -73,6 +73,7 @@ def production_env(tmp_path, **extra) -> dict:
         **extra,
     }
     env.pop("DATABASE_URL", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests' conftest, never in production
     return env
 
 

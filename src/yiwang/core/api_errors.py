@@ -49,7 +49,7 @@ from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
 
 from yiwang.core.errors import YiwangError
-from yiwang.core.inputs import MAX_JSON_DEPTH, json_problems, refuse, text_problem, too_deep_message
+from yiwang.core.inputs import MAX_JSON_DEPTH, form_problems, json_problems, refuse, too_deep_message
 
 logger = logging.getLogger("yiwang.api")
 
@@ -149,18 +149,7 @@ class YiwangParser(Parser):
         return data
 
     def parse_querydict(self, data, list_fields, request: HttpRequest):
-        problems: dict[str, list[str]] = {}
-        for key, values in data.lists():
-            problem = text_problem(key)
-            if problem:  # a field name that cannot be shown back either
-                problems.setdefault("__all__", []).append(problem)
-                continue
-            for text in (getattr(value, "name", value) for value in values):
-                problem = text_problem(text) if isinstance(text, str) else None
-                if problem:
-                    problems[key] = [problem]
-                    break
-        refuse(problems)
+        refuse(form_problems(data))
         return super().parse_querydict(data, list_fields, request)
 
 

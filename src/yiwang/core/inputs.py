@@ -69,6 +69,25 @@ def json_problems(data, *, root: str = "", max_depth: int = MAX_JSON_DEPTH) -> t
     return problems, too_deep
 
 
+def form_problems(data) -> dict[str, list[str]]:
+    """Messages per field of a ``QueryDict`` / ``MultiValueDict`` (query, form fields, and the
+    names of uploaded files) holding text that cannot be stored; a bad field *name* is
+    reported under ``__all__`` (it cannot be shown back either)."""
+    problems: dict[str, list[str]] = {}
+    for key, values in data.lists():
+        problem = text_problem(key)
+        if problem:
+            problems.setdefault("__all__", []).append(problem)
+            continue
+        for value in values:
+            text = getattr(value, "name", value)  # an uploaded file: its name
+            problem = text_problem(text) if isinstance(text, str) else None
+            if problem:
+                problems[key] = [problem]
+                break
+    return problems
+
+
 def refuse(problems: dict[str, list[str]], *, too_deep: bool = False) -> None:
     """422 ``json_too_deep`` or ``invalid_text`` with the fields named, when there are problems."""
     if problems:

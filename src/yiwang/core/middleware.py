@@ -95,7 +95,7 @@ class RequestGuardMiddleware:
     def check_page_text(self, request):
         from django.http.multipartparser import MultiPartParserError
 
-        from yiwang.core.inputs import text_problem
+        from yiwang.core.inputs import form_problems
 
         sources = [request.GET]
         if request.method == "POST":
@@ -105,12 +105,7 @@ class RequestGuardMiddleware:
                 return None  # Django answers 400 for a body it cannot parse
         fields: dict[str, list[str]] = {}
         for source in sources:
-            for key, values in source.lists():
-                for text in [key, *(getattr(value, "name", value) for value in values)]:
-                    problem = text_problem(text) if isinstance(text, str) else None
-                    if problem:
-                        fields[key if not text_problem(key) else "__all__"] = [problem]
-                        break
+            fields.update(form_problems(source))
         if fields:
             name, messages = next(iter(fields.items()))
             return self.refuse(request, 422, "invalid_text", f"{name}: {messages[0]}", fields)
@@ -125,7 +120,7 @@ class RequestGuardMiddleware:
         if request.path_info.startswith("/api/"):
             body = {"code": code, "message": str(message), "fields": fields or {}}
             return HttpResponse(
-                json.dumps(body, ensure_ascii=True),
+                json.dumps(body, ensure_ascii=False),
                 status=status,
                 content_type="application/json; charset=utf-8",
             )
