@@ -8,12 +8,16 @@ PORT ?= 8000
 
 .PHONY: demo test install lint fmt bench docs clean
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml package.json
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
 	  { echo "Yiwang needs Python >= 3.11 (found: $$($(PYTHON) --version 2>&1)). Set PYTHON=/path/to/python3.11"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# Front-end packages from the npm registry (axe-core for the accessibility tests); the app
+	@# never loads anything from a CDN. Without npm the browser accessibility tests skip (not in CI).
+	if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --silent; \
+	  else echo "npm not found: the accessibility browser tests will be skipped"; fi
 	touch $@
 
 install: $(BIN)/.installed

@@ -303,6 +303,10 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+# A task RUNNING longer than this was left by a worker that died: it is queued again, and failed
+# after YIWANG_TASK_MAX_CLAIMS claims (yiwang.core.taskqueue).
+TASK_LEASE_SECONDS = env_int("YIWANG_TASK_LEASE_SECONDS", 900)
+TASK_MAX_CLAIMS = env_int("YIWANG_TASK_MAX_CLAIMS", 3)
 
 # --- Messaging (docs/messaging.md): e-mail and the SMS gateway ------------------------------
 # Without YIWANG_EMAIL_HOST (or an explicit YIWANG_EMAIL_BACKEND) e-mail is written as files

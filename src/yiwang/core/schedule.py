@@ -49,6 +49,7 @@ from yiwang.core import events
 from yiwang.core.audit import audit_record
 from yiwang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yiwang.core.models import MAX_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, ScheduledJob
+from yiwang.core.taskqueue import requeue_abandoned
 
 logger = logging.getLogger(__name__)
 
@@ -321,6 +322,7 @@ class SchedulerThread(threading.Thread):
             while not self._stopping.is_set():
                 try:
                     close_old_connections()
+                    requeue_abandoned()
                     run_due(jobs=self.jobs)
                 except Exception:
                     logger.exception("scheduler tick failed; trying again in %s s", self.period)

@@ -251,7 +251,9 @@ def message_deliver(*, message_id: int) -> Message | None:
         outcome, address, receipt = DeliveryOutcome.SENT, sent.address, sent.provider_ref
     retry = outcome == DeliveryOutcome.FAILED and attempt < max_attempts()
     with transaction.atomic():
-        message = Message.objects.select_for_update().select_related("recipient").get(pk=message.pk)
+        message = (
+            Message.objects.select_for_update(of=("self",), no_key=True).select_related("recipient").get(pk=message.pk)
+        )
         Delivery.objects.create(
             message=message, attempt=attempt, outcome=outcome, address=address, provider_ref=receipt, error=error
         )
@@ -283,7 +285,9 @@ def message_deliver(*, message_id: int) -> Message | None:
 def _fail_exhausted(message: Message) -> Message:
     """Mark failed a queued message whose attempts are used up (no further attempt is made)."""
     with transaction.atomic():
-        message = Message.objects.select_for_update().select_related("recipient").get(pk=message.pk)
+        message = (
+            Message.objects.select_for_update(of=("self",), no_key=True).select_related("recipient").get(pk=message.pk)
+        )
         if message.state != MessageState.QUEUED:
             return message
         old = message.state

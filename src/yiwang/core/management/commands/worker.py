@@ -20,6 +20,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 
 from yiwang.core import health
 from yiwang.core.schedule import DEFAULT_TICK_SECONDS, SchedulerThread
+from yiwang.core.taskqueue import requeue_abandoned
 
 logger = logging.getLogger("yiwang.worker")
 
@@ -94,6 +95,7 @@ class Command(BaseCommand):
             raise CommandError("--schedule-interval: more than 0 seconds (0 would poll the database non-stop)")
         if options["interval"] < 0 or (polling and options["interval"] == 0):
             raise CommandError("--interval: more than 0 seconds (0 only with --batch)")
+        requeue_abandoned()  # tasks a dead worker left RUNNING past their lease (core.taskqueue)
         scheduler = None
         if not options["batch"] and not options["no_scheduler"]:
             scheduler = SchedulerThread(period=options["schedule_interval"])
