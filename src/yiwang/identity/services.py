@@ -18,7 +18,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import identify_hasher
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import CharField, Max, Q, Value
+from django.db.models import CharField, F, Max, Q, Value
 from django.db.models.functions import Concat, Length, Substr
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -216,17 +216,17 @@ def user_sign_out_everywhere(*, actor, user: User) -> dict[str, int]:
     if _is_person(actor) and actor.pk != user.pk and not actor.is_superuser:
         raise NotFound()
     with transaction.atomic():
-        locked = User.objects.select_for_update().get(pk=user.pk)
-        locked.session_generation += 1
-        locked.save(update_fields=["session_generation"])
-        user.session_generation = locked.session_generation
+        # An UPDATE of a non-key column: PostgreSQL takes FOR NO KEY UPDATE, which does not
+        # block foreign-key checks of concurrent writes that reference this user.
+        User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
+        user.session_generation = User.objects.values_list("session_generation", flat=True).get(pk=user.pk)
         revoked = _revoke_all_tokens(user)
         audit_record(
             actor=actor,
             action="user.sign_out_everywhere",
             obj=user,
             object_repr=user.username,
-            changes={"tokens_revoked": revoked, "session_generation": locked.session_generation},
+            changes={"tokens_revoked": revoked, "session_generation": user.session_generation},
         )
     return {"tokens_revoked": revoked}
 
