@@ -118,8 +118,14 @@ def test_rtl_and_other_printable_unicode_is_kept_as_text(world):
 
 
 def test_a_case_stored_with_a_surrogate_before_the_fix_still_reads(world):
-    """Rows written before the parser refused them: the API answers 200 with an escaped string."""
+    """Rows written before the parser refused them: the API answers 200 with an escaped string.
+    (SQLite only: PostgreSQL's jsonb never accepted a lone surrogate, so no such row exists there.)"""
+    from django.db import connection
+
     from yiwang.cases import services
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL's jsonb refuses a lone surrogate: no such row can exist there")
 
     case, _created = services.case_submit(
         actor=world.applicant, item=world.market_item, form_data={"business_name": "张三\ud800"}
@@ -155,6 +161,7 @@ def test_json_body_over_the_memory_limit_is_413_with_the_limit(world, settings):
 
 def test_request_over_the_total_cap_is_refused_unread_with_the_limit(world, settings):
     settings.YIWANG_MAX_REQUEST_BYTES = 3 * 1024 * 1024
+
     def files():
         return [SimpleUploadedFile(f"scan{i}.pdf", PDF + b"\0" * (1024 * 1024)) for i in range(4)]
 
