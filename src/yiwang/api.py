@@ -6,7 +6,7 @@ and docs/api.md). Each app adds its router here, one line each.
 
 from ninja import Swagger
 
-from yiwang.core.api_errors import YiwangAPI, YiwangJSONRenderer
+from yiwang.core.api_errors import YiwangAPI, YiwangJSONRenderer, YiwangParser
 
 api = YiwangAPI(
     title="Yiwang API",
@@ -14,6 +14,7 @@ api = YiwangAPI(
     description="一网 (Yiwang) digital-government platform API. Errors: `{code, message, fields}`; see docs/api.md.",
     urls_namespace="api",
     renderer=YiwangJSONRenderer(),
+    parser=YiwangParser(),
     # Swagger UI from the package's own static files (ninja is in INSTALLED_APPS); no validator
     # badge, which would call validator.swagger.io.
     docs=Swagger(settings={"validatorUrl": None}),
@@ -25,3 +26,4 @@ api.add_router("/cases/", "yiwang.cases.api.router")
 api.add_router("/cases/bundles/", "yiwang.cases.bundle_api.router")
 api.add_router("/licenses/", "yiwang.licenses.api.router")
 api.add_router("/messages/", "yiwang.messaging.api.router")
+api.add_router("/health", "yiwang.core.api.router")

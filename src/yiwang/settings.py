@@ -103,9 +103,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "yiwang.core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "yiwang.core.middleware.RequestGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -162,8 +164,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Identity and security (等保 2.0; see docs/security.md) -------------------------------
 AUTH_USER_MODEL = "identity.User"
+# YIWANG_PASSWORD_HASHER: argon2 (default) or sm3 (PBKDF2-HMAC-SM3, for 密评). The first entry
+# hashes new passwords; the others still verify old hashes, which are rewritten at sign-in.
+_HASHERS = {
+    "argon2": "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "sm3": "yiwang.identity.hashers.PBKDF2SM3PasswordHasher",
+}
+_hasher_choice = (env("YIWANG_PASSWORD_HASHER") or "argon2").strip().lower()
+if _hasher_choice not in _HASHERS:
+    raise ImproperlyConfigured(f"YIWANG_PASSWORD_HASHER must be one of {sorted(_HASHERS)}, got {_hasher_choice!r}")
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    _HASHERS[_hasher_choice],
+    *(path for name, path in _HASHERS.items() if name != _hasher_choice),
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -217,6 +229,13 @@ def _rate_limits(name: str) -> dict[str, tuple[int, int]]:
 YIWANG_RATE_LIMITS = _rate_limits("YIWANG_RATE_LIMITS")
 # Reverse proxies (addresses or networks) whose X-Forwarded-For is believed; empty: use REMOTE_ADDR.
 YIWANG_TRUSTED_PROXIES = env_list("YIWANG_TRUSTED_PROXIES", "")
+# Request limits (core.middleware.RequestGuardMiddleware): a whole request, files included, is
+# refused with 413 above YIWANG_MAX_REQUEST_BYTES before it is read; a body that is not a file
+# upload above DATA_UPLOAD_MAX_MEMORY_SIZE (Django's 2.5 MB); a query string above
+# YIWANG_MAX_QUERY_STRING characters with 414. Put the same cap in the reverse proxy
+# (nginx client_max_body_size) so nothing larger reaches the application at all.
+YIWANG_MAX_REQUEST_BYTES = env_int("YIWANG_MAX_REQUEST_BYTES", 64 * 1024 * 1024)
+YIWANG_MAX_QUERY_STRING = env_int("YIWANG_MAX_QUERY_STRING", 4096)
 # Days a walk-in applicant's account activation code (账号激活码) stays valid.
 YIWANG_ACTIVATION_CODE_DAYS = env_int("YIWANG_ACTIVATION_CODE_DAYS", 30)
 SESSION_COOKIE_AGE = 12 * 3600
@@ -224,14 +243,39 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# HTTP security (docs/security.md "HTTP headers"). With YIWANG_SITE_URL on https the cookies
+# are Secure and HSTS is sent; `yiwang check --deploy` is clean with the settings below.
 SECURE = env_bool("YIWANG_SECURE_COOKIES", not DEBUG and SITE_URL.startswith("https://"))
 SESSION_COOKIE_SECURE = SECURE
 CSRF_COOKIE_SECURE = SECURE
+LANGUAGE_COOKIE_SECURE = SECURE
+CSRF_COOKIE_HTTPONLY = True  # forms carry the token; no script reads the cookie
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if env_bool("YIWANG_BEHIND_TLS_PROXY", False):
+BEHIND_TLS_PROXY = env_bool("YIWANG_BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Redirect http → https in the application only when it can tell (behind a TLS proxy that says
+# so, or TLS in front of gunicorn); the proxy normally redirects itself.
+SECURE_SSL_REDIRECT = env_bool("YIWANG_SSL_REDIRECT", SECURE and BEHIND_TLS_PROXY)
+# HSTS: a year by default once the site is https; YIWANG_HSTS_SECONDS=0 turns it off.
+SECURE_HSTS_SECONDS = env_int("YIWANG_HSTS_SECONDS", 365 * 24 * 3600 if SECURE else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("YIWANG_HSTS_INCLUDE_SUBDOMAINS", True)
+# Browser preload lists are a one-way commitment for the whole domain: the operator's call.
+SECURE_HSTS_PRELOAD = env_bool("YIWANG_HSTS_PRELOAD", False)
+# No inline script anywhere (behaviour comes from static/yiwang/yiwang.js and data attributes);
+# inline style stays allowed (htmx adds its indicator style). No framing, no other origin.
+YIWANG_CONTENT_SECURITY_POLICY = env(
+    "YIWANG_CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; "
+    "object-src 'none'",
+)
+YIWANG_PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+# check --deploy's W021 asks for HSTS preload; that is a decision per domain (see above).
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD or not SECURE_HSTS_SECONDS else ["security.W021"]
 
 # --- Internationalization: Chinese first ---------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -312,6 +356,10 @@ def env_schedule(name: str) -> dict[str, int]:
         schedule[job.strip()] = int(number) * (unit or 1)
     return schedule
 
+
+# Seconds between a background worker's heartbeats (core.health; the operator's health page
+# reports a worker silent for three beats, at least a minute, as stopped).
+YIWANG_WORKER_HEARTBEAT_SECONDS = env_int("YIWANG_WORKER_HEARTBEAT_SECONDS", 15)
 
 # Periodic jobs' intervals in seconds, overriding the code's defaults per job (docs/operations.md);
 # an interval set in the admin overrides this in turn.

@@ -4,6 +4,7 @@ leaves the machine."""
 
 import pytest
 from django.test import Client
+from playwright.sync_api import expect
 
 from yiwang.cases.tests.factories import build_world
 from yiwang.messaging.services import Ref, message_send
@@ -40,7 +41,7 @@ def test_inbox_badge_and_mark_read_on_a_phone(live_server, new_page, requests_se
     page.screenshot(path=str(tmp_path / "inbox-375.png"), full_page=True)
 
     page.get_by_role("button", name="标为已读", exact=True).first.click()
-    page.wait_for_function("document.querySelectorAll('.message.is-unread').length === 1")
+    expect(page.locator(".message.is-unread")).to_have_count(1)  # CSP: no eval, so no wait_for_function
     assert page.inner_text("#unread-badge").startswith("1")
     assert page.url.endswith("/messages/")  # swapped in place, no reload
 

@@ -4,8 +4,10 @@ One journey rather than many small tests: the browser start-up is the expensive 
 """
 
 import datetime
+import re
 
 import pytest
+from playwright.sync_api import expect
 
 from yiwang.core.codes import make_id_number
 from yiwang.identity.models import Department, Role, User
@@ -77,7 +79,7 @@ def test_citizen_switches_language_and_elder_mode_and_it_sticks(live_server, new
     assert not is_elder(page)
     page.evaluate("window.notReloaded = true")
     page.click("#elder-toggle")
-    page.wait_for_function("document.documentElement.classList.contains('elder')")
+    expect(page.locator("html")).to_have_class(re.compile(r"\belder\b"))  # CSP: no eval, so no wait_for_function
     assert page.url.endswith("/account/")
     assert page.evaluate("window.notReloaded === true"), "the htmx toggle should not reload the page"
     assert "已开启长辈模式" in page.inner_text("main")
@@ -102,7 +104,7 @@ def test_citizen_switches_language_and_elder_mode_and_it_sticks(live_server, new
     # Turning it off is one click too.
     page.goto(base + "/")
     page.click("#elder-toggle")
-    page.wait_for_function("!document.documentElement.classList.contains('elder')")
+    expect(page.locator("html")).not_to_have_class(re.compile(r"\belder\b"))
 
     assert requests_seen.urls, "the request log recorded nothing"
     assert requests_seen.foreign() == []

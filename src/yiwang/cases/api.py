@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Header, Query, Router, Schema
+from ninja.decorators import decorate_view
 from ninja.files import UploadedFile
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 from ninja.responses import Status as Respond
 
 from yiwang.cases import selectors, services
@@ -26,8 +27,9 @@ from yiwang.catalog import selectors as catalog_selectors
 from yiwang.core.api_errors import ErrorOut
 from yiwang.core.errors import NotFound, ValidationFailed
 from yiwang.core.masking import mask_id_number, mask_name
+from yiwang.core.pagination import PageNumberPagination
 from yiwang.core.ratelimit import failure_limit, rate_limit
-from yiwang.identity.auth import api_auth
+from yiwang.identity.auth import api_auth, check_before_body
 from yiwang.identity.models import User
 from yiwang.identity.selectors import department_get, user_get_by_id_number
 
@@ -439,7 +441,14 @@ def case_detail(request: HttpRequest, case_id: int):
     return _detail(request, selectors.case_get(actor=request.auth, case_id=case_id))
 
 
+def _case_known(request: HttpRequest, user, case_id: int, **_path) -> None:
+    """Before a material's bytes are read: the case exists and the caller can see it."""
+    if not selectors.visible_cases(actor=user).filter(pk=case_id).exists():
+        raise NotFound(_("未找到该办件。"), code="case_not_found")
+
+
 @router.post("/{int:case_id}/materials", response={201: MaterialOut, **WRITE_ERRORS}, summary="Upload a material file")
+@decorate_view(check_before_body(_case_known))
 def material_upload(
     request: HttpRequest,
     case_id: int,

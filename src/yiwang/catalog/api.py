@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Body, Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 from ninja.responses import Status as Respond
 
 from yiwang.catalog import selectors, services
@@ -37,6 +37,7 @@ from yiwang.catalog.models import (
     Target,
 )
 from yiwang.core.errors import NotFound, ValidationFailed
+from yiwang.core.pagination import MAX_PAGE, PageNumberPagination
 from yiwang.identity.auth import api_auth
 from yiwang.identity.models import Department
 
@@ -292,7 +293,7 @@ def search(
     department: str | None = Query(None, description="Department code"),
     target: Target | None = None,
     kind: str | None = Query(None, description="An item kind, or life_event"),
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
     page_size: int = Query(20, ge=1, le=50),
 ):
     """Ranked published items and bundles (names, aliases, keywords, materials, department,

@@ -10,6 +10,7 @@ from yiwang.catalog import search as catalog_search
 from yiwang.catalog import selectors
 from yiwang.catalog.models import ItemKind, OnlineDepth, Target
 from yiwang.core.errors import NotFound
+from yiwang.core.pagination import MAX_PAGE
 from yiwang.identity.models import Department, Role
 
 PAGE_SIZE = 20
@@ -17,7 +18,7 @@ PAGE_SIZE = 20
 
 def _page_number(request: HttpRequest) -> int:
     try:
-        return max(1, int(request.GET.get("page", "1")))
+        return min(max(1, int(request.GET.get("page", "1"))), MAX_PAGE)
     except ValueError:
         return 1
 

@@ -52,6 +52,7 @@ from yiwang.catalog.models import (
 from yiwang.core import events
 from yiwang.core.audit import audit_record
 from yiwang.core.errors import ValidationFailed
+from yiwang.core.pagination import MAX_PAGE
 
 logger = logging.getLogger(__name__)
 
@@ -846,7 +847,7 @@ def search(
     ``target`` is ``natural_person`` or ``legal_person``; ``kind`` an item kind or
     ``life_event``. Public data only: no actor is needed.
     """
-    page = max(1, int(page))
+    page = max(1, min(int(page), MAX_PAGE))  # an offset past 64 bits fails in the database
     page_size = max(1, min(int(page_size), PAGE_SIZE_MAX))
     weights = prune(query_terms(query))
     if not weights:

@@ -7,7 +7,13 @@ its messages. ``YiwangAPI`` is a ``NinjaAPI`` that answers in this format for:
 * ``core.errors.YiwangError`` and its subclasses (their own status, code and fields);
 * request validation (422 ``invalid``, fields named like the JSON keys: ``"name"``,
   ``"address.city"``, ``"items.0.qty"``; query and path parameters by their name);
-* a body that is not JSON (400 ``malformed_json``, with line and column);
+* a body that is not JSON (400 ``malformed_json``, with line and column), nested deeper than
+  ``core.inputs.MAX_JSON_DEPTH`` (422 ``json_too_deep``), or holding text that cannot be stored —
+  a lone UTF-16 surrogate or NUL — in any string, key, query or form field (422 ``invalid_text``,
+  the field named by its JSON path), refused by ``YiwangParser`` before the endpoint runs;
+* a body over the in-memory limit (413 ``request_too_large``, the limit in the message), a
+  multipart body that cannot be parsed (400 ``malformed_multipart``), too many fields or files
+  (413 ``too_many_fields``);
 * missing or rejected credentials (401 ``not_authenticated``), Django's PermissionDenied
   (403 ``forbidden``), Http404 / DoesNotExist (404 ``not_found``), throttling (429, and
   ``core.errors.RateLimited`` from ``core.ratelimit``: 429 ``rate_limited``, both with ``Retry-After``);
@@ -22,18 +28,28 @@ import logging
 from functools import wraps
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.conf import settings
+from django.core.exceptions import (
+    ObjectDoesNotExist,
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.urls import URLPattern, re_path
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
+from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
 
 from yiwang.core.errors import YiwangError
+from yiwang.core.inputs import MAX_JSON_DEPTH, form_problems, json_problems, refuse, too_deep_message
 
 logger = logging.getLogger("yiwang.api")
 
@@ -84,6 +100,7 @@ STATUS_CODES = {
     403: ("forbidden", _("您没有执行此操作的权限。")),
     404: ("not_found", _("未找到该对象。")),
     405: ("method_not_allowed", _("该接口不支持 %(method)s 方法。")),
+    413: ("request_too_large", _("请求体过大。")),
     422: ("invalid", _("提交的内容有误,请按提示修改。")),
     429: ("throttled", _("请求过于频繁,请稍后再试。")),
     500: ("server_error", _("服务器内部错误,请稍后重试。")),
@@ -99,9 +116,50 @@ class ErrorOut(Schema):
 
 
 class YiwangJSONRenderer(JSONRenderer):
-    """JSON with Chinese characters as themselves, not ``\\uXXXX`` escapes."""
+    """JSON with Chinese characters as themselves, not ``\\uXXXX`` escapes.
+
+    Text stored before the parser refused unencodable strings (a lone surrogate) still
+    renders: such a body falls back to ASCII escapes, which any JSON client can read."""
 
     json_dumps_params = {"ensure_ascii": False}
+
+    def render(self, request, data, *, response_status):
+        text = super().render(request, data, response_status=response_status)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = json.dumps(data, cls=self.encoder_class, ensure_ascii=True)
+        return text
+
+
+class YiwangParser(Parser):
+    """Ninja's parser, refusing what cannot be stored before any endpoint sees it.
+
+    A JSON body: nesting deeper than ``MAX_JSON_DEPTH`` and any string or key with a lone
+    surrogate or NUL (422 ``invalid_text``, fields by JSON path). Query and form fields:
+    the same check on names and values; uploaded files: on their names."""
+
+    def parse_body(self, request: HttpRequest):
+        try:
+            data = json.loads(request.body)
+        except RecursionError:
+            refuse({"body": [too_deep_message()]}, too_deep=True)
+        problems, too_deep = json_problems(data, max_depth=MAX_JSON_DEPTH)
+        refuse(problems, too_deep=too_deep)
+        return data
+
+    def parse_querydict(self, data, list_fields, request: HttpRequest):
+        refuse(form_problems(data))
+        return super().parse_querydict(data, list_fields, request)
+
+
+def human_bytes(size: int) -> str:
+    """``10485760`` → ``"10 MB"``; limits in messages are read by people."""
+    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= factor:
+            value = size / factor
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{size} B"
 
 
 def error_body(code: str, message: Any, fields: dict | None = None) -> dict:
@@ -165,6 +223,10 @@ class YiwangAPI(NinjaAPI):
         self.add_exception_handler(Http404, self._not_found)
         self.add_exception_handler(ObjectDoesNotExist, self._not_found)
         self.add_exception_handler(PermissionDenied, self._forbidden)
+        self.add_exception_handler(RequestDataTooBig, self._too_large)
+        self.add_exception_handler(TooManyFieldsSent, self._too_many_fields)
+        self.add_exception_handler(TooManyFilesSent, self._too_many_fields)
+        self.add_exception_handler(MultiPartParserError, self._malformed_multipart)
         self.add_exception_handler(Exception, self._server_error)
 
     def validation_error_from_error_contexts(self, error_contexts) -> ValidationError:
@@ -210,6 +272,10 @@ class YiwangAPI(NinjaAPI):
 
     def _http_error(self, request, exc: HttpError):
         status = exc.status_code
+        if isinstance(exc.__cause__, YiwangError):  # raised by YiwangParser while reading the body
+            return self._yiwang_error(request, exc.__cause__)
+        if isinstance(exc.__cause__, RequestDataTooBig):
+            return self._too_large(request, exc.__cause__)
         if status == 400 and isinstance(exc.__cause__, ValueError):
             return self._malformed_json(request, exc.__cause__)
         if isinstance(exc, AuthenticationError) or status == 401:
@@ -237,6 +303,24 @@ class YiwangAPI(NinjaAPI):
         else:
             message = gettext("请求体不是有效的 JSON。")
         return self.error(request, 400, code="malformed_json", message=message)
+
+    def _too_large(self, request, exc):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+        message = gettext("请求体超过 %(limit)s 的上限;文件请用 multipart/form-data 上传。") % {
+            "limit": human_bytes(limit)
+        }
+        return self.error(request, 413, code="request_too_large", message=message)
+
+    def _too_many_fields(self, request, exc):
+        message = gettext("提交的字段或文件过多(字段至多 %(fields)d 个,文件至多 %(files)d 个)。") % {
+            "fields": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS or 0,
+            "files": settings.DATA_UPLOAD_MAX_NUMBER_FILES or 0,
+        }
+        return self.error(request, 413, code="too_many_fields", message=message)
+
+    def _malformed_multipart(self, request, exc):
+        message = gettext("multipart/form-data 请求体无法解析(缺少 boundary 或格式有误)。")
+        return self.error(request, 400, code="malformed_multipart", message=message)
 
     def _not_found(self, request, exc):
         return self.error(request, 404)

@@ -158,3 +158,29 @@ class ScheduledJob(models.Model):
 
     def is_due(self, now) -> bool:
         return self.enabled and (self.next_due_at is None or self.next_due_at <= now)
+
+
+class WorkerHeartbeat(models.Model):
+    """One background worker process (``yiwang worker``), stamped by its task loop.
+
+    ``beat_at`` moves every ``YIWANG_WORKER_HEARTBEAT_SECONDS`` while the loop turns; a row
+    that stops moving is a worker that died or hangs (the operator's health page and
+    ``/api/v1/health`` say so). A worker that stops cleanly removes its row; rows silent for
+    a day are pruned by the next beat of any worker.
+    """
+
+    worker_id = models.CharField(_("工作进程标识"), max_length=100, unique=True)
+    hostname = models.CharField(_("主机"), max_length=255)
+    pid = models.PositiveIntegerField(_("进程号"))
+    started_at = models.DateTimeField(_("启动时间"))
+    beat_at = models.DateTimeField(_("最近心跳"), db_index=True)
+    tasks_run = models.PositiveIntegerField(_("已执行任务数"), default=0)
+    scheduler = models.BooleanField(_("运行定时任务"), default=False)
+
+    class Meta:
+        verbose_name = _("工作进程心跳")
+        verbose_name_plural = _("工作进程心跳")
+        ordering = ["-beat_at"]
+
+    def __str__(self) -> str:
+        return self.worker_id

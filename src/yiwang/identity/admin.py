@@ -20,7 +20,7 @@ from yiwang.core.crypto import blind_index
 from yiwang.core.errors import ValidationFailed
 from yiwang.core.masking import mask_id_number, mask_name, mask_phone
 from yiwang.identity.models import ApiToken, User
-from yiwang.identity.services import api_token_revoke, user_create, user_mfa_disable
+from yiwang.identity.services import api_token_revoke, user_create, user_mfa_disable, user_sign_out_everywhere
 
 
 def _admin_login(request: HttpRequest, extra_context=None):
@@ -89,7 +89,7 @@ class UserAdmin(admin.ModelAdmin):
             },
         )
     ]
-    actions = ["reset_mfa"]
+    actions = ["reset_mfa", "sign_out_everywhere"]
 
     @admin.display(description=_("姓名"))
     def masked_name(self, obj: User) -> str:
@@ -176,6 +176,14 @@ class UserAdmin(admin.ModelAdmin):
             user_mfa_disable(actor=request.user, user=user)
             count += 1
         self.message_user(request, _("已重置 %(n)d 个账号的动态口令,其下次登录时须重新绑定。") % {"n": count})
+
+    @admin.action(description=_("在所有设备上退出(结束会话并吊销接口令牌)"))
+    def sign_out_everywhere(self, request, queryset):
+        count = 0
+        for user in queryset:
+            user_sign_out_everywhere(actor=request.user, user=user)
+            count += 1
+        self.message_user(request, _("已让 %(n)d 个账号在所有设备上退出。") % {"n": count})
 
 
 @admin.register(ApiToken)

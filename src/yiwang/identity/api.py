@@ -7,11 +7,12 @@ from collections import defaultdict
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from yiwang.core.api_errors import ErrorOut
 from yiwang.core.codes import region_name
 from yiwang.core.masking import mask_id_number, mask_phone
+from yiwang.core.pagination import PageNumberPagination
 from yiwang.identity.auth import api_auth
 from yiwang.identity.models import Department, Role, User
 from yiwang.identity.selectors import (
@@ -22,6 +23,7 @@ from yiwang.identity.selectors import (
     departments_for_actor,
     roles_for_actor,
 )
+from yiwang.identity.services import user_sign_out_everywhere
 
 router = Router(tags=["identity"])
 
@@ -154,6 +156,23 @@ def me(request: HttpRequest):
         "elder_mode": user.elder_mode,
         "language": user.language,
     }
+
+
+class SignOutEverywhereOut(Schema):
+    tokens_revoked: int = Field(description="How many live API tokens were revoked (the calling token included)")
+
+
+@router.post(
+    "/me/sign-out-everywhere",
+    response={200: SignOutEverywhereOut, 401: ErrorOut},
+    auth=api_auth,
+    summary="Sign out everywhere: end all sessions and revoke all API tokens",
+)
+def sign_out_everywhere(request: HttpRequest):
+    """Ends every browser session of the authenticated user and revokes all their API tokens,
+    the one making this call included (audited ``user.sign_out_everywhere``). Sign in again
+    and issue new tokens afterwards."""
+    return user_sign_out_everywhere(actor=request.auth, user=request.auth)
 
 
 @router.get(

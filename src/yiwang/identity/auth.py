@@ -5,7 +5,13 @@
   and only once the session has passed MFA where MFA applies.
 
 Use ``auth=api_auth`` on routers/operations; the first class that accepts wins.
+
+``check_before_body(precheck)`` runs a cheap check (the caller, the object in the path)
+before Ninja reads a multipart body, so an upload to an unknown case is refused unread.
 """
+
+from collections.abc import Callable
+from functools import wraps
 
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
@@ -47,4 +53,34 @@ class SessionCsrfAuth(SessionAuth):
 
 api_auth = [ApiTokenAuth(), SessionCsrfAuth()]
 
-__all__ = ["ApiTokenAuth", "SessionCsrfAuth", "api_auth"]
+
+def check_before_body(precheck: Callable[..., None]):
+    """A Ninja run-decorator (``@decorate_view(check_before_body(f))``): for a bearer-token
+    caller, authenticate and call ``precheck(request, user, **path_params)`` before the body
+    is parsed; what it raises (``NotFound`` for an unknown or foreign object) is answered in
+    the API's error format and no file is read. Browser sessions are checked after parsing:
+    Django's CSRF check reads the form (and so the files) first; the request-size cap
+    (``YIWANG_MAX_REQUEST_BYTES``) bounds that. A missing or wrong token falls through to the
+    operation, whose authentication answers 401 before anything is parsed."""
+
+    def decorator(run):
+        operation = run.__self__
+
+        @wraps(run)
+        def wrapper(request: HttpRequest, *args, **kwargs):
+            header = request.headers.get("Authorization", "")
+            if header.lower().startswith("bearer "):
+                token = api_token_authenticate(header[7:].strip())
+                if token is not None:
+                    try:
+                        precheck(request, token.user, **kwargs)
+                    except Exception as exc:  # answered like any error of the operation
+                        return operation.api.on_exception(request, exc)
+            return run(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+__all__ = ["ApiTokenAuth", "SessionCsrfAuth", "api_auth", "check_before_body"]

@@ -30,6 +30,8 @@ class User(AbstractUser):
     totp_last_step = models.BigIntegerField(default=0, editable=False)
     elder_mode = models.BooleanField(_("长辈模式"), default=False)
     language = models.CharField(_("界面语言"), max_length=10, blank=True)
+    # Raised by "sign out everywhere": part of every session's auth hash, so all sessions end.
+    session_generation = models.PositiveIntegerField(_("会话代数"), default=0, editable=False)
 
     objects = UserManager()
 
@@ -44,6 +46,18 @@ class User(AbstractUser):
     @property
     def mfa_enabled(self) -> bool:
         return bool(self.totp_secret and self.totp_confirmed_at)
+
+    def _get_session_auth_hash(self, secret=None):
+        # Django keys a session to an HMAC of the password hash, so a new password ends the
+        # other sessions; mixing in ``session_generation`` lets "sign out everywhere" end
+        # them without one. Generation 0 hashes as Django does: existing sessions stay valid.
+        if not self.session_generation:
+            return super()._get_session_auth_hash(secret=secret)
+        from django.utils.crypto import salted_hmac
+
+        key_salt = "yiwang.identity.models.User.get_session_auth_hash"
+        value = f"{self.password}:{self.session_generation}"
+        return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
 
 
 class Department(models.Model):

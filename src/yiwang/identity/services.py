@@ -18,7 +18,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import identify_hasher
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import CharField, Max, Q, Value
+from django.db.models import CharField, F, Max, Q, Value
 from django.db.models.functions import Concat, Length, Substr
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -176,7 +176,10 @@ def user_create(
 def user_set_password(*, actor, user: User, new_password: str, old_password: str | None = None) -> None:
     """Change a password. When ``old_password`` is given (self-service) it must match.
 
-    Guarantees: policy checked, hashed with argon2, audit event ``user.password_change``.
+    Guarantees: policy checked, hashed with the first of ``PASSWORD_HASHERS`` (argon2, or
+    PBKDF2-HMAC-SM3 where the operator chose it), audit event ``user.password_change``; every
+    live API token of the user is revoked in the same transaction (a token must not outlive
+    the password it was issued under), and the other sessions end (Django's session hash).
     """
     fields: dict[str, list[str]] = {}
     if old_password is not None and not user.check_password(old_password):
@@ -191,13 +194,41 @@ def user_set_password(*, actor, user: User, new_password: str, old_password: str
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password"])
+        revoked = _revoke_all_tokens(user)
         audit_record(
             actor=actor,
             action="user.password_change",
             obj=user,
             object_repr=user.username,
-            changes={"self_service": old_password is not None},
+            changes={"self_service": old_password is not None, "tokens_revoked": revoked},
         )
+
+
+def _revoke_all_tokens(user: User) -> int:
+    """Revoke every live API token of ``user`` (the caller audits); returns how many."""
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def user_sign_out_everywhere(*, actor, user: User) -> dict[str, int]:
+    """End every session of ``user`` (all browsers, this one included) and revoke all their
+    API tokens, in one transaction, audited as ``user.sign_out_everywhere``. A user does this
+    for themself; a superuser for anyone (a lost phone, a leaked token)."""
+    if _is_person(actor) and actor.pk != user.pk and not actor.is_superuser:
+        raise NotFound()
+    with transaction.atomic():
+        # An UPDATE of a non-key column: PostgreSQL takes FOR NO KEY UPDATE, which does not
+        # block foreign-key checks of concurrent writes that reference this user.
+        User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
+        user.session_generation = User.objects.values_list("session_generation", flat=True).get(pk=user.pk)
+        revoked = _revoke_all_tokens(user)
+        audit_record(
+            actor=actor,
+            action="user.sign_out_everywhere",
+            obj=user,
+            object_repr=user.username,
+            changes={"tokens_revoked": revoked, "session_generation": user.session_generation},
+        )
+    return {"tokens_revoked": revoked}
 
 
 def user_mfa_enrol(*, actor, user: User, secret: str, step: int) -> None:

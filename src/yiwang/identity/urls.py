@@ -6,6 +6,7 @@ app_name = "identity"
 urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
+    path("sign-out-everywhere/", views.sign_out_everywhere_view, name="sign_out_everywhere"),
     path("password/", views.password_change_view, name="password_change"),
     path("activate/", views.activate_view, name="activate"),
     path("tokens/", views.tokens_view, name="tokens"),

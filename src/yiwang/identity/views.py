@@ -43,6 +43,7 @@ from yiwang.identity.services import (
     user_mfa_disable,
     user_mfa_enrol,
     user_set_password,
+    user_sign_out_everywhere,
 )
 
 SESSION_SETUP_SECRET = "yiwang_mfa_setup_secret"  # noqa: S105 - a session key name
@@ -223,6 +224,24 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)
     messages.info(request, _("您已安全退出。"))
     return redirect(settings.LOGOUT_REDIRECT_URL)
+
+
+@csrf_protect
+@never_cache
+@login_required
+def sign_out_everywhere_view(request: HttpRequest) -> HttpResponse:
+    """GET explains and asks; POST ends every session of the user (this one too) and revokes
+    all their API tokens (``user_sign_out_everywhere``), then shows the login page."""
+    if request.method != "POST":
+        tokens = api_token_list(actor=request.user).filter(revoked_at__isnull=True).count()
+        return render(request, "identity/sign_out_everywhere.html", {"live_tokens": tokens})
+    result = user_sign_out_everywhere(actor=request.user, user=request.user)
+    logout(request)
+    messages.info(
+        request,
+        _("已在所有设备上退出登录,并吊销了 %(n)d 个接口令牌。请重新登录。") % {"n": result["tokens_revoked"]},
+    )
+    return redirect("identity:login")
 
 
 def _pending_user(request: HttpRequest) -> User | None:

@@ -5,9 +5,10 @@ from datetime import datetime
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from yiwang.core.api_errors import ErrorOut
+from yiwang.core.pagination import PageNumberPagination
 from yiwang.identity.auth import api_auth
 from yiwang.messaging import selectors, services
 

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from yiwang.catalog import selectors as catalog_selectors
+from yiwang.core import health
 from yiwang.identity.models import User
 from yiwang.identity.selectors import departments_for_actor, roles_for_actor
 
@@ -68,8 +69,30 @@ def _tools(user) -> list[dict]:
                 "description": _("查询、核对和管理本部门签发的电子证照，导入存量证照。"),
             }
         )
+    if health.may_see_health_details(user):
+        tools.append(
+            {
+                "url": reverse("workbench:health"),
+                "name": _("运行状态"),
+                "description": _("数据库、后台工作进程的心跳和定时任务的最近结果。"),
+            }
+        )
     if user.is_staff:
         tools.append(
             {"url": reverse("admin:index"), "name": _("管理后台"), "description": _("部门、用户、角色和系统配置。")}
         )
     return tools
+
+
+@login_required
+def health_page(request: HttpRequest) -> HttpResponse:
+    """The operator's health page (superusers, 市级管理员); anyone else gets the plain 404."""
+    if not health.may_see_health_details(request.user):
+        raise Http404
+    result = health.health_check()
+    return render(
+        request,
+        "workbench/health.html",
+        {"health": result, "heartbeat_seconds": health.heartbeat_seconds()},
+        status=503 if result.status == "unavailable" else 200,
+    )

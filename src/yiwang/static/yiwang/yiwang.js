@@ -1,4 +1,8 @@
-/* Yiwang: the little script the pages need. Everything works without it. */
+/* Yiwang: the little script the pages need. Everything works without it.
+   The Content-Security-Policy allows no inline script, so pages ask for behaviour with
+   data attributes handled here: data-print (print button), data-confirm (ask before a form
+   is sent), data-submit-once (a double click sends the form once), data-autosubmit (a
+   filter that applies itself on change). */
 (function () {
   "use strict";
   // After the htmx elder-mode toggle swaps #page, carry its state up to <html>, where the
@@ -15,6 +19,39 @@
     var toggle = document.getElementById("elder-toggle");
     if (toggle && document.activeElement === document.body) {
       toggle.focus();
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-print]") : null;
+    if (button) {
+      event.preventDefault();
+      window.print();
+    }
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.hasAttribute("data-confirm") && !window.confirm(form.getAttribute("data-confirm"))) {
+      event.preventDefault();
+      return;
+    }
+    if (form.hasAttribute("data-submit-once")) {
+      var button = form.querySelector("[type=submit]");
+      if (button && button.dataset.sent) {
+        event.preventDefault();
+        return;
+      }
+      if (button) {
+        button.dataset.sent = "1";
+      }
+    }
+  });
+
+  document.addEventListener("change", function (event) {
+    var field = event.target;
+    if (field.hasAttribute && field.hasAttribute("data-autosubmit") && field.form) {
+      field.form.submit();
     }
   });
 })();
