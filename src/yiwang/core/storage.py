@@ -17,6 +17,9 @@ class ObjectStorage(S3Storage):
     querystring_auth = True  # should a URL ever be made, it is signed and short-lived
     querystring_expire = 60
     file_overwrite = False  # never replace another material that happens to share a name
+    # A download is read from the store into a spooled file: past this size it goes to a
+    # temporary file on the node instead of memory (materials may be tens of MB each).
+    max_memory_size = 4 * 1024 * 1024
 
     def get_modified_time(self, name):
         try:
