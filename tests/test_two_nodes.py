@@ -25,8 +25,7 @@ from yiwang.cases.tests.factories import FORM, build_world
 from yiwang.catalog.selectors import required_applicant_materials
 from yiwang.core.codes import make_uscc
 from yiwang.identity.services import api_token_create, department_update
-from yiwang.licenses.models import HolderKind
-from yiwang.licenses.services import license_type_create
+from yiwang.licenses.tests.test_auto_issue import _define_type
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -124,14 +123,9 @@ def test_a_case_crosses_two_nodes_from_submission_to_the_license_pdf(settings, n
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     world = build_world()
     department_update(actor=world.tree.root, department=world.tree.city_market, uscc=make_uscc("11320500MB0123456"))
-    license_type_create(
-        actor=world.tree.root,
-        code="business_license",
-        standard_code="YYZZ",
-        name="营业执照",
-        department=world.tree.city_market,
-        holder_kind=HolderKind.PERSON,
-        field_schema={
+    _define_type(
+        world,
+        {
             "type": "object",
             "properties": {"business_name": {"type": "string", "title": "名称"}},
             "required": ["business_name"],

@@ -10,11 +10,11 @@ from django.utils import timezone
 from yiwang.core.calendar import check_holiday_tables, holiday_set, holiday_years_missing, package_years
 from yiwang.identity.mfa import SESSION_VERIFIED
 from yiwang.identity.models import Department, Role, User
-from yiwang.identity.services import department_create, role_grant_create, user_create
+from yiwang.identity.services import role_grant_create
+from yiwang.identity.tests.auth_helpers import make_admin, make_staff
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "Qiang-Mima-2026"
 # The first year the installed chinesecalendar does not cover (2027 with the release of late 2025).
 UNCOVERED = package_years().stop
 
@@ -46,10 +46,6 @@ def test_the_system_check_warns_until_the_year_is_entered(late_in_the_last_cover
     assert check_holiday_tables() == []
 
 
-def _staff(username, **extra):
-    return user_create(actor=None, username=username, password=PASSWORD, kind=User.Kind.STAFF, **extra)
-
-
 def _verified_login(client, user):
     client.force_login(user)
     session = client.session
@@ -58,21 +54,10 @@ def _verified_login(client, user):
 
 
 def test_the_workbench_warns_those_who_keep_the_calendar(client, late_in_the_last_covered_year):
-    root = _staff("root", is_staff=True)
-    root.is_superuser = True
-    root.save(update_fields=["is_superuser"])
-    city = department_create(
-        actor=root,
-        name="苏州市人民政府",
-        code="SZ",
-        level=Department.Level.CITY,
-        kind=Department.Kind.GOVERNMENT,
-        region_code="320500",
-    )
-    city_admin = _staff("cityadmin")
-    role_grant_create(actor=root, user=city_admin, role=Role.CITY_ADMIN, department=city)
-    clerk = _staff("clerk")
-    role_grant_create(actor=root, user=clerk, role=Role.WINDOW_CLERK, department=city)
+    city_admin = make_admin("cityadmin")
+    root = User.objects.get(username="root")
+    clerk = make_staff("clerk")
+    role_grant_create(actor=root, user=clerk, role=Role.WINDOW_CLERK, department=Department.objects.get(code="city"))
     notice = f"{UNCOVERED} 年的法定节假日和调休安排尚未录入"
 
     _verified_login(client, root)
