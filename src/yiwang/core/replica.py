@@ -16,7 +16,8 @@ docs/operations.md) and :class:`ReplicaRouter` decides, per query:
   - the same client (its session cookie or bearer token) has not made a write in the last
     ``YIWANG_REPLICA_PIN_SECONDS`` (default 10 s), which covers a replica lagging behind a
     redirect-after-POST. The pin lives in Django's cache, which must then be shared by every
-    web node (``YIWANG_CACHE_URL``), or a client bounced to another node could miss it;
+    web node (``YIWANG_CACHE_URL``), or a client bounced to another node could miss it; it
+    costs one cache lookup per request that carries a credential;
 
 * every other read goes to the primary, as before.
 
@@ -69,10 +70,6 @@ def replica_configured() -> bool:
 def pin() -> None:
     """Read from the primary for the rest of this request (or, outside one, this context)."""
     _pinned.set(True)
-
-
-def is_pinned() -> bool:
-    return _pinned.get()
 
 
 def read_alias() -> str:
