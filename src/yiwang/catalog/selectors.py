@@ -25,6 +25,7 @@ from yiwang.catalog.models import (
     Status,
 )
 from yiwang.core.errors import NotFound
+from yiwang.core.replica import lag_tolerant
 from yiwang.identity.models import Department, Role
 from yiwang.identity.selectors import actor_has_role, departments_for_actor
 
@@ -119,6 +120,7 @@ def item_latest_version(*, item: ServiceItem) -> ServiceItemVersion | None:
     return item_draft(item=item) or item.current_version
 
 
+@lag_tolerant  # public browsing: a second behind the primary is fine (core.replica)
 def item_list_published(
     *, department: Department | None = None, kind: str | None = None, target: str | None = None
 ) -> QuerySet[ServiceItem]:
@@ -220,6 +222,7 @@ def life_event_draft(*, life_event: LifeEvent) -> LifeEventVersion | None:
     return life_event.versions.filter(published_at__isnull=True).first()
 
 
+@lag_tolerant  # public browsing: a second behind the primary is fine (core.replica)
 def life_event_list_published() -> QuerySet[LifeEvent]:
     return (
         LifeEvent.objects.filter(status=Status.PUBLISHED, current_version__isnull=False)
@@ -323,6 +326,7 @@ def merge_form_schemas(schemas: list[dict]) -> dict:
 # --- portal browsing ---------------------------------------------------------------------------
 
 
+@lag_tolerant  # public browsing: a second behind the primary is fine (core.replica)
 def departments_with_published_items() -> list[tuple[Department, int]]:
     """Departments that implement at least one published item, with the count, in tree order."""
     from django.db.models import Count, Q

@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from yiwang.core import schedule
-from yiwang.core.calendar import holiday_delete, holiday_set
+from yiwang.core.calendar import holiday_delete, holiday_missing_message, holiday_set, holiday_years_missing
 from yiwang.core.errors import YiwangError
 from yiwang.core.models import AuditEvent, Holiday, ScheduledJob
 
@@ -50,6 +50,12 @@ class HolidayAdmin(admin.ModelAdmin):
     @admin.display(description=_("星期"))
     def weekday(self, obj: Holiday) -> str:
         return ["一", "二", "三", "四", "五", "六", "日"][obj.date.weekday()]
+
+    def changelist_view(self, request, extra_context=None):
+        missing = holiday_years_missing()
+        if missing:
+            messages.warning(request, holiday_missing_message(missing))
+        return super().changelist_view(request, extra_context)
 
     def get_readonly_fields(self, request, obj=None):
         # The date identifies the row: to move a holiday, delete it and add another.

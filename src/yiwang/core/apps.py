@@ -10,7 +10,7 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django_tasks.signals import task_finished
 
-        from yiwang.core import schedule
+        from yiwang.core import checks, schedule  # noqa: F401 (checks registers the system checks)
 
         # A periodic job's outcome is written on its row when the worker finishes the task.
         task_finished.connect(schedule.record_outcome, dispatch_uid="yiwang.core.schedule.record_outcome")

@@ -39,7 +39,9 @@ import warnings
 from dataclasses import dataclass
 from functools import cache
 
-from django.db import transaction
+from django.core import checks
+from django.db import DatabaseError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from yiwang.core.audit import audit_record
@@ -57,6 +59,7 @@ __all__ = [
     "holiday_delete",
     "holiday_seed",
     "holiday_set",
+    "holiday_years_missing",
     "is_working_day",
     "next_working_day",
     "package_years",
@@ -389,3 +392,56 @@ def holiday_seed(*, actor, years: list[int] | None = None) -> list[SeedResult]:
                 changes={"year": year, "created": len(created), "updated": updated, "kept_admin": kept},
             )
     return results
+
+
+# ---------------------------------------------------------------------------
+# The coming year's table: warn administrators before deadlines fall back to weekends only
+# ---------------------------------------------------------------------------
+
+# The State Council publishes next year's arrangement late in the year (for 2026: November
+# 2025); from this month on, a missing next year is worth an administrator's attention.
+NEXT_YEAR_EXPECTED_FROM_MONTH = 11
+
+
+def holiday_year_known(year: int) -> bool:
+    """Whether chinesecalendar or the Holiday table covers ``year`` (as the calendar decides)."""
+    if _package_year(year) is not None:
+        return True
+    return Holiday.objects.filter(date__gte=datetime.date(year, 1, 1), date__lte=datetime.date(year, 12, 31)).exists()
+
+
+def holiday_years_missing(today: datetime.date | None = None) -> list[int]:
+    """This year, and from November the next, when no holiday table covers them."""
+    today = today or timezone.localdate()
+    years = [today.year]
+    if today.month >= NEXT_YEAR_EXPECTED_FROM_MONTH:
+        years.append(today.year + 1)
+    return [year for year in years if not holiday_year_known(year)]
+
+
+def holiday_missing_message(years: list[int]) -> str:
+    return _(
+        "%(years)s 年的法定节假日和调休安排尚未录入:这些年份的时限只按周末计算。"
+        "请在国务院办公厅通知发布后,在管理后台「节假日与调休」中录入。"
+    ) % {"years": "、".join(str(year) for year in years)}
+
+
+@checks.register()
+def check_holiday_tables(app_configs=None, **kwargs) -> list:
+    """``yiwang check`` (and every command that runs the checks): the coming year's table."""
+    try:
+        missing = holiday_years_missing()
+    except DatabaseError:  # not migrated yet: nothing to say about its rows
+        return []
+    if not missing:
+        return []
+    return [
+        checks.Warning(
+            f"No holiday table for {', '.join(map(str, missing))}: time limits in "
+            f"{'that year' if len(missing) == 1 else 'those years'} count weekends only",
+            hint="Enter the State Council's arrangement in the admin (节假日与调休) once it is "
+            "published; the installed chinesecalendar covers "
+            f"{package_years().start}–{package_years().stop - 1}.",
+            id="yiwang.W002",
+        )
+    ]

@@ -9,7 +9,8 @@ from django.utils.translation import gettext as _
 
 from yiwang.catalog import selectors as catalog_selectors
 from yiwang.core import health
-from yiwang.identity.models import User
+from yiwang.core.calendar import holiday_missing_message, holiday_years_missing
+from yiwang.identity.models import Role, User
 from yiwang.identity.selectors import departments_for_actor, roles_for_actor
 
 # A city admin covering every township and village may act in hundreds of departments.
@@ -37,8 +38,18 @@ def home(request: HttpRequest) -> HttpResponse:
             "departments_total": total,
             "departments_more": total - len(shown),
             "tools": _tools(request.user),
+            "holiday_warning": _holiday_warning(request.user, roles),
         },
     )
+
+
+def _holiday_warning(user, roles) -> str:
+    """For those who keep the holiday table (its admin, city administrators): a missing year."""
+    keeps_calendar = user.has_perm("core.change_holiday") or any(g.role == Role.CITY_ADMIN for g in roles)
+    if not keeps_calendar:
+        return ""
+    missing = holiday_years_missing()
+    return holiday_missing_message(missing) if missing else ""
 
 
 def _tools(user) -> list[dict]:
