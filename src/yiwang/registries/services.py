@@ -165,6 +165,7 @@ class _Row:
     key: str
     lookup: dict[str, Any]
     values: dict[str, Any]  # parsed, only the fields the row gave
+    bad: bool = False  # some field failed: kept only to find duplicate keys
 
 
 def _parse_row(spec: RegistrySpec, index: int, raw: Any, errors: list) -> _Row | None:
@@ -201,11 +202,13 @@ def _parse_row(spec: RegistrySpec, index: int, raw: Any, errors: list) -> _Row |
         except ValidationError as exc:
             errors.append((index, "subject_key", message_of(exc)))
             bad = True
+    before = len(errors)
     _cross_check(spec, index, values, errors)
-    if bad:
+    bad = bad or len(errors) > before
+    if any(f.name not in values for f in spec.key_fields):
         return None
     lookup = {f.name: values[f.name] for f in spec.key_fields}
-    return _Row(index, key_of(spec, lookup), lookup, values)
+    return _Row(index, key_of(spec, lookup), lookup, values, bad)
 
 
 def _cross_check(spec: RegistrySpec, index: int, values: dict, errors: list) -> None:
@@ -320,7 +323,8 @@ def records_upsert(
             errors.append((index, spec.key_fields[0].name, str(_("与第 %(row)d 行的键重复") % {"row": seen[row.key]})))
             continue
         seen[row.key] = index
-        parsed.append(row)
+        if not row.bad:
+            parsed.append(row)
     existing = _existing(spec, parsed) if parsed else {}
     if only_missing:
         skipped = sum(1 for r in parsed if r.key in existing)
