@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from yiwang.catalog import selectors as catalog_selectors
 from yiwang.identity.models import User
 from yiwang.identity.selectors import departments_for_actor, roles_for_actor
+from yiwang.registries.selectors import registries_for_actor
 
 # A city admin covering every township and village may act in hundreds of departments.
 DEPARTMENTS_SHOWN = 50
@@ -66,6 +67,14 @@ def _tools(user) -> list[dict]:
                 "url": reverse("licenses_workbench:list"),
                 "name": _("电子证照"),
                 "description": _("查询、核对和管理本部门签发的电子证照，导入存量证照。"),
+            }
+        )
+    if registries_for_actor(actor=user):
+        tools.append(
+            {
+                "url": reverse("registries:index"),
+                "name": _("基础库"),
+                "description": _("本部门作为数源部门维护的基础库数据:查询、导入、变更记录和数据质量。"),
             }
         )
     if user.is_staff:
