@@ -73,7 +73,7 @@ def _rows(content: bytes, filename: str) -> list[tuple]:
     return [tuple(_cell(v) for v in row) for row in ws.iter_rows(values_only=True)]
 
 
-def records_import(*, actor, registry: str, content: bytes, filename: str) -> services.UpsertResult:
+def records_import(*, actor, registry: str, content: bytes, filename: str, signed_off_by=None) -> services.UpsertResult:
     """Import one file into ``registry`` as ``actor`` (who must be the source of every field
     the file changes). Raises ``ValidationFailed`` naming each bad cell as 第N行「列」."""
     spec = registry_spec(registry)
@@ -100,7 +100,9 @@ def records_import(*, actor, registry: str, content: bytes, filename: str) -> se
     if not records:
         raise ValidationFailed(_("文件中没有数据行"), fields={"file": [_("文件中没有数据行")]})
     try:
-        return services.records_upsert(actor=actor, registry=registry, rows=records, channel="import")
+        return services.records_upsert(
+            actor=actor, registry=registry, rows=records, channel="import", signed_off_by=signed_off_by
+        )
     except RowsInvalid as exc:
         fields: dict[str, list[str]] = {}
         for index, field, message in exc.rows:

@@ -288,6 +288,7 @@ def records_upsert(
     channel: str = "api",
     reason: str = "",
     only_missing: bool = False,
+    signed_off_by: Department | None = None,
 ) -> UpsertResult:
     """Create or update records by key, all or nothing (see the module's guarantees).
 
@@ -295,7 +296,9 @@ def records_upsert(
     ``YYYY-MM-DD``, choices as code or Chinese label); a row must carry its key fields and may
     leave any other field out (left as stored). At most ``BATCH_LIMIT`` rows. With
     ``only_missing`` rows whose key exists are skipped untouched (the demo loader: never
-    overwrite). Raises ``RowsInvalid`` naming every bad (row, field), ``ReadOnlyRegistry``,
+    overwrite). ``signed_off_by``: a system actor (an operator's command) imports a file the
+    department signed off; the source rule then applies as if that department's staff wrote it.
+    Raises ``RowsInvalid`` naming every bad (row, field), ``ReadOnlyRegistry``,
     ``UnknownRegistry`` or a ``RegistryError`` for an empty or oversized batch.
     """
     spec = registry_spec(registry)
@@ -334,6 +337,11 @@ def records_upsert(
     sources = _sources(spec)
     allowed = source_departments_of_actor(actor=actor, departments=[d for d in sources.values() if d is not None])
     system = _is_system(actor)
+    if signed_off_by is not None:
+        if not system:
+            raise ValueError("signed_off_by is for system actors (commands); staff act for their own departments")
+        allowed, system = {signed_off_by.pk}, False
+        actor = f"{actor or 'system'} (签收:{signed_off_by.name})"[:200]
     plans: list[tuple[_Row, Model | None, list[str]]] = []
     for row in parsed:
         record = existing.get(row.key)
