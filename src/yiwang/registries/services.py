@@ -196,9 +196,11 @@ def _parse_row(spec: RegistrySpec, index: int, raw: Any, errors: list) -> _Row |
                 errors.append((index, key_field.name, str(_("%(label)s必填") % {"label": key_field.label})))
             bad = True
     if "subject_key" in raw:
-        kind = values.get("subject_kind") or raw.get("subject_kind") or "person"
+        # Without the kind in the row (an update of the key alone) either code is accepted;
+        # the quality rules catch a kind and code that disagree.
+        kinds = [values["subject_kind"]] if values.get("subject_kind") else ["person", "legal_entity"]
         try:
-            values["subject_key"] = "" if is_empty(raw["subject_key"]) else subject_key(kind, raw["subject_key"])
+            values["subject_key"] = "" if is_empty(raw["subject_key"]) else _subject_key(kinds, raw["subject_key"])
         except ValidationError as exc:
             errors.append((index, "subject_key", message_of(exc)))
             bad = True
@@ -209,6 +211,15 @@ def _parse_row(spec: RegistrySpec, index: int, raw: Any, errors: list) -> _Row |
         return None
     lookup = {f.name: values[f.name] for f in spec.key_fields}
     return _Row(index, key_of(spec, lookup), lookup, values, bad)
+
+
+def _subject_key(kinds: list[str], raw: Any) -> str:
+    for kind in kinds[:-1]:
+        try:
+            return subject_key(kind, raw)
+        except ValidationError:
+            continue
+    return subject_key(kinds[-1], raw)
 
 
 def _cross_check(spec: RegistrySpec, index: int, values: dict, errors: list) -> None:

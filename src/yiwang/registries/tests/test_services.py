@@ -242,3 +242,35 @@ def test_field_sources_are_set_by_city_admins_only(world):
     info = {(f.registry, f.field): f for f in selectors.registry_fields()}
     assert info[("population", "phone")].source_department_id == world.civil.pk
     assert AuditEvent.objects.filter(action="registries.field_source_set").exists()
+
+
+def test_credit_records_check_their_subject_by_kind(world):
+    row = {
+        "record_number": "CF-2026-001",
+        "subject_kind": "legal_entity",
+        "subject_key": COMPANY,
+        "subject_name": "苏州小三面馆",
+        "kind": "行政处罚",
+        "content": "罚款2000元",
+        "authority": "苏州市市场监督管理局",
+        "decided_on": "2026-01-05",
+        "valid_from": "2026-01-05",
+        "valid_to": "2025-01-05",
+    }
+    with pytest.raises(RowsInvalid) as exc:
+        services.records_upsert(actor=world.market_clerk, registry="credit", rows=[row])
+    assert list(exc.value.fields) == ["records.0.valid_to"]
+    services.records_upsert(actor=world.market_clerk, registry="credit", rows=[{**row, "valid_to": "2029-01-05"}])
+    # An update that names only the subject code: a USCC is accepted without repeating the kind.
+    services.records_upsert(
+        actor=world.market_clerk, registry="credit", rows=[{"record_number": "CF-2026-001", "subject_key": COMPANY}]
+    )
+    view = selectors.record_read(registry="credit", key="CF-2026-001", fields=["kind", "valid_to"])
+    assert (view.subject_kind, view.subject_key, view.values["kind"]) == ("legal_entity", COMPANY, "penalty")
+    with pytest.raises(RowsInvalid) as exc:
+        services.records_upsert(
+            actor=world.market_clerk,
+            registry="credit",
+            rows=[{"record_number": "CF-2026-002", "kind": "blacklist", "content": "x"}],
+        )
+    assert {"records.0.subject_kind", "records.0.subject_key"} <= set(exc.value.fields)
