@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -34,7 +34,7 @@ from django.utils.translation import gettext_lazy as _
 from yiwang.core import events
 from yiwang.core.audit import audit_record
 from yiwang.core.crypto import blind_index
-from yiwang.core.errors import Forbidden, NotFound, ValidationFailed
+from yiwang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yiwang.identity.models import Department, Role
 from yiwang.identity.selectors import actor_has_role
 from yiwang.registries import schema
@@ -127,7 +127,9 @@ def registry_field_source_set(*, actor, registry: str, field: str, department: D
     if not may_set and not getattr(actor, "is_superuser", False):
         raise Forbidden(_("只有市级管理员可以设定数源部门"), code="registry_source_forbidden")
     with transaction.atomic():
-        row, _created = RegistryField.objects.select_for_update().get_or_create(registry=registry, field=field)
+        row, _created = RegistryField.objects.select_for_update(no_key=True).get_or_create(
+            registry=registry, field=field
+        )
         old = row.source_department_id
         row.source_department = department
         row.save(update_fields=["source_department", "updated_at"])
@@ -236,19 +238,21 @@ def _cross_check(spec: RegistrySpec, index: int, values: dict, errors: list) -> 
         errors.append((index, "valid_to", str(_("有效期至不能早于有效期自"))))
 
 
-def _existing(spec: RegistrySpec, rows: list[_Row]) -> dict[str, Model]:
-    """The stored records of these rows' keys, {key: record}, a query per 2,000 keys."""
+def _existing(spec: RegistrySpec, rows: list[_Row], *, lock: bool = False) -> dict[str, Model]:
+    """The stored records of these rows' keys, {key: record}, a query per 2,000 keys; with
+    ``lock`` the rows stay locked until the transaction ends (no lost update between batches)."""
     model = MODELS[spec.name]
+    manager = model.objects.select_for_update(no_key=True) if lock else model.objects
     found: dict[str, Model] = {}
     for first in range(0, len(rows), _LOOKUP_CHUNK):
         chunk = rows[first : first + _LOOKUP_CHUNK]
         if spec.name == "population":
             by_index = {blind_index(r.key): r.key for r in chunk}
-            for record in model.objects.filter(id_number_index__in=list(by_index)):
+            for record in manager.filter(id_number_index__in=list(by_index)):
                 found[by_index[record.id_number_index]] = record
         elif spec.name == "economy":
             wanted = {r.key for r in chunk}
-            records = model.objects.filter(
+            records = manager.filter(
                 uscc__in={r.lookup["uscc"] for r in chunk}, year__in={r.lookup["year"] for r in chunk}
             )
             for record in records:
@@ -257,7 +261,7 @@ def _existing(spec: RegistrySpec, rows: list[_Row]) -> dict[str, Model]:
                     found[key] = record
         else:
             name = spec.key_fields[0].name
-            for record in model.objects.filter(**{f"{name}__in": [r.key for r in chunk]}):
+            for record in manager.filter(**{f"{name}__in": [r.key for r in chunk]}):
                 found[getattr(record, name)] = record
     return found
 
@@ -339,42 +343,50 @@ def records_upsert(
         seen[row.key] = index
         if not row.bad:
             parsed.append(row)
-    existing = _existing(spec, parsed) if parsed else {}
-    if only_missing:
-        skipped = sum(1 for r in parsed if r.key in existing)
-        parsed = [r for r in parsed if r.key not in existing]
-    else:
-        skipped = 0
-    sources = _sources(spec)
-    allowed = source_departments_of_actor(actor=actor, departments=[d for d in sources.values() if d is not None])
-    system = _is_system(actor)
-    if signed_off_by is not None:
-        if not system:
-            raise ValueError("signed_off_by is for system actors (commands); staff act for their own departments")
-        allowed, system = {signed_off_by.pk}, False
-        actor = f"{actor or 'system'} (签收:{signed_off_by.name})"[:200]
-    plans: list[tuple[_Row, Model | None, list[str]]] = []
-    for row in parsed:
-        record = existing.get(row.key)
-        if record is None:
-            changed = [n for n, v in row.values.items() if not is_empty(v)]
-            changed += [f.name for f in spec.key_fields if f.name not in changed]
-            if spec.name == "credit":
-                _require_subject(row, errors)
-        else:
-            changed = [n for n, v in row.values.items() if not _same(getattr(record, n), v)]
-            if spec.name == "credit" and "subject_kind" in changed and "subject_key" not in row.values:
-                errors.append((row.index, "subject_key", str(_("修改主体类型时须同时提供主体代码"))))
-        if not system:
-            for name in changed:
-                source = sources.get(name)
-                if source is None or source.pk not in allowed:
-                    errors.append((row.index, name, _source_error(spec.field(name), source)))
-        plans.append((row, record, changed))
-    if errors:
-        errors.sort(key=lambda e: (e[0], e[1]))
-        raise RowsInvalid(errors, total=len(rows))
-    return _write(spec, actor, plans, sources, channel=channel, reason=reason, skipped=skipped)
+    try:
+        with transaction.atomic():
+            existing = _existing(spec, parsed, lock=True) if parsed else {}
+            if only_missing:
+                skipped = sum(1 for r in parsed if r.key in existing)
+                parsed = [r for r in parsed if r.key not in existing]
+            else:
+                skipped = 0
+            sources = _sources(spec)
+            allowed = source_departments_of_actor(
+                actor=actor, departments=[d for d in sources.values() if d is not None]
+            )
+            system = _is_system(actor)
+            if signed_off_by is not None:
+                if not system:
+                    raise ValueError(
+                        "signed_off_by is for system actors (commands); staff act for their own departments"
+                    )
+                allowed, system = {signed_off_by.pk}, False
+                actor = f"{actor or 'system'} (签收:{signed_off_by.name})"[:200]
+            plans: list[tuple[_Row, Model | None, list[str]]] = []
+            for row in parsed:
+                record = existing.get(row.key)
+                if record is None:
+                    changed = [n for n, v in row.values.items() if not is_empty(v)]
+                    changed += [f.name for f in spec.key_fields if f.name not in changed]
+                    if spec.name == "credit":
+                        _require_subject(row, errors)
+                else:
+                    changed = [n for n, v in row.values.items() if not _same(getattr(record, n), v)]
+                    if spec.name == "credit" and "subject_kind" in changed and "subject_key" not in row.values:
+                        errors.append((row.index, "subject_key", str(_("修改主体类型时须同时提供主体代码"))))
+                if not system:
+                    for name in changed:
+                        source = sources.get(name)
+                        if source is None or source.pk not in allowed:
+                            errors.append((row.index, name, _source_error(spec.field(name), source)))
+                plans.append((row, record, changed))
+            if errors:
+                errors.sort(key=lambda e: (e[0], e[1]))
+                raise RowsInvalid(errors, total=len(rows))
+            return _write(spec, actor, plans, sources, channel=channel, reason=reason, skipped=skipped)
+    except IntegrityError as exc:  # a concurrent batch created the same key first
+        raise Conflict(_("另一批次正在写入相同的记录,请稍后重试"), code="registry_concurrent_write") from exc
 
 
 def _require_subject(row: _Row, errors: list) -> None:
@@ -500,7 +512,7 @@ def record_correct(*, actor, registry: str, key: str, field: str, value: Any, re
     lookup = normalize_key(spec, key)
     normalized = key_of(spec, lookup)
     with transaction.atomic():
-        record = _existing(spec, [_Row(0, normalized, lookup, {})]).get(normalized)
+        record = _existing(spec, [_Row(0, normalized, lookup, {})], lock=True).get(normalized)
         if record is None:
             raise NotFound(_("未找到该记录。"), code="registry_record_not_found")
         sources = _sources(spec)
