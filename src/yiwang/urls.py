@@ -12,6 +12,7 @@ urlpatterns = [
     path("workbench/catalog/", include("yiwang.catalog.urls")),
     path("workbench/licenses/", include("yiwang.licenses.workbench_urls")),
     path("workbench/cases/", include("yiwang.cases.workbench_urls")),
+    path("workbench/registries/", include("yiwang.registries.urls")),
     path("cases/", include("yiwang.cases.urls")),
     path("messages/", include("yiwang.messaging.urls")),
     path("workbench/messages/", include("yiwang.messaging.workbench_urls")),

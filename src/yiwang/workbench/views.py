@@ -12,6 +12,7 @@ from yiwang.core import health
 from yiwang.core.calendar import holiday_missing_message, holiday_years_missing
 from yiwang.identity.models import Role, User
 from yiwang.identity.selectors import departments_for_actor, roles_for_actor
+from yiwang.registries.selectors import registries_for_actor
 
 # A city admin covering every township and village may act in hundreds of departments.
 DEPARTMENTS_SHOWN = 50
@@ -86,6 +87,14 @@ def _tools(user) -> list[dict]:
                 "url": reverse("workbench:health"),
                 "name": _("运行状态"),
                 "description": _("数据库、后台工作进程的心跳和定时任务的最近结果。"),
+            }
+        )
+    if registries_for_actor(actor=user):
+        tools.append(
+            {
+                "url": reverse("registries:index"),
+                "name": _("基础库"),
+                "description": _("本部门作为数源部门维护的基础库数据:查询、导入、变更记录和数据质量。"),
             }
         )
     if user.is_staff:
