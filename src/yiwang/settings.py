@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "yiwang.core",
     "yiwang.identity",
+    "yiwang.registries",
     "yiwang.exchange",
     "yiwang.catalog",
     "yiwang.cases",

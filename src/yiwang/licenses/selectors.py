@@ -225,3 +225,32 @@ def presentations_for_holder(*, actor) -> QuerySet[Presentation]:
     if not getattr(actor, "is_authenticated", False):
         return Presentation.objects.none()
     return Presentation.objects.filter(created_by=actor).select_related("license__license_type")
+
+
+# ------------------------------------------------------------------ the license registry (电子证照库)
+
+
+def license_registry_rows(*, identifiers: list[str]) -> list[dict]:
+    """The licenses with these identifiers as plain registry rows (holder ID decrypted), in one
+    query: what ``registries.selectors.record_read`` serves as the electronic-license registry,
+    a view over this app's table rather than a copy. No authorization: callers authorize."""
+    rows = []
+    for lic in License.objects.select_related("license_type", "issuer").filter(identifier__in=identifiers):
+        rows.append(
+            {
+                "identifier": lic.identifier,
+                "license_type": lic.license_type.code,
+                "license_type_name": lic.license_type.name,
+                "issuer": lic.issuer.name,
+                "issuer_uscc": lic.issuer.uscc,
+                "holder_kind": lic.holder_kind,
+                "holder_name": lic.holder_name,
+                "holder_id": _safe_holder_id(lic),
+                "data": lic.data,
+                "issue_date": lic.issue_date,
+                "valid_until": lic.valid_until,
+                "status": lic.status,
+                "updated_at": lic.updated_at,
+            }
+        )
+    return rows
