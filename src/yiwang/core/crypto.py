@@ -1,4 +1,4 @@
-"""Chinese commercial cryptography (国密) helpers built on `cryptography`.
+"""Data protection built on the 国密 primitives of ``yiwang.core.gm``.
 
 * SM3 digests for the audit chain and content digests.
 * SM4-GCM for personal data at rest, under settings.DATA_KEY.
@@ -7,59 +7,13 @@
 
 import base64
 import hashlib
-import hmac
-import os
 from functools import cache
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.conf import settings
 
+from yiwang.core.gm import SM4DecryptionError, hmac_sm3, sm3_digest, sm3_hex, sm4_gcm_decrypt, sm4_gcm_encrypt
+
 _SM4_PREFIX = "sm4gcm1:"
-
-
-def sm3_digest(data: bytes) -> bytes:
-    h = hashes.Hash(hashes.SM3())
-    h.update(data)
-    return h.finalize()
-
-
-def sm3_hex(data: bytes | str) -> str:
-    if isinstance(data, str):
-        data = data.encode()
-    return sm3_digest(data).hex()
-
-
-class _SM3ForHmac:
-    """Adapter so the standard library's hmac can run over SM3 (block size 64)."""
-
-    digest_size = 32
-    block_size = 64
-    name = "sm3"
-
-    def __init__(self, data: bytes = b""):
-        self._h = hashes.Hash(hashes.SM3())
-        if data:
-            self._h.update(data)
-
-    def update(self, data: bytes) -> None:
-        self._h.update(data)
-
-    def digest(self) -> bytes:
-        return self._h.copy().finalize()
-
-    def hexdigest(self) -> str:
-        return self.digest().hex()
-
-    def copy(self) -> "_SM3ForHmac":
-        clone = _SM3ForHmac.__new__(_SM3ForHmac)
-        clone._h = self._h.copy()
-        return clone
-
-
-def hmac_sm3(key: bytes, data: bytes) -> bytes:
-    return hmac.new(key, data, _SM3ForHmac).digest()
 
 
 @cache
@@ -75,10 +29,7 @@ def _data_keys() -> tuple[bytes, bytes]:
 def encrypt_text(plaintext: str) -> str:
     """SM4-GCM encryption; the result is ASCII, self-describing and safe for a text column."""
     enc_key, _ = _data_keys()
-    nonce = os.urandom(12)
-    encryptor = Cipher(algorithms.SM4(enc_key), modes.GCM(nonce)).encryptor()
-    ciphertext = encryptor.update(plaintext.encode()) + encryptor.finalize()
-    return _SM4_PREFIX + base64.b64encode(nonce + encryptor.tag + ciphertext).decode()
+    return _SM4_PREFIX + base64.b64encode(sm4_gcm_encrypt(enc_key, plaintext.encode())).decode()
 
 
 class DecryptionError(ValueError):
@@ -90,11 +41,9 @@ def decrypt_text(token: str) -> str:
         raise DecryptionError("not an SM4-GCM token")
     enc_key, _ = _data_keys()
     raw = base64.b64decode(token[len(_SM4_PREFIX) :])
-    nonce, tag, ciphertext = raw[:12], raw[12:28], raw[28:]
-    decryptor = Cipher(algorithms.SM4(enc_key), modes.GCM(nonce, tag)).decryptor()
     try:
-        return (decryptor.update(ciphertext) + decryptor.finalize()).decode()
-    except InvalidTag as exc:
+        return sm4_gcm_decrypt(enc_key, raw).decode()
+    except SM4DecryptionError as exc:
         raise DecryptionError("ciphertext was altered or the data key changed") from exc
 
 

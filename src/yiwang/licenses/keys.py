@@ -1,7 +1,7 @@
 """Keys of the licenses app: SM2 (国密) license signatures, the platform CA, key encryption.
 
 * License data is signed with SM2 (GM/T 0003, SM3 digest, the standard user id
-  ``1234567812345678``) through gmalg; the signature is ``r || s`` as 128 hex characters.
+  ``1234567812345678``) through ``yiwang.core.gm``; the signature is ``r || s`` as 128 hex characters.
 * PDF signatures use ECDSA P-256 certificates issued by the platform's root CA
   (`cryptography`), because PDF validators (pyHanko among them) do not handle SM2.
 * Private keys are stored SM4-GCM encrypted under a key derived from ``settings.SEAL_KEY``.
@@ -10,21 +10,20 @@
 import base64
 import datetime
 import hashlib
-import os
 import secrets
 from functools import cache
 
-import gmalg
 from cryptography import x509
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.x509.oid import NameOID
 from django.conf import settings
 
-SM2_USER_ID = b"1234567812345678"  # GM/T 0009 default signer identity
+from yiwang.core import gm
+from yiwang.core.gm import SM2_USER_ID, sm2_sign, sm2_verify  # noqa: F401  (licenses' callers import them from here)
+
 _PREFIX = "sealkey1:"
+_AAD = b"yiwang-seal-key"
 
 
 # ------------------------------------------------------------------ key encryption at rest
@@ -40,22 +39,17 @@ class KeyDecryptionError(ValueError):
 
 
 def encrypt_key(plaintext: bytes) -> str:
-    nonce = os.urandom(12)
-    enc = Cipher(algorithms.SM4(_seal_key(settings.SEAL_KEY)), modes.GCM(nonce)).encryptor()
-    enc.authenticate_additional_data(b"yiwang-seal-key")
-    ciphertext = enc.update(plaintext) + enc.finalize()
-    return _PREFIX + base64.b64encode(nonce + enc.tag + ciphertext).decode()
+    blob = gm.sm4_gcm_encrypt(_seal_key(settings.SEAL_KEY), plaintext, aad=_AAD)
+    return _PREFIX + base64.b64encode(blob).decode()
 
 
 def decrypt_key(token: str) -> bytes:
     if not token.startswith(_PREFIX):
         raise KeyDecryptionError("not an encrypted seal key")
     raw = base64.b64decode(token[len(_PREFIX) :])
-    dec = Cipher(algorithms.SM4(_seal_key(settings.SEAL_KEY)), modes.GCM(raw[:12], raw[12:28])).decryptor()
-    dec.authenticate_additional_data(b"yiwang-seal-key")
     try:
-        return dec.update(raw[28:]) + dec.finalize()
-    except InvalidTag as exc:
+        return gm.sm4_gcm_decrypt(_seal_key(settings.SEAL_KEY), raw, aad=_AAD)
+    except gm.SM4DecryptionError as exc:
         raise KeyDecryptionError("seal key ciphertext altered or YIWANG_SEAL_KEY changed") from exc
 
 
@@ -64,27 +58,7 @@ def decrypt_key(token: str) -> bytes:
 
 def sm2_generate() -> tuple[bytes, str]:
     """(private key bytes, uncompressed public key hex ``04…``)."""
-    sk, pk = gmalg.SM2().generate_keypair()
-    return sk, pk.hex()
-
-
-def sm2_sign(private_key: bytes, message: bytes) -> str:
-    r, s = gmalg.SM2(sk=private_key, uid=SM2_USER_ID).sign(message)
-    return (r.rjust(32, b"\0") + s.rjust(32, b"\0")).hex()
-
-
-def sm2_verify(public_key_hex: str, message: bytes, signature_hex: str) -> bool:
-    try:
-        raw = bytes.fromhex(signature_hex)
-        pk = bytes.fromhex(public_key_hex)
-    except ValueError:
-        return False
-    if len(raw) != 64:
-        return False
-    try:
-        return bool(gmalg.SM2(pk=pk, uid=SM2_USER_ID).verify(message, raw[:32], raw[32:]))
-    except Exception:  # malformed key or point: not a valid signature
-        return False
+    return gm.sm2_keypair()
 
 
 # ------------------------------------------------------------------ the platform CA (ECDSA P-256)
