@@ -16,6 +16,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
+from ninja.responses import Status as Respond
 from ninja.security import HttpBasicAuth
 
 from yiwang.core.api_errors import ErrorOut
@@ -58,7 +59,9 @@ system_auth = SystemAuth()
 class RecordOut(Schema):
     registry: str
     key: str
-    values: dict[str, Any] = Field(description="Exactly the granted fields; personal ones masked unless granted in clear")
+    values: dict[str, Any] = Field(
+        description="Exactly the granted fields; personal ones masked unless granted in clear"
+    )
     masked: list[str] = Field(description="Fields whose values are masked (脱敏)")
     disputed: list[str] = Field(description="Fields under an open data dispute (数据异议): treat with care")
     grant: int
@@ -94,7 +97,9 @@ class LookupQuery(Schema):
     fields: str = Field("", description="Comma-separated field names; empty: the widest live grant's fields")
 
 
-@router.get("/gateway/{registry}/{key}", auth=system_auth, response={200: RecordOut, **ERRORS}, summary="Read one record")
+@router.get(
+    "/gateway/{registry}/{key}", auth=system_auth, response={200: RecordOut, **ERRORS}, summary="Read one record"
+)
 def gateway_lookup(request, registry: str, key: str, query: Query[LookupQuery]):
     """One record's granted fields, masked as the grant says. Every call is in the evidence log."""
     fields = [f for f in query.fields.split(",") if f.strip()]
@@ -232,14 +237,14 @@ def gateway_request(request, payload: RequestIn):
     from yiwang.exchange.models import ConsumerSystem
 
     system = ConsumerSystem.objects.select_related("department").get(pk=request.exchange_consumer.system.id)
-    return 201, _create_requests(system, system.department, payload, system)
+    return Respond(201, _create_requests(system, system.department, payload, system))
 
 
 @router.post("/requests", auth=api_auth, response={201: list[RequestOut], **ERRORS}, summary="Request fields")
 def request_create(request, payload: RequestIn):
     department = department_get(actor=request.user, id=payload.department)
     system = selectors.system_get(actor=request.user, id=payload.system) if payload.system else None
-    return 201, _create_requests(request.user, department, payload, system)
+    return Respond(201, _create_requests(request.user, department, payload, system))
 
 
 @router.get("/requests", auth=api_auth, response=list[RequestOut], summary="Requests of my departments")
@@ -327,7 +332,13 @@ class SystemOut(Schema):
 @router.get("/systems", auth=api_auth, response=list[SystemOut], summary="Consuming systems of my departments")
 def system_list(request):
     return [
-        {"id": s.pk, "name": s.name, "department": s.department.name, "client_id": s.client_id, "revoked_at": s.revoked_at}
+        {
+            "id": s.pk,
+            "name": s.name,
+            "department": s.department.name,
+            "client_id": s.client_id,
+            "revoked_at": s.revoked_at,
+        }
         for s in selectors.systems_for_actor(actor=request.user)
     ]
 
@@ -336,14 +347,17 @@ def system_list(request):
 def system_create(request, payload: SystemIn):
     department = department_get(actor=request.user, id=payload.department)
     system, secret = services.consumer_system_create(actor=request.user, department=department, name=payload.name)
-    return 201, {
-        "id": system.pk,
-        "name": system.name,
-        "department": department.name,
-        "client_id": system.client_id,
-        "client_secret": secret,
-        "revoked_at": None,
-    }
+    return Respond(
+        201,
+        {
+            "id": system.pk,
+            "name": system.name,
+            "department": department.name,
+            "client_id": system.client_id,
+            "client_secret": secret,
+            "revoked_at": None,
+        },
+    )
 
 
 @router.post("/systems/{system_id}/revoke", auth=api_auth, response={200: SystemOut, **ERRORS})
@@ -444,7 +458,7 @@ def dispute_create(
         claimed_value=claimed_value,
         evidence=evidence,
     )
-    return 201, _dispute_out(dispute)
+    return Respond(201, _dispute_out(dispute))
 
 
 @router.get("/disputes", auth=api_auth, response=list[DisputeOut], summary="My disputes, or those to verify")
@@ -460,7 +474,9 @@ class CorrectIn(Schema):
 @router.post("/disputes/{dispute_id}/correct", auth=api_auth, response={200: DisputeOut, **ERRORS})
 def dispute_correct(request, dispute_id: int, payload: CorrectIn):
     dispute = selectors.dispute_get(actor=request.user, id=dispute_id)
-    return _dispute_out(services.dispute_correct(actor=request.user, dispute=dispute, value=payload.value, reason=payload.reason))
+    return _dispute_out(
+        services.dispute_correct(actor=request.user, dispute=dispute, value=payload.value, reason=payload.reason)
+    )
 
 
 @router.post("/disputes/{dispute_id}/reject", auth=api_auth, response={200: DisputeOut, **ERRORS})

@@ -29,9 +29,9 @@ from django.db.models import Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from yiwang.core import gm
 from yiwang.core.audit import GENESIS_HASH, BreakKind, ChainBreak
 from yiwang.core.crypto import sm3_hex
-from yiwang.exchange import gm
 from yiwang.exchange.models import ExchangeLog, ExchangeLogHead, ExchangeLogSeal, ExchangeSigningKey
 
 # A seal whose signature or sealed hash no longer matches: the chain was rewritten before it.
@@ -269,17 +269,16 @@ def verify_log(*, chunk_size: int = 5000, limit: int = 100) -> LogReport:
                 if broken(_link_break(sequence, row_id, prev_hash, expected_prev)):
                     done = True
                     break
-            elif entry_hash(prev_hash, sequence, created_at, values) != stored:
-                if broken(
-                    ChainBreak(
-                        sequence,
-                        row_id,
-                        _("哈希不符:此日志条目的内容被修改(使用方、用途、数据项、时间或结果)"),
-                        BreakKind.EDITED,
-                    )
-                ):
-                    done = True
-                    break
+            elif entry_hash(prev_hash, sequence, created_at, values) != stored and broken(
+                ChainBreak(
+                    sequence,
+                    row_id,
+                    _("哈希不符:此日志条目的内容被修改(使用方、用途、数据项、时间或结果)"),
+                    BreakKind.EDITED,
+                )
+            ):
+                done = True
+                break
             report.checked += 1
             expected_sequence, expected_prev = sequence + 1, stored
             if sequence in sealed:
@@ -298,9 +297,7 @@ def verify_log(*, chunk_size: int = 5000, limit: int = 100) -> LogReport:
         )
     elif not done and head[0] and expected_prev != head[1]:
         broken(
-            ChainBreak(
-                head[0], None, _("链头哈希与最后一条日志的哈希不符:最后一条被替换或链头被改"), BreakKind.HEAD
-            )
+            ChainBreak(head[0], None, _("链头哈希与最后一条日志的哈希不符:最后一条被替换或链头被改"), BreakKind.HEAD)
         )
     beyond = (
         ExchangeLog.objects.filter(sequence__gt=Subquery(ExchangeLogHead.objects.filter(pk=1).values("sequence")[:1]))
@@ -320,11 +317,7 @@ def verify_log(*, chunk_size: int = 5000, limit: int = 100) -> LogReport:
     for seal in seals:
         report.seals += 1
         if not gm.sm2_verify(seal.key.public_key, seal_message(seal.sequence, seal.hash), seal.signature):
-            broken(
-                ChainBreak(
-                    seal.sequence, None, _("封存签名无效:封存记录被篡改或不是本平台密钥所签"), SEAL_BROKEN
-                )
-            )
+            broken(ChainBreak(seal.sequence, None, _("封存签名无效:封存记录被篡改或不是本平台密钥所签"), SEAL_BROKEN))
         elif seal.sequence <= head[0] and hashes_at.get(seal.sequence, seal.hash) != seal.hash:
             broken(
                 ChainBreak(

@@ -124,7 +124,9 @@ def _load(generation: int) -> _Cache:
     from yiwang.exchange.models import ConsumerSystem, DataDispute, DataResource, Grant
 
     cache = _Cache(generation=generation)
-    for s in ConsumerSystem.objects.values_list("id", "client_id", "name", "department_id", "secret_digest", "revoked_at"):
+    for s in ConsumerSystem.objects.values_list(
+        "id", "client_id", "name", "department_id", "secret_digest", "revoked_at"
+    ):
         cache.systems[s[1]] = SystemEntry(s[0], s[1], s[2], s[3], s[4], s[5] is not None)
     grants = Grant.objects.values_list(
         "id", "registry", "fields", "unmasked_fields", "consumer_department_id", "system_id", "consumer_app",
@@ -302,7 +304,9 @@ def _resolve(consumer, cache: _Cache, registry: str, fields: list[str], now: dat
     raise _refusal("fields_span_grants", 422, message, {"fields": [message]})
 
 
-def _entry(consumer, purpose: str, registry: str, grant_id, fields, outcome: str, key_index="", subject_index="") -> Entry:
+def _entry(
+    consumer, purpose: str, registry: str, grant_id, fields, outcome: str, key_index="", subject_index=""
+) -> Entry:
     return Entry(
         consumer_kind=consumer.kind,
         consumer=consumer.name,
@@ -333,7 +337,7 @@ def _refuse(consumer, error: YiwangError, *, purpose: str, registry: str, fields
     consumer gets 429 and nothing more is written."""
     if _over_refusal_budget(consumer):
         raise _flooded() from error
-    key_indexes = [blind_index(f"{registry}:{k}") for k in keys] or [""]
+    key_indexes = [blind_index(f"{registry}:{k.upper()}") for k in keys] or [""]
     log_append(
         [_entry(consumer, purpose or "-", registry, grant_id, fields, error.code, key_index=k) for k in key_indexes]
     )
@@ -349,7 +353,7 @@ def read_many(*, consumer, purpose: str, registry: str, keys: list[str], fields:
     purpose = (purpose or "").strip()
     registry = (registry or "").strip()
     fields = list(dict.fromkeys(f.strip() for f in fields or [] if f and f.strip()))
-    keys = list(dict.fromkeys((k or "").strip().upper() for k in keys or [] if k and k.strip()))
+    keys = list(dict.fromkeys((k or "").strip() for k in keys or [] if k and k.strip()))
     cache = current()
     log_keys = keys[: batch_limit()]
     if not purpose or len(purpose) > 300:
@@ -375,8 +379,8 @@ def read_many(*, consumer, purpose: str, registry: str, keys: list[str], fields:
     records, missing, entries = [], [], []
     masks = {name: cache.resources[(registry, name)] for name in fields}
     for key in keys:
-        key_index = blind_index(f"{registry}:{key}")
-        view = views.get(key)
+        view = views.get(key) or views.get(key.upper())
+        key_index = blind_index(f"{registry}:{view.key if view is not None else key.upper()}")
         if view is None:
             missing.append(key)
             entries.append(_entry(consumer, purpose, registry, grant.id, fields, "record_not_found", key_index))
@@ -394,7 +398,7 @@ def read_many(*, consumer, purpose: str, registry: str, keys: list[str], fields:
         subject_index = blind_index(view.subject_key) if view.subject_key else ""
         records.append(
             ReadResult(
-                key=key,
+                key=view.key,
                 registry=registry,
                 values=values,
                 masked=masked,

@@ -203,6 +203,9 @@ class ExchangeState(models.Model):
     class Meta:
         verbose_name = _("交换缓存版本")
 
+    def __str__(self) -> str:
+        return f"generation {self.generation}"
+
 
 class ExchangeLog(models.Model):
     """One read of registry data (or one refused attempt): the evidence log (交换日志).
@@ -259,6 +262,9 @@ class ExchangeLogHead(models.Model):
     sequence = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64)
 
+    def __str__(self) -> str:
+        return f"head #{self.sequence}"
+
 
 class ExchangeSigningKey(models.Model):
     """The exchange's SM2 key for sealing the evidence log; the private key is SM4-encrypted."""
@@ -271,6 +277,9 @@ class ExchangeSigningKey(models.Model):
     class Meta:
         verbose_name = _("交换日志签名密钥")
         verbose_name_plural = _("交换日志签名密钥")
+
+    def __str__(self) -> str:
+        return f"SM2 {self.public_key[:16]}…"
 
 
 class ExchangeLogSeal(models.Model):

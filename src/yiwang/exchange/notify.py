@@ -83,7 +83,15 @@ def request_created(request_id: int) -> int:
     request = ShareRequest.objects.select_related("consumer_department", "source_department").get(pk=request_id)
     url = reverse("exchange_workbench:request", args=[request.pk])
     people = _people(request.source_department, DECIDERS)
-    return _send(people, "exchange.request_new", _request_context(request), "share_request", request.pk, url, f"exreq:{request.pk}:new")
+    return _send(
+        people,
+        "exchange.request_new",
+        _request_context(request),
+        "share_request",
+        request.pk,
+        url,
+        f"exreq:{request.pk}:new",
+    )
 
 
 def request_decided(request_id: int) -> int:
@@ -92,21 +100,45 @@ def request_decided(request_id: int) -> int:
         return 0
     url = reverse("exchange_workbench:request", args=[request.pk])
     ctx = _request_context(request)
-    return _send([request.requested_by], "exchange.request_decided", ctx, "share_request", request.pk, url, f"exreq:{request.pk}:decided")
+    return _send(
+        [request.requested_by],
+        "exchange.request_decided",
+        ctx,
+        "share_request",
+        request.pk,
+        url,
+        f"exreq:{request.pk}:decided",
+    )
 
 
 def dispute_raised(dispute_id: int) -> int:
     dispute = DataDispute.objects.select_related("source_department").get(pk=dispute_id)
     url = reverse("exchange_workbench:dispute", args=[dispute.pk])
     people = _people(dispute.source_department, VERIFIERS)
-    return _send(people, "exchange.dispute_new", _dispute_context(dispute), "data_dispute", dispute.pk, url, f"exdis:{dispute.pk}:new")
+    return _send(
+        people,
+        "exchange.dispute_new",
+        _dispute_context(dispute),
+        "data_dispute",
+        dispute.pk,
+        url,
+        f"exdis:{dispute.pk}:new",
+    )
 
 
 def dispute_resolved(dispute_id: int) -> int:
     dispute = DataDispute.objects.select_related("raised_by").get(pk=dispute_id)
     url = reverse("exchange_portal:usage")
     ctx = _dispute_context(dispute)
-    return _send([dispute.raised_by], "exchange.dispute_resolved", ctx, "data_dispute", dispute.pk, url, f"exdis:{dispute.pk}:done")
+    return _send(
+        [dispute.raised_by],
+        "exchange.dispute_resolved",
+        ctx,
+        "data_dispute",
+        dispute.pk,
+        url,
+        f"exdis:{dispute.pk}:done",
+    )
 
 
 def sweep(*, today=None) -> dict:
@@ -122,26 +154,58 @@ def sweep(*, today=None) -> dict:
     for request in pending.filter(due_date__lt=today, escalated_at__isnull=True):
         url = reverse("exchange_workbench:request", args=[request.pk])
         people = _people(request.source_department, DECIDERS, escalate=True)
-        _send(people, "exchange.request_overdue", _request_context(request), "share_request", request.pk, url, f"exreq:{request.pk}:overdue")
+        _send(
+            people,
+            "exchange.request_overdue",
+            _request_context(request),
+            "share_request",
+            request.pk,
+            url,
+            f"exreq:{request.pk}:overdue",
+        )
         ShareRequest.objects.filter(pk=request.pk).update(escalated_at=now, reminded_at=request.reminded_at or now)
         counts["request_escalations"] += 1
     for request in pending.filter(due_date__gte=today, due_date__lte=soon, reminded_at__isnull=True):
         url = reverse("exchange_workbench:request", args=[request.pk])
         people = _people(request.source_department, DECIDERS)
-        _send(people, "exchange.request_due", _request_context(request), "share_request", request.pk, url, f"exreq:{request.pk}:due")
+        _send(
+            people,
+            "exchange.request_due",
+            _request_context(request),
+            "share_request",
+            request.pk,
+            url,
+            f"exreq:{request.pk}:due",
+        )
         ShareRequest.objects.filter(pk=request.pk).update(reminded_at=now)
         counts["request_reminders"] += 1
     open_disputes = DataDispute.objects.filter(status=DataDispute.Status.OPEN).select_related("source_department")
     for dispute in open_disputes.filter(due_date__lt=today, escalated_at__isnull=True):
         url = reverse("exchange_workbench:dispute", args=[dispute.pk])
         people = _people(dispute.source_department, VERIFIERS, escalate=True)
-        _send(people, "exchange.dispute_overdue", _dispute_context(dispute), "data_dispute", dispute.pk, url, f"exdis:{dispute.pk}:overdue")
+        _send(
+            people,
+            "exchange.dispute_overdue",
+            _dispute_context(dispute),
+            "data_dispute",
+            dispute.pk,
+            url,
+            f"exdis:{dispute.pk}:overdue",
+        )
         DataDispute.objects.filter(pk=dispute.pk).update(escalated_at=now, reminded_at=dispute.reminded_at or now)
         counts["dispute_escalations"] += 1
     for dispute in open_disputes.filter(due_date__gte=today, due_date__lte=soon, reminded_at__isnull=True):
         url = reverse("exchange_workbench:dispute", args=[dispute.pk])
         people = _people(dispute.source_department, VERIFIERS)
-        _send(people, "exchange.dispute_due", _dispute_context(dispute), "data_dispute", dispute.pk, url, f"exdis:{dispute.pk}:due")
+        _send(
+            people,
+            "exchange.dispute_due",
+            _dispute_context(dispute),
+            "data_dispute",
+            dispute.pk,
+            url,
+            f"exdis:{dispute.pk}:due",
+        )
         DataDispute.objects.filter(pk=dispute.pk).update(reminded_at=now)
         counts["dispute_reminders"] += 1
     return counts

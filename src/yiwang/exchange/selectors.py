@@ -90,9 +90,7 @@ def usage_for_subject(*, actor) -> QuerySet[ExchangeLog]:
     if not index:
         return ExchangeLog.objects.none()
     return (
-        ExchangeLog.objects.filter(subject_index=index, outcome="ok")
-        .select_related("department")
-        .order_by("-sequence")
+        ExchangeLog.objects.filter(subject_index=index, outcome="ok").select_related("department").order_by("-sequence")
     )
 
 

@@ -563,6 +563,7 @@ def dispute_raise(
     department = _may_raise(
         actor, registry=registry, field=field, subject_kind=view.subject_kind, subject_key=view.subject_key
     )
+    key = view.key
     key_index = blind_index(f"{registry}:{key}")
     if DataDispute.objects.filter(
         registry=registry, key_index=key_index, field=field, status=DataDispute.Status.OPEN

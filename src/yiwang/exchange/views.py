@@ -228,7 +228,9 @@ def system_create(request: HttpRequest) -> HttpResponse:
 def system_revoke(request: HttpRequest, system_id: int) -> HttpResponse:
     _staff(request)
     try:
-        services.consumer_system_revoke(actor=request.user, system=selectors.system_get(actor=request.user, id=system_id))
+        services.consumer_system_revoke(
+            actor=request.user, system=selectors.system_get(actor=request.user, id=system_id)
+        )
     except YiwangError as exc:
         messages.error(request, _error_text(exc))
     else:
