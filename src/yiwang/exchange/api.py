@@ -97,18 +97,7 @@ class LookupQuery(Schema):
     fields: str = Field("", description="Comma-separated field names; empty: the widest live grant's fields")
 
 
-@router.get(
-    "/gateway/{registry}/{key}", auth=system_auth, response={200: RecordOut, **ERRORS}, summary="Read one record"
-)
-def gateway_lookup(request, registry: str, key: str, query: Query[LookupQuery]):
-    """One record's granted fields, masked as the grant says. Every call is in the evidence log."""
-    fields = [f for f in query.fields.split(",") if f.strip()]
-    result = gateway.read_one(
-        consumer=request.exchange_consumer, purpose=query.purpose, registry=registry, key=key, fields=fields
-    )
-    return _record(result)
-
-
+# The batch route comes first: Django matches in order, and no key is the word "batch".
 @router.post("/gateway/{registry}/batch", auth=system_auth, response={200: BatchOut, **ERRORS}, summary="Read a batch")
 def gateway_batch(request, registry: str, payload: BatchIn):
     """Up to the batch limit of records in one call; unknown keys come back in ``not_found``."""
@@ -126,6 +115,18 @@ def gateway_batch(request, registry: str, payload: BatchIn):
         "records": [_record(r) for r in result["records"]],
         "not_found": result["not_found"],
     }
+
+
+@router.get(
+    "/gateway/{registry}/{key}", auth=system_auth, response={200: RecordOut, **ERRORS}, summary="Read one record"
+)
+def gateway_lookup(request, registry: str, key: str, query: Query[LookupQuery]):
+    """One record's granted fields, masked as the grant says. Every call is in the evidence log."""
+    fields = [f for f in query.fields.split(",") if f.strip()]
+    result = gateway.read_one(
+        consumer=request.exchange_consumer, purpose=query.purpose, registry=registry, key=key, fields=fields
+    )
+    return _record(result)
 
 
 # --- catalog ---------------------------------------------------------------------------------------

@@ -111,7 +111,8 @@ def log_append(entries: list[Entry]) -> int:
     created_param = ExchangeLog._meta.get_field("created_at").get_db_prep_save(now, connection)
     qn = connection.ops.quote_name
     head_table = qn(ExchangeLogHead._meta.db_table)
-    with transaction.atomic(), connection.cursor() as cursor:
+    # No savepoint inside a caller's transaction: a failed append must fail the caller's read too.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         sequence, prev = _lock_head(cursor)
         params: list = []
         for entry in entries:

@@ -168,6 +168,9 @@ def current() -> _Cache:
 @dataclass(frozen=True)
 class SystemConsumer:
     system: SystemEntry
+    # The cache its credential was checked against: the read in the same request uses it too
+    # (one generation read per request, not two).
+    cache: "_Cache | None" = field(default=None, compare=False, repr=False)
     kind = "system"
 
     @property
@@ -208,10 +211,11 @@ def authenticate_system(client_id: str, secret: str) -> SystemConsumer | None:
     """The consuming system with this credential (active), or None. Cached per process."""
     from yiwang.exchange.services import secret_matches
 
-    entry = current().systems.get(client_id or "")
+    cache = current()
+    entry = cache.systems.get(client_id or "")
     if entry is None or entry.revoked or not secret_matches(secret or "", entry.secret_digest):
         return None
-    return SystemConsumer(entry)
+    return SystemConsumer(entry, cache)
 
 
 # --- masking ---------------------------------------------------------------------------------------
@@ -354,7 +358,7 @@ def read_many(*, consumer, purpose: str, registry: str, keys: list[str], fields:
     registry = (registry or "").strip()
     fields = list(dict.fromkeys(f.strip() for f in fields or [] if f and f.strip()))
     keys = list(dict.fromkeys((k or "").strip() for k in keys or [] if k and k.strip()))
-    cache = current()
+    cache = getattr(consumer, "cache", None) or current()
     log_keys = keys[: batch_limit()]
     if not purpose or len(purpose) > 300:
         message = _("请声明数据用途(purpose,不超过 300 个字符)")
@@ -375,6 +379,8 @@ def read_many(*, consumer, purpose: str, registry: str, keys: list[str], fields:
     try:
         views = record_read_many(registry=registry, keys=keys, fields=fields)
     except YiwangError as error:  # a key with a wrong check digit, …
+        if len(keys) == 1 and "keys.0" in error.fields:  # one key: name it as the caller did
+            error.fields = {"key": error.fields.pop("keys.0"), **error.fields}
         _refuse(consumer, error, purpose=purpose, registry=registry, fields=fields, keys=keys, grant_id=grant.id)
     records, missing, entries = [], [], []
     masks = {name: cache.resources[(registry, name)] for name in fields}

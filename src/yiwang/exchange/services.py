@@ -288,13 +288,39 @@ def share_request_create(
         if actor.revoked_at is not None or actor.department_id != consumer_department.pk:
             raise Forbidden()
         system = actor
-        audit_actor = f"system:{actor.client_id}"
-        requested_by = None
+    elif not (actor.is_superuser or _acts_in(actor, consumer_department)):
+        raise Forbidden(_("您不在申请部门任职,不能代其申请。"))
+    return _create_requests(
+        actor=actor,
+        consumer_department=consumer_department,
+        registry=registry,
+        fields=fields,
+        purpose=purpose,
+        legal_basis=legal_basis,
+        valid_until=valid_until,
+        system=system,
+        consumer_app=consumer_app,
+        unmasked_fields=unmasked_fields,
+    )
+
+
+def _create_requests(
+    *,
+    actor,
+    consumer_department: Department,
+    registry: str,
+    fields: list[str],
+    purpose: str,
+    legal_basis: str,
+    valid_until: datetime.date,
+    system: ConsumerSystem | None,
+    consumer_app: str,
+    unmasked_fields: list[str] | None,
+) -> list[ShareRequest]:
+    if isinstance(actor, ConsumerSystem):
+        audit_actor, requested_by = f"system:{actor.client_id}", None
     else:
-        if not (actor.is_superuser or _acts_in(actor, consumer_department)):
-            raise Forbidden(_("您不在申请部门任职,不能代其申请。"))
-        audit_actor = actor
-        requested_by = actor
+        audit_actor, requested_by = actor, actor
     if system is not None and system.department_id != consumer_department.pk:
         raise ValidationFailed(fields={"system": [_("接入系统须属于申请部门")]}, code="system_invalid")
     fields = list(dict.fromkeys(f.strip() for f in fields or [] if f and f.strip()))
@@ -417,8 +443,8 @@ def grant_revoke(*, actor, grant: Grant, reason: str) -> Grant:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(fields={"reason": [_("撤销须写明理由")]}, code="reason_missing")
-    grant = Grant.objects.select_for_update().select_related("request__source_department", "consumer_department")
-    grant = grant.get(pk=grant.pk) if isinstance(grant, Grant) else grant.get(pk=grant)
+    rows = Grant.objects.select_for_update().select_related("request__source_department", "consumer_department")
+    grant = rows.get(pk=grant.pk)
     source = grant.request.source_department if grant.request_id else None
     if not (
         actor.is_superuser
@@ -447,37 +473,36 @@ def grant_for_app(
     legal_basis: str,
     valid_until: datetime.date,
 ) -> Grant:
-    """A grant for an app inside the platform (e.g. ``cases`` pre-filling forms), given directly
-    by the fields' source department (its head or administrator, or the platform at install),
-    for the reads ``registry_read`` makes on the app's behalf."""
-    requests = share_request_create(
-        actor=actor if actor is not None else _platform_actor(department),
+    """A grant for an app inside the platform (e.g. ``cases`` pre-filling forms), for the reads
+    ``registry_read`` makes on the app's behalf: asked and approved in one step by a head or
+    administrator of the fields' source department (or a superuser), audited as both."""
+    app = (app or "").strip()
+    if not app:
+        raise ValidationFailed(fields={"app": [_("请填写平台内应用名称")]})
+    resources = _check_fields(registry, list(fields), [])
+    for name in fields:
+        source = resources[name].source_department
+        if not (actor.is_superuser or _has_any_role(actor, DECIDER_ROLES, source)):
+            raise Forbidden(_("只有数据项“%(field)s”的来源部门可以授权。") % {"field": name})
+    requests = _create_requests(
+        actor=actor,
         consumer_department=department,
         registry=registry,
-        fields=fields,
+        fields=list(fields),
         purpose=purpose,
         legal_basis=legal_basis,
         valid_until=valid_until,
+        system=None,
         consumer_app=app,
+        unmasked_fields=[],
     )
     grants = []
     for request in requests:
         if request.status == ShareRequest.Status.PENDING:
-            grants.append(share_request_approve(actor=actor or _platform_superuser(), request=request, reason=purpose))
+            grants.append(_approve(actor=actor, request=_pending_for_decision(actor, request), reason=purpose))
         else:
             grants.append(request.grant)
     return grants[0]
-
-
-def _platform_superuser() -> User:
-    user = User.objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
-    if user is None:
-        raise Forbidden(_("没有可代表平台的管理员账号。"))
-    return user
-
-
-def _platform_actor(department: Department) -> User:
-    return _platform_superuser()
 
 
 # --- the in-platform read ---------------------------------------------------------------------------
