@@ -186,16 +186,26 @@ def secret_matches(secret: str, digest: str) -> bool:
 
 
 @transaction.atomic
-def consumer_system_create(*, actor, department: Department, name: str) -> tuple[ConsumerSystem, str]:
+def consumer_system_create(
+    *, actor, department: Department, name: str, client_id: str = "", secret: str = ""
+) -> tuple[ConsumerSystem, str]:
     """Register a consuming system of ``department`` (its administrator or head) and return it
-    with its client secret — shown this once; only an HMAC-SM3 digest is stored."""
-    if not (actor is None or actor.is_superuser or _has_any_role(actor, DECIDER_ROLES, department)):
+    with its client secret — shown this once; only an HMAC-SM3 digest is stored.
+
+    ``client_id`` / ``secret`` preset the credential (the demo city's published one, or a system
+    moving from another gateway); the secret must then be at least 16 characters."""
+    platform = actor is None or isinstance(actor, str) or actor.is_superuser
+    if not platform and not _has_any_role(actor, DECIDER_ROLES, department):
         raise Forbidden()
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise ValidationFailed(fields={"name": [_("请填写系统名称(不超过 100 个字符)")]})
-    client_id = "ywx_" + secrets.token_hex(8)
-    secret = secrets.token_urlsafe(32)
+    client_id = (client_id or "").strip() or "ywx_" + secrets.token_hex(8)
+    if secret and len(secret) < 16:
+        raise ValidationFailed(fields={"secret": [_("客户端密钥至少 16 个字符")]})
+    if ConsumerSystem.objects.filter(client_id=client_id).exists():
+        raise Conflict(_("客户端标识已被使用"), code="client_id_taken", fields={"client_id": [_("已被使用")]})
+    secret = secret or secrets.token_urlsafe(32)
     system = ConsumerSystem.objects.create(
         name=name,
         department=department,
