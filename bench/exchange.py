@@ -53,6 +53,7 @@ def run(ctx: Context, target: Target) -> list[Row]:
         server,
         port,
     ):
+        preflight(port, "/api/v1/exchange/catalog?registry=population")  # gunicorn is up
         requests = [
             (
                 f"GET /api/v1/exchange/gateway/population/{key}?purpose={PURPOSE}&fields=name,phone,sex HTTP/1.1\r\n"

@@ -68,6 +68,14 @@ def _tools(user) -> list[dict]:
                 "description": _("查询、核对和管理本部门签发的电子证照，导入存量证照。"),
             }
         )
+    if user.is_superuser or roles_for_actor(actor=user).exists():
+        tools.append(
+            {
+                "url": reverse("exchange_workbench:home"),
+                "name": _("数据共享交换"),
+                "description": _("申请和审核共享数据、管理接入系统和授权、核实数据异议。"),
+            }
+        )
     if user.is_staff:
         tools.append(
             {"url": reverse("admin:index"), "name": _("管理后台"), "description": _("部门、用户、角色和系统配置。")}
