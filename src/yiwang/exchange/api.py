@@ -14,12 +14,14 @@ import datetime
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 from ninja.responses import Status as Respond
 from ninja.security import HttpBasicAuth
 
 from yiwang.core.api_errors import ErrorOut
+from yiwang.core.errors import NotFound
 from yiwang.exchange import gateway, selectors, services
 from yiwang.exchange.models import DataDispute, ExchangeLog, Grant, ShareRequest
 from yiwang.identity.auth import api_auth
@@ -145,23 +147,51 @@ class ResourceOut(Schema):
     not_shared_reason: str
 
 
+def _resource_out(r) -> dict:
+    return {
+        "registry": r.registry,
+        "field": r.field,
+        "label": r.label,
+        "personal": r.personal,
+        "key": r.key,
+        "source_department": r.source_department.name if r.source_department else None,
+        "share_type": r.share_type,
+        "open_type": r.open_type,
+        "mask_kind": r.mask_kind,
+        "not_shared_reason": r.not_shared_reason,
+    }
+
+
 @router.get("/catalog", response=list[ResourceOut], auth=None, summary="Resource catalog")
 def catalog(request, registry: str = ""):
-    return [
-        {
-            "registry": r.registry,
-            "field": r.field,
-            "label": r.label,
-            "personal": r.personal,
-            "key": r.key,
-            "source_department": r.source_department.name if r.source_department else None,
-            "share_type": r.share_type,
-            "open_type": r.open_type,
-            "mask_kind": r.mask_kind,
-            "not_shared_reason": r.not_shared_reason,
-        }
-        for r in selectors.catalog_list(registry=registry or None)
-    ]
+    return [_resource_out(r) for r in selectors.catalog_list(registry=registry or None)]
+
+
+class ResourceIn(Schema):
+    share_type: str = Field(description="unconditional | conditional | not_shared")
+    open_type: str = Field(description="open | conditional | closed")
+    mask_kind: str = Field(description="none | name | id_number | phone | address | other")
+    not_shared_reason: str = Field("", description="Required for not_shared: the legal or policy basis")
+
+
+@router.put("/catalog/{registry}/{field}", auth=api_auth, response={200: ResourceOut, **ERRORS})
+def catalog_update(request, registry: str, field: str, payload: ResourceIn):
+    """Change a data item's share type, open type or masking (city administrator, or an
+    administrator of the item's source department)."""
+    resource = selectors.catalog_list(registry=registry).filter(field=field).first()
+    if resource is None:
+        raise NotFound(
+            _("数据项“%(field)s”不在基础库“%(registry)s”的资源目录中") % {"field": field, "registry": registry}
+        )
+    services.data_resource_update(
+        actor=request.user,
+        resource=resource,
+        share_type=payload.share_type,
+        open_type=payload.open_type,
+        mask_kind=payload.mask_kind,
+        not_shared_reason=payload.not_shared_reason,
+    )
+    return _resource_out(selectors.catalog_list(registry=registry).get(field=field))
 
 
 # --- share requests and grants -----------------------------------------------------------------------

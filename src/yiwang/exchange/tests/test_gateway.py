@@ -239,3 +239,31 @@ def test_in_platform_apps_read_only_with_a_grant_of_their_own_and_are_logged(wor
     last = ExchangeLog.objects.order_by("-sequence").first()
     assert (last.consumer_kind, last.consumer, last.outcome) == ("app", "cases:ex_gaj_reviewer", "ok")
     assert last.subject_index == world.citizen.id_number_index
+
+
+def test_catalog_is_public_and_a_not_shared_item_needs_its_basis(world):
+    rows = Client().get("/api/v1/exchange/catalog", {"registry": "population"}).json()
+    by_field = {r["field"]: r for r in rows}
+    assert by_field["name"]["share_type"] == "conditional" and by_field["name"]["mask_kind"] == "name"
+    assert by_field["sex"]["share_type"] == "unconditional"
+    assert by_field["household_id"]["share_type"] == "not_shared"
+    assert by_field["name"]["source_department"] == "示范市公安局"
+    from yiwang.identity.services import api_token_create
+
+    _token, raw = api_token_create(actor=world.root, user=world.root, name="目录维护")
+    response = Client(HTTP_AUTHORIZATION=f"Bearer {raw}").put(
+        "/api/v1/exchange/catalog/population/sex",
+        {"share_type": "not_shared", "open_type": "closed", "mask_kind": "none"},
+        content_type="application/json",
+    )
+    assert response.status_code == 422 and "not_shared_reason" in response.json()["fields"]
+    client = Client()
+    client.force_login(world.hrss_head)
+    response = client.put(
+        "/api/v1/exchange/catalog/population/sex",
+        {"share_type": "conditional", "open_type": "closed", "mask_kind": "none"},
+        content_type="application/json",
+    )
+    assert response.status_code == 403
+    page = Client().get("/exchange/catalog/").content.decode()
+    assert "户口登记条例" in page and "示范市公安局" in page
