@@ -416,7 +416,9 @@ def _approve(*, actor, request: ShareRequest, reason: str) -> Grant:
 
 
 def _pending_for_decision(actor, request: ShareRequest) -> ShareRequest:
-    request = ShareRequest.objects.select_for_update().select_related("source_department").get(pk=request.pk)
+    request = (
+        ShareRequest.objects.select_for_update(of=("self",)).select_related("source_department").get(pk=request.pk)
+    )
     if not (actor.is_superuser or _has_any_role(actor, DECIDER_ROLES, request.source_department)):
         raise Forbidden(_("只有来源部门的负责人或管理员可以审核此申请。"))
     if request.status != ShareRequest.Status.PENDING:
@@ -453,7 +455,9 @@ def grant_revoke(*, actor, grant: Grant, reason: str) -> Grant:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(fields={"reason": [_("撤销须写明理由")]}, code="reason_missing")
-    rows = Grant.objects.select_for_update().select_related("request__source_department", "consumer_department")
+    rows = Grant.objects.select_for_update(of=("self",)).select_related(
+        "request__source_department", "consumer_department"
+    )
     grant = rows.get(pk=grant.pk)
     source = grant.request.source_department if grant.request_id else None
     if not (
@@ -637,7 +641,7 @@ def _suffix(name: str) -> str:
 
 
 def _open_for_decision(actor, dispute: DataDispute) -> DataDispute:
-    dispute = DataDispute.objects.select_for_update().select_related("source_department").get(pk=dispute.pk)
+    dispute = DataDispute.objects.select_for_update(of=("self",)).select_related("source_department").get(pk=dispute.pk)
     if not (actor.is_superuser or _has_any_role(actor, DISPUTE_ROLES, dispute.source_department)):
         raise NotFound(_("未找到该异议。"), code="dispute_not_found")
     if dispute.status != DataDispute.Status.OPEN:
