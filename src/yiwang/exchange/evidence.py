@@ -3,7 +3,7 @@
 Guarantee, in the manner of X-Road's signed message log:
 
 * **Chain.** Each entry's hash covers its content and the previous entry's hash; an append locks
-  the one head row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` holds the
+  the one head row (``SELECT … FOR NO KEY UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` holds the
   write lock already) so concurrent reads never fork the chain, and the unique ``sequence`` and
   ``prev_hash`` columns turn a fork into an error. Editing, deleting, inserting or reordering a
   row breaks the chain where it happened, and ``verify_log`` names that row.
@@ -79,7 +79,9 @@ def entry_hash(prev_hash: str, sequence: int, created_at: datetime, values: tupl
 def _lock_head(cursor) -> tuple[int, str]:
     qn = connection.ops.quote_name
     sql = f"SELECT {qn('sequence')}, {qn('hash')} FROM {qn(ExchangeLogHead._meta.db_table)} WHERE {qn('id')} = 1"  # noqa: S608
-    if connection.features.has_select_for_update:
+    if connection.features.has_select_for_no_key_update:
+        sql += " FOR NO KEY UPDATE"  # PostgreSQL; SQLite's BEGIN IMMEDIATE holds the write lock already
+    elif connection.features.has_select_for_update:
         sql += " FOR UPDATE"
     cursor.execute(sql)
     row = cursor.fetchone()

@@ -99,7 +99,7 @@ def catalog_sync(*, actor=None) -> dict:
     Returns counts of what changed."""
     from yiwang.registries.selectors import registry_fields
 
-    existing = {(r.registry, r.field): r for r in DataResource.objects.select_for_update()}
+    existing = {(r.registry, r.field): r for r in DataResource.objects.select_for_update(no_key=True)}
     created = updated = 0
     for order, info in enumerate(registry_fields()):
         row = existing.get((info.registry, info.field))
@@ -159,7 +159,7 @@ def data_resource_update(
         errors["not_shared_reason"] = [_("不予共享须写明法律法规或政策依据")]
     if errors:
         raise ValidationFailed(fields=errors)
-    resource = DataResource.objects.select_for_update().get(pk=resource.pk)
+    resource = DataResource.objects.select_for_update(no_key=True).get(pk=resource.pk)
     before = {"share_type": resource.share_type, "open_type": resource.open_type, "mask_kind": resource.mask_kind}
     resource.share_type, resource.open_type, resource.mask_kind = share_type, open_type, mask_kind
     resource.not_shared_reason = reason[:300]
@@ -225,7 +225,7 @@ def consumer_system_revoke(*, actor, system: ConsumerSystem) -> ConsumerSystem:
     """Stop a system's credential at once (every web process, on its next lookup)."""
     if not (actor.is_superuser or _has_any_role(actor, DECIDER_ROLES, system.department)):
         raise Forbidden()
-    system = ConsumerSystem.objects.select_for_update().get(pk=system.pk)
+    system = ConsumerSystem.objects.select_for_update(no_key=True).get(pk=system.pk)
     if system.revoked_at is None:
         system.revoked_at = timezone.now()
         system.save(update_fields=["revoked_at"])
@@ -417,7 +417,9 @@ def _approve(*, actor, request: ShareRequest, reason: str) -> Grant:
 
 def _pending_for_decision(actor, request: ShareRequest) -> ShareRequest:
     request = (
-        ShareRequest.objects.select_for_update(of=("self",)).select_related("source_department").get(pk=request.pk)
+        ShareRequest.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("source_department")
+        .get(pk=request.pk)
     )
     if not (actor.is_superuser or _has_any_role(actor, DECIDER_ROLES, request.source_department)):
         raise Forbidden(_("只有来源部门的负责人或管理员可以审核此申请。"))
@@ -455,7 +457,7 @@ def grant_revoke(*, actor, grant: Grant, reason: str) -> Grant:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(fields={"reason": [_("撤销须写明理由")]}, code="reason_missing")
-    rows = Grant.objects.select_for_update(of=("self",)).select_related(
+    rows = Grant.objects.select_for_update(no_key=True, of=("self",)).select_related(
         "request__source_department", "consumer_department"
     )
     grant = rows.get(pk=grant.pk)
@@ -641,7 +643,11 @@ def _suffix(name: str) -> str:
 
 
 def _open_for_decision(actor, dispute: DataDispute) -> DataDispute:
-    dispute = DataDispute.objects.select_for_update(of=("self",)).select_related("source_department").get(pk=dispute.pk)
+    dispute = (
+        DataDispute.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("source_department")
+        .get(pk=dispute.pk)
+    )
     if not (actor.is_superuser or _has_any_role(actor, DISPUTE_ROLES, dispute.source_department)):
         raise NotFound(_("未找到该异议。"), code="dispute_not_found")
     if dispute.status != DataDispute.Status.OPEN:
