@@ -119,6 +119,19 @@ def build_world() -> World:
     return World(root, city, police, hrss, police_head, police_reviewer, hrss_head, citizen, agent)
 
 
+def hrss_asks(world: World, fields: list[str], **extra) -> list:
+    """The 人社局's head asks for population fields (purpose 核验, for a hundred days)."""
+    values = {
+        "purpose": "核验",
+        "legal_basis": "职能",
+        "valid_until": datetime.date.today() + datetime.timedelta(days=100),
+    }
+    values.update(extra)
+    return services.share_request_create(
+        actor=world.hrss_head, consumer_department=world.hrss, registry="population", fields=fields, **values
+    )
+
+
 @pytest.fixture
 def world(db):
     return build_world()

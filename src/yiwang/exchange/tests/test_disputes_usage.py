@@ -12,7 +12,7 @@ from yiwang.core.errors import Conflict, NotFound, ValidationFailed
 from yiwang.core.models import AuditEvent
 from yiwang.exchange import gateway, notify, services
 from yiwang.exchange.models import DataDispute, ShareRequest
-from yiwang.exchange.tests.conftest import CITIZEN_ID, OTHER_ID, USCC
+from yiwang.exchange.tests.conftest import CITIZEN_ID, OTHER_ID, USCC, hrss_asks
 from yiwang.messaging.models import Message
 
 UNTIL = datetime.date.today() + datetime.timedelta(days=100)
@@ -91,15 +91,7 @@ def test_an_enterprise_agent_sees_reads_of_the_enterprise_and_a_department_may_d
     )
     assert dispute.subject_index and dispute.raised_by_department is None
     # Staff of a department with a live grant of that field may dispute; others not.
-    [request] = services.share_request_create(
-        actor=world.hrss_head,
-        consumer_department=world.hrss,
-        registry="population",
-        fields=["name"],
-        purpose="核验",
-        legal_basis="职能",
-        valid_until=UNTIL,
-    )
+    [request] = hrss_asks(world, ["name"])
     with pytest.raises(NotFound):
         services.dispute_raise(actor=world.hrss_head, registry="population", key=OTHER_ID, field="name", reason="错")
     services.share_request_approve(actor=world.police_head, request=request)
@@ -110,15 +102,7 @@ def test_an_enterprise_agent_sees_reads_of_the_enterprise_and_a_department_may_d
 
 
 def test_reminders_before_the_deadline_and_escalation_after_it(world):
-    [request] = services.share_request_create(
-        actor=world.hrss_head,
-        consumer_department=world.hrss,
-        registry="population",
-        fields=["name"],
-        purpose="核验",
-        legal_basis="职能",
-        valid_until=UNTIL,
-    )
+    [request] = hrss_asks(world, ["name"])
     dispute = services.dispute_raise(
         actor=world.citizen, registry="population", key=CITIZEN_ID, field="name", reason="名字写错"
     )

@@ -12,7 +12,7 @@ from yiwang.core.codes import make_id_number
 from yiwang.core.errors import Conflict, Forbidden, ValidationFailed
 from yiwang.exchange import gateway, services
 from yiwang.exchange.models import ExchangeLog, Grant, ShareRequest
-from yiwang.exchange.tests.conftest import CITIZEN_ID, OTHER_ID, person
+from yiwang.exchange.tests.conftest import CITIZEN_ID, OTHER_ID, hrss_asks, person
 
 UNTIL = datetime.date.today() + datetime.timedelta(days=100)
 
@@ -56,15 +56,7 @@ def test_unconditional_fields_are_granted_on_request_and_conditional_ones_wait(w
         valid_until=UNTIL,
     )
     assert auto.status == ShareRequest.Status.APPROVED and auto.grant.fields == ["sex", "region_code"]
-    [pending] = services.share_request_create(
-        actor=world.hrss_head,
-        consumer_department=world.hrss,
-        registry="population",
-        fields=["name"],
-        purpose="核验",
-        legal_basis="职能",
-        valid_until=UNTIL,
-    )
+    [pending] = hrss_asks(world, ["name"])
     assert pending.status == ShareRequest.Status.PENDING
     # Ten working days to answer, on the working-day clock.
     assert pending.due_date > timezone.localdate() + datetime.timedelta(days=13)
@@ -87,15 +79,7 @@ def test_not_shared_field_cannot_be_requested_and_the_error_names_it(world):
 
 
 def test_only_the_source_department_decides(world):
-    [request] = services.share_request_create(
-        actor=world.hrss_head,
-        consumer_department=world.hrss,
-        registry="population",
-        fields=["name"],
-        purpose="核验",
-        legal_basis="职能",
-        valid_until=UNTIL,
-    )
+    [request] = hrss_asks(world, ["name"])
     with pytest.raises(Forbidden):
         services.share_request_approve(actor=world.hrss_head, request=request)
     with pytest.raises(ValidationFailed):
