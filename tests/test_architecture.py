@@ -152,3 +152,65 @@ def test_allow_list_names_only_violations_that_still_exist():
 )
 def test_the_check_tells_a_reach_into_a_neighbour_from_a_public_import(source, expected):
     assert [module for _, module in violations(source, app="cases", package="yiwang.cases")] == expected
+
+
+# --- the registries are read through the exchange only (issue 10) ---------------------------------
+
+RAW_READS = frozenset({"record_read", "record_read_many"})
+READ_THROUGH_EXCHANGE_ONLY = frozenset({"exchange", "registries"})
+
+
+def registry_reach(source: str, *, app: str, package: str) -> list[tuple[int, str]]:
+    """(line, what) of the ways ``source`` (a module of ``app``) reaches the registries other than
+    through the exchange: importing ``registries.models``, or the raw ``record_read*`` of
+    ``registries.selectors`` (imported by name, or called as an attribute of the module)."""
+    if app in READ_THROUGH_EXCHANGE_ONLY:
+        return []
+    tree = ast.parse(source)
+    found = []
+    selectors_imported = False
+    for line, module in _imported_modules(tree, package):
+        if (
+            module == "yiwang.registries.models"
+            or module.startswith("yiwang.registries.models.")
+            or (module.startswith("yiwang.registries.selectors.") and module.rsplit(".", 1)[1] in RAW_READS)
+        ):
+            found.append((line, module))
+        if module in ("yiwang.registries.selectors", "yiwang.registries"):
+            selectors_imported = True
+    if selectors_imported:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in RAW_READS:
+                found.append((node.lineno, f"registries.selectors.{node.attr}"))
+    return found
+
+
+def test_only_the_exchange_reads_registries_raw_and_nothing_imports_their_models():
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        relative = path.relative_to(SRC)
+        if len(relative.parts) < 2 or relative.parts[1] in ("tests", "migrations"):
+            continue
+        package = ".".join(["yiwang", *relative.parent.parts])
+        for line, what in registry_reach(path.read_text(encoding="utf-8"), app=relative.parts[0], package=package):
+            found.append(f"{relative}:{line} reaches {what}")
+    assert not found, "read registries through exchange.services.registry_read (logged, with a grant):\n" + "\n".join(
+        found
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "bad"),
+    [
+        ("from yiwang.registries.selectors import record_read", True),
+        ("from yiwang.registries.selectors import record_read_many as many", True),
+        ("from yiwang.registries import selectors\nselectors.record_read(registry='x', key='k', fields=[])", True),
+        ("from yiwang.registries.models import Person", True),
+        ("from yiwang.registries import models", True),
+        ("from yiwang.registries.selectors import registry_fields, REGISTRY_NAMES", False),
+        ("from yiwang.exchange.services import registry_read", False),
+    ],
+)
+def test_the_registry_check_tells_a_raw_read_from_a_public_one(source, bad):
+    assert bool(registry_reach(source, app="cases", package="yiwang.cases")) is bad
+    assert registry_reach(source, app="exchange", package="yiwang.exchange") == []

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "yiwang.core",
     "yiwang.identity",
     "yiwang.registries",
+    "yiwang.exchange",
     "yiwang.catalog",
     "yiwang.cases",
     "yiwang.licenses",

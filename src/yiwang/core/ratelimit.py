@@ -54,6 +54,8 @@ DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     # 账号激活: every attempt from one client IP, and failed attempts per ID number.
     "account_activate_ip": (30, 900),
     "account_activate_id": (5, 900),
+    # 共享交换网关: refused reads per consuming system (each one is written to the evidence log).
+    "exchange_refusal": (100, 60),
 }
 
 

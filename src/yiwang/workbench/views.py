@@ -97,6 +97,14 @@ def _tools(user) -> list[dict]:
                 "description": _("本部门作为数源部门维护的基础库数据:查询、导入、变更记录和数据质量。"),
             }
         )
+    if user.is_superuser or roles_for_actor(actor=user).exists():
+        tools.append(
+            {
+                "url": reverse("exchange_workbench:home"),
+                "name": _("数据共享交换"),
+                "description": _("申请和审核共享数据、管理接入系统和授权、核实数据异议。"),
+            }
+        )
     if user.is_staff:
         tools.append(
             {"url": reverse("admin:index"), "name": _("管理后台"), "description": _("部门、用户、角色和系统配置。")}

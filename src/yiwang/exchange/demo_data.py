@@ -1,0 +1,145 @@
+"""The exchange in the demo city 示范市 (loaded by ``yiwang demo`` after the registries).
+
+* the resource catalog from the registries' fields; 户号 (``population.household_id``) 不予共享;
+* a consuming system of the 人社局, 社保经办系统, with a published demo credential (printed by
+  ``yiwang demo``), granted 姓名/性别/出生日期/联系电话 of the population registry by the 公安局;
+* app grants: ``cases`` (审批局) reads legal entities from the 市场监管局, ``supervision``
+  (市场监管局) reads credit records from the 大数据局;
+* one pending request (民政局 asks the 公安局 for 户籍地址), to answer on the workbench;
+* one read of citizen01's record by the 社保经办系统, so 数据使用记录 is not empty.
+
+Idempotent: what exists is left alone. Writes through the exchange's services only.
+"""
+
+import datetime
+
+from django.utils import timezone
+
+from yiwang.exchange import gateway, services
+from yiwang.exchange.models import ConsumerSystem, DataResource, Grant, ShareRequest, ShareType
+from yiwang.identity.models import Department, User
+
+DEMO_CLIENT_ID = "ywx_demo_rsj_sbjb"
+DEMO_CLIENT_SECRET = "Demo-Exchange-2026-rsj"  # noqa: S105 - published on purpose: demo only
+DEMO_PURPOSE = "社会保险参保登记核验"
+
+
+class Summary(dict):
+    def summary(self) -> str:
+        parts = [f"{label} {n}" for label, n in self.items()]
+        return (
+            ";".join(parts)
+            + f"。演示接入系统(社保经办系统):client_id={DEMO_CLIENT_ID} client_secret={DEMO_CLIENT_SECRET}"
+            + "(网关用法见 docs/exchange.md)"
+        )
+
+
+def _user(username: str) -> User | None:
+    return User.objects.filter(username=username, is_active=True).first()
+
+
+def _dept(code: str) -> Department | None:
+    return Department.objects.filter(code=code, is_active=True).first()
+
+
+def load(actor=None) -> Summary:
+    summary = Summary()
+    counts = services.catalog_sync(actor=actor or "system:demo")
+    summary["资源目录新增数据项"] = counts["created"]
+    household = DataResource.objects.filter(registry="population", field="household_id").first()
+    if household is not None and counts["created"] and household.share_type != ShareType.NOT_SHARED:
+        root = User.objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
+        if root is not None:
+            services.data_resource_update(
+                actor=root,
+                resource=household,
+                share_type=ShareType.NOT_SHARED,
+                open_type=household.open_type,
+                mask_kind=household.mask_kind,
+                not_shared_reason="户籍档案按《户口登记条例》管理,不予共享",
+            )
+    rsj, gaj_head = _dept("SFS-RSJ"), _user("gaj_head")
+    if rsj is None or gaj_head is None:  # city-less database
+        return summary
+    until = timezone.localdate() + datetime.timedelta(days=365)
+    made = 0
+    system = ConsumerSystem.objects.filter(client_id=DEMO_CLIENT_ID).first()
+    if system is None:
+        system, _secret = services.consumer_system_create(
+            actor=actor or "system:demo",
+            department=rsj,
+            name="社保经办系统",
+            client_id=DEMO_CLIENT_ID,
+            secret=DEMO_CLIENT_SECRET,
+        )
+        rsj_head = _user("rsj_head")
+        for request in services.share_request_create(
+            actor=rsj_head or system,
+            consumer_department=rsj,
+            registry="population",
+            fields=["name", "sex", "birth_date", "phone"],
+            purpose=DEMO_PURPOSE,
+            legal_basis="《中华人民共和国社会保险法》第五十八条",
+            valid_until=until,
+            system=system,
+        ):
+            if request.status == ShareRequest.Status.PENDING:
+                services.share_request_approve(actor=gaj_head, request=request, reason="符合社会保险法规定")
+            made += 1
+    for app, dept_code, source_head, registry, fields, purpose, basis in (
+        (
+            "cases",
+            "SFS-SPJ",
+            "scjg_head",
+            "legal_entity",
+            ["name", "kind", "legal_representative", "address", "status"],
+            "办件表单预填与免提交核验",
+            "《优化营商环境条例》第三十五条",
+        ),
+        (
+            "supervision",
+            "SFS-SCJG",
+            "sjj_head",
+            "credit",
+            ["subject_kind", "subject_name", "kind", "content", "authority", "valid_to"],
+            "信用分级分类监管",
+            "《社会信用体系建设规划纲要》",
+        ),
+    ):
+        department, head = _dept(dept_code), _user(source_head)
+        if department is None or head is None:
+            continue
+        if Grant.objects.filter(consumer_app=app, registry=registry, revoked_at__isnull=True).exists():
+            continue
+        services.grant_for_app(
+            actor=head,
+            app=app,
+            department=department,
+            registry=registry,
+            fields=fields,
+            purpose=purpose,
+            legal_basis=basis,
+            valid_until=until,
+        )
+        made += 1
+    mzj, mzj_head = _dept("SFS-MZJ"), _user("mzj_head")
+    if mzj is not None and mzj_head is not None and not ShareRequest.objects.filter(consumer_department=mzj).exists():
+        services.share_request_create(
+            actor=mzj_head,
+            consumer_department=mzj,
+            registry="population",
+            fields=["address"],
+            purpose="最低生活保障家庭经济状况核对",
+            legal_basis="《社会救助暂行办法》第十一条",
+            valid_until=until,
+        )
+        made += 1
+    summary["共享申请与授权"] = made
+    citizen = _user("citizen01")
+    if made and citizen is not None and citizen.id_number:
+        gateway.invalidate()
+        consumer = gateway.SystemConsumer(gateway.current().systems[DEMO_CLIENT_ID])
+        gateway.read_one(
+            consumer=consumer, purpose=DEMO_PURPOSE, registry="population", key=citizen.id_number, fields=["name"]
+        )
+    return summary
