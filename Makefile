@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test install lint fmt bench docs clean
+.PHONY: demo test install lint fmt bench docs clean fuzz
 
 $(BIN)/.installed: pyproject.toml package.json
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
@@ -33,6 +33,10 @@ test: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/yiwang makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Long API fuzzing run (nightly): many examples per operation and role, schemathesis' coverage phase.
+fuzz: install
+	YIWANG_FUZZ_EXAMPLES=$${YIWANG_FUZZ_EXAMPLES:-200} YIWANG_FUZZ_COVERAGE=1 $(BIN)/pytest tests/trust/test_api_fuzz.py -q $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -36,12 +36,15 @@ from yiwang.catalog.models import (
     Status,
     Target,
 )
+from yiwang.core.api_errors import ErrorOut
 from yiwang.core.errors import NotFound, ValidationFailed
 from yiwang.core.pagination import MAX_PAGE, PageNumberPagination
 from yiwang.identity.auth import api_auth
 from yiwang.identity.models import Department
 
 router = Router(tags=["catalog"])
+# Writes that meet the item or life event in the wrong state (or its code taken) answer 409.
+CONFLICT = {409: ErrorOut}
 SCHEMA_PATH = Path(__file__).resolve().parent / "import.schema.json"
 
 CONTENT_TYPES = {
@@ -412,7 +415,7 @@ def admin_item_detail(request: HttpRequest, implementation_code: str):
     return _admin_item_detail(selectors.item_get_for_admin(actor=request.auth, implementation_code=implementation_code))
 
 
-@router.post("/admin/items", response={201: SaveOut}, auth=api_auth, summary="Create an item (draft)")
+@router.post("/admin/items", response={201: SaveOut, **CONFLICT}, auth=api_auth, summary="Create an item (draft)")
 def admin_item_create(request: HttpRequest, payload: Body[dict[str, Any]]):
     """Creates the item as a draft. ``409 item_exists`` if the implementation code is taken;
     ``422 invalid`` with every problem per field (``materials.2.condition``…)."""
@@ -420,7 +423,12 @@ def admin_item_create(request: HttpRequest, payload: Body[dict[str, Any]]):
     return Respond(201, {"outcome": result.outcome, "version": result.version.number})
 
 
-@router.put("/admin/items/{implementation_code}", response=SaveOut, auth=api_auth, summary="Save an item's draft")
+@router.put(
+    "/admin/items/{implementation_code}",
+    response={200: SaveOut, **CONFLICT},
+    auth=api_auth,
+    summary="Save an item's draft",
+)
 def admin_item_update(request: HttpRequest, implementation_code: str, payload: Body[dict[str, Any]]):
     """Saves the whole item as its draft (a published version is never changed)."""
     selectors.item_get_for_admin(actor=request.auth, implementation_code=implementation_code)
@@ -429,14 +437,21 @@ def admin_item_update(request: HttpRequest, implementation_code: str, payload: B
     return {"outcome": result.outcome, "version": result.version.number}
 
 
-@router.post("/admin/items/{implementation_code}/publish", response=PublishOut, auth=api_auth, summary="Publish")
+@router.post(
+    "/admin/items/{implementation_code}/publish",
+    response={200: PublishOut, **CONFLICT},
+    auth=api_auth,
+    summary="Publish",
+)
 def admin_item_publish(request: HttpRequest, implementation_code: str):
     item = selectors.item_get_for_admin(actor=request.auth, implementation_code=implementation_code)
     version = services.item_publish(actor=request.auth, item=item)
     return {"version": version.number, "published_at": version.published_at.isoformat()}
 
 
-@router.post("/admin/items/{implementation_code}/retire", response=AdminItem, auth=api_auth, summary="Retire")
+@router.post(
+    "/admin/items/{implementation_code}/retire", response={200: AdminItem, **CONFLICT}, auth=api_auth, summary="Retire"
+)
 def admin_item_retire(request: HttpRequest, implementation_code: str, payload: RetireIn):
     item = selectors.item_get_for_admin(actor=request.auth, implementation_code=implementation_code)
     services.item_retire(actor=request.auth, item=item, reason=payload.reason)
@@ -473,27 +488,35 @@ def admin_life_event_detail(request: HttpRequest, code: str):
     return _admin_life_event(selectors.life_event_get_for_admin(actor=request.auth, code=code))
 
 
-@router.post("/admin/life-events", response={201: SaveOut}, auth=api_auth, summary="Create a life event (draft)")
+@router.post(
+    "/admin/life-events", response={201: SaveOut, **CONFLICT}, auth=api_auth, summary="Create a life event (draft)"
+)
 def admin_life_event_create(request: HttpRequest, payload: Body[dict[str, Any]]):
     result = services.life_event_save_draft(actor=request.auth, data=payload, must_exist=False)
     return Respond(201, {"outcome": result.outcome, "version": result.version.number})
 
 
-@router.put("/admin/life-events/{code}", response=SaveOut, auth=api_auth, summary="Save a life event's draft")
+@router.put(
+    "/admin/life-events/{code}", response={200: SaveOut, **CONFLICT}, auth=api_auth, summary="Save a life event's draft"
+)
 def admin_life_event_update(request: HttpRequest, code: str, payload: Body[dict[str, Any]]):
     selectors.life_event_get_for_admin(actor=request.auth, code=code)
     result = services.life_event_save_draft(actor=request.auth, data={**payload, "code": code}, must_exist=True)
     return {"outcome": result.outcome, "version": result.version.number}
 
 
-@router.post("/admin/life-events/{code}/publish", response=PublishOut, auth=api_auth, summary="Publish")
+@router.post(
+    "/admin/life-events/{code}/publish", response={200: PublishOut, **CONFLICT}, auth=api_auth, summary="Publish"
+)
 def admin_life_event_publish(request: HttpRequest, code: str):
     life_event = selectors.life_event_get_for_admin(actor=request.auth, code=code)
     version = services.life_event_publish(actor=request.auth, life_event=life_event)
     return {"version": version.number, "published_at": version.published_at.isoformat()}
 
 
-@router.post("/admin/life-events/{code}/retire", response=AdminLifeEvent, auth=api_auth, summary="Retire")
+@router.post(
+    "/admin/life-events/{code}/retire", response={200: AdminLifeEvent, **CONFLICT}, auth=api_auth, summary="Retire"
+)
 def admin_life_event_retire(request: HttpRequest, code: str, payload: RetireIn):
     life_event = selectors.life_event_get_for_admin(actor=request.auth, code=code)
     services.life_event_retire(actor=request.auth, life_event=life_event, reason=payload.reason)
@@ -501,7 +524,12 @@ def admin_life_event_retire(request: HttpRequest, code: str, payload: RetireIn):
     return _admin_life_event(life_event)
 
 
-@router.post("/admin/import", response=ImportOut, auth=api_auth, summary="Import a catalog file (all-or-nothing)")
+@router.post(
+    "/admin/import",
+    response={200: ImportOut, **CONFLICT},
+    auth=api_auth,
+    summary="Import a catalog file (all-or-nothing)",
+)
 def admin_import(request: HttpRequest, file: File[UploadedFile], publish: Form[bool] = False):
     """Multipart upload of a .xlsx/.yaml/.yml/.json file. On any error: ``422
     catalog_import_invalid`` with ``fields.file`` listing every bad row and column, and

@@ -21,6 +21,11 @@ its messages. ``YiwangAPI`` is a ``NinjaAPI`` that answers in this format for:
   prefix itself answers where the OpenAPI document and the docs are;
 * a method the route does not accept (405 ``method_not_allowed``, with ``Allow``);
 * anything else: 500 ``server_error``, logged with its traceback, none sent to the client.
+
+The OpenAPI document lists, for every operation, the errors the framework itself may answer
+whatever the route declares (``document_framework_errors``): 401/403 where it needs a
+signed-in caller, 422 where it takes parameters or a body, 400 where it reads a body, 404
+where its path names an object. Clients (and the fuzzer in tests/trust) can rely on it.
 """
 
 import json
@@ -211,6 +216,43 @@ def field_name(loc: tuple | list, *, single_body_param: str | None = None) -> st
     return ".".join(rest) if rest else source
 
 
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+_FRAMEWORK_ERRORS = {
+    400: "The body is not valid JSON (malformed_json) or not a readable form (bad_request)",
+    401: "Not signed in: no, an unknown, a revoked or an expired token (not_authenticated)",
+    403: "Signed in but not allowed (forbidden), CSRF check failed, or MFA/password change required first",
+    404: "The object does not exist or is not visible to the caller (not_found)",
+    422: "A parameter or the body is invalid (invalid); fields names each one",
+}
+
+
+def document_framework_errors(schema: dict) -> dict:
+    """Add to each operation of an OpenAPI document the error responses the API answers on its
+    own (authentication, validation, malformed bodies, unknown objects), as ``ErrorOut``."""
+    schema.setdefault("components", {}).setdefault("schemas", {}).setdefault(
+        "ErrorOut", ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+    )
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            parameters = operation.get("parameters") or []
+            statuses = set()
+            if operation.get("security"):
+                statuses |= {401, 403}
+            if parameters or "requestBody" in operation:
+                statuses.add(422)
+            if "requestBody" in operation:
+                statuses.add(400)
+            if any(p.get("in") == "path" for p in parameters):
+                statuses.add(404)
+            responses = operation["responses"]
+            for status in sorted(statuses):
+                if status not in responses and str(status) not in responses:
+                    responses[status] = {"description": _FRAMEWORK_ERRORS[status], "content": _ERROR_CONTENT}
+    return schema
+
+
 class YiwangAPI(NinjaAPI):
     """``NinjaAPI`` answering every error in Yiwang's one format (see the module docstring)."""
 
@@ -228,6 +270,10 @@ class YiwangAPI(NinjaAPI):
         self.add_exception_handler(TooManyFilesSent, self._too_many_fields)
         self.add_exception_handler(MultiPartParserError, self._malformed_multipart)
         self.add_exception_handler(Exception, self._server_error)
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        return document_framework_errors(schema)
 
     def validation_error_from_error_contexts(self, error_contexts) -> ValidationError:
         # Name each error by the JSON path the client wrote, while the parameter model that

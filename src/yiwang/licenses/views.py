@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from yiwang.core.errors import YiwangError
+from yiwang.core.errors import NotFound, YiwangError
 from yiwang.core.masking import mask_id_number
 from yiwang.core.ratelimit import rate_limit
 from yiwang.licenses import selectors, services
@@ -86,7 +86,11 @@ def wallet_pdf(request: HttpRequest, license_id: int) -> HttpResponse:
 @require_POST
 def wallet_present(request: HttpRequest, license_id: int) -> HttpResponse:
     try:
+        # Someone else's license is a 404, exactly like a missing one (not a message on the wallet).
         lic = selectors.license_get_for_holder(actor=request.user, id=license_id)
+    except NotFound as exc:
+        raise Http404 from exc
+    try:
         minutes = int(request.POST.get("minutes") or 10)
         p = services.presentation_create(
             actor=request.user, license=lic, minutes=minutes, purpose=request.POST.get("purpose", "")
