@@ -14,6 +14,7 @@ from django.test import Client
 
 from yiwang.cases.models import Case, CaseMaterial
 from yiwang.cases.tests.factories import FORM, build_world
+from yiwang.core.errors import ValidationFailed
 from yiwang.core.models import AuditEvent
 from yiwang.identity.services import api_token_create
 
@@ -127,9 +128,15 @@ def test_a_case_stored_with_a_surrogate_before_the_fix_still_reads(world):
     if connection.vendor != "sqlite":
         pytest.skip("PostgreSQL's jsonb refuses a lone surrogate: no such row can exist there")
 
+    from yiwang.cases.models import Case
+
+    # The service now refuses such text too (ensure_storable): write the legacy row as it was.
+    with pytest.raises(ValidationFailed):
+        services.case_submit(actor=world.applicant, item=world.market_item, form_data={"business_name": "张三\ud800"})
     case, _created = services.case_submit(
-        actor=world.applicant, item=world.market_item, form_data={"business_name": "张三\ud800"}
+        actor=world.applicant, item=world.market_item, form_data={"business_name": "张三"}
     )
+    Case.objects.filter(pk=case.pk).update(form_data={"business_name": "张三\ud800"})
     response = Client().get(f"{API}/{case.pk}", **bearer(world.applicant))
     assert response.status_code == 200
     assert "\\ud800" in response.content.decode("ascii")

@@ -115,7 +115,12 @@ def item_save_draft(*, actor, data: dict, must_exist: bool | None = None) -> Sav
     _raise_if(problems)
     department = _department(clean["department"])
     code = clean["implementation_code"]
-    item = ServiceItem.objects.select_for_update().filter(implementation_code=code).select_related("department").first()
+    item = (
+        ServiceItem.objects.select_for_update(of=("self",), no_key=True)
+        .filter(implementation_code=code)
+        .select_related("department")
+        .first()
+    )
     if item is not None and not may_administer(actor=actor, department=item.department):
         # Someone else's item: it does not exist for this actor.
         if must_exist:
@@ -139,7 +144,7 @@ def item_save_draft(*, actor, data: dict, must_exist: bool | None = None) -> Sav
                     "department": [_("事项的实施主体不能变更（当前为「%(name)s」）") % {"name": item.department.name}]
                 }
             )
-        draft = item.versions.select_for_update().filter(published_at__isnull=True).first()
+        draft = item.versions.select_for_update(no_key=True).filter(published_at__isnull=True).first()
         baseline = draft or item.current_version
         if baseline is not None and baseline.content_digest == fields["content_digest"]:
             return SaveResult(UNCHANGED, baseline)
@@ -175,7 +180,7 @@ def item_publish(*, actor, item: ServiceItem) -> ServiceItemVersion:
     A retired item with no draft is published again with its last version. Raises
     ``Conflict`` when there is nothing to publish.
     """
-    item = ServiceItem.objects.select_for_update().select_related("department").get(pk=item.pk)
+    item = ServiceItem.objects.select_for_update(of=("self",), no_key=True).select_related("department").get(pk=item.pk)
     _require_admin(actor, item.department)
     draft = item.versions.filter(published_at__isnull=True).first()
     if draft is None:
@@ -213,7 +218,7 @@ def item_retire(*, actor, item: ServiceItem, reason: str = "") -> ServiceItem:
 
     Refused (``Conflict``) while a published life event still contains the item.
     """
-    item = ServiceItem.objects.select_for_update().select_related("department").get(pk=item.pk)
+    item = ServiceItem.objects.select_for_update(of=("self",), no_key=True).select_related("department").get(pk=item.pk)
     _require_admin(actor, item.department)
     if item.status != Status.PUBLISHED:
         raise Conflict(_("只有已发布的事项可以停用。"), code="item_not_published")
@@ -266,7 +271,12 @@ def life_event_save_draft(*, actor, data: dict, must_exist: bool | None = None) 
     _raise_if(problems)
     department = _department(clean["department"])
     code = clean["code"]
-    life_event = LifeEvent.objects.select_for_update().filter(code=code).select_related("department").first()
+    life_event = (
+        LifeEvent.objects.select_for_update(of=("self",), no_key=True)
+        .filter(code=code)
+        .select_related("department")
+        .first()
+    )
     if life_event is not None and not may_administer(actor=actor, department=life_event.department):
         if must_exist:
             raise NotFound(_("未找到该一件事。"), code="life_event_not_found")
@@ -289,7 +299,7 @@ def life_event_save_draft(*, actor, data: dict, must_exist: bool | None = None) 
         if life_event.department_id != department.pk:
             life_event.department = department  # the lead department may change hands; both sides are admins
             life_event.save(update_fields=["department", "updated_at"])
-        draft = life_event.versions.select_for_update().filter(published_at__isnull=True).first()
+        draft = life_event.versions.select_for_update(no_key=True).filter(published_at__isnull=True).first()
         baseline = draft or life_event.current_version
         if baseline is not None and baseline.content_digest == digest:
             return SaveResult(UNCHANGED, baseline)
@@ -325,7 +335,11 @@ def life_event_save_draft(*, actor, data: dict, must_exist: bool | None = None) 
 @transaction.atomic
 def life_event_publish(*, actor, life_event: LifeEvent) -> LifeEventVersion:
     """Publish the bundle's draft. Every item in it must be published (``Conflict`` otherwise)."""
-    life_event = LifeEvent.objects.select_for_update().select_related("department").get(pk=life_event.pk)
+    life_event = (
+        LifeEvent.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("department")
+        .get(pk=life_event.pk)
+    )
     _require_admin(actor, life_event.department)
     draft = life_event.versions.filter(published_at__isnull=True).first()
     version = draft or (life_event.current_version if life_event.status == Status.RETIRED else None)
@@ -361,7 +375,11 @@ def life_event_publish(*, actor, life_event: LifeEvent) -> LifeEventVersion:
 @transaction.atomic
 def life_event_retire(*, actor, life_event: LifeEvent, reason: str = "") -> LifeEvent:
     """Withdraw a published bundle from the public catalog."""
-    life_event = LifeEvent.objects.select_for_update().select_related("department").get(pk=life_event.pk)
+    life_event = (
+        LifeEvent.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("department")
+        .get(pk=life_event.pk)
+    )
     _require_admin(actor, life_event.department)
     if life_event.status != Status.PUBLISHED:
         raise Conflict(_("只有已发布的一件事可以停用。"), code="life_event_not_published")

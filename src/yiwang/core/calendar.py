@@ -297,7 +297,7 @@ def holiday_set(
         raise ValidationFailed(
             _("名称最多50个字,备注最多200个字"), code="holiday_too_long", fields={"name": _("内容过长")}
         )
-    before = Holiday.objects.select_for_update().filter(date=date).first()
+    before = Holiday.objects.select_for_update(no_key=True).filter(date=date).first()
     if before and (before.kind, before.name, before.note, before.source) == (kind, name, note, source):
         return before
     snapshot = (
@@ -323,7 +323,7 @@ def holiday_delete(*, actor, date: datetime.date) -> None:
 
     Audited as ``holiday.delete``. Raises ``NotFound`` if there is no row.
     """
-    holiday = Holiday.objects.select_for_update().filter(date=date).first()
+    holiday = Holiday.objects.select_for_update(no_key=True).filter(date=date).first()
     if holiday is None:
         raise NotFound(_("该日期没有节假日或调休记录"), code="holiday_not_found")
     object_id, object_repr = str(holiday.pk), str(holiday)
@@ -364,7 +364,7 @@ def holiday_seed(*, actor, years: list[int] | None = None) -> list[SeedResult]:
             continue
         existing = {
             h.date: h
-            for h in Holiday.objects.select_for_update().filter(
+            for h in Holiday.objects.select_for_update(no_key=True).filter(
                 date__gte=datetime.date(year, 1, 1), date__lte=datetime.date(year, 12, 31)
             )
         }

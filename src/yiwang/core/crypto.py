@@ -67,6 +67,7 @@ __all__ = [
 def pbkdf2_sm3(password: bytes, salt: bytes, iterations: int, length: int = 32) -> bytes:
     """PBKDF2 (RFC 8018 / GB/T 32918 usage) with HMAC-SM3 as the pseudo-random function, run by
     OpenSSL through ``cryptography``: the password hash for 商用密码应用安全性评估 (密评)."""
+    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
     return PBKDF2HMAC(algorithm=hashes.SM3(), length=length, salt=salt, iterations=iterations).derive(password)

@@ -246,7 +246,7 @@ def claim(name: str, *, now: datetime.datetime, jobs: Registry, force: bool = Fa
     with transaction.atomic():
         # PostgreSQL: a row another scheduler is claiming right now is skipped, not waited for.
         # SQLite: BEGIN IMMEDIATE (settings) already made this transaction the only writer.
-        rows = ScheduledJob.objects.select_for_update(skip_locked=not force)
+        rows = ScheduledJob.objects.select_for_update(skip_locked=not force, no_key=True)
         row = rows.filter(name=name).first()
         if row is None or not (force or row.is_due(now)):
             return None
@@ -400,7 +400,7 @@ def scheduled_job_update(
     """
     if not isinstance(actor, str) and actor is not None and not actor.has_perm("core.change_scheduledjob"):
         raise Forbidden()
-    row = ScheduledJob.objects.select_for_update().filter(name=name).first()
+    row = ScheduledJob.objects.select_for_update(no_key=True).filter(name=name).first()
     if row is None:
         raise NotFound(_("没有名为 %(name)s 的定时任务") % {"name": name}, fields={"name": _("未注册")})
     if interval_seconds not in (_UNSET, None) and (

@@ -131,6 +131,13 @@ def gateway_lookup(request, registry: str, key: str, query: Query[LookupQuery]):
     return _record(result)
 
 
+@router.get("/gateway/{registry}/batch", auth=system_auth, response={200: RecordOut, **ERRORS}, include_in_schema=False)
+def gateway_lookup_batch_word(request, registry: str, query: Query[LookupQuery]):
+    """A GET of ``…/{registry}/batch`` reaches the batch route's URL first: it is the lookup of
+    the key "batch" (refused as a key, like any malformed one), not a 405."""
+    return gateway_lookup(request, registry, "batch", query)
+
+
 # --- catalog ---------------------------------------------------------------------------------------
 
 

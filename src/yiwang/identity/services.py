@@ -445,7 +445,7 @@ def activation_code_issue(*, actor, user: User) -> tuple[ActivationCode, str]:
     if not (actor.is_superuser or departments_for_actor(actor=actor, role=Role.WINDOW_CLERK).exists()):
         raise Forbidden(_("只有窗口受理人员可以发放账号激活码。"), code="not_window_clerk")
     with transaction.atomic():
-        user = User.objects.select_for_update().filter(pk=user.pk).first()
+        user = User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
         if user is None or not user_activation_pending(user=user):
             raise Conflict(
                 _("该账号已激活或已登录使用,不能发放激活码。"),
@@ -505,7 +505,7 @@ def user_activate(*, id_number: str, code: str, new_password: str) -> User:
     if user is None or not user.is_active or user.kind == User.Kind.STAFF or user.is_staff:
         raise ValidationFailed(invalid, code="activation_invalid", fields={"code": [str(invalid)]})
     with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=user.pk)
+        user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
         digest = _activation_digest(user, raw)
         # The digest is a keyed HMAC of the code: an equality lookup reveals nothing by timing.
         row = ActivationCode.objects.filter(user=user, code_digest=digest).order_by("-issued_at", "-pk").first()
@@ -677,7 +677,7 @@ def department_create(
         raise Forbidden(_("您没有在此处新建部门的权限。"))
     fields: dict[str, list[str]] = {}
     if parent is not None:
-        parent = Department.objects.select_for_update().get(pk=parent.pk)
+        parent = Department.objects.select_for_update(no_key=True).get(pk=parent.pk)
         if not parent.is_active:
             fields["parent"] = [str(_("上级部门“%(name)s”已停用") % {"name": parent.name})]
     name, short_name, code, uscc = _department_fields(
@@ -731,7 +731,7 @@ def department_update(
     """
     _require_signed_in(actor)
     # Not select_related("parent"): PostgreSQL cannot lock the nullable side of an outer join.
-    department = Department.objects.select_for_update().get(pk=department.pk)
+    department = Department.objects.select_for_update(no_key=True).get(pk=department.pk)
     if not _may_manage_structure(actor, department):
         raise Forbidden(_("您没有修改此部门的权限。"))
     new = {
@@ -800,9 +800,9 @@ def department_move(*, actor, department: Department, parent: Department | None)
     ``path`` of the whole subtree is rewritten in one UPDATE. Audited as ``department.move``.
     """
     _require_signed_in(actor)
-    department = Department.objects.select_for_update().get(pk=department.pk)
+    department = Department.objects.select_for_update(no_key=True).get(pk=department.pk)
     if parent is not None:
-        parent = Department.objects.select_for_update().get(pk=parent.pk)
+        parent = Department.objects.select_for_update(no_key=True).get(pk=parent.pk)
     if not _may_manage_structure(actor, department) or not _may_manage_structure(actor, parent):
         raise Forbidden(_("您没有移动此部门的权限。"))
     if (parent.pk if parent else None) == department.parent_id:
@@ -827,7 +827,7 @@ def department_move(*, actor, department: Department, parent: Department | None)
     subtree = Department.objects.filter(path__startswith=old_path)
     # Lock the subtree first: a child being created concurrently below it (which locks its
     # parent) commits before the UPDATE below starts, so the UPDATE sees and moves it too.
-    list(subtree.select_for_update().values_list("pk", flat=True))
+    list(subtree.select_for_update(no_key=True).values_list("pk", flat=True))
     longest = subtree.aggregate(n=Max(Length("path")))["n"] or len(old_path)
     if not fields and longest - len(old_path) + len(new_path) > Department._meta.get_field("path").max_length:
         fields["parent"] = [str(_("部门树层次过深,无法移动到此处"))]
@@ -862,7 +862,7 @@ def department_deactivate(*, actor, department: Department) -> Department:
     ``department.deactivate``.
     """
     _require_signed_in(actor)
-    department = Department.objects.select_for_update().get(pk=department.pk)
+    department = Department.objects.select_for_update(no_key=True).get(pk=department.pk)
     if not _may_manage_structure(actor, department):
         raise Forbidden(_("您没有停用此部门的权限。"))
     if not department.is_active:
@@ -946,7 +946,7 @@ def role_grant_revoke(*, actor, grant: RoleGrant) -> None:
     """Take a role grant away. The same people who may create this grant may revoke it.
     Audited as ``role_grant.revoke`` (who held which role where); publishes ``identity.role_revoked``."""
     _require_signed_in(actor)
-    grant = RoleGrant.objects.select_for_update().get(pk=grant.pk)
+    grant = RoleGrant.objects.select_for_update(no_key=True).get(pk=grant.pk)
     if not _may_grant(
         actor, role=grant.role, department=grant.department, include_descendants=grant.include_descendants
     ):

@@ -113,7 +113,7 @@ def seal_create(*, actor, department: Department, name: str = "") -> Seal:
 @transaction.atomic
 def seal_rotate_key(*, actor, seal: Seal) -> SealKey:
     """New key version for future licenses; earlier versions stay for verification."""
-    seal = Seal.objects.select_for_update().select_related("department").get(pk=seal.pk)
+    seal = Seal.objects.select_for_update(of=("self",), no_key=True).select_related("department").get(pk=seal.pk)
     if not _may_manage_seals(actor, seal.department):
         raise Forbidden()
     current = seal.keys.order_by("-version").first()
@@ -328,7 +328,9 @@ def license_issue(
             LicenseSerial.objects.get_or_create(license_type=license_type, issuer=issuer_department)
     except IntegrityError:  # created by a concurrent first issuance: it exists now
         pass
-    counter = LicenseSerial.objects.select_for_update().get(license_type=license_type, issuer=issuer_department)
+    counter = LicenseSerial.objects.select_for_update(no_key=True).get(
+        license_type=license_type, issuer=issuer_department
+    )
     serial = counter.next_value
     LicenseSerial.objects.filter(pk=counter.pk).update(next_value=serial + 1)
     license = License(
@@ -381,7 +383,7 @@ def _set_status(*, actor, license: License, to_status: str, reason: str, action:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(fields={"reason": [str(_("请填写原因"))]})
-    locked = License.objects.select_for_update().get(pk=license.pk)
+    locked = License.objects.select_for_update(no_key=True).get(pk=license.pk)
     if locked.status not in allowed_from:
         raise Conflict(
             _("证照当前状态为「%(status)s」,不能执行此操作") % {"status": locked.get_status_display()},
@@ -445,7 +447,7 @@ def licenses_expire_due(*, today: datetime.date | None = None) -> int:
     """Mark valid licenses past their validity as expired (run daily; verification also checks dates)."""
     today = today or timezone.localdate()
     due = list(
-        License.objects.select_for_update().filter(
+        License.objects.select_for_update(no_key=True).filter(
             status__in=(License.Status.VALID, License.Status.SUSPENDED), valid_until__lt=today
         )
     )

@@ -148,7 +148,7 @@ def template_save(
         template = Template.objects.create(**values)
         changes = {"created": sorted(values)}
     else:
-        template = Template.objects.select_for_update().get(pk=template.pk)
+        template = Template.objects.select_for_update(no_key=True).get(pk=template.pk)
         changed = sorted(k for k, v in values.items() if getattr(template, k) != v)
         for key, value in values.items():
             setattr(template, key, value)
@@ -494,7 +494,7 @@ def notification_preferences_update(*, actor, email: bool, sms: bool) -> Notific
     }
     if errors:
         raise ValidationFailed(fields=errors)
-    preference, _created = NotificationPreference.objects.select_for_update().get_or_create(user=actor)
+    preference, _created = NotificationPreference.objects.select_for_update(no_key=True).get_or_create(user=actor)
     changed = {name: [getattr(preference, name), value] for name, value in (("email", email), ("sms", sms))}
     changed = {name: pair for name, pair in changed.items() if pair[0] != pair[1]}
     if changed:
@@ -514,7 +514,7 @@ def message_mark_read(*, actor, message_id) -> Message:
     from yiwang.messaging.selectors import message_get
 
     message = message_get(actor=actor, message_id=message_id)
-    message = Message.objects.select_for_update().get(pk=message.pk)
+    message = Message.objects.select_for_update(no_key=True).get(pk=message.pk)
     if message.state == MessageState.SENT:
         message.state, message.read_at = MessageState.READ, timezone.now()
         message.save(update_fields=["state", "read_at"])

@@ -196,7 +196,7 @@ def case_supplement_answer(*, actor, case_id, note: str = "", expected_version: 
         _("只有申请人或窗口受理人员可以提交补正。"),
     )
     _require_state(case, CaseState.SUPPLEMENT_REQUESTED)
-    supplement = Supplement.objects.select_for_update().get(case=case)
+    supplement = Supplement.objects.select_for_update(no_key=True).get(case=case)
     supplement.answered_at = timezone.now()
     supplement.answer_note = (note or "").strip()
     supplement.save(update_fields=["answered_at", "answer_note"])

@@ -120,7 +120,7 @@ def _lock(*, actor, case_id, expected_version: int | None) -> Case:
     found = (
         Case.objects.select_related("department", "item_version__item", "assignee", "supplement")
         .only(*_lock_fields())
-        .select_for_update(of=("self",))
+        .select_for_update(of=("self",), no_key=True)
         .filter(pk=pk)
         .order_by()[:1]
     )

@@ -22,6 +22,7 @@ from yiwang.catalog import selectors as catalog_selectors
 from yiwang.catalog.selectors import Status
 from yiwang.core.audit import audit_record
 from yiwang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from yiwang.core.inputs import ensure_storable
 from yiwang.identity.models import User
 
 if TYPE_CHECKING:  # annotations only: catalog rows are read through catalog.selectors
@@ -44,6 +45,7 @@ def _clean_draft_data(form_data) -> dict:
     if not isinstance(form_data, dict):
         message = _("申请表必须是对象")
         raise ValidationFailed(message, code="invalid_form", fields={"form_data": message})
+    ensure_storable(form_data, field="form_data")
     try:
         size = len(json.dumps(form_data, ensure_ascii=False).encode())
     except (TypeError, ValueError):
@@ -73,7 +75,7 @@ def _lock_draft(*, actor, draft_id, expected_version: int | None = None) -> Case
     # every selected column): the key is unique.
     found = (
         Case.objects.select_related("item_version__item", "department")
-        .select_for_update(of=("self",))
+        .select_for_update(of=("self",), no_key=True)
         .filter(pk=pk, applicant_id=getattr(actor, "pk", None), state=CaseState.DRAFT)
         .order_by()[:1]
     )
@@ -207,7 +209,7 @@ def case_draft_submit(*, actor, draft_id, idempotency_key: str = "") -> tuple[Ca
         with transaction.atomic():
             draft = (
                 Case.objects.select_related("item_version", "department")
-                .select_for_update(of=("self",))
+                .select_for_update(of=("self",), no_key=True)
                 .filter(pk=pk, applicant=applicant)
                 .first()
             )

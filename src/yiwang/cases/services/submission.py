@@ -36,6 +36,7 @@ from yiwang.core import db
 from yiwang.core.audit import audit_record_many
 from yiwang.core.crypto import blind_index
 from yiwang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from yiwang.core.inputs import ensure_storable
 from yiwang.core.masking import mask_id_number, mask_name
 from yiwang.identity.models import Department, Role, User
 from yiwang.identity.selectors import actor_grants, actor_has_role
@@ -221,6 +222,7 @@ def _submission_checks(
     is complete and the item serves his kind, the form (its applicant fields filled from the
     identity) is valid against the version's schema. Returns (applicant snapshot, form)."""
     _published_version(item, version, channel)
+    ensure_storable(form_data, field="form_data")  # lone surrogates, NUL, depth: refused before any write
     snapshot = _applicant_snapshot(applicant, version)
     schema = version.form_schema or {}
     form_data = _with_applicant_fields(schema, form_data, snapshot)

@@ -41,7 +41,7 @@ def case_sweep(*, today=None) -> dict:
         if today <= cal.add_working_days(clock.local_day(submitted_at), clock.INTAKE_DAYS):
             continue
         with transaction.atomic():
-            case = Case.objects.select_for_update().filter(pk=pk, state=CaseState.SUBMITTED).first()
+            case = Case.objects.select_for_update(no_key=True).filter(pk=pk, state=CaseState.SUBMITTED).first()
             if case is None or Supplement.objects.filter(case=case).exists():
                 continue
             _start_clock(case, cal, deemed=True, actor=SWEEP_ACTOR)
@@ -73,7 +73,7 @@ def case_sweep(*, today=None) -> dict:
         if status == case.sla_status:
             continue
         with transaction.atomic():
-            locked = Case.objects.select_for_update().filter(pk=case.pk).first()
+            locked = Case.objects.select_for_update(no_key=True).filter(pk=case.pk).first()
             if locked is None or locked.state not in (CaseState.ACCEPTED, CaseState.UNDER_REVIEW):
                 continue
             status = clock.sla_status(locked, today, cal)
