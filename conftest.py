@@ -160,3 +160,30 @@ def object_store_settings(object_store, settings):
         },
     }
     return object_store
+
+
+# Rows that data migrations put in every install (message templates, the exchange log heads). A
+# transactional test (live server, threads with their own connections) runs on a database that an
+# earlier transactional test flushed, rows of data migrations included: put them back first.
+_PLATFORM_ROWS = (
+    ("yiwang.messaging.migrations.0002_seed_templates", "seed"),
+    ("yiwang.messaging.migrations.0003_delivery_claim_kind_preferences", "forwards"),
+    ("yiwang.exchange.migrations.0002_heads_and_message_templates", "seed"),
+)
+
+
+@pytest.fixture(autouse=True)
+def _platform_rows(request):
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "live_server" in request.fixturenames or "transactional_db" in request.fixturenames
+    if marker is not None and marker.kwargs.get("transaction"):
+        transactional = True
+    if not transactional:
+        return
+    import importlib
+
+    from django.apps import apps
+
+    request.getfixturevalue("transactional_db")
+    for module, function in _PLATFORM_ROWS:
+        getattr(importlib.import_module(module), function)(apps, None)

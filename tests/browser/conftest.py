@@ -86,17 +86,3 @@ def new_page(browser, requests_seen):
     yield open_page
     for context in contexts:
         context.close()
-
-
-@pytest.fixture(autouse=True)
-def _platform_data(request):
-    """A live server's test runs on a flushed database (TransactionTestCase), which also empties
-    the rows that data migrations put in every install: put the message templates back."""
-    if "live_server" not in request.fixturenames:
-        return
-    import importlib
-
-    from django.apps import apps
-
-    request.getfixturevalue("transactional_db")
-    importlib.import_module("yiwang.messaging.migrations.0002_seed_templates").seed(apps, None)
