@@ -313,6 +313,12 @@ def _send_one(
     return created
 
 
+def _can_defer() -> bool:
+    from yiwang.messaging.tasks import deliver_message
+
+    return deliver_message.get_backend().supports_defer
+
+
 def _enqueue_delivery(message_id: int, *, run_after=None) -> None:
     from yiwang.messaging.tasks import deliver_message
 
@@ -368,7 +374,13 @@ def message_deliver(*, message_id: int) -> Message | None:
     if message.attempts >= max_attempts():  # e.g. re-enqueued after its last attempt: no more tries
         return _fail_exhausted(message)
     attempt = message.attempts + 1
-    if not _claim(message, timezone.now()):
+    now = timezone.now()
+    if not _claim(message, now):
+        # Held by another worker's claim — which may be a worker that died mid-attempt: look
+        # again when the claim lapses (the claim makes a second look harmless if it did not die).
+        if message.claimed_until and message.claimed_until >= now and _can_defer():
+            again = message.claimed_until + timedelta(seconds=1)
+            transaction.on_commit(lambda pk=message.pk: _enqueue_delivery(pk, run_after=again), robust=True)
         return message
     address, receipt, error = "", "", ""
     try:

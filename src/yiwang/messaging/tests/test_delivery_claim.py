@@ -185,3 +185,24 @@ def test_postgres_two_workers_and_the_sweep_send_a_message_once(monkeypatch):
     assert calls == [pk]
     assert sms.state == MessageState.SENT and sms.attempts == 1
     assert list(sms.deliveries.values_list("attempt", "outcome")) == [(1, "sent")]
+
+
+@pytest.mark.django_db
+def test_a_message_held_by_a_dead_workers_claim_is_looked_at_again_when_the_claim_lapses(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    """The task of a worker killed mid-attempt runs again (core.taskqueue) while the claim still
+    holds: it must not drop the message but come back once the claim has lapsed."""
+    world = build_world()
+    sms = _queued_sms(world)
+    held_until = timezone.now() + datetime.timedelta(seconds=60)
+    Message.objects.filter(pk=sms.pk).update(attempts=1, claimed_until=held_until)
+    scheduled = []
+    monkeypatch.setattr(services, "_can_defer", lambda: True)
+    monkeypatch.setattr(services, "_enqueue_delivery", lambda pk, **kw: scheduled.append((pk, kw)))
+    sent = []
+    monkeypatch.setitem(services.SENDERS, "sms", lambda **kw: sent.append(kw))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.message_deliver(message_id=sms.pk)
+    assert sent == []  # the claim holds: no second send
+    assert scheduled == [(sms.pk, {"run_after": held_until + datetime.timedelta(seconds=1)})]
