@@ -286,6 +286,16 @@ def _require_registry(actor, registry: str) -> schema.RegistrySpec:
     return spec
 
 
+def registry_require_source(*, actor, registry: str) -> schema.RegistrySpec:
+    """The gate of every write, checked before a row or file is read: a signed-in actor must be
+    staff of a source department of ``registry`` (or a superuser or auditor, whose rows the
+    per-field source rule then refuses); anyone else gets ``NotFound`` as for a missing registry.
+    System actors (None or a string: the demo, an operator's command) pass."""
+    if actor is None or isinstance(actor, str):
+        return registry_spec(registry)
+    return _require_registry(actor, registry)
+
+
 def record_list(*, actor, registry: str) -> QuerySet:
     """The records of a registry the actor's department sources, newest change first."""
     _require_registry(actor, registry)

@@ -42,7 +42,7 @@ from yiwang.registries.errors import NotSourceDepartment, ReadOnlyRegistry, Regi
 from yiwang.registries.masking import mask_value
 from yiwang.registries.models import GridCell, RecordChange, RegistryField
 from yiwang.registries.schema import FieldSpec, RegistrySpec
-from yiwang.registries.selectors import MODELS, RecordView, source_departments_of_actor
+from yiwang.registries.selectors import MODELS, RecordView, registry_require_source, source_departments_of_actor
 from yiwang.registries.values import (
     as_text,
     is_empty,
@@ -335,6 +335,7 @@ def records_upsert(
     spec = registry_spec(registry)
     if not spec.writable:
         raise ReadOnlyRegistry(registry)
+    registry_require_source(actor=actor, registry=registry)
     rows = list(rows)
     if not rows:
         raise RegistryError(
