@@ -361,13 +361,13 @@ def case_metric_rows(*, department_ids=None, since=None, until=None) -> list[dic
     ``since``/``until`` bound ``submitted_at``, until exclusive). No personal data.
 
     Keys: ``id, item_code, item_name, department_id, state, channel, decision,
-    submitted_at, accepted_at, decided_at, delivered_at, delivery_method,
+    submitted_at, accepted_at, decided_at, delivered_at, refused_at, delivery_method,
     statutory_time_limit, promised_time_limit, supplement_by_staff`` (the supplement was
     answered by somebody other than the applicant, i.e. at a window), ``item_version_id``,
     and, when the cases app records them, ``materials_exempt``
     (免提交 snapshots attached to the case) and ``auto_decided`` (秒批) — else None.
     """
-    from django.db.models import Count, Exists, OuterRef
+    from django.db.models import Count, Exists, OuterRef, Subquery
 
     cases = Case.objects.exclude(state=CaseState.DRAFT)
     if department_ids is not None:
@@ -382,7 +382,12 @@ def case_metric_rows(*, department_ids=None, since=None, until=None) -> list[dic
     fields = {f.name for f in Case._meta.get_fields()}
     extra = [name for name in ("auto_decided", "auto_decision") if name in fields]
     rows = list(
-        cases.annotate(supplement_by_staff=Exists(by_staff)).values(
+        cases.annotate(
+            supplement_by_staff=Exists(by_staff),
+            refused_at=Subquery(
+                CaseStep.objects.filter(case_id=OuterRef("pk"), kind="refused").order_by("id").values("created_at")[:1]
+            ),
+        ).values(
             "id",
             "item_version_id",
             "department_id",
@@ -395,6 +400,7 @@ def case_metric_rows(*, department_ids=None, since=None, until=None) -> list[dic
             "delivered_at",
             "delivery_method",
             "supplement_by_staff",
+            "refused_at",
             "item_version__name",
             "item_version__item__implementation_code",
             "item_version__statutory_time_limit",
@@ -425,6 +431,7 @@ def case_metric_rows(*, department_ids=None, since=None, until=None) -> list[dic
                 "accepted_at": row["accepted_at"],
                 "decided_at": row["decided_at"],
                 "delivered_at": row["delivered_at"],
+                "refused_at": row["refused_at"],
                 "delivery_method": row["delivery_method"],
                 "statutory_time_limit": row["item_version__statutory_time_limit"],
                 "promised_time_limit": row["item_version__promised_time_limit"],

@@ -325,7 +325,8 @@ def service_metrics(*, actor, group: str = "department", month: str | None = Non
       ``window_visits`` (a lower bound, see there);
     * ``time_compression`` 承诺时限压缩比: 1 − promised/statutory limit of the item version,
       averaged over the cases (items with a statutory limit of 0 are left out);
-    * ``avg_handling_days`` / ``p90_handling_days``: working days from submission to decision;
+    * ``avg_handling_days`` / ``p90_handling_days``: working days from submission to decision
+      (or to refusal);
     * ``material_reduction`` 材料减免比例: materials the government holds (license or registry
       source; plus 免提交 snapshots where the cases app records them) over all listed materials;
     * ``auto_rate`` 秒批 share: None when the cases app does not record automatic decisions;
@@ -368,9 +369,9 @@ def service_metrics(*, actor, group: str = "department", month: str | None = Non
         concluded = decided_at is not None or row["state"] == "refused"
         if concluded:
             acc.concluded += 1
-            end = decided_at or row["accepted_at"]
-            if decided_at is not None:
-                acc.handling.append(calendar.working_days_between(row["submitted_at"], decided_at))
+            end = decided_at or row.get("refused_at")
+            if end is not None:
+                acc.handling.append(calendar.working_days_between(row["submitted_at"], end))
             if end is not None and timezone.localdate(end) == timezone.localdate(row["submitted_at"]):
                 acc.immediate += 1
         visits = window_visits(row)
