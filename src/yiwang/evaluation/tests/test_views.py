@@ -94,3 +94,11 @@ def test_vendored_echarts_is_the_npm_package_file():
     if not npm.exists():
         pytest.skip("node_modules not installed")
     assert (STATIC / "vendor" / "echarts.min.js").read_bytes() == npm.read_bytes()
+
+
+def test_rating_page_in_english(client, world, case):
+    client.force_login(world.applicant)
+    client.cookies["django_language"] = "en"
+    page = client.get(f"/evaluation/cases/{case.pk}/rate/", HTTP_ACCEPT_LANGUAGE="en")
+    html = page.content.decode()
+    assert "Very dissatisfied" in html and "Submit rating" in html
