@@ -91,3 +91,19 @@ def test_metrics_are_computed_from_the_cases(client, world, case, refused):
     assert row["immediate_rate"] == 1.0  # both concluded the day they were submitted
     assert row["auto_rate"] is None and body["auto_recorded"] is False
     assert client.get(f"{API}/metrics", **auth(world.other_citizen)).json()["rows"] == []
+
+
+def test_metrics_by_month_and_item(client, world, case):
+    body = client.get(f"{API}/metrics?group=month", **auth(world.head)).json()
+    assert [row["cases"] for row in body["rows"]] == [1]
+    assert body["rows"][0]["avg_handling_days"] == 0 and body["rows"][0]["p90_handling_days"] == 0
+    by_item = client.get(f"{API}/metrics?group=item", **auth(world.head)).json()
+    assert by_item["rows"][0]["key"] == world.market_item.implementation_code
+    assert client.get(f"{API}/metrics?group=staff", **auth(world.head)).status_code == 422
+
+
+def test_the_sweep_is_a_registered_periodic_job():
+    from yiwang.core.schedule import autodiscover
+
+    job = autodiscover().get("evaluation.rectification_sweep")
+    assert job is not None and job.interval == 6 * 3600
