@@ -23,7 +23,7 @@ def setup(args: dict) -> dict:
 
     from bench.cases_worker import setup as cases_setup
     from yiwang.cases.models import Case
-    from yiwang.evaluation.models import Level, Rating, Rectification
+    from yiwang.evaluation.models import Rating, RatingLevel, Rectification
     from yiwang.identity.models import RoleGrant, User
 
     made = cases_setup({"existing": int(args.get("existing", 1000))})
@@ -31,7 +31,13 @@ def setup(args: dict) -> dict:
     department_id = RoleGrant.objects.filter(user=reviewer).values_list("department_id", flat=True).first()
     holder = User.objects.get(username="bench_holder")
     now = timezone.now()
-    levels = [Level.VERY_SATISFIED, Level.SATISFIED, Level.BASICALLY_SATISFIED, Level.SATISFIED, Level.DISSATISFIED]
+    levels = [
+        RatingLevel.VERY_SATISFIED,
+        RatingLevel.SATISFIED,
+        RatingLevel.BASICALLY_SATISFIED,
+        RatingLevel.SATISFIED,
+        RatingLevel.DISSATISFIED,
+    ]
     cases = list(Case.objects.filter(department_id=department_id, state="delivered").values_list("pk", "number"))
     ratings = Rating.objects.bulk_create(
         [
@@ -62,7 +68,7 @@ def setup(args: dict) -> dict:
                 level_at_opening=rating.level,
             )
             for rating in ratings
-            if rating.level == Level.DISSATISFIED
+            if rating.level == RatingLevel.DISSATISFIED
         ]
     )
     client = Client(HTTP_HOST="127.0.0.1")

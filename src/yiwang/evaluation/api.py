@@ -17,7 +17,14 @@ from ninja.responses import Status as Respond
 from yiwang.core.api_errors import ErrorOut
 from yiwang.core.pagination import PageNumberPagination
 from yiwang.evaluation import selectors, services
-from yiwang.evaluation.models import Level, Rating, RatingChannel, Rectification, RectificationState, Validity
+from yiwang.evaluation.models import (
+    Rating,
+    RatingChannel,
+    RatingLevel,
+    RatingValidity,
+    Rectification,
+    RectificationState,
+)
 from yiwang.identity.auth import api_auth
 
 router = Router(tags=["evaluation"], auth=api_auth)
@@ -39,7 +46,7 @@ class RectificationOut(Schema):
     state: RectificationState
     state_label: str
     due_date: datetime.date = Field(description="15 working days after the bad rating")
-    level_at_opening: Level
+    level_at_opening: RatingLevel
     finding: str
     contact_note: str
     measures: str
@@ -54,9 +61,9 @@ class RatingOut(Schema):
     id: int
     case_id: int
     case_number: str
-    level: Level
+    level: RatingLevel
     level_label: str
-    first_level: Level
+    first_level: RatingLevel
     comment: str
     channel: RatingChannel
     item_code: str
@@ -66,7 +73,7 @@ class RatingOut(Schema):
     rated_at: datetime.datetime
     changed_at: datetime.datetime | None
     rerated_at: datetime.datetime | None
-    validity: Validity
+    validity: RatingValidity
     change_open: bool = Field(description="The rater may still change it (once, within the configured days)")
     rerate_open: bool = Field(description="The rectification is done and the rater may rate again")
     rectification: RectificationOut | None
@@ -79,29 +86,29 @@ class StaffRatingOut(RatingOut):
     invalid_reason: str
 
 
-class RateIn(Schema):
-    level: Level
+class RatingIn(Schema):
+    level: RatingLevel
     comment: str = Field("", max_length=500)
 
 
-class ChangeIn(Schema):
-    level: Level
+class RatingChangeIn(Schema):
+    level: RatingLevel
     comment: str | None = Field(None, max_length=500)
 
 
-class ReasonIn(Schema):
+class InvalidReasonIn(Schema):
     reason: str = Field(..., max_length=2000)
 
 
-class DecisionIn(Schema):
+class InvalidDecisionIn(Schema):
     approve: bool
 
 
-class StepIn(Schema):
+class RectificationStepIn(Schema):
     text: str = Field(..., max_length=2000, description="核实情况 / 沟通情况 / 整改措施")
 
 
-class StatsRow(Schema):
+class RatingStatsRow(Schema):
     key: int | str | None
     name: str
     total: int
@@ -114,7 +121,7 @@ class StatsRow(Schema):
     overdue: int
 
 
-class StatsTotal(Schema):
+class RatingStatsTotal(Schema):
     total: int
     good: int
     bad: int
@@ -125,14 +132,14 @@ class StatsTotal(Schema):
     overdue: int
 
 
-class StatsOut(Schema):
+class RatingStatsOut(Schema):
     group: str
     month: str
-    rows: list[StatsRow]
-    total: StatsTotal
+    rows: list[RatingStatsRow]
+    total: RatingStatsTotal
 
 
-class MetricsRow(Schema):
+class ServiceMetricsRow(Schema):
     key: int | str | None
     name: str
     cases: int
@@ -151,10 +158,10 @@ class MetricsRow(Schema):
     good_rate: float | None = Field(description="好评率")
 
 
-class MetricsOut(Schema):
+class ServiceMetricsOut(Schema):
     group: str
     month: str
-    rows: list[MetricsRow]
+    rows: list[ServiceMetricsRow]
     auto_recorded: bool
 
 
@@ -224,7 +231,7 @@ def _fresh(rating_id: int, actor) -> Rating:
 
 
 @router.post("/cases/{int:case_id}/rating", response={201: RatingOut, **WRITE_ERRORS}, summary="Rate my concluded case")
-def rate_case(request: HttpRequest, case_id: int, payload: RateIn):
+def rate_case(request: HttpRequest, case_id: int, payload: RatingIn):
     """Once per case, after delivery or refusal. ``404 case_not_found`` for anybody else's
     case; ``409 rating_exists`` for a second rating (change it with ``PUT /ratings/{id}``);
     ``409 case_not_concluded`` while the case runs. A 差评 opens a rectification."""
@@ -252,7 +259,7 @@ def my_ratings(request: HttpRequest):
 
 
 @router.put("/ratings/{int:rating_id}", response={200: RatingOut, **WRITE_ERRORS}, summary="Change my rating (once)")
-def change_rating(request: HttpRequest, rating_id: int, payload: ChangeIn):
+def change_rating(request: HttpRequest, rating_id: int, payload: RatingChangeIn):
     """Once, within ``YIWANG_RATING_CHANGE_DAYS`` days (default 5) of rating: else ``409 rating_change_closed``."""
     services.rating_change(actor=request.auth, rating_id=rating_id, level=payload.level, comment=payload.comment)
     return _rating_out(_fresh(rating_id, request.auth))
@@ -263,7 +270,7 @@ def change_rating(request: HttpRequest, rating_id: int, payload: ChangeIn):
     response={200: RatingOut, **WRITE_ERRORS},
     summary="Rate again after rectification",
 )
-def rerate(request: HttpRequest, rating_id: int, payload: ChangeIn):
+def rerate(request: HttpRequest, rating_id: int, payload: RatingChangeIn):
     services.rating_rerate(actor=request.auth, rating_id=rating_id, level=payload.level, comment=payload.comment)
     return _rating_out(_fresh(rating_id, request.auth))
 
@@ -273,7 +280,7 @@ def rerate(request: HttpRequest, rating_id: int, payload: ChangeIn):
 
 @router.get("/ratings", response={200: list[StaffRatingOut], **LIST_ERRORS}, summary="Ratings of my departments")
 @paginate(RatingPagination)
-def rating_list(request: HttpRequest, validity: Validity | None = None, bad_only: bool = False):
+def rating_list(request: HttpRequest, validity: RatingValidity | None = None, bad_only: bool = False):
     ratings = selectors.rating_list(actor=request.auth, validity=validity, bad_only=bad_only)
     return [_rating_out(r, staff=True) for r in ratings]
 
@@ -287,7 +294,7 @@ def rating_detail(request: HttpRequest, rating_id: int):
 @router.post(
     "/ratings/{int:rating_id}/invalid", response={200: RatingOut, **WRITE_ERRORS}, summary="Ask to mark invalid"
 )
-def invalid_request(request: HttpRequest, rating_id: int, payload: ReasonIn):
+def invalid_request(request: HttpRequest, rating_id: int, payload: InvalidReasonIn):
     """A malicious rating: the reason is required; a second person decides."""
     services.rating_invalid_request(actor=request.auth, rating_id=rating_id, reason=payload.reason)
     return _rating_out(_fresh(rating_id, request.auth))
@@ -298,7 +305,7 @@ def invalid_request(request: HttpRequest, rating_id: int, payload: ReasonIn):
     response={200: RatingOut, **WRITE_ERRORS},
     summary="Approve or decline an invalidation",
 )
-def invalid_decide(request: HttpRequest, rating_id: int, payload: DecisionIn):
+def invalid_decide(request: HttpRequest, rating_id: int, payload: InvalidDecisionIn):
     """A department head or city admin other than the requester (``403 second_person_required``)."""
     services.rating_invalid_decide(actor=request.auth, rating_id=rating_id, approve=payload.approve)
     return _rating_out(_fresh(rating_id, request.auth))
@@ -330,7 +337,7 @@ def _step(request, rectification_id: int, step: str, text: str) -> dict:
     response={200: RectificationOut, **WRITE_ERRORS},
     summary="Verify a bad rating",
 )
-def rectification_verify(request: HttpRequest, rectification_id: int, payload: StepIn):
+def rectification_verify(request: HttpRequest, rectification_id: int, payload: RectificationStepIn):
     return _step(request, rectification_id, "verify", payload.text)
 
 
@@ -339,7 +346,7 @@ def rectification_verify(request: HttpRequest, rectification_id: int, payload: S
     response={200: RectificationOut, **WRITE_ERRORS},
     summary="Record contact with the applicant",
 )
-def rectification_contact(request: HttpRequest, rectification_id: int, payload: StepIn):
+def rectification_contact(request: HttpRequest, rectification_id: int, payload: RectificationStepIn):
     return _step(request, rectification_id, "contact", payload.text)
 
 
@@ -348,7 +355,7 @@ def rectification_contact(request: HttpRequest, rectification_id: int, payload: 
     response={200: RectificationOut, **WRITE_ERRORS},
     summary="Record the rectification",
 )
-def rectification_complete(request: HttpRequest, rectification_id: int, payload: StepIn):
+def rectification_complete(request: HttpRequest, rectification_id: int, payload: RectificationStepIn):
     """Past the due date it is still recorded; it stays counted as overdue."""
     return _step(request, rectification_id, "complete", payload.text)
 
@@ -358,7 +365,7 @@ def rectification_complete(request: HttpRequest, rectification_id: int, payload:
 MONTH = Query(None, pattern=r"^\d{4}(-\d{2})?$", description="YYYY-MM (or YYYY with group=month)")
 
 
-@router.get("/stats", response={200: StatsOut, **LIST_ERRORS}, summary="好评率 and 差评整改率 of my departments")
+@router.get("/stats", response={200: RatingStatsOut, **LIST_ERRORS}, summary="好评率 and 差评整改率 of my departments")
 def stats(
     request: HttpRequest,
     group: str = Query("department", pattern="^(item|department|window|staff)$"),
@@ -369,7 +376,7 @@ def stats(
 
 @router.get(
     "/public/departments",
-    response={200: list[StatsRow], 422: ErrorOut},
+    response={200: list[RatingStatsRow], 422: ErrorOut},
     auth=None,
     summary="Public figures by department",
 )
@@ -377,7 +384,9 @@ def public_departments(request: HttpRequest, month: str | None = Query(None, pat
     return selectors.public_department_stats(month=month)
 
 
-@router.get("/metrics", response={200: MetricsOut, **LIST_ERRORS}, summary="Service metrics computed from the cases")
+@router.get(
+    "/metrics", response={200: ServiceMetricsOut, **LIST_ERRORS}, summary="Service metrics computed from the cases"
+)
 def metrics(
     request: HttpRequest,
     group: str = Query("department", pattern="^(item|department|month)$"),

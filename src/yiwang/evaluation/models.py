@@ -16,7 +16,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
-class Level(models.TextChoices):
+class RatingLevel(models.TextChoices):
     VERY_SATISFIED = "very_satisfied", _("非常满意")
     SATISFIED = "satisfied", _("满意")
     BASICALLY_SATISFIED = "basically_satisfied", _("基本满意")
@@ -25,14 +25,14 @@ class Level(models.TextChoices):
 
 
 # 好评: the three upper levels; 差评: the two lower ones (国办发〔2019〕51号).
-GOOD_LEVELS = (Level.VERY_SATISFIED, Level.SATISFIED, Level.BASICALLY_SATISFIED)
-BAD_LEVELS = (Level.DISSATISFIED, Level.VERY_DISSATISFIED)
+GOOD_LEVELS = (RatingLevel.VERY_SATISFIED, RatingLevel.SATISFIED, RatingLevel.BASICALLY_SATISFIED)
+BAD_LEVELS = (RatingLevel.DISSATISFIED, RatingLevel.VERY_DISSATISFIED)
 SCORES = {
-    Level.VERY_SATISFIED: 5,
-    Level.SATISFIED: 4,
-    Level.BASICALLY_SATISFIED: 3,
-    Level.DISSATISFIED: 2,
-    Level.VERY_DISSATISFIED: 1,
+    RatingLevel.VERY_SATISFIED: 5,
+    RatingLevel.SATISFIED: 4,
+    RatingLevel.BASICALLY_SATISFIED: 3,
+    RatingLevel.DISSATISFIED: 2,
+    RatingLevel.VERY_DISSATISFIED: 1,
 }
 
 
@@ -42,7 +42,7 @@ class RatingChannel(models.TextChoices):
     QR = "qr", _("窗口扫码")
 
 
-class Validity(models.TextChoices):
+class RatingValidity(models.TextChoices):
     VALID = "valid", _("有效")
     INVALID_REQUESTED = "invalid_requested", _("申请认定无效")
     INVALID = "invalid", _("无效(恶意评价)")
@@ -54,7 +54,7 @@ class Rating(models.Model):
     rater = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("评价人"), on_delete=models.PROTECT, related_name="ratings"
     )
-    level = models.CharField(_("评价等级"), max_length=20, choices=Level.choices)
+    level = models.CharField(_("评价等级"), max_length=20, choices=RatingLevel.choices)
     comment = models.TextField(_("评价意见"), blank=True)
     channel = models.CharField(_("评价渠道"), max_length=10, choices=RatingChannel.choices)
     # What the figures group by, as at rating time.
@@ -82,10 +82,12 @@ class Rating(models.Model):
     )
     rated_at = models.DateTimeField(_("评价时间"))
     changed_at = models.DateTimeField(_("修改时间"), null=True, blank=True)
-    first_level = models.CharField(_("首次评价等级"), max_length=20, choices=Level.choices)
+    first_level = models.CharField(_("首次评价等级"), max_length=20, choices=RatingLevel.choices)
     rerated_at = models.DateTimeField(_("整改后再评价时间"), null=True, blank=True)
 
-    validity = models.CharField(_("有效性"), max_length=20, choices=Validity.choices, default=Validity.VALID)
+    validity = models.CharField(
+        _("有效性"), max_length=20, choices=RatingValidity.choices, default=RatingValidity.VALID
+    )
     invalid_reason = models.TextField(_("认定无效理由"), blank=True)
     invalid_requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -138,7 +140,7 @@ class Rectification(models.Model):
     state = models.CharField(_("状态"), max_length=20, choices=RectificationState.choices)
     opened_at = models.DateTimeField(_("开始时间"))
     due_date = models.DateField(_("整改期限"), help_text=_("15 个工作日"))
-    level_at_opening = models.CharField(_("差评等级"), max_length=20, choices=Level.choices)
+    level_at_opening = models.CharField(_("差评等级"), max_length=20, choices=RatingLevel.choices)
     verified_at = models.DateTimeField(_("核实时间"), null=True, blank=True)
     verified_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -29,9 +29,9 @@ from yiwang.evaluation.models import (
     GOOD_LEVELS,
     OPEN_RECTIFICATION_STATES,
     Rating,
+    RatingValidity,
     Rectification,
     RectificationState,
-    Validity,
 )
 from yiwang.identity.models import Department, Role
 from yiwang.identity.selectors import actor_grants
@@ -120,7 +120,7 @@ def rating_change_open(*, rating: Rating, now=None) -> bool:
     now = now or timezone.now()
     return (
         rating.changed_at is None
-        and rating.validity == Validity.VALID
+        and rating.validity == RatingValidity.VALID
         and now <= rating.rated_at + datetime.timedelta(days=int(settings.YIWANG_RATING_CHANGE_DAYS))
     )
 
@@ -181,7 +181,7 @@ def _group_key(group: str) -> tuple[str, str]:
 
 def _stats_rows(ratings: QuerySet[Rating], group: str) -> list[dict]:
     key, label = _group_key(group)
-    valid = ratings.exclude(validity=Validity.INVALID)
+    valid = ratings.exclude(validity=RatingValidity.INVALID)
     counted = valid.values(key, label).annotate(
         total=Count("pk"),
         good=Count("pk", filter=Q(level__in=GOOD_LEVELS)),
@@ -429,7 +429,7 @@ def service_metrics(*, actor, group: str = "department", month: str | None = Non
 
 
 def _good_rates(*, actor, group: str, since, until) -> dict:
-    ratings = ratings_visible(actor=actor).exclude(validity=Validity.INVALID)
+    ratings = ratings_visible(actor=actor).exclude(validity=RatingValidity.INVALID)
     if since is not None:
         ratings = ratings.filter(rated_at__gte=since, rated_at__lt=until)
     if group == "month":

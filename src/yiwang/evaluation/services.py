@@ -32,12 +32,12 @@ from yiwang.core.inputs import ensure_storable
 from yiwang.evaluation.models import (
     BAD_LEVELS,
     OPEN_RECTIFICATION_STATES,
-    Level,
     Rating,
     RatingChannel,
+    RatingLevel,
+    RatingValidity,
     Rectification,
     RectificationState,
-    Validity,
 )
 from yiwang.identity.models import Department, Role
 from yiwang.identity.selectors import actor_has_role, department_ancestors, users_with_role
@@ -49,7 +49,7 @@ MAX_COMMENT = 500
 
 
 def _level(value) -> str:
-    if value not in Level.values:
+    if value not in RatingLevel.values:
         message = _("评价等级只能是非常满意、满意、基本满意、不满意或非常不满意")
         raise ValidationFailed(message, code="invalid_level", fields={"level": [message]})
     return value
@@ -205,7 +205,7 @@ def rating_change(*, actor, rating_id, level: str, comment: str | None = None) -
             _("评价后 %(days)d 天内才能修改。") % {"days": settings.YIWANG_RATING_CHANGE_DAYS},
             code="rating_change_closed",
         )
-    if rating.validity != Validity.VALID:
+    if rating.validity != RatingValidity.VALID:
         raise Conflict(_("该评价正在认定或已认定无效,不能修改。"), code="rating_not_valid")
     old = rating.level
     rating.level = level
@@ -431,9 +431,9 @@ def rating_invalid_request(*, actor, rating_id, reason: str) -> Rating:
     rating = _lock_for_staff(actor=actor, rating_id=rating_id)
     if not actor_has_role(actor, roles=HANDLER_ROLES, department=rating._department):
         raise Forbidden(_("只有本部门审核人员或负责人可以申请认定无效。"))
-    if rating.validity != Validity.VALID:
+    if rating.validity != RatingValidity.VALID:
         raise Conflict(_("该评价已申请认定或已认定无效。"), code="rating_not_valid")
-    rating.validity = Validity.INVALID_REQUESTED
+    rating.validity = RatingValidity.INVALID_REQUESTED
     rating.invalid_reason = reason
     rating.invalid_requested_by = actor
     rating.invalid_requested_at = timezone.now()
@@ -449,11 +449,11 @@ def rating_invalid_decide(*, actor, rating_id, approve: bool) -> Rating:
     rating = _lock_for_staff(actor=actor, rating_id=rating_id)
     if not actor_has_role(actor, roles=APPROVER_ROLES, department=rating._department):
         raise Forbidden(_("只有部门负责人或市级管理员可以审批。"))
-    if rating.validity != Validity.INVALID_REQUESTED:
+    if rating.validity != RatingValidity.INVALID_REQUESTED:
         raise Conflict(_("该评价没有待审批的无效认定申请。"), code="no_invalid_request")
     if rating.invalid_requested_by_id == actor.pk:
         raise Forbidden(_("认定无效须由申请人以外的另一人审批。"), code="second_person_required")
-    rating.validity = Validity.INVALID if approve else Validity.VALID
+    rating.validity = RatingValidity.INVALID if approve else RatingValidity.VALID
     rating.invalid_approved_by = actor if approve else None
     rating.invalid_decided_at = timezone.now()
     rating.save(update_fields=["validity", "invalid_approved_by", "invalid_decided_at"])

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from yiwang.cases import selectors as cases_selectors
 from yiwang.core.errors import NotFound, YiwangError
 from yiwang.evaluation import selectors, services
-from yiwang.evaluation.models import Level, RatingChannel, Rectification, Validity
+from yiwang.evaluation.models import RatingChannel, RatingLevel, RatingValidity, Rectification
 from yiwang.identity.models import Role
 from yiwang.identity.selectors import actor_has_role
 
@@ -81,7 +81,7 @@ def rate(request: HttpRequest, case_id: int) -> HttpResponse:
             "facts": facts,
             "rating": rating,
             "rectification": rectification,
-            "levels": Level.choices,
+            "levels": RatingLevel.choices,
             "change_open": rating is not None and selectors.rating_change_open(rating=rating),
             "rerate_open": rating is not None and selectors.rating_rerate_open(rating=rating),
             "change_days": settings.YIWANG_RATING_CHANGE_DAYS,
@@ -169,7 +169,7 @@ def rating_detail(request: HttpRequest, rating_id: int) -> HttpResponse:
                 request.user, roles=(Role.DEPARTMENT_HEAD, Role.CITY_ADMIN), department=department
             )
             and rating.invalid_requested_by_id != request.user.pk,
-            "Validity": Validity,
+            "Validity": RatingValidity,
         },
     )
 

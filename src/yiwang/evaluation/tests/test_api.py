@@ -107,3 +107,16 @@ def test_the_sweep_is_a_registered_periodic_job():
 
     job = autodiscover().get("evaluation.rectification_sweep")
     assert job is not None and job.interval == 6 * 3600
+
+
+def test_openapi_components_do_not_shadow_other_apps(client):
+    """Ninja names components by class: a second ``Level`` or ``DecisionIn`` would silently
+    replace another app's in the document."""
+    components = client.get("/api/v1/openapi.json").json()["components"]["schemas"]
+    assert "very_satisfied" in components["RatingLevel"]["enum"]
+    assert "very_satisfied" not in str(components.get("Level", {}))
+    assert "approve" in components["InvalidDecisionIn"]["properties"]
+    assert (
+        "approve" not in components.get("DecisionIn", {}).get("properties", {})
+        or "reason" in components["DecisionIn"]["properties"]
+    )

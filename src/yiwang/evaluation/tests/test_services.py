@@ -9,7 +9,7 @@ from django.core import mail  # noqa: F401  (the e-mail backend is the test one)
 from yiwang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yiwang.core.models import AuditEvent
 from yiwang.evaluation import selectors, services
-from yiwang.evaluation.models import Rating, RatingChannel, Rectification, RectificationState, Validity
+from yiwang.evaluation.models import Rating, RatingChannel, RatingValidity, Rectification, RectificationState
 from yiwang.evaluation.tests.factories import open_case
 from yiwang.messaging.models import Message
 
@@ -167,7 +167,7 @@ def test_invalid_needs_a_reason_and_a_second_person(world, case):
         services.rating_invalid_decide(actor=world.reviewer, rating_id=rating.pk, approve=True)
     head2 = _second_head(world)
     rating = services.rating_invalid_decide(actor=head2, rating_id=rating.pk, approve=True)
-    assert rating.validity == Validity.INVALID and rating.invalid_approved_by == head2
+    assert rating.validity == RatingValidity.INVALID and rating.invalid_approved_by == head2
     assert Rectification.objects.get(rating=rating).state == RectificationState.CLOSED_INVALID
     assert selectors.rating_stats(actor=world.head)["total"]["total"] == 0
     assert AuditEvent.objects.filter(action="rating.invalid_approve").exists()
@@ -177,7 +177,7 @@ def test_declined_invalidation_keeps_the_rating(world, case):
     rating = services.rating_submit(actor=world.applicant, case_id=case.pk, level="dissatisfied")
     services.rating_invalid_request(actor=world.reviewer, rating_id=rating.pk, reason="疑似恶意")
     rating = services.rating_invalid_decide(actor=world.head, rating_id=rating.pk, approve=False)
-    assert rating.validity == Validity.VALID
+    assert rating.validity == RatingValidity.VALID
     assert Rectification.objects.get(rating=rating).state == RectificationState.OPEN
 
 
