@@ -364,8 +364,8 @@ def case_metric_rows(*, department_ids=None, since=None, until=None) -> list[dic
     submitted_at, accepted_at, decided_at, delivered_at, refused_at, delivery_method,
     statutory_time_limit, promised_time_limit, supplement_by_staff`` (the supplement was
     answered by somebody other than the applicant, i.e. at a window), ``item_version_id``,
-    and, when the cases app records them, ``materials_exempt``
-    (免提交 snapshots attached to the case) and ``auto_decided`` (秒批) — else None.
+    and, when the cases app records them, ``materials_exempt`` (verified 免提交 evidence rows,
+    ``CaseEvidence``) and ``auto_decided`` (an applied 秒批 verdict, ``CaseAutoCheck``) — else None.
     """
     from django.db.models import Count, Exists, OuterRef, Subquery
 
@@ -379,8 +379,11 @@ def case_metric_rows(*, department_ids=None, since=None, until=None) -> list[dic
     by_staff = CaseStep.objects.filter(case_id=OuterRef("pk"), kind="supplement_answered").exclude(
         actor_id=OuterRef("applicant_id")
     )
-    fields = {f.name for f in Case._meta.get_fields()}
-    extra = [name for name in ("auto_decided", "auto_decision") if name in fields]
+    auto_model = _optional_cases_model("CaseAutoCheck")
+    if auto_model is not None:
+        # 秒批: the decision table's verdict was applied by the system actor.
+        cases = cases.annotate(auto_decided=Exists(auto_model.objects.filter(case_id=OuterRef("pk"), applied=True)))
+    extra = ["auto_decided"] if auto_model is not None else []
     rows = list(
         cases.annotate(
             supplement_by_staff=Exists(by_staff),
@@ -409,10 +412,11 @@ def case_metric_rows(*, department_ids=None, since=None, until=None) -> list[dic
         )
     )
     exempt = {}
-    exempt_model = _exempt_material_model()
+    exempt_model = _optional_cases_model("CaseEvidence")
     if exempt_model is not None and rows:
         ids = [row["id"] for row in rows]
-        for entry in exempt_model.objects.filter(case_id__in=ids).values("case_id").annotate(n=Count("id")):
+        verified = exempt_model.objects.filter(case_id__in=ids, status="verified")
+        for entry in verified.values("case_id").annotate(n=Count("id")):
             exempt[entry["case_id"]] = entry["n"]
     result = []
     for row in rows:
@@ -443,19 +447,16 @@ def case_metric_rows(*, department_ids=None, since=None, until=None) -> list[dic
     return result
 
 
-def _exempt_material_model():
-    """The model of 免提交 snapshots, if the cases app has one (the smart-services work adds
-    it); None otherwise, and the metrics say the figure is not recorded."""
+def _optional_cases_model(name: str):
+    """A model of the cases app that the smart-services work adds (``CaseEvidence``: 免提交
+    snapshots; ``CaseAutoCheck``: 秒批 verdicts), or None while it does not exist — the metrics
+    then say the figure is not recorded."""
     from django.apps import apps
 
-    for name in ("ExemptMaterial", "CaseExemptMaterial", "MaterialSnapshot", "CaseLicenseSnapshot"):
-        try:
-            model = apps.get_model("cases", name)
-        except LookupError:
-            continue
-        if any(f.name == "case" for f in model._meta.get_fields()):
-            return model
-    return None
+    try:
+        return apps.get_model("cases", name)
+    except LookupError:
+        return None
 
 
 @dataclass(frozen=True)
