@@ -34,7 +34,12 @@ def load(actor=None):
         applicant = users.get(username)
         if applicant is None:
             continue
-        case = cases_selectors.case_list_for_applicant(actor=applicant, state="delivered").first()
+        # The first delivered case (the cases demo's), not a later one other demos may add.
+        case = (
+            cases_selectors.case_list_for_applicant(actor=applicant, state="delivered")
+            .order_by("submitted_at", "pk")
+            .first()
+        )
         if case is None or Rating.objects.filter(case_id=case.pk, rater=applicant).exists():
             continue
         try:
