@@ -18,8 +18,10 @@ urlpatterns = [
     path("workbench/messages/", include("yiwang.messaging.workbench_urls")),
     path("", include("yiwang.exchange.urls")),
     path("workbench/exchange/", include("yiwang.exchange.workbench_urls")),
+    path("workbench/sso/", include("yiwang.sso.workbench_urls")),
     path("workbench/", include("yiwang.workbench.urls")),
     path("accounts/", include("yiwang.identity.urls", namespace="identity")),
+    path("", include("yiwang.sso.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
