@@ -8,13 +8,14 @@ from oauth2_provider import views as dot
 from yiwang.sso import views
 
 app_name = "oauth2_provider"
+guarded = views.refuse_malformed_authorization
 urlpatterns = [
     path(".well-known/openid-configuration", views.DiscoveryView.as_view(), name="oidc-connect-discovery-info"),
     path("oidc/jwks.json", dot.JwksInfoView.as_view(), name="jwks-info"),
-    path("oidc/authorize/", views.AuthorizeView.as_view(), name="authorize"),
-    path("oidc/token/", dot.TokenView.as_view(), name="token"),
-    path("oidc/revoke/", dot.RevokeTokenView.as_view(), name="revoke-token"),
-    path("oidc/introspect/", views.IntrospectView.as_view(), name="introspect"),
-    path("oidc/userinfo/", dot.UserInfoView.as_view(), name="user-info"),
-    path("oidc/logout/", views.LogoutView.as_view(), name="rp-initiated-logout"),
+    path("oidc/authorize/", guarded(views.AuthorizeView.as_view()), name="authorize"),
+    path("oidc/token/", guarded(dot.TokenView.as_view()), name="token"),
+    path("oidc/revoke/", guarded(dot.RevokeTokenView.as_view()), name="revoke-token"),
+    path("oidc/introspect/", guarded(views.IntrospectView.as_view()), name="introspect"),
+    path("oidc/userinfo/", guarded(dot.UserInfoView.as_view()), name="user-info"),
+    path("oidc/logout/", guarded(views.LogoutView.as_view()), name="rp-initiated-logout"),
 ]

@@ -19,6 +19,23 @@ from yiwang.core.errors import NotFound, ValidationFailed
 from yiwang.sso import selectors, services
 
 
+def refuse_malformed_authorization(view):
+    """An ``Authorization`` header that is not ASCII cannot be valid Basic or Bearer
+    credentials; django-oauth-toolkit would fail on it with a 500, so it is a 400 here."""
+    from functools import wraps
+
+    @wraps(view)
+    def guarded(request, *args, **kwargs):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header.isascii():
+            return JsonResponse(
+                {"error": "invalid_request", "error_description": "malformed Authorization header"}, status=400
+            )
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
 def _origins(uris: str) -> list[str]:
     origins = []
     for uri in uris.split():
@@ -57,6 +74,19 @@ class AuthorizeView(dot.AuthorizationView):
 
     def dispatch(self, request, *args, **kwargs):
         return _allow_form_redirects(request, super().dispatch(request, *args, **kwargs), "redirect_uris")
+
+    def post(self, request, *args, **kwargs):
+        # The consent form names its client; django-oauth-toolkit looks it up unguarded (a 500
+        # for an unknown one), so a forged form is an error page here.
+        client_id = request.POST.get("client_id", "")
+        try:
+            known = bool(client_id) and Application.objects.filter(client_id=client_id).exists()
+        except ValueError:  # a NUL byte on PostgreSQL
+            known = False
+        if not known:
+            error = {"error": "invalid_client", "description": "unknown client"}
+            return self.render_to_response({"error": error}, status=400)
+        return super().post(request, *args, **kwargs)
 
 
 class LogoutView(dot.RPInitiatedLogoutView):
