@@ -405,6 +405,7 @@ def _oidc_keys() -> tuple[str, list[str]]:
 
 
 _OIDC_KEY, _OIDC_INACTIVE_KEYS = _oidc_keys()
+YIWANG_OIDC_PRIVATE_KEY_FROM_ENV = bool(env("YIWANG_OIDC_PRIVATE_KEY"))
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"  # named for migrations' swappable lookup
 OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,
