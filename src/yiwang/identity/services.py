@@ -29,7 +29,15 @@ from yiwang.core.codes import region_prefix, validate_id_number, validate_region
 from yiwang.core.crypto import blind_index, sm3_hex
 from yiwang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yiwang.core.masking import mask_id_number, mask_phone
-from yiwang.identity.models import ActivationCode, ApiToken, Department, Role, RoleGrant, User
+from yiwang.identity.models import (
+    SEPARATED_ADMIN_ROLES,
+    ActivationCode,
+    ApiToken,
+    Department,
+    Role,
+    RoleGrant,
+    User,
+)
 from yiwang.identity.selectors import actor_has_role, ancestor_paths, grants_cache_invalidate
 
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@+-]{3,150}$")
@@ -922,6 +930,20 @@ def role_grant_create(
         raise Forbidden(_("不能给自己授予角色。"))
     if RoleGrant.objects.filter(user=user, role=role, department=department).exists():
         raise Conflict(_("该用户在此部门已有此角色。"), code="role_grant_exists")
+    if role in SEPARATED_ADMIN_ROLES:
+        # 三员分立: lock the grantee so two concurrent grants cannot both pass the check.
+        User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
+        held = set(
+            RoleGrant.objects.filter(user=user, role__in=list(SEPARATED_ADMIN_ROLES - {role})).values_list(
+                "role", flat=True
+            )
+        )
+        if held:
+            raise Conflict(
+                _("三员分立:系统管理员、安全管理员、安全审计员不得由同一账号兼任(该账号已是%(held)s)。")
+                % {"held": "、".join(str(Role(r).label) for r in sorted(held))},
+                code="separation_of_duties",
+            )
     grant = RoleGrant.objects.create(
         user=user, role=role, department=department, include_descendants=include_descendants, granted_by=actor
     )
