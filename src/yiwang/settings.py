@@ -188,6 +188,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "yiwang.identity.passwords.CharacterClassValidator", "OPTIONS": {"min_classes": 3}},
+    {"NAME": "yiwang.identity.passwords.PasswordHistoryValidator", "OPTIONS": {"count": 5}},
 ]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",

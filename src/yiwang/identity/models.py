@@ -204,3 +204,20 @@ class ActivationCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.issued_at:%Y-%m-%d}"
+
+
+class PasswordHistory(models.Model):
+    """The hashes of a user's recent passwords (identity.passwords.PasswordHistoryValidator):
+    only hashes, only the last few, so a new password cannot repeat one of them."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    password = models.CharField(max_length=255, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("历史密码")
+        verbose_name_plural = _("历史密码")
+        indexes = [models.Index(fields=["user", "-id"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} · {self.created_at:%Y-%m-%d}"
