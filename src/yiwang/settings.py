@@ -200,7 +200,15 @@ LOGOUT_REDIRECT_URL = "portal:home"
 
 AXES_FAILURE_LIMIT = env_int("YIWANG_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("YIWANG_LOGIN_LOCKOUT_MINUTES", 30))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Failures are counted per account whatever the address (password guessing spread over many IPs)
+# and per address whatever the account (one IP spraying many accounts). Behind a shared NAT (a
+# service hall) the per-address count may lock a whole office: YIWANG_LOGIN_LOCKOUT_PER_IP=0
+# counts per account+address there instead.
+AXES_LOCKOUT_PARAMETERS = (
+    ["username", "ip_address"]
+    if env_bool("YIWANG_LOGIN_LOCKOUT_PER_IP", True)
+    else ["username", ["username", "ip_address"]]
+)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "yiwang.identity.views.lockout_response"
 
