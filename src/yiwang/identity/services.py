@@ -984,3 +984,46 @@ def role_grant_revoke(*, actor, grant: RoleGrant) -> None:
     grant.delete()
     events.publish("identity.role_revoked", grant_id=grant_id, user_id=user_id, role=changes["role"])
     transaction.on_commit(grants_cache_invalidate)
+
+
+# =============================================================================================
+# Real-name levels (实名等级)
+# =============================================================================================
+
+REAL_NAME_METHODS = ("registry_match", "in_person")
+
+
+def user_real_name_level_raise(*, actor, user: User, level: int, method: str) -> User:
+    """Raise an applicant's 实名等级 after a window clerk checked them: ``in_person`` (the
+    person and their 身份证 at the window) gives L3; ``registry_match`` (name + 身份证号 matched
+    against the 人口 registry by the clerk) gives L2. Only a window clerk may do it, never for
+    their own account; a level is never lowered here. Audited as ``user.real_name_level``.
+    """
+    _require_signed_in(actor)
+    if not actor_has_role(actor, role=Role.WINDOW_CLERK) or actor.pk == user.pk:
+        raise Forbidden(_("只有窗口受理人员可以核验实名等级。"))
+    fields: dict[str, list[str]] = {}
+    if method not in REAL_NAME_METHODS:
+        fields["method"] = [str(_("核验方式无效"))]
+    elif level not in User.RealNameLevel.values or (method == "registry_match" and level > 2):
+        fields["level"] = [str(_("该核验方式不能给出此实名等级"))]
+    if user.kind == User.Kind.STAFF:
+        fields["user"] = [str(_("工作人员账号没有实名等级"))]
+    if fields:
+        raise ValidationFailed(fields=fields)
+    with transaction.atomic():
+        locked = User.objects.select_for_update(no_key=True).get(pk=user.pk)
+        if locked.real_name_level >= level:
+            raise Conflict(_("该账号的实名等级已不低于 L%(level)d。") % {"level": level}, code="level_not_raised")
+        before = locked.real_name_level
+        locked.real_name_level = level
+        locked.save(update_fields=["real_name_level"])
+        audit_record(
+            actor=actor,
+            action="user.real_name_level",
+            obj=locked,
+            object_repr=locked.username,
+            changes={"from": f"L{before}", "to": f"L{level}", "method": method},
+        )
+    user.real_name_level = level
+    return user
