@@ -181,6 +181,7 @@ PASSWORD_HASHERS = [
     _HASHERS[_hasher_choice],
     *(path for name, path in _HASHERS.items() if name != _hasher_choice),
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "yiwang.sso.hashers.ClientSecretHasher",  # relying parties' generated secrets only (docs/sso.md)
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -430,6 +431,7 @@ OAUTH2_PROVIDER = {
     "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
     "OIDC_RP_INITIATED_LOGOUT_DELETE_TOKENS": True,
     "OAUTH2_VALIDATOR_CLASS": "yiwang.sso.oidc.YiwangValidator",
+    "CLIENT_SECRET_HASHER": "hmac_sm3_client_secret",  # yiwang.sso.hashers: fast, for 128 random chars
     "SCOPES": {
         "openid": "登录身份",
         "profile": "姓名、用户类型与实名等级",

@@ -148,9 +148,12 @@ def user_create(
             fields["password"] = [str(_("密码与密码哈希只能提供其一"))]
         else:
             try:
-                identify_hasher(password_hash)
+                hasher = identify_hasher(password_hash)
             except ValueError:
                 fields["password"] = [str(_("无法识别的密码哈希"))]
+            else:
+                if hasher.algorithm == "hmac_sm3_client_secret":  # yiwang.sso.hashers: never a password's
+                    fields["password"] = [str(_("无法识别的密码哈希"))]
     else:
         errors = password_errors(password, user)
         if errors:

@@ -132,7 +132,7 @@ def client_register(
             skip_authorization=pre_approved,
             algorithm=Application.RS256_ALGORITHM,
             client_secret=secret,
-            hash_client_secret=True,
+            hash_client_secret=confidential,  # a public client has no secret to hash
         )
         app.save()
         policy = ClientPolicy.objects.create(

@@ -29,7 +29,10 @@ RP_AFTER_LOGOUT = "https://school.example.gov.cn/bye"
 
 @pytest.fixture(autouse=True)
 def _cheap_argon2(settings):
-    settings.PASSWORD_HASHERS = ["yiwang.identity.tests.hashers.CheapArgon2PasswordHasher"]
+    settings.PASSWORD_HASHERS = [
+        "yiwang.identity.tests.hashers.CheapArgon2PasswordHasher",
+        "yiwang.sso.hashers.ClientSecretHasher",
+    ]
 
 
 class InProcessApp:
