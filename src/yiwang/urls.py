@@ -20,8 +20,10 @@ urlpatterns = [
     path("workbench/exchange/", include("yiwang.exchange.workbench_urls")),
     path("evaluation/", include("yiwang.evaluation.urls")),
     path("workbench/evaluation/", include("yiwang.evaluation.workbench_urls")),
+    path("workbench/sso/", include("yiwang.sso.workbench_urls")),
     path("workbench/", include("yiwang.workbench.urls")),
     path("accounts/", include("yiwang.identity.urls", namespace="identity")),
+    path("", include("yiwang.sso.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
