@@ -419,6 +419,22 @@ TABLE: dict[str, Row] = {
     "registries:template": page(only(CASE_STAFF, DEPT_ADMIN, AUDITOR)),
     "registries:detail": page(only(CASE_STAFF, DEPT_ADMIN, AUDITOR)),
 
+    # --- sso ---
+    # Relying parties are registered by the security admin alone (三员分立): no actor of the
+    # matrix holds that role, and the superuser flag is no way around it.
+    "sso:client_list": page(only(superuser=NOT_FOUND)),
+    "sso:client_new": page(only(superuser=NOT_FOUND)),
+    "sso:client_edit": page(only(superuser=NOT_FOUND)),
+    # The OpenID Connect endpoints: public documents, and protocol endpoints that answer their
+    # own errors (400/401 as the specs say) to whoever calls; authorize needs a signed-in user.
+    "oauth2_provider:oidc-connect-discovery-info": row(GET=everyone(), POST=refused()),
+    "oauth2_provider:jwks-info": row(GET=everyone(), POST=refused()),
+    "oauth2_provider:authorize": page(signed_in()),
+    "oauth2_provider:token": row(GET=refused(), POST=everyone()),
+    "oauth2_provider:revoke-token": row(GET=refused(), POST=everyone()),
+    "oauth2_provider:introspect": row(GET=everyone(FORBIDDEN), POST=everyone(FORBIDDEN)),  # a client's credentials
+    "oauth2_provider:user-info": row(GET=everyone(LOGIN), POST=everyone(LOGIN)),  # an access token (401 Bearer)
+    "oauth2_provider:rp-initiated-logout": page(everyone()),
     # --- workbench ---
     "workbench:home": page(only(STAFF)),
     "workbench:health": page(only(CITY_ADMIN)),

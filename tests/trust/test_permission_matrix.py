@@ -20,6 +20,7 @@ import os
 import re
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from oauth2_provider.models import get_application_model
 
 from tests.trust import matrix
 from tests.trust.permissions import TABLE
@@ -70,6 +71,8 @@ def parameters(world: World) -> dict[str, object]:
         "token": _qr_token(world),
         "rating_action": "invalid",
         "url": "no-such-page/",
+        # sso: the demo city's sample relying party
+        "client_id": get_application_model().objects.order_by("pk").values_list("pk", flat=True).first() or 1,
         "object_id": 1,  # the admin's old-style object URLs (a redirect to …/change/)
     }
 
