@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "yiwang.identity",
     "yiwang.registries",
     "yiwang.exchange",
+    "yiwang.opendata",
     "yiwang.catalog",
     "yiwang.cases",
     "yiwang.licenses",
