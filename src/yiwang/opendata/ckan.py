@@ -256,7 +256,7 @@ def package_dict(request, dataset: Dataset, distributions: list[Distribution] | 
 SEARCH_FIELDS = {
     "organization": "publisher__code__iexact",
     "groups": "theme",
-    "tags": "keywords__contains",
+    "tags": "tag_index__contains",
     "res_format": "distributions__format__iexact",
     "license_id": "licence",
     "name": "name",
@@ -302,8 +302,8 @@ def _clause(field: str, value: str) -> Q:
         raise _SearchSyntax(f"undefined field {field}")
     if any(ch in value for ch in "*?[]{}()") or value.upper() in ("OR", "AND", "NOT"):
         raise _SearchSyntax(f"unsupported value {value!r} for {field}")
-    if lookup == "keywords__contains":
-        return Q(keywords__contains=[value])
+    if lookup == "tag_index__contains":
+        return Q(tag_index__contains=f"|{value}|")
     if lookup == "pk":
         import uuid
 

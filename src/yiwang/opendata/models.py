@@ -83,6 +83,8 @@ class Dataset(models.Model):
     source_registry = models.CharField(_("来源基础库"), max_length=30, blank=True)
     # Lower-cased title, description, keywords and publisher: what package_search's q matches.
     search_text = models.TextField(editable=False, blank=True)
+    # "|企业|统计|": the keywords as text, so fq=tags:企业 is one portable LIKE on every backend.
+    tag_index = models.TextField(editable=False, blank=True)
     download_count = models.PositiveIntegerField(_("下载次数"), default=0)
     api_call_count = models.PositiveIntegerField(_("接口调用次数"), default=0)
     created_by = models.ForeignKey(

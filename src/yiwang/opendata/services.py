@@ -138,6 +138,7 @@ def _create_dataset(*, actor, publisher: Department, meta: dict, open_type: str,
         raise Conflict(_("标识名“%(name)s”已被使用") % {"name": meta["name"]}, fields={"name": [_("已被使用")]})
     dataset = Dataset(publisher=publisher, open_type=open_type, created_by=_user(actor), **meta, **extra)
     dataset.search_text = _search_text(dataset, publisher)
+    dataset.tag_index = "|" + "|".join(dataset.keywords) + "|"
     dataset.save()
     return dataset
 

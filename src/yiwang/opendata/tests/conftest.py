@@ -131,7 +131,11 @@ def build_world() -> World:
         registry="population",
         group_by=["region_code", "sex"],
         metadata=metadata(
-            name="population-by-region", title="户籍人口按区县和性别统计", theme="society", keywords=["人口"]
+            name="population-by-region",
+            title="户籍人口按区县和性别统计",
+            description="户籍人口按区县和性别的人数;不足 5 人的组合并为“其他”",
+            theme="society",
+            keywords=["人口"],
         ),
     )
     return World(root, city, bigdata, police, publisher, outsider, citizen, open_dataset, conditional_dataset)
