@@ -42,7 +42,7 @@ def remote(url: str, *, prefix: str = "api/action/", apikey: str | None = None) 
 
 @pytest.mark.parametrize("prefix", ["api/action/", "api/3/action/"])
 def test_ckanapi_lists_searches_and_shows_the_demo_datasets(live, prefix):
-    world, url = live
+    _world, url = live
     ckan = remote(url, prefix=prefix)
     names = ckan.action.package_list()
     assert names == sorted(names) and {"enterprises-by-district", "population-by-region"} <= set(names)
@@ -60,7 +60,7 @@ def test_ckanapi_lists_searches_and_shows_the_demo_datasets(live, prefix):
 
 
 def test_package_search_pages_sorts_filters_and_facets(live):
-    world, url = live
+    _world, url = live
     ckan = remote(url)
     first = ckan.action.package_search(rows=2, start=0, sort="name asc")
     second = ckan.action.package_search(rows=2, start=2, sort="name asc")
@@ -81,7 +81,7 @@ def test_package_search_pages_sorts_filters_and_facets(live):
 
 
 def test_organizations_groups_and_tags(live):
-    world, url = live
+    _world, url = live
     ckan = remote(url)
     assert ckan.action.organization_list() == ["od", "od-sjj"]
     full = ckan.action.organization_list(all_fields=True)
@@ -93,7 +93,7 @@ def test_organizations_groups_and_tags(live):
 
 
 def test_datastore_search_pages_filters_and_sorts_through_a_resource(live):
-    world, url = live
+    _world, url = live
     ckan = remote(url)
     resource_id = ckan.action.package_show(id="bus-lines-1")["resources"][0]["id"]
     page = ckan.action.datastore_search(resource_id=resource_id, limit=10, offset=0)
