@@ -140,10 +140,9 @@ def datastore_query(
 
 
 def ranking(*, limit: int = 20) -> QuerySet[Dataset]:
-    """The public ranking: most downloaded and called first."""
-    return (
-        datasets_listed().annotate(usage=F("download_count") + F("api_call_count")).order_by("-usage", "title")[:limit]
-    )
+    """The public ranking: most downloaded and called first (unused datasets are not ranked)."""
+    used = datasets_listed().annotate(usage=F("download_count") + F("api_call_count")).filter(usage__gt=0)
+    return used.order_by("-usage", "title")[:limit]
 
 
 def comments_published(*, dataset: Dataset) -> QuerySet[Comment]:
