@@ -16,4 +16,6 @@ urlpatterns = [
     path("opendata/resources/<uuid:id>/download/", views.download, name="download"),
     path("opendata/my/", views.my_page, name="my"),
     path("workbench/opendata/", views.workbench_page, name="workbench"),
+    path("workbench/opendata/applications/<int:id>/decide/", views.application_decide, name="application_decide"),
+    path("workbench/opendata/comments/<int:id>/moderate/", views.comment_moderate, name="comment_moderate"),
 ]

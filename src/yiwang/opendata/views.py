@@ -232,27 +232,6 @@ def my_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def workbench_page(request: HttpRequest) -> HttpResponse:
-    if request.method == "POST":
-        try:
-            if request.POST.get("application"):
-                application = selectors.application_get_for_decision(
-                    actor=request.user, id=_int(request.POST["application"])
-                )
-                services.application_decide(
-                    actor=request.user,
-                    application=application,
-                    approve=request.POST.get("decision") == "approve",
-                    reason=request.POST.get("reason", ""),
-                )
-            elif request.POST.get("comment"):
-                item = selectors.comment_get_for_moderation(actor=request.user, id=_int(request.POST["comment"]))
-                services.comment_moderate(
-                    actor=request.user, comment=item, approve=request.POST.get("decision") == "approve"
-                )
-            messages.success(request, _("已处理。"))
-        except YiwangError as exc:
-            messages.error(request, _error_text(exc))
-        return redirect("opendata:workbench")
     return render(
         request,
         "opendata/workbench.html",
@@ -263,11 +242,39 @@ def workbench_page(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _int(value) -> int:
+@login_required
+@require_POST
+def application_decide(request: HttpRequest, id: int) -> HttpResponse:
     try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0
+        application = selectors.application_get_for_decision(actor=request.user, id=id)
+    except NotFound:
+        return render(request, "404.html", status=404)
+    try:
+        services.application_decide(
+            actor=request.user,
+            application=application,
+            approve=request.POST.get("decision") == "approve",
+            reason=request.POST.get("reason", ""),
+        )
+        messages.success(request, _("已处理。"))
+    except YiwangError as exc:
+        messages.error(request, _error_text(exc))
+    return redirect("opendata:workbench")
+
+
+@login_required
+@require_POST
+def comment_moderate(request: HttpRequest, id: int) -> HttpResponse:
+    try:
+        item = selectors.comment_get_for_moderation(actor=request.user, id=id)
+    except NotFound:
+        return render(request, "404.html", status=404)
+    try:
+        services.comment_moderate(actor=request.user, comment=item, approve=request.POST.get("decision") == "approve")
+        messages.success(request, _("已处理。"))
+    except YiwangError as exc:
+        messages.error(request, _error_text(exc))
+    return redirect("opendata:workbench")
 
 
 def _error_text(exc: YiwangError) -> str:

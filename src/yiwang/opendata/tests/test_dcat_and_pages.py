@@ -64,11 +64,12 @@ def test_the_application_form_reaches_the_publishers_workbench(world, client):
     application = AccessApplication.objects.get(applicant=world.citizen)
     client.force_login(world.outsider)
     assert "人口结构研究" not in client.get("/workbench/opendata/").content.decode()
-    client.post("/workbench/opendata/", {"application": application.pk, "decision": "approve"})
+    refused = client.post(f"/workbench/opendata/applications/{application.pk}/decide/", {"decision": "approve"})
+    assert refused.status_code == 404
     assert AccessApplication.objects.get(pk=application.pk).status == "pending"
     client.force_login(world.publisher)
     assert "人口结构研究" in client.get("/workbench/opendata/").content.decode()
-    client.post("/workbench/opendata/", {"application": application.pk, "decision": "approve"})
+    client.post(f"/workbench/opendata/applications/{application.pk}/decide/", {"decision": "approve"})
     assert AccessApplication.objects.get(pk=application.pk).status == "approved"
     client.force_login(world.citizen)
     assert "320505" in client.get("/opendata/datasets/population-by-region/").content.decode()
