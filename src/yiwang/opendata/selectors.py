@@ -130,7 +130,12 @@ def datastore_query(
     for column in chosen:
         if column not in known and column != "_id":
             raise ValidationFailed(fields={"fields": [_("未知字段:%(f)s") % {"f": column}]})
-    page = rows.order_by(*order).values_list("number", "data")[offset : offset + limit]
+    if not filters and not q and not sort:
+        # Rows are numbered 1..row_count with no gaps: plain paging is a range read on the
+        # (distribution, number) index, as fast at offset 900,000 as at 0.
+        page = rows.filter(number__gt=offset).order_by("number").values_list("number", "data")[:limit]
+    else:
+        page = rows.order_by(*order).values_list("number", "data")[offset : offset + limit]
     records = []
     for number, data in page:
         record = {"_id": number} if (not fields or "_id" in fields) else {}
