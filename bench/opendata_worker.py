@@ -82,7 +82,8 @@ def _timed(client, paths: list[str], repeat: int) -> dict:
     from django.test.utils import CaptureQueriesContext
 
     for path in paths:  # warm-up
-        assert client.get(path).status_code == 200, path
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code, response.content[:300])
     latencies, queries, per_path = [], [], {}
     for _ in range(repeat):
         for path in paths:
@@ -110,7 +111,7 @@ def task_query(args: dict) -> dict:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
-    client = Client()
+    client = Client(HTTP_HOST="127.0.0.1")
     facets = quote(json.dumps(["organization", "groups", "tags", "res_format"]))
     search = [
         "/api/3/action/package_search",

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "yiwang.registries",
     "yiwang.exchange",
     "yiwang.opendata",
+    "yiwang.policies",
     "yiwang.catalog",
     "yiwang.cases",
     "yiwang.licenses",
