@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("yiwang.exchange.urls")),
     path("workbench/exchange/", include("yiwang.exchange.workbench_urls")),
     path("", include("yiwang.opendata.urls")),
+    path("", include("yiwang.policies.urls")),
     path("workbench/", include("yiwang.workbench.urls")),
     path("accounts/", include("yiwang.identity.urls", namespace="identity")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -58,3 +58,36 @@ def awards_to_review(*, actor) -> QuerySet[Award]:
     if getattr(actor, "is_superuser", False):
         return rows
     return rows.filter(benefit__policy__department__in=departments_for_actor(actor=actor))
+
+
+def award_get_for_review(*, actor, id) -> Award:
+    found = awards_to_review(actor=actor).filter(pk=id).first()
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def benefit_get_for_department(*, actor, id) -> Benefit:
+    rows = Benefit.objects.select_related("policy", "policy__department")
+    if not getattr(actor, "is_superuser", False):
+        rows = rows.filter(policy__department__in=departments_for_actor(actor=actor))
+    found = rows.filter(pk=id).first()
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def batches_for_department(*, actor) -> QuerySet:
+    from yiwang.policies.models import PaymentBatch
+
+    rows = PaymentBatch.objects.select_related("benefit", "benefit__policy")
+    if getattr(actor, "is_superuser", False):
+        return rows
+    return rows.filter(benefit__policy__department__in=departments_for_actor(actor=actor))
+
+
+def batch_get_for_department(*, actor, id):
+    found = batches_for_department(actor=actor).filter(pk=id).first()
+    if found is None:
+        raise NotFound()
+    return found

@@ -214,3 +214,23 @@ def test_the_calculator_shows_an_enterprise_every_benefit_and_why(world):
     assert any("✗ 注册资本" in reason for reason in lines[1].reasons)
     with pytest.raises(NotFound):
         selectors.calculator(actor=world["head"])
+
+
+def test_the_pages_calculator_review_confirm_and_batch_download(world, client):
+    services.policy_publish(actor=world["head"], policy=_policy(world))
+    client.force_login(world["agents"][BIG])
+    page = client.get("/policies/").content.decode()
+    assert "政策计算器" in page and "规上工业企业稳产奖励" in page and "200000" in page
+    award = Award.objects.get(uscc=SMALL)
+    client.force_login(world["outsider"])
+    assert client.post(f"/workbench/policies/awards/{award.pk}/review/", {"decision": "include"}).status_code == 404
+    assert "示范市新创科技有限公司" not in client.get("/workbench/policies/").content.decode()
+    client.force_login(world["head"])
+    client.post(f"/workbench/policies/awards/{award.pk}/review/", {"decision": "include"})
+    assert Award.objects.get(pk=award.pk).status == Award.Status.REVIEWED
+    client.post(f"/workbench/policies/benefits/{award.benefit_id}/confirm/")
+    batch = PaymentBatch.objects.get()
+    download = client.get(f"/workbench/policies/batches/{batch.pk}/file/")
+    assert download.status_code == 200 and download.content[:2] == b"PK"
+    client.force_login(world["outsider"])
+    assert client.get(f"/workbench/policies/batches/{batch.pk}/file/").status_code == 404
