@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from django.db import connection
 from django.db.models import Avg, Count, F, Q, QuerySet
 from django.utils.translation import gettext as _
 
@@ -104,11 +105,17 @@ def datastore_query(
         values = value if isinstance(value, list) else [value]
         condition = Q()
         for v in values:
-            condition |= Q(**{lookup: v})
+            candidates = [v]
             if isinstance(v, str) and column != "_id":
                 # CSV cells are text, XLSX/JSON may be numbers: "2025" also finds 2025.
                 with contextlib.suppress(ValueError):
-                    condition |= Q(**{lookup: int(v)})
+                    candidates.append(int(v))
+            for candidate in candidates:
+                if column != "_id" and connection.vendor == "postgresql":
+                    # data @> {"column": value}: answered by the GIN index (migration 0002).
+                    condition |= Q(data__contains={column: candidate})
+                else:
+                    condition |= Q(**{lookup: candidate})
         rows = rows.filter(condition)
     if q:
         text = Q()
