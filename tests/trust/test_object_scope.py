@@ -161,6 +161,17 @@ def _probes(world: World) -> list[tuple[Probe, dict, dict, list[str]]]:
     ):
         probe = Probe(kind, "POST", path, False, {"decision": "approve"})
         probes.append((probe, {"id": obj.pk}, {"id": MISSING}, secrets))
+
+    from yiwang.policies.models import Award
+
+    award = Award.objects.order_by("pk").first()
+    for method, path in (
+        ("POST", "/workbench/policies/awards/{id}/review/"),
+        ("POST", "/workbench/policies/benefits/{id}/confirm/"),
+    ):
+        values = {"id": award.pk if "awards" in path else award.benefit_id}
+        probe = Probe("policy award", method, path, False, {"decision": "include"})
+        probes.append((probe, values, {"id": MISSING}, [award.name, award.uscc]))
     return probes
 
 
