@@ -28,6 +28,7 @@ from yiwang.opendata.models import Dataset, Distribution, Frequency, OpenType, T
 CKAN_VERSION = "2.10.0"
 ROWS_MAX = 1000
 DATASTORE_LIMIT_MAX = 32000
+INT_MAX = 2_000_000_000
 LICENCES = {
     "cc-by-4.0": ("Creative Commons Attribution 4.0", "https://creativecommons.org/licenses/by/4.0/"),
     "cc-by-sa-4.0": ("Creative Commons Attribution Share-Alike 4.0", "https://creativecommons.org/licenses/by-sa/4.0/"),
@@ -79,7 +80,8 @@ def _int(params: dict, name: str, default: int, *, minimum: int = 0, maximum: in
         raise validation(name, "Invalid integer") from None
     if number < minimum:
         raise validation(name, "Must be a natural number" if minimum == 0 else f"Must be at least {minimum}")
-    return min(number, maximum) if maximum is not None else number
+    # Capped within what a database integer holds: a 20-digit offset is simply past the end.
+    return min(number, maximum if maximum is not None else INT_MAX)
 
 
 def _json_param(params: dict, name: str, default):
