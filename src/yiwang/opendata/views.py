@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from yiwang.core.errors import NotFound, YiwangError
 from yiwang.opendata import ckan, dcat, selectors, services
@@ -91,6 +91,7 @@ def ckan_action(request: HttpRequest, name: str) -> HttpResponse:
 # --- DCAT -----------------------------------------------------------------------------------------------
 
 
+@require_GET
 def catalogue(request: HttpRequest, kind: str) -> HttpResponse:
     body, content_type = dcat.serialize(request, kind)
     return HttpResponse(body, content_type=f"{content_type}; charset=utf-8")
@@ -102,6 +103,7 @@ def catalogue(request: HttpRequest, kind: str) -> HttpResponse:
 FACETS = ("organization", "groups", "tags", "res_format", "open_type")
 
 
+@require_GET
 def search_page(request: HttpRequest) -> HttpResponse:
     params = {"q": request.GET.get("q", ""), "rows": 0, "facet.field": list(FACETS), "facet.limit": 20}
     clauses = []
@@ -139,6 +141,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_GET
 def dataset_page(request: HttpRequest, name: str) -> HttpResponse:
     try:
         dataset = selectors.dataset_get(id_or_name=name)
@@ -197,6 +200,7 @@ def comment(request: HttpRequest, name: str) -> HttpResponse:
     return redirect("opendata:dataset", name=name)
 
 
+@require_GET
 def download(request: HttpRequest, id) -> HttpResponse:
     try:
         dist = selectors.distribution_get(id=str(id))
@@ -231,6 +235,7 @@ def my_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def workbench_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,

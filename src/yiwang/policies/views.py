@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from yiwang.core.errors import NotFound, YiwangError
 from yiwang.policies import selectors, services
@@ -18,6 +18,7 @@ def _error_text(exc: YiwangError) -> str:
     return " ".join([str(exc.message), *[str(m) for ms in exc.fields.values() for m in ms]])
 
 
+@require_GET
 def library_page(request: HttpRequest) -> HttpResponse:
     lines, total, error = None, None, ""
     if request.user.is_authenticated and request.user.enterprise_uscc:
@@ -39,6 +40,7 @@ def library_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def workbench_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -86,6 +88,7 @@ def benefit_confirm(request: HttpRequest, id: int) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def batch_file(request: HttpRequest, id: int) -> HttpResponse:
     try:
         batch = selectors.batch_get_for_department(actor=request.user, id=id)
