@@ -1,6 +1,6 @@
 """Open data: the CKAN Action API (both prefixes CKAN serves), the DCAT catalogue, portal and workbench pages."""
 
-from django.urls import path, re_path
+from django.urls import path
 
 from yiwang.opendata import views
 
@@ -8,7 +8,7 @@ app_name = "opendata"
 urlpatterns = [
     path("api/3/action/<str:name>", views.ckan_action, name="ckan_action3"),
     path("api/action/<str:name>", views.ckan_action, name="ckan_action"),
-    re_path(r"^opendata/catalog\.(?P<kind>jsonld|rdf|ttl)$", views.catalogue, name="catalogue"),
+    path("opendata/catalog.<str:kind>", views.catalogue, name="catalogue"),
     path("opendata/", views.search_page, name="search"),
     path("opendata/datasets/<slug:name>/", views.dataset_page, name="dataset"),
     path("opendata/datasets/<slug:name>/apply/", views.apply, name="apply"),

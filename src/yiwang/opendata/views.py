@@ -93,6 +93,8 @@ def ckan_action(request: HttpRequest, name: str) -> HttpResponse:
 
 @require_GET
 def catalogue(request: HttpRequest, kind: str) -> HttpResponse:
+    if kind not in dcat.SERIALIZERS:
+        return render(request, "404.html", status=404)
     body, content_type = dcat.serialize(request, kind)
     return HttpResponse(body, content_type=f"{content_type}; charset=utf-8")
 
