@@ -94,6 +94,8 @@ INSTALLED_APPS = [
     "yiwang.identity",
     "yiwang.registries",
     "yiwang.exchange",
+    "yiwang.opendata",
+    "yiwang.policies",
     "yiwang.catalog",
     "yiwang.cases",
     "yiwang.licenses",

@@ -21,6 +21,8 @@ urlpatterns = [
     path("evaluation/", include("yiwang.evaluation.urls")),
     path("workbench/evaluation/", include("yiwang.evaluation.workbench_urls")),
     path("workbench/sso/", include("yiwang.sso.workbench_urls")),
+    path("", include("yiwang.opendata.urls")),
+    path("", include("yiwang.policies.urls")),
     path("workbench/", include("yiwang.workbench.urls")),
     path("accounts/", include("yiwang.identity.urls", namespace="identity")),
     path("", include("yiwang.sso.urls")),

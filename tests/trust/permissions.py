@@ -435,6 +435,30 @@ TABLE: dict[str, Row] = {
     "oauth2_provider:introspect": row(GET=everyone(FORBIDDEN), POST=everyone(FORBIDDEN)),  # a client's credentials
     "oauth2_provider:user-info": row(GET=everyone(LOGIN), POST=everyone(LOGIN)),  # an access token (401 Bearer)
     "oauth2_provider:rp-initiated-logout": page(everyone()),
+    # --- opendata (CKAN API: a platform bearer token is not an open-data key, so signed-in callers get 403) ---
+    "opendata:ckan_action3": row(GET=everyone(FORBIDDEN) | {ANONYMOUS: OK}, POST=everyone(FORBIDDEN) | {ANONYMOUS: OK},
+                                 kwargs={"name": "ckan_action"}),
+    "opendata:ckan_action": row(GET=everyone(FORBIDDEN) | {ANONYMOUS: OK}, POST=everyone(FORBIDDEN) | {ANONYMOUS: OK},
+                                kwargs={"name": "ckan_action"}),
+    "opendata:catalogue": row(GET=everyone(), POST=refused(), kwargs={"kind": "catalogue_kind"}),
+    "opendata:search": row(GET=everyone(), POST=refused()),
+    "opendata:dataset": row(GET=everyone(), POST=refused(), kwargs={"name": "dataset_name"}),
+    "opendata:apply": action(signed_in(), kwargs={"name": "dataset_name"}),
+    "opendata:comment": action(signed_in(), kwargs={"name": "dataset_name"}),
+    "opendata:download": row(GET=everyone(), POST=refused(), kwargs={"id": "distribution_id"}),
+    "opendata:my": page(signed_in()),
+    "opendata:workbench": row(GET=signed_in(), POST=refused(anonymous=LOGIN)),
+    "opendata:application_decide": action(only(CITY_ADMIN), kwargs={"id": "od_application_id"}),
+    "opendata:comment_moderate": action(only(CITY_ADMIN), kwargs={"id": "od_comment_id"}),
+
+    # --- policies ---
+    "policies:library": row(GET=everyone(), POST=refused()),
+    "policies:workbench": row(GET=signed_in(), POST=refused(anonymous=LOGIN)),
+    "policies:award_review": action(only(STAFF), kwargs={"id": "award_id"}),
+    "policies:benefit_confirm": action(only(STAFF), kwargs={"id": "policy_benefit_id"}),
+    "policies:batch_file": row(GET=signed_in(NOT_FOUND), POST=refused(anonymous=LOGIN), kwargs={"id": "number"}),
+    "policies:batch_import": action(signed_in(NOT_FOUND), kwargs={"id": "number"}),
+
     # --- workbench ---
     "workbench:home": page(only(STAFF)),
     "workbench:health": page(only(CITY_ADMIN)),

@@ -190,6 +190,28 @@ def _probes(world: World) -> list[tuple[Probe, dict, dict, list[str]]]:
     message_secrets = [message.body]
     for api, path in ((True, "/api/v1/messages/{id}/read"), (False, "/messages/{id}/read/")):
         probes.append((Probe("message", "POST", path, api), {"id": message.pk}, {"id": MISSING}, message_secrets))
+
+    from yiwang.opendata.models import AccessApplication, Comment
+
+    application = AccessApplication.objects.filter(applicant=world.user("citizen01")).first()
+    comment = Comment.objects.filter(author=world.user("citizen01")).first()
+    for kind, path, obj, secrets in (
+        ("opendata application", "/workbench/opendata/applications/{id}/decide/", application, [application.purpose]),
+        ("opendata comment", "/workbench/opendata/comments/{id}/moderate/", comment, [comment.text]),
+    ):
+        probe = Probe(kind, "POST", path, False, {"decision": "approve"})
+        probes.append((probe, {"id": obj.pk}, {"id": MISSING}, secrets))
+
+    from yiwang.policies.models import Award
+
+    award = Award.objects.order_by("pk").first()
+    for method, path in (
+        ("POST", "/workbench/policies/awards/{id}/review/"),
+        ("POST", "/workbench/policies/benefits/{id}/confirm/"),
+    ):
+        values = {"id": award.pk if "awards" in path else award.benefit_id}
+        probe = Probe("policy award", method, path, False, {"decision": "include"})
+        probes.append((probe, values, {"id": MISSING}, [award.name, award.uscc]))
     return probes
 
 

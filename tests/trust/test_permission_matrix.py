@@ -74,6 +74,15 @@ def parameters(world: World) -> dict[str, object]:
         # sso: the demo city's sample relying party
         "client_id": get_application_model().objects.order_by("pk").values_list("pk", flat=True).first() or 1,
         "object_id": 1,  # the admin's old-style object URLs (a redirect to …/change/)
+        # opendata and policies (their demo data)
+        "ckan_action": "package_list",
+        "catalogue_kind": "ttl",
+        "dataset_name": "bus-lines",
+        "distribution_id": _first("opendata.Distribution", dataset__name="bus-lines"),
+        "od_application_id": _first("opendata.AccessApplication"),
+        "od_comment_id": _first("opendata.Comment"),
+        "award_id": _first("policies.Award"),
+        "policy_benefit_id": _first("policies.Benefit"),
     }
 
 
@@ -93,6 +102,12 @@ def _qr_token(world: World) -> str:
     from yiwang.evaluation.services import rating_qr_token
 
     return rating_qr_token(case_id=world.case.pk)
+
+
+def _first(model: str, **filters):
+    from django.apps import apps
+
+    return apps.get_model(model).objects.filter(**filters).order_by("pk").values_list("pk", flat=True).first() or 1
 
 
 # --- bodies from the OpenAPI document -----------------------------------------------------------
