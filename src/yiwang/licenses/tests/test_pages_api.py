@@ -131,3 +131,18 @@ def test_scanning_the_downloaded_pdf_leads_to_valid_then_revoked(client, world, 
     assert 'data-result="valid"' in scanner.get(path).content.decode()
     license_revoke(actor=world.reviewer, license=lic, reason="吊销")
     assert 'data-result="revoked"' in scanner.get(path).content.decode()
+
+
+@pytest.mark.parametrize("tamper", ["link", "row"])
+def test_tampered_verify_page_gives_one_verdict(client, world, tamper):
+    """Issue #14: a tampered link said both 验证不通过 and "SM2 签名验证通过"."""
+    lic = issue(world)
+    path = _scan_path(lic)
+    if tamper == "link":
+        path = path[:-2] + ("00" if not path.endswith("00") else "11")
+    else:
+        License.objects.filter(pk=lic.pk).update(data={"business_name": "改过的名称"})
+    html = client.get(path).content.decode()
+    assert 'data-result="invalid_signature"' in html and "验证不通过" in html
+    assert "SM2 签名验证通过" not in html and 'data-result="valid"' not in html
+    assert "张*三" not in html  # no details to trust on a failed verdict
