@@ -120,6 +120,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "yiwang.core.middleware.PreferencesMiddleware",
     "yiwang.portal.middleware.AccountLanguageMiddleware",
+    "yiwang.core.siteurl.SiteUrlCheckMiddleware",
     "axes.middleware.AxesMiddleware",
     "yiwang.core.middleware.RateLimitedMiddleware",
 ]
