@@ -193,7 +193,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "identity:login"
-LOGIN_REDIRECT_URL = "portal:account"
+LOGIN_REDIRECT_URL = "portal:after_login"  # staff land on the workbench (issue #14)
 LOGOUT_REDIRECT_URL = "portal:home"
 
 AXES_FAILURE_LIMIT = env_int("YIWANG_LOGIN_FAILURE_LIMIT", 5)
