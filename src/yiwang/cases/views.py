@@ -29,6 +29,7 @@ from yiwang.cases import selectors, services
 from yiwang.cases.forms import PREFIX, form_level_errors, parse_form, schema_fields, supplement_items_from_text
 from yiwang.cases.models import ApplicantKind, Case, CaseState, Channel, Decision
 from yiwang.cases.notices import available_notices, notice_pdf
+from yiwang.cases.tracker import case_tracker
 from yiwang.catalog import selectors as catalog_selectors
 from yiwang.core.codes import validate_id_number
 from yiwang.core.errors import Conflict, NotFound, ValidationFailed, YiwangError
@@ -388,6 +389,13 @@ def detail(request: HttpRequest, case_id: int) -> HttpResponse:
             raise Http404 from exc
     context = _case_context(request, case)
     context["is_applicant"] = case.applicant_id == request.user.pk
+    context["tracker"] = case_tracker(case)
+    if context["is_applicant"] and case.state in (CaseState.APPROVED, CaseState.DELIVERED):
+        from yiwang.licenses.selectors import licenses_for_holder  # the license this case produced, if any
+
+        context["produced_license"] = (
+            licenses_for_holder(actor=request.user).filter(source_case_id=case.pk).select_related("license_type").first()
+        )
     return render(request, "cases/detail.html", context)
 
 

@@ -1,0 +1,44 @@
+"""The case page's step tracker (受理 → 审查 → 决定 → 送达) with dates from the legal clock (issue #14)."""
+
+import pytest
+
+from yiwang.cases import services
+from yiwang.cases.clock import intake_deadline
+from yiwang.cases.tests.factories import FORM, attach_required, build_world
+from yiwang.cases.tracker import case_tracker
+from yiwang.core.calendar import working_calendar
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def test_tracker_follows_the_case_with_expected_then_actual_dates(client):
+    world = build_world()
+    case, _ = services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)
+    steps = case_tracker(case)
+    assert [str(s.name) for s in steps] == ["受理", "审查", "决定", "送达"]
+    assert [s.status for s in steps] == ["current", "ahead", "ahead", "ahead"]
+    assert steps[0].expected and steps[0].date == intake_deadline(case, working_calendar())
+    assert steps[0].date <= steps[2].date < steps[3].date
+
+    client.force_login(world.applicant)
+    html = client.get(f"/cases/{case.pk}/").content.decode()
+    assert 'aria-current="step"' in html and "预计最迟" in html and "办理进度" in html
+
+    attach_required(case)
+    case = services.case_accept(actor=world.clerk, case_id=case.pk)
+    steps = case_tracker(case)
+    assert [s.status for s in steps] == ["done", "current", "ahead", "ahead"]
+    assert not steps[0].expected and steps[2].date == case.due_date
+    case = services.case_claim(actor=world.reviewer, case_id=case.pk)
+    services.case_record_opinion(actor=world.reviewer, case_id=case.pk, opinion="符合条件")
+    case = services.case_decide(actor=world.head, case_id=case.pk, decision="approve")
+    assert [s.status for s in case_tracker(case)] == ["done", "done", "done", "current"]
+    case = services.case_deliver(actor=world.clerk, case_id=case.pk, method="window")
+    assert [s.status for s in case_tracker(case)] == ["done"] * 4
+    assert all(not s.expected for s in case_tracker(case))
