@@ -394,7 +394,10 @@ def detail(request: HttpRequest, case_id: int) -> HttpResponse:
         from yiwang.licenses.selectors import licenses_for_holder  # the license this case produced, if any
 
         context["produced_license"] = (
-            licenses_for_holder(actor=request.user).filter(source_case_id=case.pk).select_related("license_type").first()
+            licenses_for_holder(actor=request.user)
+            .filter(source_case_id=case.pk)
+            .select_related("license_type")
+            .first()
         )
     return render(request, "cases/detail.html", context)
 
