@@ -229,6 +229,8 @@ def test_journey(live_server, browser, settings, journey_world, language, width,
     citizen.sign_in("zhangsan")
     assert f"/cases/apply/{ITEM_CODE}/" in page.url
     form = citizen.step("04-apply-form")
+    header = page.eval_on_selector(".site-header", "el => el.getBoundingClientRect().height")
+    assert header <= 0.2 * height, f"signed in, the header and menu take {header:.0f}px of {height}px"
     submit = page.get_by_role("button", name=t("提交申请", "button"), exact=True)
     expect(submit).to_be_visible()
     if language == "en":  # the button asks; it used to read "Application submitted" before anything was sent
@@ -304,7 +306,7 @@ def test_journey(live_server, browser, settings, journey_world, language, width,
     reviewer = staff("reviewer", "reviewer")
     act(reviewer, "02-claimed", "认领")
     opinion = act(reviewer, "03-opinion", "提交意见", fill={"#id_opinion": "材料齐全，符合法定形式"})
-    assert t("审查意见已记录") in opinion
+    assert t("审查意见已记录。") in opinion
 
     head = staff("head", "head")
     assert t("准予许可") in act(head, "02-decided", "作出决定")
