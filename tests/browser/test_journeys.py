@@ -100,7 +100,13 @@ class Walk:
         page.wait_for_load_state()
         assert page.get_attribute("html", "lang") == self.language, f"{self.who}/{name}: {page.url}"
         width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= self.width, f"{self.who}/{name}: {page.url} is {width}px wide on a {self.width}px screen"
+        if width > self.width:
+            wide = page.evaluate(
+                "w => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > w)"
+                ".slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + (e.innerText || '').slice(0, 40))",
+                self.width,
+            )
+            raise AssertionError(f"{self.who}/{name}: {page.url} is {width}px wide on a {self.width}px screen: {wide}")
         if not final:
             ways = page.locator("main a[href]:visible, main button:visible").count()
             assert ways > 0, f"{self.who}/{name}: {page.url} has no way forward"

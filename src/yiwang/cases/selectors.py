@@ -583,3 +583,30 @@ def shown_form(form_data, *, owner, full_name: bool):
         return value
 
     return shown(form_data or {})
+
+
+def case_search(*, actor, query: str) -> QuerySet[Case]:
+    """Workbench search (issue #14) among the cases the actor may see: a case number (exact),
+    an 18-character ID number or credit code (through the blind index: exact only, never stored
+    or logged in clear), else part of the applicant's name. Newest first."""
+    from yiwang.core.crypto import blind_index
+
+    query = (query or "").strip()[:64]
+    if not query:
+        return Case.objects.none()
+    cases = visible_cases(actor=actor).filter(submitted_at__isnull=False)
+    compact = query.replace(" ", "").upper()
+    match = Q(number=compact)
+    if len(compact) == 18:
+        match |= Q(applicant_id_index=blind_index(compact))
+    if len(query) >= 2:
+        match |= Q(applicant_name__icontains=query)
+    return _with_refs(cases.filter(match)).order_by("-submitted_at", "-id")
+
+
+def case_handled_by(*, actor) -> QuerySet[Case]:
+    """The cases the actor has acted on (a step of the timeline is theirs), latest first."""
+    if not _signed_in(actor):
+        return Case.objects.none()
+    handled = CaseStep.objects.filter(actor=actor).values("case_id")
+    return _with_refs(visible_cases(actor=actor).filter(pk__in=handled)).order_by("-updated_at", "-id")

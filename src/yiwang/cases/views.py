@@ -495,11 +495,16 @@ def workbench_index(request: HttpRequest) -> HttpResponse:
     actor = request.user
     sla = request.GET.get("sla") or None
     queue = selectors.case_queue(actor=actor, sla_status=sla, mine=request.GET.get("mine") == "1")
-    lists = [
-        ("intake", _("待受理(窗口)"), selectors.case_intake_queue(actor=actor, stage="intake")),
-        ("queue", _("待审查(本部门)"), queue),
-        ("delivery", _("待送达(窗口)"), selectors.case_intake_queue(actor=actor, stage="delivery")),
-    ]
+    query = (request.GET.get("q") or "").strip()[:64]
+    if query:  # search by case number, applicant name or ID number (issue #14)
+        lists = [("results", _("搜索结果"), selectors.case_search(actor=actor, query=query))]
+    else:
+        lists = [
+            ("intake", _("待受理(窗口)"), selectors.case_intake_queue(actor=actor, stage="intake")),
+            ("queue", _("待审查(本部门)"), queue),
+            ("delivery", _("待送达(窗口)"), selectors.case_intake_queue(actor=actor, stage="delivery")),
+            ("handled", _("我经办过的办件"), selectors.case_handled_by(actor=actor)),
+        ]
     sections = []
     for key, title, cases in lists:
         rows = list(cases[: LIST_LIMIT + 1])
@@ -514,7 +519,7 @@ def workbench_index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "cases/workbench_index.html",
-        {"sections": sections, "clerk": services.is_window_clerk(actor), "sla": sla or ""},
+        {"sections": sections, "clerk": services.is_window_clerk(actor), "sla": sla or "", "query": query},
     )
 
 

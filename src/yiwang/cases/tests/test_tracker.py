@@ -42,3 +42,25 @@ def test_tracker_follows_the_case_with_expected_then_actual_dates(client):
     case = services.case_deliver(actor=world.clerk, case_id=case.pk, method="window")
     assert [s.status for s in case_tracker(case)] == ["done"] * 4
     assert all(not s.expected for s in case_tracker(case))
+
+
+def test_workbench_finds_cases_by_number_name_and_id_and_lists_handled_ones(client):
+    """Issue #14: search by case number, applicant and ID number; a list of handled cases."""
+    world = build_world()
+    case, _ = services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)
+    attach_required(case)
+    services.case_accept(actor=world.clerk, case_id=case.pk)
+    client.force_login(world.clerk)
+    for query in (case.number, "张三", world.applicant.id_number):
+        html = client.get("/workbench/cases/", {"q": query}).content.decode()
+        assert case.number in html and 'id="results"' in html, query
+    link = f'href="/workbench/cases/{case.pk}/"'
+    assert link not in client.get("/workbench/cases/", {"q": "不存在的人"}).content.decode()
+    wrong_id = world.other_citizen.id_number
+    assert link not in client.get("/workbench/cases/", {"q": wrong_id}).content.decode()
+    html = client.get("/workbench/cases/").content.decode()
+    handled = html.split('id="handled"')[1]
+    assert case.number in handled
+    # Someone who may not see the case does not find it either (a 404-like silence).
+    client.force_login(world.police_reviewer)
+    assert link not in client.get("/workbench/cases/", {"q": case.number}).content.decode()
