@@ -30,7 +30,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from yiwang.cases.models import Case, CaseMaterial, CaseState, CaseStep
+from yiwang.cases.models import ApplicantKind, Case, CaseMaterial, CaseState, CaseStep
 from yiwang.core.codes import region_prefix, validate_id_number
 from yiwang.core.errors import NotFound
 from yiwang.core.masking import mask_id_number, mask_name, mask_phone
@@ -610,3 +610,21 @@ def case_handled_by(*, actor) -> QuerySet[Case]:
         return Case.objects.none()
     handled = CaseStep.objects.filter(actor=actor).values("case_id")
     return _with_refs(visible_cases(actor=actor).filter(pk__in=handled)).order_by("-updated_at", "-id")
+
+
+def case_id_mismatches(*, case: Case) -> list[str]:
+    """Labels of the form fields that name the applicant's own ID number (``x-applicant: id_number``)
+    but hold another one (issue #14): the clerk is warned before accepting. Fields for other
+    people's numbers (a spouse, a child) carry no such marker and are left alone."""
+    if case.applicant_kind != ApplicantKind.NATURAL_PERSON or not case.applicant_id_number:
+        return []
+    own = case.applicant_id_number.strip().upper()
+    data = case.form_data or {}
+    out = []
+    for key, spec in ((case.item_version.form_schema or {}).get("properties") or {}).items():
+        if not isinstance(spec, dict) or spec.get("x-applicant") != "id_number":
+            continue
+        value = str(data.get(key) or "").replace(" ", "").upper()
+        if value and value != own:
+            out.append(str(spec.get("title") or key))
+    return out

@@ -808,6 +808,7 @@ def workbench_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     context["delivery_methods"] = list(services.DELIVERY_METHODS.items())
     context["decisions"] = Decision.choices
     context["S"] = CaseState
+    context["id_mismatches"] = selectors.case_id_mismatches(case=case)
     if case.state == CaseState.SUBMITTED:
         context["missing_materials"] = selectors.case_missing_materials(case=case)
     return render(request, "cases/workbench_detail.html", context)

@@ -64,3 +64,42 @@ def test_workbench_finds_cases_by_number_name_and_id_and_lists_handled_ones(clie
     # Someone who may not see the case does not find it either (a 404-like silence).
     client.force_login(world.police_reviewer)
     assert link not in client.get("/workbench/cases/", {"q": case.number}).content.decode()
+
+
+def test_clerk_is_warned_when_the_form_names_another_id_number(client):
+    """Issue #14: a warning when the form's ID differs from the applicant's."""
+    from yiwang.cases.tests.factories import publish_item
+
+    world = build_world()
+    item = publish_item(
+        world.tree.root,
+        implementation_code="SZ-SJJ-0102",
+        basic_code="000101001002",
+        name="个体工商户变更登记",
+        form_schema={
+            "type": "object",
+            "properties": {
+                "operator_id_number": {"type": "string", "title": "经营者身份证号", "x-applicant": "id_number"},
+                "spouse_id_number": {"type": "string", "title": "配偶身份证号"},
+            },
+        },
+    )
+    other = world.other_citizen.id_number
+    mine, _ = services.case_submit(
+        actor=world.applicant, item=item, form_data={"operator_id_number": world.applicant.id_number}
+    )
+    theirs, _ = services.case_submit(
+        actor=world.applicant,
+        item=item,
+        form_data={"operator_id_number": world.applicant.id_number},
+        idempotency_key="second",
+    )
+    # case_submit refuses such a form today; a case from before that rule (or an import) still warns.
+    from yiwang.cases.models import Case
+
+    Case.objects.filter(pk=theirs.pk).update(form_data={"operator_id_number": other, "spouse_id_number": other})
+    client.force_login(world.clerk)
+    assert "data-id-mismatch" not in client.get(f"/workbench/cases/{mine.pk}/").content.decode()
+    html = client.get(f"/workbench/cases/{theirs.pk}/").content.decode()
+    assert "data-id-mismatch" in html and "经营者身份证号" in html.split("data-id-mismatch")[1][:200]
+    assert "配偶身份证号" not in html.split("data-id-mismatch")[1][:200]
