@@ -628,3 +628,57 @@ def case_id_mismatches(*, case: Case) -> list[str]:
         if value and value != own:
             out.append(str(spec.get("title") or key))
     return out
+
+
+@dataclass
+class DepartmentFigures:
+    """A department head's page (issue #14): real counts of the departments they head."""
+
+    received: int
+    open: int
+    overdue: int
+    warning: int
+    delivered: int
+    by_state: list  # (label, count)
+    by_item: list  # (item name, count), most first
+    to_decide: list  # cases waiting for a decision: the head's to-do list
+
+
+def department_figures(*, actor) -> DepartmentFigures | None:
+    """Counts over the cases of the departments the actor heads (None for anyone heading none)."""
+    from django.db.models import Count
+
+    scope = Q(pk__in=[])
+    heads = False
+    for grant in actor_grants(actor=actor) if _signed_in(actor) else []:
+        if grant.role != Role.DEPARTMENT_HEAD:
+            continue
+        heads = True
+        if grant.include_descendants:
+            scope |= Q(department__path__startswith=grant.department.path, department__is_active=True)
+        else:
+            scope |= Q(department_id=grant.department_id)
+    if not heads:
+        return None
+    cases = Case.objects.filter(scope, submitted_at__isnull=False)
+    states = dict(CaseState.choices)
+    by_state = [
+        (states.get(row["state"], row["state"]), row["n"])
+        for row in cases.values("state").annotate(n=Count("id")).order_by("state")
+    ]
+    by_item = [
+        (row["item_version__name"], row["n"])
+        for row in cases.values("item_version__name").annotate(n=Count("id")).order_by("-n", "item_version__name")[:10]
+    ]
+    open_states = (CaseState.SUBMITTED, CaseState.SUPPLEMENT_REQUESTED, CaseState.ACCEPTED, CaseState.UNDER_REVIEW)
+    to_decide = list(_with_refs(cases.filter(state=CaseState.UNDER_REVIEW)).order_by("due_date", "id")[:20])
+    return DepartmentFigures(
+        received=cases.count(),
+        open=cases.filter(state__in=open_states).count(),
+        overdue=cases.filter(sla_status="overdue").count(),
+        warning=cases.filter(sla_status="warning").count(),
+        delivered=cases.filter(state=CaseState.DELIVERED).count(),
+        by_state=by_state,
+        by_item=by_item,
+        to_decide=to_decide,
+    )

@@ -519,7 +519,13 @@ def workbench_index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "cases/workbench_index.html",
-        {"sections": sections, "clerk": services.is_window_clerk(actor), "sla": sla or "", "query": query},
+        {
+            "sections": sections,
+            "clerk": services.is_window_clerk(actor),
+            "sla": sla or "",
+            "query": query,
+            "figures": None if query else selectors.department_figures(actor=actor),
+        },
     )
 
 

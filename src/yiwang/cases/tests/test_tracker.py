@@ -103,3 +103,27 @@ def test_clerk_is_warned_when_the_form_names_another_id_number(client):
     html = client.get(f"/workbench/cases/{theirs.pk}/").content.decode()
     assert "data-id-mismatch" in html and "经营者身份证号" in html.split("data-id-mismatch")[1][:200]
     assert "配偶身份证号" not in html.split("data-id-mismatch")[1][:200]
+
+
+def test_department_head_sees_real_figures_and_a_to_do_list(client):
+    """Issue #14: the head's page with the department's real figures and a real to-do list."""
+    from yiwang.cases.selectors import department_figures
+
+    world = build_world()
+    assert department_figures(actor=world.clerk) is None  # heads only
+    assert department_figures(actor=world.head).received == 0
+    case, _ = services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)
+    attach_required(case)
+    services.case_accept(actor=world.clerk, case_id=case.pk)
+    services.case_claim(actor=world.reviewer, case_id=case.pk)
+    services.case_record_opinion(actor=world.reviewer, case_id=case.pk, opinion="符合条件")
+    services.case_submit(actor=world.applicant, item=world.police_item, form_data=FORM, idempotency_key="police")
+    figures = department_figures(actor=world.head)
+    assert figures.received == 1 and figures.open == 1  # the police case is another department's
+    assert [c.pk for c in figures.to_decide] == [case.pk]
+    assert figures.by_item == [(world.market_item.current_version.name, 1)]
+    client.force_login(world.head)
+    html = client.get("/workbench/cases/").content.decode()
+    assert 'data-figure="received">1<' in html and case.number in html.split('id="figures"')[1]
+    client.force_login(world.clerk)
+    assert 'id="figures"' not in client.get("/workbench/cases/").content.decode()
