@@ -815,6 +815,7 @@ def workbench_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     context["decisions"] = Decision.choices
     context["S"] = CaseState
     context["id_mismatches"] = selectors.case_id_mismatches(case=case)
+    context["can"] = services.case_review_actions(request.user, case)
     if case.state == CaseState.SUBMITTED:
         context["missing_materials"] = selectors.case_missing_materials(case=case)
     return render(request, "cases/workbench_detail.html", context)

@@ -69,6 +69,7 @@ from yiwang.cases.services.review import (
     case_decide,
     case_extend,
     case_record_opinion,
+    case_review_actions,
     decision_roles,
     review_steps,
 )

@@ -127,3 +127,27 @@ def test_department_head_sees_real_figures_and_a_to_do_list(client):
     assert 'data-figure="received">1<' in html and case.number in html.split('id="figures"')[1]
     client.force_login(world.clerk)
     assert 'id="figures"' not in client.get("/workbench/cases/").content.decode()
+
+
+def test_each_role_sees_only_the_actions_it_may_take(client):
+    """Issue #14: the clerk sees no review buttons; the reviewer claims; the head decides."""
+    world = build_world()
+    case, _ = services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)
+    attach_required(case)
+    case = services.case_accept(actor=world.clerk, case_id=case.pk)
+    url = f"/workbench/cases/{case.pk}/"
+
+    def buttons(user):
+        client.force_login(user)
+        return client.get(url).content.decode()
+
+    clerk = buttons(world.clerk)
+    assert "认领</button>" not in clerk and "作出决定</button>" not in clerk and "本环节无需您操作" in clerk
+    reviewer = buttons(world.reviewer)
+    assert "认领</button>" in reviewer and "作出决定</button>" not in reviewer
+    assert "作出决定</button>" in buttons(world.head)
+    assert services.case_review_actions(world.reviewer2, case) >= {"claim"}
+    services.case_claim(actor=world.reviewer, case_id=case.pk)
+    case.refresh_from_db()
+    assert "opinion" not in services.case_review_actions(world.reviewer2, case)  # claimed by a colleague
+    assert "opinion" in services.case_review_actions(world.reviewer, case)
