@@ -109,6 +109,7 @@ __all__ = [
     "case_record_opinion",
     "case_refuse",
     "case_request_supplement",
+    "case_review_actions",
     "case_submit",
     "case_supplement_answer",
     "case_sweep",
