@@ -75,6 +75,8 @@ class Walk:
             viewport={"width": width, "height": height}, locale="zh-CN", bypass_csp=axe_source is not None
         )
         self.context.set_default_timeout(15_000)
+        # A first page on a loaded CI machine (templates compiled, catalogs read) can take longer.
+        self.context.set_default_navigation_timeout(60_000)
         self.context.add_cookies([{"name": "django_language", "value": language, "url": base}])
         self.page = self.context.new_page()
         self.base, self.language, self.width, self.who = base, language, width, who
