@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language, get_language_info
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from yiwang.catalog import selectors as catalog_selectors
 from yiwang.core.masking import mask_id_number, mask_phone
@@ -97,6 +97,7 @@ def after_login(request: HttpRequest) -> HttpResponse:
 CHECKS = {"id_number": 18, "uscc": 18}
 
 
+@require_GET
 def check_code(request: HttpRequest, kind: str) -> HttpResponse:
     """As the user types an ID number or credit code: the verdict of ``core.codes`` as a small HTML fragment.
 
