@@ -65,7 +65,11 @@ def present(request: HttpRequest, code: str) -> HttpResponse:
 def _for_display(lic):
     """What tells two licenses of one type apart on a card: the first fact (a business name…) and the number."""
     lic.masked_holder_id = mask_id_number(lic.holder_id) if lic.holder_kind == HolderKind.PERSON else lic.holder_id
-    lic.subject = next((str(v) for v in (lic.data or {}).values() if isinstance(v, str) and v.strip()), "")
+    data = lic.data or {}
+    # JSONB does not keep key order: take the type's required fields in order, then any *name* field.
+    required = (lic.license_type.field_schema or {}).get("required") or []
+    keys = [*required, *sorted(k for k in data if "name" in k), *sorted(data)]
+    lic.subject = next((str(data[k]) for k in keys if isinstance(data.get(k), str) and data[k].strip()), "")
     return lic
 
 
