@@ -125,6 +125,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "yiwang.core.middleware.PreferencesMiddleware",
     "yiwang.portal.middleware.AccountLanguageMiddleware",
+    "yiwang.core.siteurl.SiteUrlCheckMiddleware",
     "axes.middleware.AxesMiddleware",
     "yiwang.core.middleware.RateLimitedMiddleware",
 ]
@@ -199,7 +200,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "identity:login"
-LOGIN_REDIRECT_URL = "portal:account"
+LOGIN_REDIRECT_URL = "portal:after_login"  # staff land on the workbench (issue #14)
 LOGOUT_REDIRECT_URL = "portal:home"
 
 AXES_FAILURE_LIMIT = env_int("YIWANG_LOGIN_FAILURE_LIMIT", 5)

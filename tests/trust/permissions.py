@@ -373,6 +373,7 @@ TABLE: dict[str, Row] = {
     "licenses:verify": page(everyone()),
     "licenses:wallet": page(signed_in()),
     "licenses:wallet_pdf": page(signed_in(NOT_FOUND, citizen=OK)),
+    "licenses:wallet_license": page(signed_in(NOT_FOUND, citizen=OK)),
     "licenses:wallet_present": action(signed_in(NOT_FOUND, citizen=OK)),
     "licenses:presentation": page(signed_in(NOT_FOUND, citizen=OK)),
     "licenses:presentation_revoke": action(signed_in(NOT_FOUND, citizen=OK)),
@@ -402,6 +403,8 @@ TABLE: dict[str, Row] = {
     "portal:home": page(everyone()),
     "portal:account": page(signed_in()),
     "portal:elder_mode": action(everyone(), anonymous=METHOD_NOT_ALLOWED),
+    "portal:after_login": page(signed_in()),  # a redirect: staff to the workbench, others to /account/
+    "portal:check_code": row(GET=everyone(), POST=refused(), kwargs={"kind": "code_check"}),
 
     # --- registries ---
     # The 法人库 is sourced by the 市场监管局: its staff (the source roles) and the auditor read it.

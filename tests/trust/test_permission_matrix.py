@@ -40,6 +40,7 @@ def parameters(world: World) -> dict[str, object]:
         "case_waiting": world.case_waiting.pk,
         "material_id": world.material.pk,
         "kind": world.notice_kind,
+        "code_check": "id_number",  # portal:check_code
         "draft_id": world.draft.pk,
         "bundle_id": world.bundle.pk,
         "license_id": world.license.pk,

@@ -30,7 +30,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from yiwang.cases.models import Case, CaseMaterial, CaseState, CaseStep
+from yiwang.cases.models import ApplicantKind, Case, CaseMaterial, CaseState, CaseStep
 from yiwang.core.codes import region_prefix, validate_id_number
 from yiwang.core.errors import NotFound
 from yiwang.core.masking import mask_id_number, mask_name, mask_phone
@@ -728,3 +728,102 @@ def shown_form(form_data, *, owner, full_name: bool):
         return value
 
     return shown(form_data or {})
+
+
+def case_search(*, actor, query: str) -> QuerySet[Case]:
+    """Workbench search (issue #14) among the cases the actor may see: a case number (exact),
+    an 18-character ID number or credit code (through the blind index: exact only, never stored
+    or logged in clear), else part of the applicant's name. Newest first."""
+    from yiwang.core.crypto import blind_index
+
+    query = (query or "").strip()[:64]
+    if not query:
+        return Case.objects.none()
+    cases = visible_cases(actor=actor).filter(submitted_at__isnull=False)
+    compact = query.replace(" ", "").upper()
+    match = Q(number=compact)
+    if len(compact) == 18:
+        match |= Q(applicant_id_index=blind_index(compact))
+    if len(query) >= 2:
+        match |= Q(applicant_name__icontains=query)
+    return _with_refs(cases.filter(match)).order_by("-submitted_at", "-id")
+
+
+def case_handled_by(*, actor) -> QuerySet[Case]:
+    """The cases the actor has acted on (a step of the timeline is theirs), latest first."""
+    if not _signed_in(actor):
+        return Case.objects.none()
+    handled = CaseStep.objects.filter(actor=actor).values("case_id")
+    return _with_refs(visible_cases(actor=actor).filter(pk__in=handled)).order_by("-updated_at", "-id")
+
+
+def case_id_mismatches(*, case: Case) -> list[str]:
+    """Labels of the form fields that name the applicant's own ID number (``x-applicant: id_number``)
+    but hold another one (issue #14): the clerk is warned before accepting. Fields for other
+    people's numbers (a spouse, a child) carry no such marker and are left alone."""
+    if case.applicant_kind != ApplicantKind.NATURAL_PERSON or not case.applicant_id_number:
+        return []
+    own = case.applicant_id_number.strip().upper()
+    data = case.form_data or {}
+    out = []
+    for key, spec in ((case.item_version.form_schema or {}).get("properties") or {}).items():
+        if not isinstance(spec, dict) or spec.get("x-applicant") != "id_number":
+            continue
+        value = str(data.get(key) or "").replace(" ", "").upper()
+        if value and value != own:
+            out.append(str(spec.get("title") or key))
+    return out
+
+
+@dataclass
+class DepartmentFigures:
+    """A department head's page (issue #14): real counts of the departments they head."""
+
+    received: int
+    open: int
+    overdue: int
+    warning: int
+    delivered: int
+    by_state: list  # (label, count)
+    by_item: list  # (item name, count), most first
+    to_decide: list  # cases waiting for a decision: the head's to-do list
+
+
+def department_figures(*, actor) -> DepartmentFigures | None:
+    """Counts over the cases of the departments the actor heads (None for anyone heading none)."""
+    from django.db.models import Count
+
+    scope = Q(pk__in=[])
+    heads = False
+    for grant in actor_grants(actor=actor) if _signed_in(actor) else []:
+        if grant.role != Role.DEPARTMENT_HEAD:
+            continue
+        heads = True
+        if grant.include_descendants:
+            scope |= Q(department__path__startswith=grant.department.path, department__is_active=True)
+        else:
+            scope |= Q(department_id=grant.department_id)
+    if not heads:
+        return None
+    cases = Case.objects.filter(scope, submitted_at__isnull=False)
+    states = dict(CaseState.choices)
+    by_state = [
+        (states.get(row["state"], row["state"]), row["n"])
+        for row in cases.values("state").annotate(n=Count("id")).order_by("state")
+    ]
+    by_item = [
+        (row["item_version__name"], row["n"])
+        for row in cases.values("item_version__name").annotate(n=Count("id")).order_by("-n", "item_version__name")[:10]
+    ]
+    open_states = (CaseState.SUBMITTED, CaseState.SUPPLEMENT_REQUESTED, CaseState.ACCEPTED, CaseState.UNDER_REVIEW)
+    to_decide = list(_with_refs(cases.filter(state=CaseState.UNDER_REVIEW)).order_by("due_date", "id")[:20])
+    return DepartmentFigures(
+        received=cases.count(),
+        open=cases.filter(state__in=open_states).count(),
+        overdue=cases.filter(sla_status="overdue").count(),
+        warning=cases.filter(sla_status="warning").count(),
+        delivered=cases.filter(state=CaseState.DELIVERED).count(),
+        by_state=by_state,
+        by_item=by_item,
+        to_decide=to_decide,
+    )
