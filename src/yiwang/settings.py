@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "yiwang.portal",
     "yiwang.workbench",
     "yiwang.demo",
+    "yiwang.evaluation",
 ]
 
 MIDDLEWARE = [
@@ -238,6 +239,13 @@ YIWANG_TRUSTED_PROXIES = env_list("YIWANG_TRUSTED_PROXIES", "")
 # (nginx client_max_body_size) so nothing larger reaches the application at all.
 YIWANG_MAX_REQUEST_BYTES = env_int("YIWANG_MAX_REQUEST_BYTES", 64 * 1024 * 1024)
 YIWANG_MAX_QUERY_STRING = env_int("YIWANG_MAX_QUERY_STRING", 4096)
+# 好差评 (docs/evaluation.md): days within which an applicant may change his rating once, and the
+# working days a department has to rectify a bad rating (reminded this many working days before).
+YIWANG_RATING_CHANGE_DAYS = env_int("YIWANG_RATING_CHANGE_DAYS", 5)
+YIWANG_RECTIFICATION_WORKING_DAYS = env_int("YIWANG_RECTIFICATION_WORKING_DAYS", 15)
+YIWANG_RECTIFICATION_REMIND_DAYS = env_int("YIWANG_RECTIFICATION_REMIND_DAYS", 3)
+# Days a window QR code for rating a case stays valid.
+YIWANG_RATING_QR_DAYS = env_int("YIWANG_RATING_QR_DAYS", 30)
 # Days a walk-in applicant's account activation code (账号激活码) stays valid.
 YIWANG_ACTIVATION_CODE_DAYS = env_int("YIWANG_ACTIVATION_CODE_DAYS", 30)
 SESSION_COOKIE_AGE = 12 * 3600

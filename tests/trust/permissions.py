@@ -268,6 +268,48 @@ TABLE: dict[str, Row] = {
     "api:health_view": row(GET=everyone()),
     "set_language": page(everyone()),
 
+    # --- evaluation ---
+    # citizen01 rated his case (the demo); the rectification is citizen02's 差评 in the 市场监管局.
+    # Rating is the applicant's alone (the superuser too gets 404); staff of the department see
+    # ratings, reviewers and heads act, heads and city admins decide an invalidation.
+    "api:rate_case": row(POST=signed_in(NOT_FOUND, citizen=OK)),  # citizen01: 409 rating_exists
+    "api:my_case_rating": row(GET=signed_in(NOT_FOUND, citizen=OK)),
+    "api:my_ratings": row(GET=signed_in(EMPTY, citizen=OK)),
+    "api:change_rating": row(PUT=signed_in(NOT_FOUND, citizen=OK)),
+    "api:rerate": row(POST=signed_in(NOT_FOUND, citizen=OK)),  # 409 until a rectification is done
+    "api:rating_list": row(GET=only(REVIEWER, HEAD, CITY_ADMIN, AUDITOR, others=EMPTY)),
+    "api:rating_detail": row(GET=only(REVIEWER, HEAD, CITY_ADMIN, AUDITOR, CITIZEN)),
+    "api:invalid_request": row(
+        POST=step(REVIEWER, HEAD, hidden_from=(*PUBLIC_ACCOUNTS, CLERK, DEPT_ADMIN)), json={"reason": "恶意评价"}
+    ),
+    "api:invalid_decide": row(
+        POST=step(HEAD, CITY_ADMIN, hidden_from=(*PUBLIC_ACCOUNTS, CLERK, DEPT_ADMIN)), json={"approve": True}
+    ),
+    "api:rectification_list": row(GET=only(REVIEWER, HEAD, CITY_ADMIN, AUDITOR, others=EMPTY)),
+    "api:rectification_verify": row(
+        POST=step(REVIEWER, HEAD, hidden_from=(*PUBLIC_ACCOUNTS, CLERK, DEPT_ADMIN)), json={"text": "核实"}
+    ),
+    "api:rectification_contact": row(
+        POST=step(REVIEWER, HEAD, hidden_from=(*PUBLIC_ACCOUNTS, CLERK, DEPT_ADMIN)), json={"text": "沟通"}
+    ),
+    "api:rectification_complete": row(
+        POST=step(REVIEWER, HEAD, hidden_from=(*PUBLIC_ACCOUNTS, CLERK, DEPT_ADMIN)), json={"text": "整改"}
+    ),
+    "api:stats": row(GET=signed_in()),  # scoped figures: rows of the caller's departments (none: [])
+    "api:metrics": row(GET=signed_in()),
+    "api:public_departments": row(GET=everyone()),
+    "evaluation:rate": page(signed_in(NOT_FOUND, citizen=OK)),
+    "evaluation:qr": page(everyone()),  # a signed link: on to the rating page (which is the applicant's)
+    "evaluation:public": page(everyone()),
+    "evaluation_workbench:index": page(only(REVIEWER, HEAD, CITY_ADMIN, AUDITOR)),
+    "evaluation_workbench:rating": page(only(REVIEWER, HEAD, CITY_ADMIN, AUDITOR)),
+    # The forms' target (action "invalid"): a refused step comes back as a message on the page.
+    "evaluation_workbench:rating_action": action(
+        only(REVIEWER, HEAD, CITY_ADMIN, AUDITOR), kwargs={"action": "rating_action"}
+    ),
+    "evaluation_workbench:export": page(only(REVIEWER, HEAD, CITY_ADMIN, AUDITOR)),
+    "evaluation_workbench:metrics": page(only(REVIEWER, HEAD, CITY_ADMIN, AUDITOR)),
+    "evaluation_workbench:case_qr": page(only(CASE_STAFF, CITY_ADMIN, AUDITOR)),
     # --- exchange ---
     "api:gateway_batch": row(POST=everyone(LOGIN)),  # systems only (client credentials), no user token
     "api:gateway_lookup_batch_word": row(GET=everyone(LOGIN)),

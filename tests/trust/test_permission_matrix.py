@@ -65,9 +65,32 @@ def parameters(world: World) -> dict[str, object]:
         "grant_id": Grant.objects.order_by("pk").values_list("pk", flat=True).first() or 1,
         "system_id": ConsumerSystem.objects.order_by("pk").values_list("pk", flat=True).first() or 1,
         "dispute_id": dispute.pk if dispute else 1,
+        # evaluation: citizen01's rating of his case; the demo's 差评 rectification; a window QR token
+        "rating_id": _rating_id(world),
+        "rectification_id": _rectification_id(),
+        "token": _qr_token(world),
+        "rating_action": "invalid",
         "url": "no-such-page/",
         "object_id": 1,  # the admin's old-style object URLs (a redirect to …/change/)
     }
+
+
+def _rating_id(world: World) -> int:
+    from yiwang.evaluation.models import Rating
+
+    return Rating.objects.filter(case=world.case).values_list("pk", flat=True).first() or 1
+
+
+def _rectification_id() -> int:
+    from yiwang.evaluation.models import Rectification
+
+    return Rectification.objects.order_by("pk").values_list("pk", flat=True).first() or 1
+
+
+def _qr_token(world: World) -> str:
+    from yiwang.evaluation.services import rating_qr_token
+
+    return rating_qr_token(case_id=world.case.pk)
 
 
 # --- bodies from the OpenAPI document -----------------------------------------------------------
