@@ -21,7 +21,7 @@ HOW TO ADD A ROW (a new endpoint fails ``test_every_url_has_a_row`` until it has
 2. Write the key (``"myapp:detail"``; API operations are ``"api:<function name>"``) and per
    method an expectation built from the groups, e.g.
    ``"myapp:detail": row(GET=only(STAFF), POST=only(DEPT_ADMINS))``,
-   ``"api:my_thing": row(GET=signed_in(EMPTY, CITIZEN=OK))``. Pages list GET and POST (a page
+   ``"api:my_thing": row(GET=signed_in(EMPTY, citizen=OK))``. Pages list GET and POST (a page
    that refuses one says so: ``POST=refused()``).
 3. A path parameter the defaults don't fill (``test_permission_matrix.parameters``): give it,
    ``row(..., kwargs={"code": "life_event_code"})`` (a name of that dict), or add it there.
@@ -147,7 +147,8 @@ LIFE_EVENT = {"code": "life_event_code"}
 TABLE: dict[str, Row] = {
     # --- cases ---
     # The applicant's own case (citizen) and its department's staff; the city admin runs no cases.
-    "api:submit": row(POST=signed_in(NOT_FOUND)),  # the sample item code names no item: 404 for all
+    # Any account may apply for itself (staff accounts included); the sample form is refused (422).
+    "api:submit": row(POST=signed_in(), json={"item": "$implementation_code"}),
     "api:submit_with_materials": row(POST=signed_in()),  # 422 for all: the application is read before the item
     "api:my_cases": row(GET=signed_in(EMPTY, citizen=OK)),
     "api:progress": row(GET=everyone(NOT_FOUND)),  # number + code lookup; a wrong pair is a 404 for all
@@ -158,7 +159,7 @@ TABLE: dict[str, Row] = {
     "api:supplement_answer": row(POST=step(CITIZEN, CLERK, hidden_from=CASE_HIDDEN)),
     "api:withdraw": row(POST=signed_in(FORBIDDEN, citizen=OK, enterprise_agent=NOT_FOUND, department_admin=NOT_FOUND)),
     "api:drafts": row(GET=signed_in(EMPTY, citizen=OK)),
-    "api:draft_create": row(POST=signed_in(NOT_FOUND)),  # the sample item code names no item
+    "api:draft_create": row(POST=signed_in(), json={"item": "$implementation_code"}),
     "api:draft_detail": row(GET=signed_in(NOT_FOUND, citizen=OK)),
     "api:draft_update": row(PUT=signed_in(NOT_FOUND, citizen=OK)),
     "api:draft_delete": row(DELETE=signed_in(NOT_FOUND, citizen=OK)),
@@ -186,7 +187,7 @@ TABLE: dict[str, Row] = {
         POST=step(REVIEWER, HEAD, hidden_from=OTHERS_CASE_HIDDEN), kwargs=IN_REVIEW, json={"decision": "approve"}
     ),
     "api:deliver": row(POST=step(CASE_STAFF, hidden_from=CASE_HIDDEN)),
-    "api:bundle_submit": row(POST=signed_in(NOT_FOUND)),  # the sample life event code names none
+    "api:bundle_submit": row(POST=signed_in(), json={"life_event": "$life_event_code"}),
     "api:bundle_list": row(GET=signed_in(EMPTY)),
     "api:bundle_submit_with_materials": row(POST=signed_in()),  # 422 for all: the application is read first
     "api:bundle_detail": row(GET=only()),  # the demo bundle is not citizen01's
@@ -316,7 +317,10 @@ TABLE: dict[str, Row] = {
     "api:gateway_request": row(POST=everyone(LOGIN)),
     "api:catalog": row(GET=everyone()),
     "api:catalog_update": row(PUT=only(ADMINS, others=FORBIDDEN)),
-    "api:request_create": row(POST=signed_in(NOT_FOUND)),
+    "api:request_create": row(  # 404 for every caller with this body
+        POST=signed_in(NOT_FOUND),
+        json={"registry": "legal_entity", "fields": ["name"], "purpose": "核查", "legal_basis": "《条例》"},
+    ),
     "api:request_list": row(GET=only(STAFF, others=EMPTY)),
     "api:request_approve": row(POST=only(city_admin=FORBIDDEN, auditor=FORBIDDEN)),
     "api:request_refuse": row(POST=only(city_admin=FORBIDDEN, auditor=FORBIDDEN), json={"reason": "用途不明确"}),
@@ -326,7 +330,11 @@ TABLE: dict[str, Row] = {
     "api:system_create": row(POST=only(others=FORBIDDEN)),
     "api:system_revoke": row(POST=only(city_admin=FORBIDDEN, auditor=FORBIDDEN)),
     "api:usage": row(GET=signed_in(EMPTY, citizen=OK)),
-    "api:dispute_create": row(POST=signed_in()),
+    # citizen01 disputes his own record; a department (here: the city admin's, the auditor's) may too.
+    "api:dispute_create": row(
+        POST=only(CITIZEN, CITY_ADMIN, AUDITOR),
+        json={"registry": "population", "key": "$citizen_id_number", "field": "name", "reason": "姓名有误"},
+    ),
     "api:dispute_list": row(GET=signed_in(EMPTY)),
     "api:dispute_correct": row(POST=signed_in(NOT_FOUND)),
     "api:dispute_reject": row(POST=signed_in(NOT_FOUND)),
@@ -385,7 +393,8 @@ TABLE: dict[str, Row] = {
     "licenses_workbench:action": action(only(STAFF), kwargs={"action": "license_action"}),
 
     # --- messaging ---
-    "api:message_list": row(GET=signed_in(EMPTY, citizen=OK, department_head=OK, department_admin=OK)),
+    # Whoever the demo wrote to (the evaluation's demo notifies the reviewer) sees their own.
+    "api:message_list": row(GET=signed_in(EMPTY, citizen=OK, reviewer=OK, department_head=OK, department_admin=OK)),
     "api:preferences_get": row(GET=signed_in()),
     "api:preferences_put": row(PUT=signed_in()),
     "api:message_read_all": row(POST=signed_in()),

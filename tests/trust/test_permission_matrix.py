@@ -52,6 +52,7 @@ def parameters(world: World) -> dict[str, object]:
         "life_event_code": world.life_event_code,
         "license_type_code": world.license_type_code,
         "identifier": world.license.identifier,
+        "citizen_id_number": world.users["citizen01"].id_number,
         "department_id": world.case.department_id,
         "number": 1,
         "fmt": "xlsx",
