@@ -194,6 +194,8 @@ class ServiceItemVersion(PublishedVersion):
     form_schema = models.JSONField(_("申请表"), default=dict, blank=True, validators=[validate_form_schema])
     output_license_type_code = models.CharField(_("出件证照类型"), max_length=64, blank=True)
     output_description = models.CharField(_("办理结果"), max_length=200, blank=True)
+    # 秒批: the item's decision table (see ``catalog.decision``), versioned with the guide.
+    decision_table = models.JSONField(_("决策表"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("事项版本")

@@ -80,7 +80,9 @@ def item_version_to_data(version: ServiceItemVersion, *, item: ServiceItem | Non
         }
     else:
         data["output"] = None
-    return {field: data[field] for field in ITEM_FIELDS}
+    if not data.get("decision_table"):
+        data.pop("decision_table", None)
+    return {field: data[field] for field in ITEM_FIELDS if field in data}
 
 
 def life_event_version_to_data(version: LifeEventVersion) -> dict:
