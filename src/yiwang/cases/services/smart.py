@@ -457,6 +457,8 @@ def _referral(case: Case, result, unverified: dict, evidence: list[CaseEvidence]
         return _("以下事实未经核验:%(facts)s") % {
             "facts": "、".join(f"{name}({unverified[name]})" for name in not_verified)
         }
+    if result.outcome == AutoOutcome.REFUSE:
+        return ""  # a refusal rests on the facts its row used, verified above
     failed = [e.name for e in evidence if not e.is_verified]
     if failed:
         return _("免提交材料未通过核验:%(names)s") % {"names": "、".join(failed)}
