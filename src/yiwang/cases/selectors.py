@@ -583,3 +583,51 @@ def shown_form(form_data, *, owner, full_name: bool):
         return value
 
     return shown(form_data or {})
+
+
+# --- 免提交 and 秒批 (services.smart) ----------------------------------------------------------
+
+
+@dataclass
+class SmartView:
+    """What the platform checked by itself for one case, as its pages show it: the 免提交
+    materials (``evidence``), the decision table's verdict (``check``) and — for staff only —
+    the facts and what each condition found, and the pre-filled fields the applicant changed."""
+
+    evidence: list
+    check: object | None
+    facts: dict
+    findings: list
+    unverified: dict
+    changed: list
+
+
+def case_smart_view(*, case: Case, staff: bool) -> SmartView:
+    """Two queries. The case is one the caller may already see (from ``case_get``)."""
+    import json
+
+    from yiwang.cases.models import CaseAutoCheck, CaseEvidence
+
+    evidence = list(CaseEvidence.objects.filter(case_id=case.pk).order_by("id"))
+    check = CaseAutoCheck.objects.filter(case_id=case.pk).first()
+    details = {}
+    if check is not None and staff and check.details:
+        details = json.loads(check.details)
+    return SmartView(
+        evidence=evidence,
+        check=check,
+        facts=details.get("facts") or {},
+        findings=details.get("findings") or [],
+        unverified=details.get("unverified") or {},
+        changed=list(check.changed_fields) if check is not None else [],
+    )
+
+
+def case_form_prefill(*, actor, version) -> tuple[dict, dict]:
+    """The version's form pre-filled for the signed-in applicant (``services.form_prefill``:
+    identity, and his own registry record read through the exchange)."""
+    from yiwang.cases.services import form_prefill
+
+    if not _signed_in(actor):
+        return {}, {}
+    return form_prefill(actor=actor, applicant=actor, version=version)

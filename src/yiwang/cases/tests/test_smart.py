@@ -278,3 +278,31 @@ def test_approval_issues_the_output_license(world, django_capture_on_commit_call
         case = _submit(world, amount=300)
     issued = License.objects.get(source_case_id=case.pk)
     assert issued.data == {"amount": 300} and issued.holder_id_index == blind_index(world.applicant.id_number)
+
+
+def test_pages_show_the_prefill_the_free_materials_and_the_findings(world, client):
+    _issue(world)
+    client.force_login(world.applicant)
+    page = client.get(f"/cases/apply/{world.smart_item.implementation_code}/").content.decode()
+    assert 'id="prefilled"' in page and "户籍地址" in page and "苏州市姑苏区人民路1号" in page
+    assert 'name="human_review"' in page
+    case = _submit(world, home_address="别处")
+    mine = client.get(f"/cases/{case.pk}/").content.decode()
+    assert "免提交" in mine and "签名验证通过" in mine and "转人工审查" in mine
+    assert "决策表核验明细" not in mine  # the findings are for the reviewer
+    client.force_login(world.reviewer)
+    staff = client.get(f"/workbench/cases/{case.pk}/").content.decode()
+    assert 'id="prefill-changed"' in staff and "home_address" in staff and "决策表核验明细" in staff
+
+
+def test_the_applicant_asks_for_a_human_review_on_the_page(world, client):
+    case = _submit(world, amount=9000)
+    client.force_login(world.other_citizen)
+    assert client.post(f"/cases/{case.pk}/human-review/", {"reason": "x"}).status_code == 404
+    client.force_login(world.applicant)
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    assert 'id="human-review"' in page
+    response = client.post(f"/cases/{case.pk}/human-review/", {"reason": "金额填错"})
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.state == CaseState.UNDER_REVIEW
