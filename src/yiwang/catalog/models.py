@@ -223,6 +223,13 @@ class ServiceItemVersion(PublishedVersion):
         if errors:
             raise ValidationError(errors)
 
+    @staticmethod
+    def reduction_of(materials) -> tuple[int, float]:
+        """(免提交 materials, 材料减免比例 0..1) of a material list (model rows or dicts)."""
+        sources = [m["source"] if isinstance(m, dict) else m.source for m in materials]
+        free = sum(1 for s in sources if s != MaterialSource.APPLICANT)
+        return free, (round(free / len(sources), 4) if sources else 0.0)
+
 
 class MaterialRequirement(models.Model):
     """One material (申请材料) of one item version, with where it comes from."""
