@@ -631,3 +631,15 @@ def case_form_prefill(*, actor, version) -> tuple[dict, dict]:
     if not _signed_in(actor):
         return {}, {}
     return form_prefill(actor=actor, applicant=actor, version=version)
+
+
+def case_ids_approved_with_output(*, limit: int = 1000) -> list[int]:
+    """Ids of approved or delivered cases whose item version outputs a license type: what the
+    licenses app issues for (its demo loader uses it when no worker ran the ``case.approved``
+    events). Oldest first."""
+    return list(
+        Case.objects.filter(state__in=(CaseState.APPROVED, CaseState.DELIVERED), decision="approve")
+        .exclude(item_version__output_license_type_code="")
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
