@@ -11,7 +11,7 @@ has an idempotency key, so a rerun finds it and changes nothing.
 """
 
 from yiwang.catalog import selectors as catalog_selectors
-from yiwang.core.errors import NotFound
+from yiwang.core.errors import NotFound, YiwangError
 from yiwang.identity.models import User
 
 ITEM = "SFS-SCJG-0001"  # 个体工商户设立登记
@@ -136,17 +136,20 @@ def _smart_grants() -> None:
     for registry, fields, unmasked in SMART_GRANTS:
         if Grant.objects.filter(consumer_app="cases", registry=registry, revoked_at__isnull=True).exists():
             continue
-        exchange.grant_for_app(
-            actor=admin,
-            app="cases",
-            department=consumer,
-            registry=registry,
-            fields=fields,
-            purpose="办件表单预填、免提交核验与秒批",
-            legal_basis="《优化营商环境条例》第三十五条;《国务院关于加快推进政务服务标准化规范化便利化的指导意见》",
-            valid_until=timezone.localdate() + datetime.timedelta(days=365),
-            unmasked_fields=unmasked,
-        )
+        try:
+            exchange.grant_for_app(
+                actor=admin,
+                app="cases",
+                department=consumer,
+                registry=registry,
+                fields=fields,
+                purpose="办件表单预填、免提交核验与秒批",
+                legal_basis="《优化营商环境条例》第三十五条;《国务院关于加快推进政务服务标准化规范化便利化的指导意见》",
+                valid_until=timezone.localdate() + datetime.timedelta(days=365),
+                unmasked_fields=unmasked,
+            )
+        except YiwangError:  # the exchange's resource catalog not loaded (a city-only demo)
+            return
         made = True
     if made:
         gateway.invalidate()
