@@ -26,6 +26,7 @@ def free_port() -> int:
 def served(tmp_path):
     env = {**os.environ, "YIWANG_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "yiwang.settings"}
     env.pop("DATABASE_URL", None)  # the embedded default: SQLite under the var dir
+    env.pop("YIWANG_SITE_URL", None)  # serve derives it from --host/--port (issue #14)
     subprocess.run([BIN / "yiwang", "migrate", "--noinput", "-v0"], env=env, check=True, timeout=300)
     port = free_port()
     proc = subprocess.Popen(
@@ -63,6 +64,10 @@ def test_serve_answers_pages_api_and_static_and_stops_cleanly(served):
     )
     assert "worker" in children.stdout and "gunicorn" in children.stdout
     child_pids = [int(line.split()[0]) for line in children.stdout.splitlines() if line.strip()]
+    # QR codes follow the port served: the web workers got SITE_URL from --host/--port (issue #14)
+    gunicorn_pid = next(int(line.split()[0]) for line in children.stdout.splitlines() if "gunicorn" in line)
+    environ = Path(f"/proc/{gunicorn_pid}/environ").read_bytes().split(b"\0")
+    assert f"YIWANG_SITE_URL={base}".encode() in environ
     # SIGTERM to `yiwang serve` alone (as systemd or Ctrl-C would): it must stop its children too
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=30)

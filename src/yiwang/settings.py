@@ -94,6 +94,8 @@ INSTALLED_APPS = [
     "yiwang.identity",
     "yiwang.registries",
     "yiwang.exchange",
+    "yiwang.opendata",
+    "yiwang.policies",
     "yiwang.catalog",
     "yiwang.cases",
     "yiwang.licenses",
@@ -101,6 +103,9 @@ INSTALLED_APPS = [
     "yiwang.portal",
     "yiwang.workbench",
     "yiwang.demo",
+    "yiwang.evaluation",
+    "yiwang.sso",
+    "oauth2_provider",
 ]
 
 MIDDLEWARE = [
@@ -120,6 +125,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "yiwang.core.middleware.PreferencesMiddleware",
     "yiwang.portal.middleware.AccountLanguageMiddleware",
+    "yiwang.core.siteurl.SiteUrlCheckMiddleware",
     "axes.middleware.AxesMiddleware",
     "yiwang.core.middleware.RateLimitedMiddleware",
 ]
@@ -179,6 +185,7 @@ PASSWORD_HASHERS = [
     _HASHERS[_hasher_choice],
     *(path for name, path in _HASHERS.items() if name != _hasher_choice),
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "yiwang.sso.hashers.ClientSecretHasher",  # relying parties' generated secrets only (docs/sso.md)
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -186,18 +193,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "yiwang.identity.passwords.CharacterClassValidator", "OPTIONS": {"min_classes": 3}},
+    {"NAME": "yiwang.identity.passwords.PasswordHistoryValidator", "OPTIONS": {"count": 5}},
 ]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "identity:login"
-LOGIN_REDIRECT_URL = "portal:account"
+LOGIN_REDIRECT_URL = "portal:after_login"  # staff land on the workbench (issue #14)
 LOGOUT_REDIRECT_URL = "portal:home"
 
 AXES_FAILURE_LIMIT = env_int("YIWANG_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("YIWANG_LOGIN_LOCKOUT_MINUTES", 30))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Failures are counted per account whatever the address (password guessing spread over many IPs)
+# and per address whatever the account (one IP spraying many accounts). Behind a shared NAT (a
+# service hall) the per-address count may lock a whole office: YIWANG_LOGIN_LOCKOUT_PER_IP=0
+# counts per account+address there instead.
+AXES_LOCKOUT_PARAMETERS = (
+    ["username", "ip_address"]
+    if env_bool("YIWANG_LOGIN_LOCKOUT_PER_IP", True)
+    else ["username", ["username", "ip_address"]]
+)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "yiwang.identity.views.lockout_response"
 
@@ -238,6 +254,13 @@ YIWANG_TRUSTED_PROXIES = env_list("YIWANG_TRUSTED_PROXIES", "")
 # (nginx client_max_body_size) so nothing larger reaches the application at all.
 YIWANG_MAX_REQUEST_BYTES = env_int("YIWANG_MAX_REQUEST_BYTES", 64 * 1024 * 1024)
 YIWANG_MAX_QUERY_STRING = env_int("YIWANG_MAX_QUERY_STRING", 4096)
+# 好差评 (docs/evaluation.md): days within which an applicant may change his rating once, and the
+# working days a department has to rectify a bad rating (reminded this many working days before).
+YIWANG_RATING_CHANGE_DAYS = env_int("YIWANG_RATING_CHANGE_DAYS", 5)
+YIWANG_RECTIFICATION_WORKING_DAYS = env_int("YIWANG_RECTIFICATION_WORKING_DAYS", 15)
+YIWANG_RECTIFICATION_REMIND_DAYS = env_int("YIWANG_RECTIFICATION_REMIND_DAYS", 3)
+# Days a window QR code for rating a case stays valid.
+YIWANG_RATING_QR_DAYS = env_int("YIWANG_RATING_QR_DAYS", 30)
 # Days a walk-in applicant's account activation code (账号激活码) stays valid.
 YIWANG_ACTIVATION_CODE_DAYS = env_int("YIWANG_ACTIVATION_CODE_DAYS", 30)
 SESSION_COOKIE_AGE = 12 * 3600
@@ -381,6 +404,70 @@ LOGGING = {
 
 # chinesecalendar ends at the last year the State Council has published; warn, don't crash.
 warnings.filterwarnings("default", module="yiwang.core.calendar")
+
+# === Single sign-on: Yiwang as an OpenID Connect provider (branch sso; docs/sso.md) ===========
+# The RS256 signing key: YIWANG_OIDC_PRIVATE_KEY (PEM text), else var/oidc_keys/current.pem,
+# generated once. Retired keys (`yiwang oidc_rotate_key` moves the current one to
+# retired-<time>.pem) stay in the JWKS so tokens they signed keep verifying until they expire.
+YIWANG_OIDC_KEY_DIR = Path(env("YIWANG_OIDC_KEY_DIR", str(VAR_DIR / "oidc_keys")))
+
+
+def _oidc_keys() -> tuple[str, list[str]]:
+    retired = sorted(YIWANG_OIDC_KEY_DIR.glob("retired-*.pem"), reverse=True)
+    inactive = [path.read_text() for path in retired]
+    if env("YIWANG_OIDC_PRIVATE_KEY"):
+        return env("YIWANG_OIDC_PRIVATE_KEY"), inactive
+    current = YIWANG_OIDC_KEY_DIR / "current.pem"
+    if not current.exists():
+        from yiwang.sso.keys import write_new_key
+
+        write_new_key(current)
+    return current.read_text(), inactive
+
+
+_OIDC_KEY, _OIDC_INACTIVE_KEYS = _oidc_keys()
+YIWANG_OIDC_PRIVATE_KEY_FROM_ENV = bool(env("YIWANG_OIDC_PRIVATE_KEY"))
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"  # named for migrations' swappable lookup
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": _OIDC_KEY,
+    "OIDC_RSA_PRIVATE_KEYS_INACTIVE": _OIDC_INACTIVE_KEYS,
+    # Empty: the issuer is this site's root as the request reaches it (behind a proxy, set
+    # YIWANG_OIDC_ISSUER to the public https origin so tokens name one issuer).
+    "OIDC_ISS_ENDPOINT": env("YIWANG_OIDC_ISSUER", ""),
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OIDC_SUBJECT_TYPES_SUPPORTED": ["public", "pairwise"],
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+    "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
+    "OIDC_RP_INITIATED_LOGOUT_DELETE_TOKENS": True,
+    "OAUTH2_VALIDATOR_CLASS": "yiwang.sso.oidc.YiwangValidator",
+    "CLIENT_SECRET_HASHER": "hmac_sm3_client_secret",  # yiwang.sso.hashers: fast, for 128 random chars
+    "SCOPES": {
+        "openid": "登录身份",
+        "profile": "姓名、用户类型与实名等级",
+        "phone": "手机号码",
+        "id_number": "居民身份证号码",
+        "enterprise": "所代表企业的名称与统一社会信用代码",
+    },
+    "DEFAULT_SCOPES": ["openid"],
+    "PKCE_REQUIRED": True,  # every client, public or confidential (RFC 9700)
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,  # S256 only
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,  # bearer tokens in the header, never a URL
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if SECURE else ["http", "https"],
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("YIWANG_OIDC_ACCESS_TOKEN_SECONDS", 600),
+    "ID_TOKEN_EXPIRE_SECONDS": env_int("YIWANG_OIDC_ACCESS_TOKEN_SECONDS", 600),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env_int("YIWANG_OIDC_REFRESH_TOKEN_SECONDS", 12 * 3600),
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # A client seen before with the same scopes is not asked again (SSO); government systems
+    # registered as pre-approved never are (Application.skip_authorization).
+    "REQUEST_APPROVAL_PROMPT": "auto",
+}
+# === end of branch sso's block ================================================================
 
 # === Beyond one machine (branch scaleout; docs/operations.md "Province topology") ==============
 # Everything a second web node needs to share lives in the database, the object store or the

@@ -26,7 +26,7 @@ from yiwang.identity.mfa import SESSION_VERIFIED
 OK = "ok"  # the gate let the caller through: any answer but 401/403/404/a sign-in redirect (and never 5xx)
 NOT_FOUND = "404"
 FORBIDDEN = "403"
-LOGIN = "login"  # a page: redirect to /accounts/login/; the API: 401
+LOGIN = "login"  # a page: redirect to /accounts/login/; the API (or a protocol endpoint with WWW-Authenticate): 401
 ADMIN_LOGIN = "admin_login"  # the admin site's own sign-in redirect
 METHOD_NOT_ALLOWED = "405"
 EMPTY = "empty"  # the API: 200 with an empty list or page (a list scoped to the caller, who has nothing in it)
@@ -154,7 +154,11 @@ def classify(response, *, is_api: bool) -> str:
             return "mfa redirect (the harness should have passed MFA)"
         return OK
     if status == 401:
-        return LOGIN if is_api else "401 on a page"
+        # The API, and a protocol endpoint that is not a page (OIDC userinfo: 401 with
+        # WWW-Authenticate: Bearer); a page must send people to sign in instead.
+        if is_api or response.get("WWW-Authenticate"):
+            return LOGIN
+        return "401 on a page"
     if status == 403:
         return FORBIDDEN
     if status == 404:

@@ -269,6 +269,48 @@ TABLE: dict[str, Row] = {
     "api:health_view": row(GET=everyone()),
     "set_language": page(everyone()),
 
+    # --- evaluation ---
+    # citizen01 rated his case (the demo); the rectification is citizen02's 差评 in the 市场监管局.
+    # Rating is the applicant's alone (the superuser too gets 404); staff of the department see
+    # ratings, reviewers and heads act, heads and city admins decide an invalidation.
+    "api:rate_case": row(POST=signed_in(NOT_FOUND, citizen=OK)),  # citizen01: 409 rating_exists
+    "api:my_case_rating": row(GET=signed_in(NOT_FOUND, citizen=OK)),
+    "api:my_ratings": row(GET=signed_in(EMPTY, citizen=OK)),
+    "api:change_rating": row(PUT=signed_in(NOT_FOUND, citizen=OK)),
+    "api:rerate": row(POST=signed_in(NOT_FOUND, citizen=OK)),  # 409 until a rectification is done
+    "api:rating_list": row(GET=only(REVIEWER, HEAD, CITY_ADMIN, AUDITOR, others=EMPTY)),
+    "api:rating_detail": row(GET=only(REVIEWER, HEAD, CITY_ADMIN, AUDITOR, CITIZEN)),
+    "api:invalid_request": row(
+        POST=step(REVIEWER, HEAD, hidden_from=(*PUBLIC_ACCOUNTS, CLERK, DEPT_ADMIN)), json={"reason": "恶意评价"}
+    ),
+    "api:invalid_decide": row(
+        POST=step(HEAD, CITY_ADMIN, hidden_from=(*PUBLIC_ACCOUNTS, CLERK, DEPT_ADMIN)), json={"approve": True}
+    ),
+    "api:rectification_list": row(GET=only(REVIEWER, HEAD, CITY_ADMIN, AUDITOR, others=EMPTY)),
+    "api:rectification_verify": row(
+        POST=step(REVIEWER, HEAD, hidden_from=(*PUBLIC_ACCOUNTS, CLERK, DEPT_ADMIN)), json={"text": "核实"}
+    ),
+    "api:rectification_contact": row(
+        POST=step(REVIEWER, HEAD, hidden_from=(*PUBLIC_ACCOUNTS, CLERK, DEPT_ADMIN)), json={"text": "沟通"}
+    ),
+    "api:rectification_complete": row(
+        POST=step(REVIEWER, HEAD, hidden_from=(*PUBLIC_ACCOUNTS, CLERK, DEPT_ADMIN)), json={"text": "整改"}
+    ),
+    "api:stats": row(GET=signed_in()),  # scoped figures: rows of the caller's departments (none: [])
+    "api:metrics": row(GET=signed_in()),
+    "api:public_departments": row(GET=everyone()),
+    "evaluation:rate": page(signed_in(NOT_FOUND, citizen=OK)),
+    "evaluation:qr": page(everyone()),  # a signed link: on to the rating page (which is the applicant's)
+    "evaluation:public": page(everyone()),
+    "evaluation_workbench:index": page(only(REVIEWER, HEAD, CITY_ADMIN, AUDITOR)),
+    "evaluation_workbench:rating": page(only(REVIEWER, HEAD, CITY_ADMIN, AUDITOR)),
+    # The forms' target (action "invalid"): a refused step comes back as a message on the page.
+    "evaluation_workbench:rating_action": action(
+        only(REVIEWER, HEAD, CITY_ADMIN, AUDITOR), kwargs={"action": "rating_action"}
+    ),
+    "evaluation_workbench:export": page(only(REVIEWER, HEAD, CITY_ADMIN, AUDITOR)),
+    "evaluation_workbench:metrics": page(only(REVIEWER, HEAD, CITY_ADMIN, AUDITOR)),
+    "evaluation_workbench:case_qr": page(only(CASE_STAFF, CITY_ADMIN, AUDITOR)),
     # --- exchange ---
     "api:gateway_batch": row(POST=everyone(LOGIN)),  # systems only (client credentials), no user token
     "api:gateway_lookup_batch_word": row(GET=everyone(LOGIN)),
@@ -333,6 +375,7 @@ TABLE: dict[str, Row] = {
     "licenses:verify": page(everyone()),
     "licenses:wallet": page(signed_in()),
     "licenses:wallet_pdf": page(signed_in(NOT_FOUND, citizen=OK)),
+    "licenses:wallet_license": page(signed_in(NOT_FOUND, citizen=OK)),
     "licenses:wallet_present": action(signed_in(NOT_FOUND, citizen=OK)),
     "licenses:presentation": page(signed_in(NOT_FOUND, citizen=OK)),
     "licenses:presentation_revoke": action(signed_in(NOT_FOUND, citizen=OK)),
@@ -363,6 +406,8 @@ TABLE: dict[str, Row] = {
     "portal:home": page(everyone()),
     "portal:account": page(signed_in()),
     "portal:elder_mode": action(everyone(), anonymous=METHOD_NOT_ALLOWED),
+    "portal:after_login": page(signed_in()),  # a redirect: staff to the workbench, others to /account/
+    "portal:check_code": row(GET=everyone(), POST=refused(), kwargs={"kind": "code_check"}),
 
     # --- registries ---
     # The 法人库 is sourced by the 市场监管局: its staff (the source roles) and the auditor read it.
@@ -379,6 +424,46 @@ TABLE: dict[str, Row] = {
     "registries:import": page(only(CASE_STAFF, DEPT_ADMIN, AUDITOR)),
     "registries:template": page(only(CASE_STAFF, DEPT_ADMIN, AUDITOR)),
     "registries:detail": page(only(CASE_STAFF, DEPT_ADMIN, AUDITOR)),
+
+    # --- sso ---
+    # Relying parties are registered by the security admin alone (三员分立): no actor of the
+    # matrix holds that role, and the superuser flag is no way around it.
+    "sso:client_list": page(only(superuser=NOT_FOUND)),
+    "sso:client_new": page(only(superuser=NOT_FOUND)),
+    "sso:client_edit": page(only(superuser=NOT_FOUND)),
+    # The OpenID Connect endpoints: public documents, and protocol endpoints that answer their
+    # own errors (400/401 as the specs say) to whoever calls; authorize needs a signed-in user.
+    "oauth2_provider:oidc-connect-discovery-info": row(GET=everyone(), POST=refused()),
+    "oauth2_provider:jwks-info": row(GET=everyone(), POST=refused()),
+    "oauth2_provider:authorize": page(signed_in()),
+    "oauth2_provider:token": row(GET=refused(), POST=everyone()),
+    "oauth2_provider:revoke-token": row(GET=refused(), POST=everyone()),
+    "oauth2_provider:introspect": row(GET=everyone(FORBIDDEN), POST=everyone(FORBIDDEN)),  # a client's credentials
+    "oauth2_provider:user-info": row(GET=everyone(LOGIN), POST=everyone(LOGIN)),  # an access token (401 Bearer)
+    "oauth2_provider:rp-initiated-logout": page(everyone()),
+    # --- opendata (CKAN API: a platform bearer token is not an open-data key, so signed-in callers get 403) ---
+    "opendata:ckan_action3": row(GET=everyone(FORBIDDEN) | {ANONYMOUS: OK}, POST=everyone(FORBIDDEN) | {ANONYMOUS: OK},
+                                 kwargs={"name": "ckan_action"}),
+    "opendata:ckan_action": row(GET=everyone(FORBIDDEN) | {ANONYMOUS: OK}, POST=everyone(FORBIDDEN) | {ANONYMOUS: OK},
+                                kwargs={"name": "ckan_action"}),
+    "opendata:catalogue": row(GET=everyone(), POST=refused(), kwargs={"kind": "catalogue_kind"}),
+    "opendata:search": row(GET=everyone(), POST=refused()),
+    "opendata:dataset": row(GET=everyone(), POST=refused(), kwargs={"name": "dataset_name"}),
+    "opendata:apply": action(signed_in(), kwargs={"name": "dataset_name"}),
+    "opendata:comment": action(signed_in(), kwargs={"name": "dataset_name"}),
+    "opendata:download": row(GET=everyone(), POST=refused(), kwargs={"id": "distribution_id"}),
+    "opendata:my": page(signed_in()),
+    "opendata:workbench": row(GET=signed_in(), POST=refused(anonymous=LOGIN)),
+    "opendata:application_decide": action(only(CITY_ADMIN), kwargs={"id": "od_application_id"}),
+    "opendata:comment_moderate": action(only(CITY_ADMIN), kwargs={"id": "od_comment_id"}),
+
+    # --- policies ---
+    "policies:library": row(GET=everyone(), POST=refused()),
+    "policies:workbench": row(GET=signed_in(), POST=refused(anonymous=LOGIN)),
+    "policies:award_review": action(only(STAFF), kwargs={"id": "award_id"}),
+    "policies:benefit_confirm": action(only(STAFF), kwargs={"id": "policy_benefit_id"}),
+    "policies:batch_file": row(GET=signed_in(NOT_FOUND), POST=refused(anonymous=LOGIN), kwargs={"id": "number"}),
+    "policies:batch_import": action(signed_in(NOT_FOUND), kwargs={"id": "number"}),
 
     # --- workbench ---
     "workbench:home": page(only(STAFF)),

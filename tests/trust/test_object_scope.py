@@ -1,7 +1,7 @@
 """Object scope: someone else's object is answered exactly like a missing one.
 
 For each kind of object (case, material file, notice PDF, draft, life-event bundle, license,
-license PDF, presentation, message) and every page and API operation that reads or acts on it,
+license PDF, presentation, message, rating, rectification) and every page and API operation that reads or acts on it,
 each outsider — another citizen, another enterprise, staff of another department, staff of
 another county, and an anonymous caller — gets:
 
@@ -148,9 +148,71 @@ def _probes(world: World) -> list[tuple[Probe, dict, dict, list[str]]]:
             )
         )
 
+    # 好差评 (evaluation): citizen01's rating of his case; citizen02's 差评 and its rectification.
+    from yiwang.evaluation.models import Rating
+
+    rating = Rating.objects.filter(case=case).first()
+    if rating is None:  # the demo rated another of citizen01's cases
+        from yiwang.evaluation.services import rating_submit
+
+        rating = rating_submit(actor=case.applicant, case_id=case.pk, level="satisfied", comment="示范评价")
+    bad = Rating.objects.filter(rectification__isnull=False).order_by("pk").first()
+    rating_secrets = [*case_secrets, rating.comment]
+    for method, path, api, body in (
+        ("GET", "/api/v1/evaluation/cases/{id}/rating", True, None),
+        ("POST", "/api/v1/evaluation/cases/{id}/rating", True, {"level": "satisfied"}),
+        ("GET", "/evaluation/cases/{id}/rate/", False, None),
+        ("POST", "/evaluation/cases/{id}/rate/", False, {"level": "satisfied"}),
+        ("GET", "/workbench/evaluation/cases/{id}/qr/", False, None),
+    ):
+        probes.append((Probe("rated case", method, path, api, body), real_case, missing_case, rating_secrets))
+    for target, secrets in ((rating, rating_secrets), (bad, [bad.case_number, bad.comment])):
+        for method, path, api, body in (
+            ("GET", "/api/v1/evaluation/ratings/{id}", True, None),
+            ("PUT", "/api/v1/evaluation/ratings/{id}", True, {"level": "satisfied"}),
+            ("POST", "/api/v1/evaluation/ratings/{id}/rerate", True, {"level": "satisfied"}),
+            ("POST", "/api/v1/evaluation/ratings/{id}/invalid", True, {"reason": "恶意"}),
+            ("POST", "/api/v1/evaluation/ratings/{id}/invalid/decision", True, {"approve": True}),
+            ("GET", "/workbench/evaluation/ratings/{id}/", False, None),
+            ("POST", "/workbench/evaluation/ratings/{id}/invalid/", False, {"text": "恶意"}),
+            ("POST", "/workbench/evaluation/ratings/{id}/verify/", False, {"text": "核实"}),
+        ):
+            probes.append((Probe("rating", method, path, api, body), {"id": target.pk}, {"id": MISSING}, secrets))
+    for step in ("verify", "contact", "complete"):
+        probes.append(
+            (
+                Probe("rectification", "POST", f"/api/v1/evaluation/rectifications/{{id}}/{step}", True, {"text": "x"}),
+                {"id": bad.rectification.pk},
+                {"id": MISSING},
+                [bad.case_number, bad.comment],
+            )
+        )
+
     message_secrets = [message.body]
     for api, path in ((True, "/api/v1/messages/{id}/read"), (False, "/messages/{id}/read/")):
         probes.append((Probe("message", "POST", path, api), {"id": message.pk}, {"id": MISSING}, message_secrets))
+
+    from yiwang.opendata.models import AccessApplication, Comment
+
+    application = AccessApplication.objects.filter(applicant=world.user("citizen01")).first()
+    comment = Comment.objects.filter(author=world.user("citizen01")).first()
+    for kind, path, obj, secrets in (
+        ("opendata application", "/workbench/opendata/applications/{id}/decide/", application, [application.purpose]),
+        ("opendata comment", "/workbench/opendata/comments/{id}/moderate/", comment, [comment.text]),
+    ):
+        probe = Probe(kind, "POST", path, False, {"decision": "approve"})
+        probes.append((probe, {"id": obj.pk}, {"id": MISSING}, secrets))
+
+    from yiwang.policies.models import Award
+
+    award = Award.objects.order_by("pk").first()
+    for method, path in (
+        ("POST", "/workbench/policies/awards/{id}/review/"),
+        ("POST", "/workbench/policies/benefits/{id}/confirm/"),
+    ):
+        values = {"id": award.pk if "awards" in path else award.benefit_id}
+        probe = Probe("policy award", method, path, False, {"decision": "include"})
+        probes.append((probe, values, {"id": MISSING}, [award.name, award.uscc]))
     return probes
 
 

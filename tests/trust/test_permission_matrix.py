@@ -20,6 +20,7 @@ import os
 import re
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from oauth2_provider.models import get_application_model
 
 from tests.trust import matrix
 from tests.trust.permissions import TABLE
@@ -39,6 +40,7 @@ def parameters(world: World) -> dict[str, object]:
         "case_waiting": world.case_waiting.pk,
         "material_id": world.material.pk,
         "kind": world.notice_kind,
+        "code_check": "id_number",  # portal:check_code
         "draft_id": world.draft.pk,
         "bundle_id": world.bundle.pk,
         "license_id": world.license.pk,
@@ -64,9 +66,49 @@ def parameters(world: World) -> dict[str, object]:
         "grant_id": Grant.objects.order_by("pk").values_list("pk", flat=True).first() or 1,
         "system_id": ConsumerSystem.objects.order_by("pk").values_list("pk", flat=True).first() or 1,
         "dispute_id": dispute.pk if dispute else 1,
+        # evaluation: citizen01's rating of his case; the demo's 差评 rectification; a window QR token
+        "rating_id": _rating_id(world),
+        "rectification_id": _rectification_id(),
+        "token": _qr_token(world),
+        "rating_action": "invalid",
         "url": "no-such-page/",
+        # sso: the demo city's sample relying party
+        "client_id": get_application_model().objects.order_by("pk").values_list("pk", flat=True).first() or 1,
         "object_id": 1,  # the admin's old-style object URLs (a redirect to …/change/)
+        # opendata and policies (their demo data)
+        "ckan_action": "package_list",
+        "catalogue_kind": "ttl",
+        "dataset_name": "bus-lines",
+        "distribution_id": _first("opendata.Distribution", dataset__name="bus-lines"),
+        "od_application_id": _first("opendata.AccessApplication"),
+        "od_comment_id": _first("opendata.Comment"),
+        "award_id": _first("policies.Award"),
+        "policy_benefit_id": _first("policies.Benefit"),
     }
+
+
+def _rating_id(world: World) -> int:
+    from yiwang.evaluation.models import Rating
+
+    return Rating.objects.filter(case=world.case).values_list("pk", flat=True).first() or 1
+
+
+def _rectification_id() -> int:
+    from yiwang.evaluation.models import Rectification
+
+    return Rectification.objects.order_by("pk").values_list("pk", flat=True).first() or 1
+
+
+def _qr_token(world: World) -> str:
+    from yiwang.evaluation.services import rating_qr_token
+
+    return rating_qr_token(case_id=world.case.pk)
+
+
+def _first(model: str, **filters):
+    from django.apps import apps
+
+    return apps.get_model(model).objects.filter(**filters).order_by("pk").values_list("pk", flat=True).first() or 1
 
 
 # --- bodies from the OpenAPI document -----------------------------------------------------------

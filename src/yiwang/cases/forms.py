@@ -30,6 +30,7 @@ class SchemaField:
     choices: list = field(default_factory=list)
     max_length: int | None = None
     errors: list[str] = field(default_factory=list)
+    check: str = ""  # "id_number" | "uscc": checked as the user types (portal:check_code, core.codes)
 
     @property
     def input_id(self) -> str:
@@ -51,6 +52,19 @@ def _kind(spec: dict) -> str:
     if kind == "boolean":
         return "checkbox"
     return "json"
+
+
+ID_NUMBER_PATTERN = "^[0-9]{17}[0-9Xx]$"
+
+
+def _check(spec: dict) -> str:
+    """Which code check (core.codes) a field gets while the user types: an ID number or a credit code."""
+    marker = spec.get("x-applicant") or ""
+    if marker == "id_number" or spec.get("pattern") == ID_NUMBER_PATTERN:
+        return "id_number"
+    if marker == "uscc" or "统一社会信用代码" in str(spec.get("title") or ""):
+        return "uscc"
+    return ""
 
 
 def _display(kind: str, value) -> object:
@@ -86,6 +100,7 @@ def schema_fields(schema: dict, data: dict | None = None, errors: dict | None = 
                 choices=[str(c) for c in spec.get("enum") or []],
                 max_length=spec.get("maxLength"),
                 errors=[str(m) for m in errors.get(f"form_data.{key}", []) + errors.get(key, [])],
+                check=_check(spec),
             )
         )
     return fields

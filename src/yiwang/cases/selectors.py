@@ -30,7 +30,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from yiwang.cases.models import Case, CaseMaterial, CaseState, CaseStep
+from yiwang.cases.models import ApplicantKind, Case, CaseMaterial, CaseState, CaseStep
 from yiwang.core.codes import region_prefix, validate_id_number
 from yiwang.core.errors import NotFound
 from yiwang.core.masking import mask_id_number, mask_name, mask_phone
@@ -312,6 +312,151 @@ def case_notification_facts(*, case_id: int) -> dict:
         "assignee_id": case.assignee_id,
         "applicant_id": case.applicant_id,
     }
+
+
+# --- reads for the evaluation app (好差评 and the service metrics; added by the evaluation
+# helper) ------------------------------------------------------------------------------------
+
+RATABLE_STATES = (CaseState.DELIVERED, CaseState.REFUSED)
+
+
+def case_rating_facts(*, actor, case_id) -> dict:
+    """For the applicant rating his own case: what the rating keeps (item, department, the
+    window that took it in, the staff who decided it). ``NotFound`` unless ``actor`` is the
+    case's applicant — anybody else's case looks missing, whatever their roles.
+
+    ``{"case_id", "number", "state", "ratable" (delivered or refused), "item_code",
+    "item_name", "department_id", "intake_department_id" (walk-in hall, or None),
+    "staff_id" (who decided, else who accepted or refused, else who received; or None),
+    "concluded_at"}``.
+    """
+    try:
+        pk = int(case_id)
+    except (TypeError, ValueError):
+        raise NotFound(_("未找到该办件。"), code="case_not_found") from None
+    case = case_list_for_applicant(actor=actor).filter(pk=pk).first()
+    if case is None:
+        raise NotFound(_("未找到该办件。"), code="case_not_found")
+    staff_id = case.decided_by_id or case.accepted_by_id or case.received_by_id
+    if case.state == CaseState.REFUSED:
+        step = case.steps.filter(kind="refused").only("actor_id").order_by("-id").first()
+        staff_id = step.actor_id if step and step.actor_id else staff_id
+    return {
+        "case_id": case.pk,
+        "number": case.number,
+        "state": case.state,
+        "ratable": case.state in RATABLE_STATES,
+        "item_code": case.item_version.item.implementation_code,
+        "item_name": case.item_version.name,
+        "department_id": case.department_id,
+        "intake_department_id": case.intake_department_id,
+        "staff_id": staff_id,
+        "concluded_at": case.delivered_at or case.decided_at or case.updated_at,
+    }
+
+
+def case_metric_rows(*, department_ids=None, since=None, until=None) -> list[dict]:
+    """One row per submitted case (drafts never), for the service metrics (a system read: the
+    caller scopes by ``department_ids``, an iterable of ids, or None for every department;
+    ``since``/``until`` bound ``submitted_at``, until exclusive). No personal data.
+
+    Keys: ``id, item_code, item_name, department_id, state, channel, decision,
+    submitted_at, accepted_at, decided_at, delivered_at, refused_at, delivery_method,
+    statutory_time_limit, promised_time_limit, supplement_by_staff`` (the supplement was
+    answered by somebody other than the applicant, i.e. at a window), ``item_version_id``,
+    and, when the cases app records them, ``materials_exempt`` (verified 免提交 evidence rows,
+    ``CaseEvidence``) and ``auto_decided`` (an applied 秒批 verdict, ``CaseAutoCheck``) — else None.
+    """
+    from django.db.models import Count, Exists, OuterRef, Subquery
+
+    cases = Case.objects.exclude(state=CaseState.DRAFT)
+    if department_ids is not None:
+        cases = cases.filter(department_id__in=list(department_ids))
+    if since is not None:
+        cases = cases.filter(submitted_at__gte=since)
+    if until is not None:
+        cases = cases.filter(submitted_at__lt=until)
+    by_staff = CaseStep.objects.filter(case_id=OuterRef("pk"), kind="supplement_answered").exclude(
+        actor_id=OuterRef("applicant_id")
+    )
+    auto_model = _optional_cases_model("CaseAutoCheck")
+    if auto_model is not None:
+        # 秒批: the decision table's verdict was applied by the system actor.
+        cases = cases.annotate(auto_decided=Exists(auto_model.objects.filter(case_id=OuterRef("pk"), applied=True)))
+    extra = ["auto_decided"] if auto_model is not None else []
+    rows = list(
+        cases.annotate(
+            supplement_by_staff=Exists(by_staff),
+            refused_at=Subquery(
+                CaseStep.objects.filter(case_id=OuterRef("pk"), kind="refused").order_by("id").values("created_at")[:1]
+            ),
+        ).values(
+            "id",
+            "item_version_id",
+            "department_id",
+            "state",
+            "channel",
+            "decision",
+            "submitted_at",
+            "accepted_at",
+            "decided_at",
+            "delivered_at",
+            "delivery_method",
+            "supplement_by_staff",
+            "refused_at",
+            "item_version__name",
+            "item_version__item__implementation_code",
+            "item_version__statutory_time_limit",
+            "item_version__promised_time_limit",
+            *extra,
+        )
+    )
+    exempt = {}
+    exempt_model = _optional_cases_model("CaseEvidence")
+    if exempt_model is not None and rows:
+        ids = [row["id"] for row in rows]
+        verified = exempt_model.objects.filter(case_id__in=ids, status="verified")
+        for entry in verified.values("case_id").annotate(n=Count("id")):
+            exempt[entry["case_id"]] = entry["n"]
+    result = []
+    for row in rows:
+        auto = next((row[name] for name in extra), None)
+        result.append(
+            {
+                "id": row["id"],
+                "item_version_id": row["item_version_id"],
+                "item_code": row["item_version__item__implementation_code"],
+                "item_name": row["item_version__name"],
+                "department_id": row["department_id"],
+                "state": row["state"],
+                "channel": row["channel"],
+                "decision": row["decision"],
+                "submitted_at": row["submitted_at"],
+                "accepted_at": row["accepted_at"],
+                "decided_at": row["decided_at"],
+                "delivered_at": row["delivered_at"],
+                "refused_at": row["refused_at"],
+                "delivery_method": row["delivery_method"],
+                "statutory_time_limit": row["item_version__statutory_time_limit"],
+                "promised_time_limit": row["item_version__promised_time_limit"],
+                "supplement_by_staff": row["supplement_by_staff"],
+                "materials_exempt": exempt.get(row["id"], 0) if exempt_model is not None else None,
+                "auto_decided": bool(auto) if extra else None,
+            }
+        )
+    return result
+
+
+def _optional_cases_model(name: str):
+    """A model of the cases app that the smart-services work adds (``CaseEvidence``: 免提交
+    snapshots; ``CaseAutoCheck``: 秒批 verdicts), or None while it does not exist — the metrics
+    then say the figure is not recorded."""
+    from django.apps import apps
+
+    try:
+        return apps.get_model("cases", name)
+    except LookupError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -642,4 +787,103 @@ def case_ids_approved_with_output(*, limit: int = 1000) -> list[int]:
         .exclude(item_version__output_license_type_code="")
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
+    )
+
+
+def case_search(*, actor, query: str) -> QuerySet[Case]:
+    """Workbench search (issue #14) among the cases the actor may see: a case number (exact),
+    an 18-character ID number or credit code (through the blind index: exact only, never stored
+    or logged in clear), else part of the applicant's name. Newest first."""
+    from yiwang.core.crypto import blind_index
+
+    query = (query or "").strip()[:64]
+    if not query:
+        return Case.objects.none()
+    cases = visible_cases(actor=actor).filter(submitted_at__isnull=False)
+    compact = query.replace(" ", "").upper()
+    match = Q(number=compact)
+    if len(compact) == 18:
+        match |= Q(applicant_id_index=blind_index(compact))
+    if len(query) >= 2:
+        match |= Q(applicant_name__icontains=query)
+    return _with_refs(cases.filter(match)).order_by("-submitted_at", "-id")
+
+
+def case_handled_by(*, actor) -> QuerySet[Case]:
+    """The cases the actor has acted on (a step of the timeline is theirs), latest first."""
+    if not _signed_in(actor):
+        return Case.objects.none()
+    handled = CaseStep.objects.filter(actor=actor).values("case_id")
+    return _with_refs(visible_cases(actor=actor).filter(pk__in=handled)).order_by("-updated_at", "-id")
+
+
+def case_id_mismatches(*, case: Case) -> list[str]:
+    """Labels of the form fields that name the applicant's own ID number (``x-applicant: id_number``)
+    but hold another one (issue #14): the clerk is warned before accepting. Fields for other
+    people's numbers (a spouse, a child) carry no such marker and are left alone."""
+    if case.applicant_kind != ApplicantKind.NATURAL_PERSON or not case.applicant_id_number:
+        return []
+    own = case.applicant_id_number.strip().upper()
+    data = case.form_data or {}
+    out = []
+    for key, spec in ((case.item_version.form_schema or {}).get("properties") or {}).items():
+        if not isinstance(spec, dict) or spec.get("x-applicant") != "id_number":
+            continue
+        value = str(data.get(key) or "").replace(" ", "").upper()
+        if value and value != own:
+            out.append(str(spec.get("title") or key))
+    return out
+
+
+@dataclass
+class DepartmentFigures:
+    """A department head's page (issue #14): real counts of the departments they head."""
+
+    received: int
+    open: int
+    overdue: int
+    warning: int
+    delivered: int
+    by_state: list  # (label, count)
+    by_item: list  # (item name, count), most first
+    to_decide: list  # cases waiting for a decision: the head's to-do list
+
+
+def department_figures(*, actor) -> DepartmentFigures | None:
+    """Counts over the cases of the departments the actor heads (None for anyone heading none)."""
+    from django.db.models import Count
+
+    scope = Q(pk__in=[])
+    heads = False
+    for grant in actor_grants(actor=actor) if _signed_in(actor) else []:
+        if grant.role != Role.DEPARTMENT_HEAD:
+            continue
+        heads = True
+        if grant.include_descendants:
+            scope |= Q(department__path__startswith=grant.department.path, department__is_active=True)
+        else:
+            scope |= Q(department_id=grant.department_id)
+    if not heads:
+        return None
+    cases = Case.objects.filter(scope, submitted_at__isnull=False)
+    states = dict(CaseState.choices)
+    by_state = [
+        (states.get(row["state"], row["state"]), row["n"])
+        for row in cases.values("state").annotate(n=Count("id")).order_by("state")
+    ]
+    by_item = [
+        (row["item_version__name"], row["n"])
+        for row in cases.values("item_version__name").annotate(n=Count("id")).order_by("-n", "item_version__name")[:10]
+    ]
+    open_states = (CaseState.SUBMITTED, CaseState.SUPPLEMENT_REQUESTED, CaseState.ACCEPTED, CaseState.UNDER_REVIEW)
+    to_decide = list(_with_refs(cases.filter(state=CaseState.UNDER_REVIEW)).order_by("due_date", "id")[:20])
+    return DepartmentFigures(
+        received=cases.count(),
+        open=cases.filter(state__in=open_states).count(),
+        overdue=cases.filter(sla_status="overdue").count(),
+        warning=cases.filter(sla_status="warning").count(),
+        delivered=cases.filter(state=CaseState.DELIVERED).count(),
+        by_state=by_state,
+        by_item=by_item,
+        to_decide=to_decide,
     )

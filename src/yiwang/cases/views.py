@@ -29,6 +29,7 @@ from yiwang.cases import selectors, services
 from yiwang.cases.forms import PREFIX, form_level_errors, parse_form, schema_fields, supplement_items_from_text
 from yiwang.cases.models import ApplicantKind, Case, CaseState, Channel, Decision
 from yiwang.cases.notices import available_notices, notice_pdf
+from yiwang.cases.tracker import case_tracker
 from yiwang.catalog import selectors as catalog_selectors
 from yiwang.core.codes import validate_id_number
 from yiwang.core.errors import Conflict, NotFound, ValidationFailed, YiwangError
@@ -414,6 +415,16 @@ def detail(request: HttpRequest, case_id: int) -> HttpResponse:
             raise Http404 from exc
     context = _case_context(request, case)
     context["is_applicant"] = case.applicant_id == request.user.pk
+    context["tracker"] = case_tracker(case)
+    if context["is_applicant"] and case.state in (CaseState.APPROVED, CaseState.DELIVERED):
+        from yiwang.licenses.selectors import licenses_for_holder  # the license this case produced, if any
+
+        context["produced_license"] = (
+            licenses_for_holder(actor=request.user)
+            .filter(source_case_id=case.pk)
+            .select_related("license_type")
+            .first()
+        )
     return render(request, "cases/detail.html", context)
 
 
@@ -510,11 +521,16 @@ def workbench_index(request: HttpRequest) -> HttpResponse:
     actor = request.user
     sla = request.GET.get("sla") or None
     queue = selectors.case_queue(actor=actor, sla_status=sla, mine=request.GET.get("mine") == "1")
-    lists = [
-        ("intake", _("待受理(窗口)"), selectors.case_intake_queue(actor=actor, stage="intake")),
-        ("queue", _("待审查(本部门)"), queue),
-        ("delivery", _("待送达(窗口)"), selectors.case_intake_queue(actor=actor, stage="delivery")),
-    ]
+    query = (request.GET.get("q") or "").strip()[:64]
+    if query:  # search by case number, applicant name or ID number (issue #14)
+        lists = [("results", _("搜索结果"), selectors.case_search(actor=actor, query=query))]
+    else:
+        lists = [
+            ("intake", _("待受理(窗口)"), selectors.case_intake_queue(actor=actor, stage="intake")),
+            ("queue", _("待审查(本部门)"), queue),
+            ("delivery", _("待送达(窗口)"), selectors.case_intake_queue(actor=actor, stage="delivery")),
+            ("handled", _("我经办过的办件"), selectors.case_handled_by(actor=actor)),
+        ]
     sections = []
     for key, title, cases in lists:
         rows = list(cases[: LIST_LIMIT + 1])
@@ -529,7 +545,13 @@ def workbench_index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "cases/workbench_index.html",
-        {"sections": sections, "clerk": services.is_window_clerk(actor), "sla": sla or ""},
+        {
+            "sections": sections,
+            "clerk": services.is_window_clerk(actor),
+            "sla": sla or "",
+            "query": query,
+            "figures": None if query else selectors.department_figures(actor=actor),
+        },
     )
 
 
@@ -818,6 +840,8 @@ def workbench_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     context["delivery_methods"] = list(services.DELIVERY_METHODS.items())
     context["decisions"] = Decision.choices
     context["S"] = CaseState
+    context["id_mismatches"] = selectors.case_id_mismatches(case=case)
+    context["can"] = services.case_review_actions(request.user, case)
     if case.state == CaseState.SUBMITTED:
         context["missing_materials"] = selectors.case_missing_materials(case=case)
     return render(request, "cases/workbench_detail.html", context)

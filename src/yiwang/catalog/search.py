@@ -67,7 +67,11 @@ MAX_PREFIX_CJK = 12
 MAX_PREFIX_PINYIN = 24
 MAX_QUERY = 60
 PAGE_SIZE_MAX = 100
-MIN_RELATIVE_SCORE = 10  # percent of the best result's score
+MIN_RELATIVE_SCORE = 30  # percent of the best result's score (10 listed 39 of 49 items for 身份证丢了)
+# A best score under this came only from materials, descriptions or a stray bigram: the page
+# says it does not know the need and points to consultation / 12345 (issue #14). A name or alias
+# bigram of a typed word alone scores 3,500-5,000; a material word 1,500; a description word 400.
+CONFIDENT_SCORE = 2000
 TERM_POSTINGS_CAP = 1000  # postings read per query term, strongest first
 
 # Filler citizens add around what they mean; removed from the query (longest first).
@@ -504,6 +508,14 @@ DEFAULT_SYNONYMS: dict[str, list[str]] = {
     "上户口": ["出生户口登记", "户口"],
     "报户口": ["出生户口登记", "户口"],
     "身份证": ["居民身份证"],
+    "丢了": ["补领"],
+    "丢失": ["补领"],
+    "遗失": ["补领"],
+    "弄丢": ["补领"],
+    "掉了": ["补领"],
+    "补办": ["补领"],
+    "驾照": ["机动车驾驶证"],
+    "驾驶证": ["机动车驾驶证"],
     "换证": ["换领"],
     "结婚": ["结婚登记"],
     "领证": ["结婚登记"],
@@ -706,6 +718,11 @@ class SearchPage:
     total: int
     page: int
     page_size: int
+
+    @property
+    def confident(self) -> bool:
+        """Whether the best result matched the need itself (a name, alias or keyword), not a mention."""
+        return bool(self.hits) and self.hits[0].score >= CONFIDENT_SCORE
 
     @property
     def pages(self) -> int:

@@ -117,6 +117,19 @@ class AuditEventAdmin(admin.ModelAdmin):
     def changes_pretty(self, obj: AuditEvent) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.changes, ensure_ascii=False, indent=2))
 
+    def has_view_permission(self, request, obj=None) -> bool:
+        # 三员分立: the audit trail is the audit admin's alone (a grant of the ``audit_admin``
+        # role); neither the superuser flag nor the model permission opens it.
+        user = request.user
+        return bool(
+            user.is_active
+            and user.is_authenticated
+            and user.role_grants.filter(role="audit_admin", department__is_active=True).exists()
+        )
+
+    def has_module_permission(self, request) -> bool:
+        return self.has_view_permission(request)
+
     def has_add_permission(self, request) -> bool:
         return False
 

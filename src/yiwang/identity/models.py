@@ -17,7 +17,16 @@ class User(AbstractUser):
         ENTERPRISE_AGENT = "enterprise_agent", _("法人用户(经办人)")
         STAFF = "staff", _("工作人员")
 
+    class RealNameLevel(models.IntegerChoices):
+        L1 = 1, _("L1 自助注册")
+        L2 = 2, _("L2 人口库核验")
+        L3 = 3, _("L3 窗口当面核验")
+
     kind = models.CharField(_("用户类型"), max_length=20, choices=Kind.choices, default=Kind.CITIZEN)
+    # 实名等级: what a relying party (and a service item) may trust about who this is.
+    real_name_level = models.PositiveSmallIntegerField(
+        _("实名等级"), choices=RealNameLevel.choices, default=RealNameLevel.L1
+    )
     real_name = models.CharField(_("姓名"), max_length=50, blank=True)
     id_number = EncryptedTextField(_("居民身份证号码"), blank=True)
     id_number_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
@@ -113,10 +122,18 @@ class Role(models.TextChoices):
     DEPARTMENT_ADMIN = "department_admin", _("部门管理员")
     CITY_ADMIN = "city_admin", _("市级管理员")
     AUDITOR = "auditor", _("审计人员")
+    # 三员分立 (等保 2.0): no account may hold two of these three.
+    SYSTEM_ADMIN = "system_admin", _("系统管理员")
+    SECURITY_ADMIN = "security_admin", _("安全管理员")
+    AUDIT_ADMIN = "audit_admin", _("安全审计员")
 
 
 # Roles whose holders must use TOTP multi-factor authentication (等保 2.0 双因素).
-ADMIN_ROLES = frozenset({Role.DEPARTMENT_ADMIN, Role.CITY_ADMIN})
+ADMIN_ROLES = frozenset(
+    {Role.DEPARTMENT_ADMIN, Role.CITY_ADMIN, Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN}
+)
+# 三员分立: the three roles no single account may combine.
+SEPARATED_ADMIN_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
 
 
 class RoleGrant(models.Model):
@@ -187,3 +204,20 @@ class ActivationCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.issued_at:%Y-%m-%d}"
+
+
+class PasswordHistory(models.Model):
+    """The hashes of a user's recent passwords (identity.passwords.PasswordHistoryValidator):
+    only hashes, only the last few, so a new password cannot repeat one of them."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    password = models.CharField(max_length=255, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("历史密码")
+        verbose_name_plural = _("历史密码")
+        indexes = [models.Index(fields=["user", "-id"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} · {self.created_at:%Y-%m-%d}"

@@ -29,7 +29,15 @@ from yiwang.core.codes import region_prefix, validate_id_number, validate_region
 from yiwang.core.crypto import blind_index, sm3_hex
 from yiwang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yiwang.core.masking import mask_id_number, mask_phone
-from yiwang.identity.models import ActivationCode, ApiToken, Department, Role, RoleGrant, User
+from yiwang.identity.models import (
+    SEPARATED_ADMIN_ROLES,
+    ActivationCode,
+    ApiToken,
+    Department,
+    Role,
+    RoleGrant,
+    User,
+)
 from yiwang.identity.selectors import actor_has_role, ancestor_paths, grants_cache_invalidate
 
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@+-]{3,150}$")
@@ -140,9 +148,12 @@ def user_create(
             fields["password"] = [str(_("密码与密码哈希只能提供其一"))]
         else:
             try:
-                identify_hasher(password_hash)
+                hasher = identify_hasher(password_hash)
             except ValueError:
                 fields["password"] = [str(_("无法识别的密码哈希"))]
+            else:
+                if hasher.algorithm == "hmac_sm3_client_secret":  # yiwang.sso.hashers: never a password's
+                    fields["password"] = [str(_("无法识别的密码哈希"))]
     else:
         errors = password_errors(password, user)
         if errors:
@@ -922,6 +933,20 @@ def role_grant_create(
         raise Forbidden(_("不能给自己授予角色。"))
     if RoleGrant.objects.filter(user=user, role=role, department=department).exists():
         raise Conflict(_("该用户在此部门已有此角色。"), code="role_grant_exists")
+    if role in SEPARATED_ADMIN_ROLES:
+        # 三员分立: lock the grantee so two concurrent grants cannot both pass the check.
+        User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
+        held = set(
+            RoleGrant.objects.filter(user=user, role__in=list(SEPARATED_ADMIN_ROLES - {role})).values_list(
+                "role", flat=True
+            )
+        )
+        if held:
+            raise Conflict(
+                _("三员分立:系统管理员、安全管理员、安全审计员不得由同一账号兼任(该账号已是%(held)s)。")
+                % {"held": "、".join(str(Role(r).label) for r in sorted(held))},
+                code="separation_of_duties",
+            )
     grant = RoleGrant.objects.create(
         user=user, role=role, department=department, include_descendants=include_descendants, granted_by=actor
     )
@@ -962,3 +987,46 @@ def role_grant_revoke(*, actor, grant: RoleGrant) -> None:
     grant.delete()
     events.publish("identity.role_revoked", grant_id=grant_id, user_id=user_id, role=changes["role"])
     transaction.on_commit(grants_cache_invalidate)
+
+
+# =============================================================================================
+# Real-name levels (实名等级)
+# =============================================================================================
+
+REAL_NAME_METHODS = ("registry_match", "in_person")
+
+
+def user_real_name_level_raise(*, actor, user: User, level: int, method: str) -> User:
+    """Raise an applicant's 实名等级 after a window clerk checked them: ``in_person`` (the
+    person and their 身份证 at the window) gives L3; ``registry_match`` (name + 身份证号 matched
+    against the 人口 registry by the clerk) gives L2. Only a window clerk may do it, never for
+    their own account; a level is never lowered here. Audited as ``user.real_name_level``.
+    """
+    _require_signed_in(actor)
+    if not actor_has_role(actor, role=Role.WINDOW_CLERK) or actor.pk == user.pk:
+        raise Forbidden(_("只有窗口受理人员可以核验实名等级。"))
+    fields: dict[str, list[str]] = {}
+    if method not in REAL_NAME_METHODS:
+        fields["method"] = [str(_("核验方式无效"))]
+    elif level not in User.RealNameLevel.values or (method == "registry_match" and level > 2):
+        fields["level"] = [str(_("该核验方式不能给出此实名等级"))]
+    if user.kind == User.Kind.STAFF:
+        fields["user"] = [str(_("工作人员账号没有实名等级"))]
+    if fields:
+        raise ValidationFailed(fields=fields)
+    with transaction.atomic():
+        locked = User.objects.select_for_update(no_key=True).get(pk=user.pk)
+        if locked.real_name_level >= level:
+            raise Conflict(_("该账号的实名等级已不低于 L%(level)d。") % {"level": level}, code="level_not_raised")
+        before = locked.real_name_level
+        locked.real_name_level = level
+        locked.save(update_fields=["real_name_level"])
+        audit_record(
+            actor=actor,
+            action="user.real_name_level",
+            obj=locked,
+            object_repr=locked.username,
+            changes={"from": f"L{before}", "to": f"L{level}", "method": method},
+        )
+    user.real_name_level = level
+    return user

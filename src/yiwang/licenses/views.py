@@ -62,13 +62,43 @@ def present(request: HttpRequest, code: str) -> HttpResponse:
     return _verification_page(request, result, presentation=code)
 
 
+def _for_display(lic):
+    """What tells two licenses of one type apart on a card: the first fact (a business name…) and the number."""
+    lic.masked_holder_id = mask_id_number(lic.holder_id) if lic.holder_kind == HolderKind.PERSON else lic.holder_id
+    data = lic.data or {}
+    # JSONB does not keep key order: take the type's required fields in order, then any *name* field.
+    required = (lic.license_type.field_schema or {}).get("required") or []
+    keys = [*required, *sorted(k for k in data if "name" in k), *sorted(data)]
+    lic.subject = next((str(data[k]) for k in keys if isinstance(data.get(k), str) and data[k].strip()), "")
+    return lic
+
+
 @login_required
 def wallet(request: HttpRequest) -> HttpResponse:
-    licenses = list(selectors.licenses_for_holder(actor=request.user))
-    for lic in licenses:
-        lic.masked_holder_id = mask_id_number(lic.holder_id) if lic.holder_kind == HolderKind.PERSON else lic.holder_id
+    licenses = [_for_display(lic) for lic in selectors.licenses_for_holder(actor=request.user)]
     presentations = list(selectors.presentations_for_holder(actor=request.user)[:20])
     return render(request, "licenses/wallet.html", {"licenses": licenses, "presentations": presentations})
+
+
+@login_required
+def wallet_license(request: HttpRequest, license_id: int) -> HttpResponse:
+    """One license: its facts, its own verification QR code (the one printed on the PDF), the PDF and 亮证."""
+    try:
+        lic = _for_display(selectors.license_get_for_holder(actor=request.user, id=license_id))
+    except YiwangError as exc:
+        raise Http404 from exc
+    import segno
+
+    url = services.verify_url(lic)
+    out = io.BytesIO()
+    segno.make(url, error="m").save(out, kind="svg", scale=5, border=2, xmldecl=False, svgns=True)
+    props = (lic.license_type.field_schema or {}).get("properties", {})
+    facts = [(props.get(key, {}).get("title", key), value) for key, value in (lic.data or {}).items()]
+    return render(
+        request,
+        "licenses/wallet_license.html",
+        {"lic": lic, "url": url, "qr_svg": out.getvalue().decode(), "facts": facts},
+    )
 
 
 @login_required

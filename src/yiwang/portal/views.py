@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language, get_language_info
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from yiwang.catalog import selectors as catalog_selectors
 from yiwang.core.masking import mask_id_number, mask_phone
@@ -84,3 +84,39 @@ def elder_mode(request: HttpRequest) -> HttpResponse:
         secure=settings.SESSION_COOKIE_SECURE,
     )
     return response
+
+
+@login_required
+def after_login(request: HttpRequest) -> HttpResponse:
+    """Where sign-in lands without a ``next``: staff on their workbench, everyone else on the home page's tasks."""
+    if request.user.kind == "staff":
+        return HttpResponseRedirect(reverse("workbench:home"))
+    return HttpResponseRedirect(reverse("portal:account"))
+
+
+CHECKS = {"id_number": 18, "uscc": 18}
+
+
+@require_GET
+def check_code(request: HttpRequest, kind: str) -> HttpResponse:
+    """As the user types an ID number or credit code: the verdict of ``core.codes`` as a small HTML fragment.
+
+    htmx sends the field's value (under the field's own name, so the first GET value is read).
+    Silent until the value has its full length: a half-typed number is not an error.
+    """
+    from django.core.exceptions import ValidationError
+    from django.http import Http404
+    from django.utils.html import escape
+
+    from yiwang.core import codes
+
+    if kind not in CHECKS:
+        raise Http404
+    value = next(iter(request.GET.values()), "").strip().replace(" ", "")[:40]
+    if len(value) < CHECKS[kind]:
+        return HttpResponse("")
+    try:
+        (codes.validate_id_number if kind == "id_number" else codes.validate_uscc)(value)
+    except ValidationError as exc:
+        return HttpResponse(f'<span class="field-check is-bad">{escape(" ".join(exc.messages))}</span>')
+    return HttpResponse(f'<span class="field-check is-ok">{escape(_("格式与校验位正确"))}</span>')

@@ -231,6 +231,35 @@ def record_read_many(*, registry: str, keys: Sequence[str], fields: Sequence[str
     return {getattr(r, key_field): _view(spec, getattr(r, key_field), r, fields) for r in rows}
 
 
+def record_counts(*, registry: str, group_by: Sequence[str], minimum: int = 5) -> list[dict[str, Any]]:
+    """Aggregate counts of a registry's records grouped by non-personal, non-key fields, for open
+    data (公共数据开放): no row names anybody. Groups with fewer than ``minimum`` records are merged
+    into one row whose values are ``"其他"`` (small-cell suppression), so a rare combination does
+    not single a person out. A personal or key field raises ``UnknownField`` naming it.
+    One query whatever the registry's size.
+    """
+    from django.db.models import Count
+
+    spec = registry_spec(registry)
+    names = list(group_by)
+    for name in names:
+        info = spec.field(name)
+        if info is None or info.personal or info.key or spec.name == "license":
+            raise UnknownField(registry, name)
+    rows = MODELS[spec.name].objects.values(*names).annotate(count=Count("pk")).order_by(*names)
+    kept: list[dict[str, Any]] = []
+    other = 0
+    for row in rows:
+        if row["count"] < minimum:
+            other += row["count"]
+            continue
+        values = {n: (row[n].isoformat() if hasattr(row[n], "isoformat") else row[n]) for n in names}
+        kept.append(values | {"count": row["count"]})
+    if other:
+        kept.append({n: "其他" for n in names} | {"count": other})
+    return kept
+
+
 # =============================================================================================
 # Staff of source departments
 # =============================================================================================

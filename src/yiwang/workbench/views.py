@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from yiwang.catalog import selectors as catalog_selectors
 from yiwang.core import health
 from yiwang.core.calendar import holiday_missing_message, holiday_years_missing
+from yiwang.evaluation import selectors as evaluation_selectors
 from yiwang.identity.models import Role, User
 from yiwang.identity.selectors import departments_for_actor, roles_for_actor
 from yiwang.registries.selectors import registries_for_actor
@@ -103,6 +104,14 @@ def _tools(user) -> list[dict]:
                 "url": reverse("exchange_workbench:home"),
                 "name": _("数据共享交换"),
                 "description": _("申请和审核共享数据、管理接入系统和授权、核实数据异议。"),
+            }
+        )
+    if evaluation_selectors.is_evaluation_staff(actor=user):
+        tools.append(
+            {
+                "url": reverse("evaluation_workbench:index"),
+                "name": _("好差评与服务指标"),
+                "description": _("好评率、差评整改、恶意评价认定,以及由办件计算的服务指标。"),
             }
         )
     if user.is_staff:

@@ -69,6 +69,7 @@ from yiwang.cases.services.review import (
     case_decide,
     case_extend,
     case_record_opinion,
+    case_review_actions,
     decision_roles,
     review_steps,
 )
@@ -116,6 +117,7 @@ __all__ = [
     "case_refuse",
     "case_request_human_review",
     "case_request_supplement",
+    "case_review_actions",
     "case_submit",
     "case_supplement_answer",
     "case_sweep",

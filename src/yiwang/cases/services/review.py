@@ -222,3 +222,26 @@ def case_decide(*, actor, case_id, decision: str, reasons: str = "", expected_ve
     _save(case, actor=actor, action="case.decide", changes={"state": [old, case.state], "decision": decision})
     _publish(event, case)
     return case
+
+
+def case_review_actions(actor, case: Case) -> set[str]:
+    """The review actions ``actor`` may take on ``case`` at its stage (issue #14: the workbench
+    shows each role only these). Read-only; the services still check every action themselves."""
+    out: set[str] = set()
+    if case.state not in (CaseState.ACCEPTED, CaseState.UNDER_REVIEW):
+        return out
+    if _has_role(actor, Role.REVIEWER, case) and case.assignee_id is None:
+        out.add("claim")
+    steps = review_steps(case.item_version)
+    if case.step_index < len(steps):
+        role = steps[case.step_index].get("role") or Role.REVIEWER
+        taken = role == Role.REVIEWER and case.assignee_id not in (None, actor.pk)
+        if _has_role(actor, role, case) and not taken:
+            out.add("opinion")
+    if _has_role(actor, decision_roles(case.item_version), case):
+        out.add("decide")
+    if _has_role(actor, Role.DEPARTMENT_HEAD, case):
+        out.add("extend")
+    if _has_role(actor, (Role.REVIEWER, Role.DEPARTMENT_HEAD), case):
+        out.add("supplement")
+    return out

@@ -133,3 +133,20 @@ def test_a_second_load_changes_nothing(demo_catalog):  # noqa: F811
     assert report.items["unchanged"] == len(demo_data.document()["items"])
     assert report.published_items == report.published_life_events == 0
     assert SearchEntry.objects.count() == before
+
+
+def test_guides_promise_only_what_the_platform_does(document):
+    """Issue #14: a required field whose help said it may be left out; 申请书 described as filled in
+    online and e-signed, yet uploaded; 网上申请自动受理 while a clerk accepts."""
+    import re
+
+    for item in document["items"]:
+        form = item["form_schema"]
+        for key in form.get("required", []):
+            help_text = str(form["properties"][key].get("description", ""))
+            assert not re.search(r"可以?不(填|使用)|留空|选填", help_text) or "填写" in help_text, (item["name"], key)
+        for material in item["materials"]:
+            assert "电子签名" not in str(material.get("description", "")), (item["name"], material["name"])
+            assert "在线填写" not in str(material.get("description", "")), (item["name"], material["name"])
+        for step in item["process"]:
+            assert "自动受理" not in str(step.get("description", "")), (item["name"], step["name"])

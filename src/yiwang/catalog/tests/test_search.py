@@ -184,6 +184,28 @@ def test_bulk_indexed_entries_rank_like_published_ones(demo_catalog):  # noqa: F
     assert hits[0].score == hits[1].score
 
 
+def test_a_query_about_one_need_shows_that_need_and_stops(demo_catalog):  # noqa: F811
+    """Issue #14: 身份证丢了 listed 39 of 49 items (every item whose materials mention 身份证)."""
+    page = search.search("身份证丢了", page_size=50)
+    assert page.confident and page.hits[0].name == "居民身份证补领"
+    assert page.total <= 3, [h.name for h in page.hits]
+    assert _names("驾照到期")[0] == "机动车驾驶证有效期满换证"
+    assert _names("驾照丢了")[0] == "机动车驾驶证遗失补证"
+
+
+def test_an_unknown_need_is_not_answered_with_an_unrelated_item(demo_catalog, client):  # noqa: F811
+    weak = search.search("到期了")
+    assert not weak.confident  # at most a mention in a description
+    html = client.get("/services/", {"q": "到期了"}).content.decode()
+    assert "12345" in html
+    if weak.hits:
+        assert "data-unknown-need" in html and 'id="by-department"' not in html
+    html = client.get("/services/", {"q": "量子引力望远镜"}).content.decode()
+    assert "12345" in html and 'id="by-department"' in html  # nothing found: browse by department
+    html = client.get("/services/", {"q": "身份证丢了"}).content.decode()
+    assert "居民身份证补领" in html and 'id="by-department"' not in html and "data-unknown-need" not in html
+
+
 def test_the_synonym_admin_form_refuses_empty_words_and_saves_through_the_service(demo_catalog, client):  # noqa: F811
     """Regression (permission matrix probe): a POST to the synonym admin's add page without
     words answered 500 (the model's error named a field the form does not show)."""

@@ -11,10 +11,26 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def auditor_client(client, django_user_model):
+    from yiwang.identity import mfa
+    from yiwang.identity.models import Department, RoleGrant
+
     user = django_user_model.objects.create_user(username="auditor1", password="x", is_staff=True, kind="staff")
     user.user_permissions.add(Permission.objects.get(codename="view_auditevent"))
+    # 三员分立: the audit trail is the audit admin's (a role grant), not a model permission's
+    city = Department.objects.create(name="示范市", code="city", level=2, kind="government", region_code="320500")
+    RoleGrant.objects.create(user=user, role="audit_admin", department=city)
     client.force_login(user)
+    session = client.session
+    session[mfa.SESSION_VERIFIED] = True  # the role requires TOTP; as after a TOTP check
+    session.save()
     return client
+
+
+def test_a_model_permission_alone_does_not_open_the_trail(client, django_user_model, events):
+    user = django_user_model.objects.create_user(username="viewer", password="x", is_staff=True, kind="staff")
+    user.user_permissions.add(Permission.objects.get(codename="view_auditevent"))
+    client.force_login(user)
+    assert client.get("/admin/core/auditevent/").status_code == 403
 
 
 @pytest.fixture

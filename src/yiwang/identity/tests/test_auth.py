@@ -64,7 +64,7 @@ def test_empty_form_names_the_missing_fields(client):
 def test_open_redirect_is_refused(client):
     make_citizen()
     response = login(client, "citizen", next="https://evil.example/")
-    assert response["Location"] == "/account/"
+    assert response["Location"] == "/signed-in/"  # portal:after_login: staff to the workbench, others to /account/
 
 
 def test_lockout_after_repeated_failures_even_with_the_right_password(client):

@@ -131,3 +131,40 @@ def test_scanning_the_downloaded_pdf_leads_to_valid_then_revoked(client, world, 
     assert 'data-result="valid"' in scanner.get(path).content.decode()
     license_revoke(actor=world.reviewer, license=lic, reason="吊销")
     assert 'data-result="revoked"' in scanner.get(path).content.decode()
+
+
+@pytest.mark.parametrize("tamper", ["link", "row"])
+def test_tampered_verify_page_gives_one_verdict(client, world, tamper):
+    """Issue #14: a tampered link said both 验证不通过 and "SM2 签名验证通过"."""
+    lic = issue(world)
+    path = _scan_path(lic)
+    if tamper == "link":
+        path = path[:-2] + ("00" if not path.endswith("00") else "11")
+    else:
+        License.objects.filter(pk=lic.pk).update(data={"business_name": "改过的名称"})
+    html = client.get(path).content.decode()
+    assert 'data-result="invalid_signature"' in html and "验证不通过" in html
+    assert "SM2 签名验证通过" not in html and 'data-result="valid"' not in html
+    assert "张*三" not in html  # no details to trust on a failed verdict
+
+
+def test_wallet_tells_two_licenses_of_one_type_apart_and_each_has_its_page(client, world, settings):
+    """Issue #14: two 营业执照 cards looked alike (and were two landmarks with one name)."""
+    import re
+
+    first = issue(world)
+    second = issue(
+        world, data={"business_name": "苏州市虎丘区小三茶馆", "business_scope": "茶饮", "address": "虎丘路2号"}
+    )
+    client.force_login(world.citizen)
+    html = client.get("/wallet/").content.decode()
+    headings = re.findall(r'<h2 id="lic-\d+">(.*?)</h2>', html, re.S)
+    assert len(headings) == 2 and headings[0] != headings[1]
+    assert "小三面馆" in html and "小三茶馆" in html
+    page = client.get(f"/wallet/{second.pk}/").content.decode()
+    assert "小三茶馆" in page and f"/wallet/{second.pk}/pdf" in page and "<svg" in page
+    token = keys.short_token(second.signature)
+    assert f'data-verify-url="{settings.SITE_URL}/verify/{second.identifier}?s={token}"' in page
+    assert client.get(f"/wallet/{first.pk}/").status_code == 200
+    client.force_login(world.clerk)
+    assert client.get(f"/wallet/{second.pk}/").status_code == 404

@@ -16,14 +16,15 @@ def _unquote(line: str) -> str:
 def parse_po(path: Path) -> tuple[dict[str, str], set[str]]:
     """(msgid → msgstr, fuzzy msgids) for singular, non-obsolete entries (enough for this catalog)."""
     entries: dict[str, str] = {}
-    msgid = msgstr = None
+    msgid = msgstr = context = None
     field = None
     fuzzy = False
     fuzzy_ids: set[str] = set()
 
     def flush():
         if msgid is not None and msgstr is not None:
-            entries[msgid] = msgstr
+            key = f"{context}\x04{msgid}" if context else msgid  # msgctxt: the .mo's key
+            entries[key] = msgstr
             if fuzzy:
                 fuzzy_ids.add(msgid)
 
@@ -31,12 +32,14 @@ def parse_po(path: Path) -> tuple[dict[str, str], set[str]]:
         line = raw.strip()
         if not line:
             flush()
-            msgid = msgstr = field = None
+            msgid = msgstr = field = context = None
             fuzzy = False
         elif line.startswith("#,") and "fuzzy" in line:
             fuzzy = True
         elif line.startswith("#"):
             continue
+        elif line.startswith("msgctxt "):
+            context = _unquote(line[8:])
         elif line.startswith("msgid "):
             msgid, field = _unquote(line[6:]), "id"
         elif line.startswith("msgstr "):

@@ -48,8 +48,48 @@
     }
   });
 
+  // A chosen file of a type or size the platform refuses is explained at once, next to the
+  // field (data-file-check / data-file-too-big carry the message in the page's language), not
+  // only after the form is sent.
+  var MAX_UPLOAD = 10 * 1024 * 1024;
+  function checkFiles(input) {
+    var slot = document.getElementById(input.id + "_typecheck");
+    if (!slot) {
+      slot = document.createElement("p");
+      slot.id = input.id + "_typecheck";
+      slot.className = "errorlist field-check is-bad";
+      slot.setAttribute("role", "alert");
+      input.insertAdjacentElement("afterend", slot);
+    }
+    var allowed = (input.getAttribute("accept") || "").split(",");
+    var problem = "";
+    Array.prototype.forEach.call(input.files || [], function (file) {
+      var name = file.name.toLowerCase();
+      var ok = allowed.some(function (a) {
+        a = a.trim().toLowerCase();
+        return a && (a.charAt(0) === "." ? name.slice(-a.length) === a : file.type === a);
+      });
+      if (!ok) {
+        problem = input.getAttribute("data-file-check");
+      } else if (file.size > MAX_UPLOAD && !problem) {
+        problem = input.getAttribute("data-file-too-big");
+      }
+    });
+    slot.textContent = problem;
+    slot.hidden = !problem;
+    if (problem) {
+      input.setAttribute("aria-invalid", "true");
+      input.value = "";
+    } else {
+      input.removeAttribute("aria-invalid");
+    }
+  }
+
   document.addEventListener("change", function (event) {
     var field = event.target;
+    if (field.hasAttribute && field.hasAttribute("data-file-check")) {
+      checkFiles(field);
+    }
     if (field.hasAttribute && field.hasAttribute("data-autosubmit") && field.form) {
       field.form.submit();
     }

@@ -112,6 +112,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         bin_dir = os.path.dirname(sys.executable)
+        from yiwang.core.siteurl import bind_mismatch, serve_site_url
+
+        site_url = serve_site_url(options["host"], options["port"])
+        if site_url:  # QR codes follow the port served (make demo PORT=…); children inherit it
+            os.environ["YIWANG_SITE_URL"] = site_url
+        warning = bind_mismatch(options["host"], options["port"], site_url or settings.SITE_URL)
+        if warning:
+            self.stderr.write(self.style.WARNING(warning))
         worker = None
         if not options["no_worker"]:
             worker = Supervised("background worker", [os.path.join(bin_dir, "yiwang"), "worker"])

@@ -1,0 +1,34 @@
+"""The 精准推送 notification in the message centre (created when missing; an operator's edits stay)."""
+
+from django.db import migrations
+
+TEMPLATES = [
+    (
+        "policies.eligible",
+        "惠企政策精准推送(企业)",
+        {
+            "in_app": (
+                "您可享受:{{ benefit }}",
+                "根据《{{ policy }}》,贵单位符合“{{ benefit }}”的条件({{ mode }},{{ amount }} 元)。依据:{{ reasons }}",
+            )
+        },
+    ),
+]
+
+
+def seed(apps, schema_editor):
+    Template = apps.get_model("messaging", "Template")
+    for code, name, variants in TEMPLATES:
+        for channel, (subject, body) in variants.items():
+            Template.objects.get_or_create(
+                code=code, channel=channel, defaults={"name": name, "subject": subject, "body": body, "active": True}
+            )
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("policies", "0001_policies_benefits_awards"),
+        ("messaging", "0002_seed_templates"),
+    ]
+
+    operations = [migrations.RunPython(seed, migrations.RunPython.noop)]

@@ -1,0 +1,93 @@
+"""Policy reads: the published library, 政策计算器 for an enterprise, its awards, the lists to review."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import QuerySet
+
+from yiwang.core.errors import NotFound
+from yiwang.identity.models import User
+from yiwang.identity.selectors import departments_for_actor
+from yiwang.policies import rules
+from yiwang.policies.models import Award, Benefit, Policy
+
+
+def policies_published() -> QuerySet[Policy]:
+    return Policy.objects.filter(status=Policy.Status.PUBLISHED).select_related("department")
+
+
+@dataclass(frozen=True)
+class CalculatorLine:
+    policy: Policy
+    benefit: Benefit
+    eligible: bool
+    reasons: list[str]
+    amount: Decimal
+
+
+def calculator(*, actor) -> tuple[list[CalculatorLine], Decimal]:
+    """政策计算器: every published benefit with whether the actor's enterprise qualifies, why, and
+    the total it may get. Only an enterprise agent has an enterprise; anyone else gets NotFound."""
+    from yiwang.policies.services import enterprise_facts
+
+    uscc = getattr(actor, "enterprise_uscc", "") if getattr(actor, "kind", "") == User.Kind.ENTERPRISE_AGENT else ""
+    if not uscc:
+        raise NotFound()
+    facts = enterprise_facts(actor=actor, uscc=uscc)
+    lines = []
+    for benefit in Benefit.objects.filter(policy__status=Policy.Status.PUBLISHED).select_related("policy"):
+        eligible, reasons = rules.evaluate(benefit.rules, facts)
+        lines.append(
+            CalculatorLine(benefit.policy, benefit, eligible, reasons, benefit.amount if eligible else Decimal(0))
+        )
+    lines.sort(key=lambda line: (not line.eligible, -line.amount))
+    return lines, sum((line.amount for line in lines), Decimal("0"))
+
+
+def awards_of_enterprise(*, actor) -> QuerySet[Award]:
+    uscc = getattr(actor, "enterprise_uscc", "") if getattr(actor, "kind", "") == User.Kind.ENTERPRISE_AGENT else ""
+    if not uscc:
+        return Award.objects.none()
+    return Award.objects.filter(uscc=uscc).select_related("benefit", "benefit__policy")
+
+
+def awards_to_review(*, actor) -> QuerySet[Award]:
+    rows = Award.objects.select_related("benefit", "benefit__policy")
+    if getattr(actor, "is_superuser", False):
+        return rows
+    return rows.filter(benefit__policy__department__in=departments_for_actor(actor=actor))
+
+
+def award_get_for_review(*, actor, id) -> Award:
+    found = awards_to_review(actor=actor).filter(pk=id).first()
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def benefit_get_for_department(*, actor, id) -> Benefit:
+    rows = Benefit.objects.select_related("policy", "policy__department")
+    if not getattr(actor, "is_superuser", False):
+        rows = rows.filter(policy__department__in=departments_for_actor(actor=actor))
+    found = rows.filter(pk=id).first()
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def batches_for_department(*, actor) -> QuerySet:
+    from yiwang.policies.models import PaymentBatch
+
+    rows = PaymentBatch.objects.select_related("benefit", "benefit__policy")
+    if getattr(actor, "is_superuser", False):
+        return rows
+    return rows.filter(benefit__policy__department__in=departments_for_actor(actor=actor))
+
+
+def batch_get_for_department(*, actor, id):
+    found = batches_for_department(actor=actor).filter(pk=id).first()
+    if found is None:
+        raise NotFound()
+    return found
