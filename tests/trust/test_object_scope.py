@@ -67,6 +67,7 @@ def _probes(world: World) -> list[tuple[Probe, dict, dict, list[str]]]:
         ("GET", "/cases/{id}/notices/acceptance.pdf", None),
         ("POST", "/cases/{id}/supplement/", {**page_version, "note": "补正"}),
         ("POST", "/cases/{id}/withdraw/", {**page_version, "reason": "不办了"}),
+        ("POST", "/cases/{id}/human-review/", {"reason": "请人工复核"}),
         ("GET", "/workbench/cases/{id}/", None),
         ("POST", "/workbench/cases/{id}/accept/", page_version),
         ("POST", "/workbench/cases/{id}/refuse/", {**page_version, "reason": "不符合"}),

@@ -11,7 +11,7 @@ has an idempotency key, so a rerun finds it and changes nothing.
 """
 
 from yiwang.catalog import selectors as catalog_selectors
-from yiwang.core.errors import NotFound
+from yiwang.core.errors import NotFound, YiwangError
 from yiwang.identity.models import User
 
 ITEM = "SFS-SCJG-0001"  # 个体工商户设立登记
@@ -105,7 +105,54 @@ def load(actor=None):
         if username in users and hall_clerk in users:
             submit(username, shop, address, window=True, at=users[hall_clerk])
     created.extend(_bundle())
+    _smart_grants()
     return created
+
+
+# What the cases app reads through the exchange for 减填 (pre-filling the applicant's own 户籍地址,
+# in clear: it is his) and 秒批 (region, birth date), and for 免提交 (the electronic-license
+# registry). Granted by the platform administrator, as the source departments would.
+SMART_GRANTS = (
+    ("population", ["name", "sex", "birth_date", "region_code", "address"], ["address"]),
+    ("license", ["license_type", "status", "valid_until", "holder_name", "data"], []),
+)
+
+
+def _smart_grants() -> None:
+    import datetime
+
+    from django.utils import timezone
+
+    from yiwang.exchange import gateway
+    from yiwang.exchange import services as exchange
+    from yiwang.exchange.models import Grant
+    from yiwang.identity.models import Department
+
+    admin = User.objects.filter(is_superuser=True).order_by("pk").first()
+    consumer = Department.objects.filter(code="SFS-SPJ").first()
+    if admin is None or consumer is None:
+        return
+    made = False
+    for registry, fields, unmasked in SMART_GRANTS:
+        if Grant.objects.filter(consumer_app="cases", registry=registry, revoked_at__isnull=True).exists():
+            continue
+        try:
+            exchange.grant_for_app(
+                actor=admin,
+                app="cases",
+                department=consumer,
+                registry=registry,
+                fields=fields,
+                purpose="办件表单预填、免提交核验与秒批",
+                legal_basis="《优化营商环境条例》第三十五条;《国务院关于加快推进政务服务标准化规范化便利化的指导意见》",
+                valid_until=timezone.localdate() + datetime.timedelta(days=365),
+                unmasked_fields=unmasked,
+            )
+        except YiwangError:  # the exchange's resource catalog not loaded (a city-only demo)
+            return
+        made = True
+    if made:
+        gateway.invalidate()
 
 
 def _bundle() -> list:

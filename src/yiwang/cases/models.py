@@ -243,6 +243,9 @@ class StepKind(models.TextChoices):
     DELIVERED = "delivered", _("送达")
     WITHDRAWN = "withdrawn", _("撤回申请")
     SLA_CHANGED = "sla_changed", _("时限状态变化")
+    EVIDENCE_VERIFIED = "evidence_verified", _("免提交材料核验")
+    AUTO_CHECKED = "auto_checked", _("智能审批")
+    REVIEW_REQUESTED = "review_requested", _("申请人工复核")
 
 
 class CaseStep(models.Model):
@@ -381,3 +384,82 @@ class CaseBundle(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+# --- 免证可办 and 秒批 ------------------------------------------------------------------------
+
+
+class EvidenceStatus(models.TextChoices):
+    VERIFIED = "verified", _("已核验,免提交")
+    MISSING = "missing", _("未查到")
+    REVOKED = "revoked", _("已注销")
+    EXPIRED = "expired", _("已过期")
+    SUSPENDED = "suspended", _("已暂停使用")
+    INVALID_SIGNATURE = "invalid_signature", _("签名验证未通过")
+    UNAVAILABLE = "unavailable", _("暂时无法核验")
+
+
+class CaseEvidence(models.Model):
+    """免提交: a material whose catalog source is a license type or a registry item, satisfied at
+    submission by reading the applicant's license or registry record through the exchange (the
+    read is in the evidence log with the item as purpose). ``verified`` rows carry the snapshot
+    (license id, signature checked, fields, time); the others say why the applicant must upload."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="evidence")
+    requirement = models.ForeignKey(
+        "catalog.MaterialRequirement", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    name = models.CharField(_("材料名称"), max_length=200)
+    source = models.CharField(_("来源"), max_length=10)  # license | registry
+    source_code = models.CharField(_("证照类型或基础库字段"), max_length=100)
+    status = models.CharField(_("核验结果"), max_length=20, choices=EvidenceStatus.choices)
+    license_identifier = models.CharField(_("证照标识"), max_length=64, blank=True)
+    signature_valid = models.BooleanField(_("签名有效"), default=False)
+    snapshot = EncryptedTextField(_("核验快照"), blank=True, help_text=_("JSON:核验时读取的字段"))
+    note = models.CharField(_("说明"), max_length=300, blank=True)
+    checked_at = models.DateTimeField(_("核验时间"))
+
+    class Meta:
+        verbose_name = _("免提交材料核验")
+        verbose_name_plural = _("免提交材料核验")
+        ordering = ["case", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} · {self.get_status_display()}"
+
+    @property
+    def is_verified(self) -> bool:
+        return self.status == EvidenceStatus.VERIFIED
+
+
+class AutoOutcome(models.TextChoices):
+    APPROVE = "approve", _("自动准予")
+    REFUSE = "refuse", _("自动不予")
+    REFER = "refer", _("转人工审查")
+
+
+class CaseAutoCheck(models.Model):
+    """What the platform found by itself at submission (秒批 and 减填): the decision table's
+    verdict with the table version, the facts used and what each condition found, whether the
+    verdict was applied, and which pre-filled form fields the applicant changed."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="auto_check")
+    table_version = models.PositiveIntegerField(_("决策表版本"), null=True, blank=True)
+    table_digest = models.CharField(_("事项内容摘要"), max_length=64, blank=True)
+    outcome = models.CharField(_("决策结论"), max_length=10, choices=AutoOutcome.choices, blank=True)
+    reason = models.TextField(_("理由"), blank=True)
+    row = models.PositiveSmallIntegerField(_("命中行"), null=True, blank=True)
+    applied = models.BooleanField(_("已自动办理"), default=False)
+    referral = models.TextField(_("转人工原因"), blank=True)
+    details = EncryptedTextField(_("事实与核验结果"), blank=True, help_text=_("JSON:facts、findings、prefill"))
+    changed_fields = models.JSONField(_("申请人修改的预填字段"), default=list, blank=True)
+    review_requested_at = models.DateTimeField(_("申请人工复核时间"), null=True, blank=True)
+    review_reason = models.TextField(_("复核理由"), blank=True)
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("智能审批记录")
+        verbose_name_plural = _("智能审批记录")
+
+    def __str__(self) -> str:
+        return f"{self.case_id} · {self.outcome}"

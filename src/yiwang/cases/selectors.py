@@ -730,6 +730,66 @@ def shown_form(form_data, *, owner, full_name: bool):
     return shown(form_data or {})
 
 
+# --- 免提交 and 秒批 (services.smart) ----------------------------------------------------------
+
+
+@dataclass
+class SmartView:
+    """What the platform checked by itself for one case, as its pages show it: the 免提交
+    materials (``evidence``), the decision table's verdict (``check``) and — for staff only —
+    the facts and what each condition found, and the pre-filled fields the applicant changed."""
+
+    evidence: list
+    check: object | None
+    facts: dict
+    findings: list
+    unverified: dict
+    changed: list
+
+
+def case_smart_view(*, case: Case, staff: bool) -> SmartView:
+    """Two queries. The case is one the caller may already see (from ``case_get``)."""
+    import json
+
+    from yiwang.cases.models import CaseAutoCheck, CaseEvidence
+
+    evidence = list(CaseEvidence.objects.filter(case_id=case.pk).order_by("id"))
+    check = CaseAutoCheck.objects.filter(case_id=case.pk).first()
+    details = {}
+    if check is not None and staff and check.details:
+        details = json.loads(check.details)
+    return SmartView(
+        evidence=evidence,
+        check=check,
+        facts=details.get("facts") or {},
+        findings=details.get("findings") or [],
+        unverified=details.get("unverified") or {},
+        changed=list(check.changed_fields) if check is not None else [],
+    )
+
+
+def case_form_prefill(*, actor, version) -> tuple[dict, dict]:
+    """The version's form pre-filled for the signed-in applicant (``services.form_prefill``:
+    identity, and his own registry record read through the exchange)."""
+    from yiwang.cases.services import form_prefill
+
+    if not _signed_in(actor):
+        return {}, {}
+    return form_prefill(actor=actor, applicant=actor, version=version)
+
+
+def case_ids_approved_with_output(*, limit: int = 1000) -> list[int]:
+    """Ids of approved or delivered cases whose item version outputs a license type: what the
+    licenses app issues for (its demo loader uses it when no worker ran the ``case.approved``
+    events). Oldest first."""
+    return list(
+        Case.objects.filter(state__in=(CaseState.APPROVED, CaseState.DELIVERED), decision="approve")
+        .exclude(item_version__output_license_type_code="")
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
 def case_search(*, actor, query: str) -> QuerySet[Case]:
     """Workbench search (issue #14) among the cases the actor may see: a case number (exact),
     an 18-character ID number or credit code (through the blind index: exact only, never stored

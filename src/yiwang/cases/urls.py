@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:case_id>/materials/<int:material_id>/", views.material, name="material"),
     path("<int:case_id>/supplement/", views.supplement_answer, name="supplement_answer"),
     path("<int:case_id>/withdraw/", views.withdraw, name="withdraw"),
+    path("<int:case_id>/human-review/", views.human_review, name="human_review"),
     path("<int:case_id>/notices/<str:kind>.pdf", views.notice, name="notice"),
     path("bundles/apply/<str:code>/", bundle_views.bundle_apply, name="bundle_apply"),
     path("bundles/<int:bundle_id>/", bundle_views.bundle_detail, name="bundle_detail"),

@@ -192,7 +192,9 @@ def _shown_form(request: HttpRequest, owner) -> dict:
 
 def _case_context(request: HttpRequest, case: Case) -> dict:
     supplement = selectors.case_supplement(case=case)
+    staff = request.user.kind == User.Kind.STAFF
     return {
+        "smart": selectors.case_smart_view(case=case, staff=staff),
         "case": case,
         "applicant": _masked_applicant(case),
         "steps": selectors.case_timeline(actor=request.user, case=case),
@@ -219,7 +221,13 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
     schema = version.form_schema or {}
     context = {"item": item, "v": version, "requirements": requirements}
     if request.method != "POST":
-        return _apply_page(request, context, version, uuid.uuid4().hex)
+        # 减填: what the platform knows is filled in; the applicant confirms instead of typing.
+        data, sources = selectors.case_form_prefill(actor=request.user, version=version)
+        if data:
+            defaults = {k: s["default"] for k, s in (schema.get("properties") or {}).items() if "default" in s}
+            data = {**defaults, **data}
+        context["prefilled"] = [f.label for f in schema_fields(schema, data, {}) if f.key in sources]
+        return _apply_page(request, context, version, uuid.uuid4().hex, data or None)
 
     key = (request.POST.get("idempotency_key") or "").strip()[:64] or uuid.uuid4().hex
     if request.POST.get("action") == "draft":
@@ -243,6 +251,7 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
                 form_data=data,
                 idempotency_key=key,
                 materials=_posted_materials(request, requirements),
+                human_review=request.POST.get("human_review") == "1",
             )
         except ValidationFailed as exc:
             errors = _fields_as_lists(exc.fields) or {"": [str(exc.message)]}
@@ -255,6 +264,23 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
                 messages.success(request, _("申请已提交,办件编号 %(number)s。") % {"number": case.number})
             return redirect("cases:detail", case_id=case.pk)
     return _apply_page(request, context, version, key, data, errors, status=status)
+
+
+@login_required
+@require_POST
+def human_review(request: HttpRequest, case_id: int) -> HttpResponse:
+    """The applicant asks a person to look again at an automatic refusal (秒批)."""
+    try:
+        services.case_request_human_review(
+            actor=request.user, case_id=case_id, reason=request.POST.get("reason", ""), expected_version=None
+        )
+    except NotFound as exc:
+        raise Http404 from exc
+    except YiwangError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, _("已申请人工复核,工作人员将重新审查。"))
+    return redirect("cases:detail", case_id=case_id)
 
 
 @login_required

@@ -89,6 +89,8 @@ class ItemDetail(ItemSummary):
     version_id: int = Field(description="Id of this version; a case keeps it")
     published_at: str | None
     certificate_free_materials: int = Field(description="Materials satisfied by a license or registry (免提交)")
+    material_reduction_ratio: float = Field(description="材料减免比例: 免提交 materials / all materials, 0..1")
+    automatic_decision: bool = Field(description="秒批: the version has a decision table")
 
 
 class LifeEventSummary(Schema):
@@ -242,6 +244,8 @@ def _detail(item: ServiceItem, version: ServiceItemVersion) -> dict:
         "version_id": version.pk,
         "published_at": version.published_at.isoformat() if version.published_at else None,
         "certificate_free_materials": sum(1 for m in guide["materials"] if m["source"] != MaterialSource.APPLICANT),
+        "material_reduction_ratio": ServiceItemVersion.reduction_of(guide["materials"])[1],
+        "automatic_decision": bool(version.decision_table),
     }
 
 

@@ -78,6 +78,7 @@ def item_labels() -> dict[str, str]:
         "output_license_type_code": _("出件证照类型编码"),
         "output_description": _("办理结果"),
         "output": _("办理结果"),
+        "decision_table": _("决策表"),
     }
 
 
@@ -150,7 +151,10 @@ ITEM_FIELDS = (
     "process",
     "form_schema",
     "output",
+    "decision_table",
 )
+# Left out of an item's dict when empty, so that items without one keep their content digest.
+OPTIONAL_ITEM_FIELDS = ("decision_table",)
 MATERIAL_FIELDS = (
     "name",
     "requirement",
@@ -295,7 +299,25 @@ def check_item(data, *, prefix: tuple = ()) -> tuple[dict, list[Problem]]:
     out["process"] = _check_process(c, data.get("process"))
     out["form_schema"] = _check_form_schema(c, data.get("form_schema"))
     out["output"] = _check_output(c, data.get("output"))
-    return {key: out[key] for key in ITEM_FIELDS}, c.problems
+    out["decision_table"] = _check_decision_table(c, data.get("decision_table"), out["form_schema"])
+    return {key: out[key] for key in ITEM_FIELDS if key not in OPTIONAL_ITEM_FIELDS or out[key]}, c.problems
+
+
+def _check_decision_table(c: _Checker, value, form_schema: dict) -> dict:
+    """The table's shape, facts and rows (``catalog.decision.check_table``); examples are run
+    at publication (``services.item_publish``), so a draft may be saved while they fail."""
+    from yiwang.catalog.decision import check_table
+    from yiwang.registries.selectors import registry_fields
+
+    if value in (None, "", {}):
+        return {}
+    known: dict[str, set[str]] = {}
+    for info in registry_fields():
+        known.setdefault(info.registry, set()).add(info.field)
+    table, problems = check_table(value, form_schema=form_schema, registry_fields=known, run_examples=False)
+    for problem in problems:
+        c.add("decision_table", problem.message, path=("decision_table", *problem.path))
+    return table
 
 
 def _check_fees(c: _Checker, value) -> list[dict]:

@@ -194,6 +194,8 @@ class ServiceItemVersion(PublishedVersion):
     form_schema = models.JSONField(_("申请表"), default=dict, blank=True, validators=[validate_form_schema])
     output_license_type_code = models.CharField(_("出件证照类型"), max_length=64, blank=True)
     output_description = models.CharField(_("办理结果"), max_length=200, blank=True)
+    # 秒批: the item's decision table (see ``catalog.decision``), versioned with the guide.
+    decision_table = models.JSONField(_("决策表"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("事项版本")
@@ -220,6 +222,13 @@ class ServiceItemVersion(PublishedVersion):
             errors["onsite_visits_reason"] = _("到现场次数大于 0 时必须说明原因")
         if errors:
             raise ValidationError(errors)
+
+    @staticmethod
+    def reduction_of(materials) -> tuple[int, float]:
+        """(免提交 materials, 材料减免比例 0..1) of a material list (model rows or dicts)."""
+        sources = [m["source"] if isinstance(m, dict) else m.source for m in materials]
+        free = sum(1 for s in sources if s != MaterialSource.APPLICANT)
+        return free, (round(free / len(sources), 4) if sources else 0.0)
 
 
 class MaterialRequirement(models.Model):

@@ -86,6 +86,7 @@ def item_guide(request: HttpRequest, code: str) -> HttpResponse:
             "target_labels": [Target(t).label for t in version.targets if t in Target.values],
             "steps": [{**step, "role_label": roles.get(step.get("role"), "")} for step in version.process],
             "certificate_free": sum(1 for m in version.materials.all() if m.is_certificate_free),
+            "reduction_percent": round(version.reduction_of(version.materials.all())[1] * 100),
         },
     )
 

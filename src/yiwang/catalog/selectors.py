@@ -80,7 +80,9 @@ def item_version_to_data(version: ServiceItemVersion, *, item: ServiceItem | Non
         }
     else:
         data["output"] = None
-    return {field: data[field] for field in ITEM_FIELDS}
+    if not data.get("decision_table"):
+        data.pop("decision_table", None)
+    return {field: data[field] for field in ITEM_FIELDS if field in data}
 
 
 def life_event_version_to_data(version: LifeEventVersion) -> dict:
@@ -182,6 +184,18 @@ def required_applicant_materials(*, version_id: int) -> QuerySet[MaterialRequire
         source=MaterialSource.APPLICANT,
         requirement=MaterialRequirementKind.REQUIRED,
     ).order_by("sort", "id")
+
+
+def certificate_free_materials(*, version_ids: list[int]) -> list[MaterialRequirement]:
+    """The 免提交 materials (source a license type or a registry item) of these versions, in
+    list order: what ``cases`` verifies at submission instead of asking for an upload. One query."""
+    if not version_ids:
+        return []
+    return list(
+        MaterialRequirement.objects.filter(version_id__in=version_ids)
+        .exclude(source=MaterialSource.APPLICANT)
+        .order_by("version_id", "sort", "id")
+    )
 
 
 def version_with_materials(*, version_id: int) -> ServiceItemVersion:
@@ -337,3 +351,21 @@ def departments_with_published_items() -> list[tuple[Department, int]]:
         .order_by("path")
     )
     return [(d, d.published) for d in departments]
+
+
+# --- decision tables (秒批): the pure evaluation, for cases ---------------------------------------
+
+
+def decision_table_evaluate(*, table: dict, facts: dict):
+    """``catalog.decision.evaluate``: the first row of ``table`` whose conditions hold over
+    ``facts`` decides (a ``Result`` with outcome, reason, row, findings, facts used)."""
+    from yiwang.catalog.decision import evaluate
+
+    return evaluate(table, facts)
+
+
+def decision_table_facts(*, table: dict) -> list[str]:
+    """The fact names the table's rows refer to, in order of first use."""
+    from yiwang.catalog.decision import referenced_facts
+
+    return referenced_facts(table)

@@ -76,6 +76,7 @@ def _item_version_fields(data: dict) -> dict:
     fields = {key: data[key] for key in data if key not in ("implementation_code", "department", "materials", "output")}
     fields["output_license_type_code"] = output.get("license_type_code", "")
     fields["output_description"] = output.get("description", "")
+    fields["decision_table"] = data.get("decision_table") or {}
     fields["content_digest"] = content_digest(data)
     return fields
 
@@ -173,6 +174,21 @@ def _user(actor):
     return actor if getattr(actor, "is_authenticated", False) else None
 
 
+def _require_table_examples_pass(version: ServiceItemVersion) -> None:
+    """A decision table is published only if it passes its own example cases (秒批)."""
+    from yiwang.catalog.decision import check_table
+
+    if not version.decision_table:
+        return
+    _table, problems = check_table(version.decision_table, form_schema=version.form_schema, run_examples=True)
+    if problems:
+        raise ValidationFailed(
+            _("决策表未通过检查,不能发布:%(problems)s") % {"problems": ";".join(str(p) for p in problems)},
+            code="decision_table_failed",
+            fields={"decision_table": [str(p) for p in problems]},
+        )
+
+
 @transaction.atomic
 def item_publish(*, actor, item: ServiceItem) -> ServiceItemVersion:
     """Publish the item's draft as its new current version (immutable from now on).
@@ -189,6 +205,7 @@ def item_publish(*, actor, item: ServiceItem) -> ServiceItemVersion:
         else:
             raise Conflict(_("该事项没有待发布的草稿。"), code="nothing_to_publish")
     else:
+        _require_table_examples_pass(draft)
         draft.published_at = timezone.now()
         draft.published_by = _user(actor)
         draft.save(update_fields=["published_at", "published_by"])

@@ -14,6 +14,7 @@ urlpatterns = [
     path("items/<str:code>/", views.item_detail, name="item"),
     path("items/<str:code>/edit/", views.item_edit, name="item_edit"),
     path("items/<str:code>/publish/", views.item_publish, name="item_publish"),
+    path("items/<str:code>/decision-table/", views.decision_table, name="decision_table"),
     path("items/<str:code>/retire/", views.item_retire, name="item_retire"),
     path("life-events/new/", views.life_event_edit, name="life_event_new"),
     path("life-events/<str:code>/edit/", views.life_event_edit, name="life_event_edit"),

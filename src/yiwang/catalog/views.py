@@ -346,3 +346,77 @@ def life_event_retire(request: HttpRequest, code: str) -> HttpResponse:
         services.life_event_retire(actor=request.user, life_event=life_event, reason=request.POST.get("reason", ""))
 
     return _act(request, action, _("一件事 %(code)s 已停用。") % {"code": code})
+
+
+NEW_TABLE_YAML = """\
+# 决策表（秒批）：第一条全部条件成立的规则决定结论；都不成立时用 default（缺省为转人工）。
+# 事实：form.<申请表字段>、applicant.age / applicant.kind、registry.population.<字段>、
+#       registry.legal_entity.<字段>、license.<证照类型编码>.valid / license.<证照类型编码>.<字段>
+# 运算符：==  !=  <  <=  >  >=  in  not in  exists      结论：approve / refuse（须写 reason）/ refer
+# 说明见 docs/smart-services.md。发布事项前，下面的示例案例必须全部通过。
+rules:
+  - when:
+      - {fact: applicant.age, op: ">=", value: 80}
+    outcome: approve
+    reason: 符合条件，自动准予
+default: {outcome: refer, reason: 情形需人工判断}
+examples:
+  - {name: 八十五岁老人, facts: {applicant.age: 85}, expect: approve}
+  - {name: 六十岁, facts: {applicant.age: 60}, expect: refer}
+"""
+
+
+@login_required
+def decision_table(request: HttpRequest, code: str) -> HttpResponse:
+    """The item's decision table (秒批) as YAML: "check" runs the table's rules and its own
+    example cases and lists every problem; "save" puts it into the item's draft (the examples
+    must pass again when the draft is published)."""
+    from yiwang.catalog.decision import check_table, run_table_examples
+
+    _require_staff(request)
+    try:
+        item = selectors.item_get_for_admin(actor=request.user, implementation_code=code)
+    except YiwangError as exc:
+        raise Http404 from exc
+    version = selectors.item_latest_version(item=item)
+    data = selectors.item_version_to_data(version)
+    errors: list[str] = []
+    results: list[dict] = []
+    status = 200
+    if request.method == "POST":
+        text = request.POST.get("content", "")
+        table, errors = _parse_yaml(text, what=_("决策表"))
+        if not errors:
+            clean, problems = check_table(table, form_schema=data.get("form_schema"), run_examples=False)
+            errors = [str(p) for p in problems]
+            if not errors:
+                results = run_table_examples(clean)
+                errors = [
+                    _("示例「%(name)s」预期 %(expect)s,实际 %(got)s")
+                    % {"name": r["name"], "expect": r["expect"], "got": r["outcome"]}
+                    for r in results
+                    if not r["passed"]
+                ]
+            if not errors and request.POST.get("action") == "save":
+                try:
+                    result = services.item_save_draft(
+                        actor=request.user, data={**data, "decision_table": clean}, must_exist=True
+                    )
+                except YiwangError as exc:
+                    errors = _errors_of(exc)
+                else:
+                    _saved(request, result)
+                    return redirect("catalog:item", code=item.implementation_code)
+        status = 422 if errors else 200
+    else:
+        table = data.get("decision_table")
+        text = yaml.safe_dump(table, allow_unicode=True, sort_keys=False, width=120) if table else NEW_TABLE_YAML
+        if table:
+            results = run_table_examples(table)
+    fields = sorted(((data.get("form_schema") or {}).get("properties") or {}).keys())
+    return render(
+        request,
+        "catalog/workbench/decision_table.html",
+        {"item": item, "version": version, "content": text, "errors": errors, "results": results, "fields": fields},
+        status=status,
+    )

@@ -62,6 +62,7 @@ ITEM_COLUMNS = (
     "form_schema",
     "output_license_type_code",
     "output_description",
+    "decision_table",
 )
 MATERIAL_COLUMNS = (
     "implementation_code",
@@ -311,7 +312,7 @@ def _item_from_row(row: dict) -> tuple[dict, list[tuple[str, str]]]:
                     step["description"] = parts[2]
                 steps.append(step)
             item[field] = steps
-        elif field == "form_schema":
+        elif field in ("form_schema", "decision_table"):
             text = _text(value)
             if text:
                 try:
@@ -399,7 +400,7 @@ def _item_cells(item: dict) -> list:
                         for s in value or []
                     )
                 )
-        elif field == "form_schema":
+        elif field in ("form_schema", "decision_table"):
             cells.append(json.dumps(value, ensure_ascii=False) if value else "")
         elif field == "output_license_type_code":
             cells.append(output.get("license_type_code", ""))

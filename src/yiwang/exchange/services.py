@@ -488,14 +488,17 @@ def grant_for_app(
     purpose: str,
     legal_basis: str,
     valid_until: datetime.date,
+    unmasked_fields: list[str] | None = None,
 ) -> Grant:
     """A grant for an app inside the platform (e.g. ``cases`` pre-filling forms), for the reads
     ``registry_read`` makes on the app's behalf: asked and approved in one step by a head or
-    administrator of the fields' source department (or a superuser), audited as both."""
+    administrator of the fields' source department (or a superuser), audited as both.
+    ``unmasked_fields``: personal fields the app reads in clear (e.g. the applicant's own
+    address, pre-filled into his own form)."""
     app = (app or "").strip()
     if not app:
         raise ValidationFailed(fields={"app": [_("请填写平台内应用名称")]})
-    resources = _check_fields(registry, list(fields), [])
+    resources = _check_fields(registry, list(fields), list(unmasked_fields or []))
     for name in fields:
         source = resources[name].source_department
         if not (actor.is_superuser or _has_any_role(actor, DECIDER_ROLES, source)):
@@ -510,7 +513,7 @@ def grant_for_app(
         valid_until=valid_until,
         system=None,
         consumer_app=app,
-        unmasked_fields=[],
+        unmasked_fields=list(unmasked_fields or []),
     )
     grants = []
     for request in requests:

@@ -184,6 +184,22 @@ def valid_licenses_of_type(
     )
 
 
+def license_identifiers_held(*, license_type_code: str, holder_id: str) -> list[tuple[str, str, datetime.date | None]]:
+    """(identifier, status, valid_until) of every license of type T this person / enterprise
+    holds, whatever its status, the valid ones first and then newest first: the 免提交 check
+    of ``cases`` takes the first and tells the applicant why when it is not valid. One query."""
+    rows = (
+        License.objects.filter(
+            license_type__code=license_type_code, holder_id_index=blind_index((holder_id or "").strip().upper())
+        )
+        .order_by("-issue_date", "-id")
+        .values_list("identifier", "status", "valid_until")
+    )
+    today = timezone.localdate()
+    rows = list(rows)
+    return sorted(rows, key=lambda r: 0 if r[1] == License.Status.VALID and (r[2] is None or r[2] >= today) else 1)
+
+
 def licenses_for_staff(*, actor) -> QuerySet[License]:
     """Licenses issued by departments where the actor holds a role."""
     if not getattr(actor, "is_authenticated", False):

@@ -73,6 +73,12 @@ from yiwang.cases.services.review import (
     decision_roles,
     review_steps,
 )
+from yiwang.cases.services.smart import (
+    AUTO_DECISION_ACTOR,
+    case_request_human_review,
+    form_prefill,
+    prefill_fields,
+)
 from yiwang.cases.services.submission import (
     case_submit,
     form_errors,
@@ -84,6 +90,7 @@ from yiwang.cases.services.sweep import (
 
 __all__ = [
     "ALLOWED_TYPES",
+    "AUTO_DECISION_ACTOR",
     "BUNDLE_NUMBER_PREFIX",
     "DEFAULT_MAX_MATERIAL_BYTES",
     "DELIVERY_METHODS",
@@ -108,6 +115,7 @@ __all__ = [
     "case_material_orphans_purge",
     "case_record_opinion",
     "case_refuse",
+    "case_request_human_review",
     "case_request_supplement",
     "case_review_actions",
     "case_submit",
@@ -118,9 +126,11 @@ __all__ = [
     "decision_roles",
     "detect_content_type",
     "form_errors",
+    "form_prefill",
     "hasattr_supplement",
     "is_window_clerk",
     "max_material_bytes",
+    "prefill_fields",
     "remedy_notice",
     "review_steps",
 ]

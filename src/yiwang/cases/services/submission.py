@@ -22,6 +22,7 @@ from yiwang.cases.models import (
     Channel,
     StepKind,
 )
+from yiwang.cases.services import smart
 from yiwang.cases.services.base import _intake_hall, _new_step, _publish, _require
 from yiwang.cases.services.files import (
     MaterialUpload,
@@ -289,6 +290,7 @@ def case_create(
     folder: str = "",
     draft: Case | None = None,
     audit_also: Sequence[dict] = (),
+    human_review: bool = False,
 ) -> list[Case]:
     """Write the cases of one checked submission, in the caller's transaction: one case (the
     online form, the window, the API, a draft) or a bundle's cases. The one place a case comes
@@ -361,6 +363,8 @@ def case_create(
     audit_record_many([*audits, *audit_also])
     for case in cases:
         _publish("case.submitted", case)
+    # 免提交, 减填 and 秒批 (``services.smart``): may accept and decide a case at once.
+    smart.after_create(actor=actor, cases=cases, entries=entries, human_review=human_review)
     return cases
 
 
@@ -374,6 +378,7 @@ def case_submit(
     idempotency_key: str = "",
     materials: Sequence[MaterialUpload] = (),
     intake_department: Department | None = None,
+    human_review: bool = False,
 ) -> tuple[Case, bool]:
     """Submit an application for the item's current published version; returns (case, created).
 
@@ -385,6 +390,7 @@ def case_submit(
     submitted. The same ``idempotency_key`` for the same applicant returns the first case
     unchanged (``created`` False): a double click or a retried request never makes two cases.
     The form's fields that identify the applicant are filled from his identity (``applicant_fields``).
+    ``human_review``: the applicant asks that a person decide, not the item's decision table (秒批).
     """
     key, applicant, hall = _submitter(
         actor=actor,
@@ -409,7 +415,14 @@ def case_submit(
     try:
         with transaction.atomic():
             (case,) = case_create(
-                actor=actor, applicant=applicant, channel=channel, entries=[entry], stored=stored, key=key, hall=hall
+                actor=actor,
+                applicant=applicant,
+                channel=channel,
+                entries=[entry],
+                stored=stored,
+                key=key,
+                hall=hall,
+                human_review=human_review,
             )
     except IntegrityError:
         _remove_files(stored)

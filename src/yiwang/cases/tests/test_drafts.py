@@ -145,7 +145,7 @@ def test_submitting_a_draft_validates_numbers_and_starts_the_normal_flow(world, 
     assert case.idempotency_key == "d-1" and [{"case_id": case.pk}] == SUBMITTED
     assert list(case.materials.all()) == [material]  # the draft's file comes along
     kinds = list(case.steps.values_list("kind", flat=True))
-    assert kinds == [StepKind.MATERIAL_ADDED, StepKind.SUBMITTED]
+    assert kinds == [StepKind.MATERIAL_ADDED, StepKind.SUBMITTED, StepKind.EVIDENCE_VERIFIED]
     # Submitting again (a double click, a retry) returns the case; a key of another case is refused.
     again, created = services.case_draft_submit(actor=world.applicant, draft_id=draft.pk, idempotency_key="d-1")
     assert not created and again.pk == case.pk

@@ -268,7 +268,7 @@ def test_timeline_rows_are_written_per_transition(world):
     case = submit(world)
     services.case_accept(actor=world.clerk, case_id=case.pk)
     kinds = list(CaseStep.objects.filter(case=case).values_list("kind", flat=True))
-    assert kinds == [StepKind.SUBMITTED, StepKind.MATERIAL_ADDED, StepKind.ACCEPTED]
+    assert kinds == [StepKind.SUBMITTED, StepKind.EVIDENCE_VERIFIED, StepKind.MATERIAL_ADDED, StepKind.ACCEPTED]
 
 
 def test_accept_after_the_intake_period_counts_from_submission(world, at):

@@ -52,7 +52,13 @@ def test_approved_individual_business_case_issues_the_business_license(django_ca
         "business_scope": "餐饮服务",
         "composition": "个人经营",
     }
-    assert list(licenses_for_holder(actor=applicant)) == [lic]
+    wallet = list(licenses_for_holder(actor=applicant))  # beside the demo's e-ID card and 社保卡 (免证可办)
+    assert lic in wallet
+    assert sorted(w.license_type.code for w in wallet) == [
+        "business_license_individual",
+        "resident_id_card",
+        "social_security_card",
+    ]
     assert license_verify(identifier=lic.identifier).result == "valid"
     license_revoke(actor=staff["scjg_head"], license=lic, reason="申请注销")
     assert license_verify(identifier=lic.identifier).result == "revoked"
