@@ -169,6 +169,7 @@ _PLATFORM_ROWS = (
     ("yiwang.messaging.migrations.0002_seed_templates", "seed"),
     ("yiwang.messaging.migrations.0003_delivery_claim_kind_preferences", "forwards"),
     ("yiwang.exchange.migrations.0002_heads_and_message_templates", "seed"),
+    ("yiwang.hotline.migrations.0002_message_templates_and_categories", "seed"),
 )
 
 

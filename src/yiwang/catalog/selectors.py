@@ -337,3 +337,12 @@ def departments_with_published_items() -> list[tuple[Department, int]]:
         .order_by("path")
     )
     return [(d, d.published) for d in departments]
+
+
+def item_search(*, query: str, page_size: int = 5) -> list:
+    """Published items and life events matching ``query`` by the catalog's Chinese search (jieba,
+    pinyin, synonyms), best first: for other apps (the hotline's knowledge search) that may not
+    import ``catalog.search`` directly. Public data: no actor needed."""
+    from yiwang.catalog.search import search
+
+    return search(query, page_size=page_size).hits
