@@ -38,6 +38,8 @@ def ticket_get(*, actor, id: int | None = None, number: str | None = None) -> Ti
     query = ticket_list(actor=actor)
     try:
         if id is not None:
+            if not 0 < int(id) < 2**63:
+                raise NotFound()
             return query.get(pk=int(id))
         return query.get(number=str(number or ""))
     except (Ticket.DoesNotExist, ValueError, OverflowError):
@@ -212,6 +214,8 @@ def hotspot_list(*, actor) -> QuerySet[Hotspot]:
 
 def hotspot_get(*, actor, id: int) -> Hotspot:
     try:
+        if not 0 < int(id) < 2**63:
+            raise NotFound()
         return hotspot_list(actor=actor).get(pk=int(id))
     except (Hotspot.DoesNotExist, ValueError, OverflowError):
         raise NotFound() from None
