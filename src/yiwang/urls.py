@@ -19,6 +19,8 @@ urlpatterns = [
     path("", include("yiwang.exchange.urls")),
     path("workbench/exchange/", include("yiwang.exchange.workbench_urls")),
     path("open311/v2/", include("yiwang.hotline.open311_urls")),
+    path("workbench/hotline/", include("yiwang.hotline.urls")),
+    path("hotline/", include("yiwang.hotline.portal_urls")),
     path("workbench/", include("yiwang.workbench.urls")),
     path("accounts/", include("yiwang.identity.urls", namespace="identity")),
     path("i18n/", include("django.conf.urls.i18n")),

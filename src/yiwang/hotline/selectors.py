@@ -300,3 +300,13 @@ def department_ranking(*, month: str | None = None) -> tuple[str, list[RankRow]]
     for i, row in enumerate(result, start=1):
         row.rank = i
     return label, result
+
+
+def may_use_workbench(*, actor) -> bool:
+    """Hotline centre members and staff holding any role (their department may get tickets)."""
+    if not _signed_in(actor) or getattr(actor, "kind", "") != "staff":
+        return False
+    from yiwang.hotline.services import member_roles
+    from yiwang.identity.selectors import actor_grants
+
+    return actor.is_superuser or bool(member_roles(actor)) or bool(actor_grants(actor=actor))

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from yiwang.catalog import selectors as catalog_selectors
 from yiwang.core import health
 from yiwang.core.calendar import holiday_missing_message, holiday_years_missing
+from yiwang.hotline import selectors as hotline_selectors
 from yiwang.identity.models import Role, User
 from yiwang.identity.selectors import departments_for_actor, roles_for_actor
 from yiwang.registries.selectors import registries_for_actor
@@ -103,6 +104,14 @@ def _tools(user) -> list[dict]:
                 "url": reverse("exchange_workbench:home"),
                 "name": _("数据共享交换"),
                 "description": _("申请和审核共享数据、管理接入系统和授权、核实数据异议。"),
+            }
+        )
+    if hotline_selectors.may_use_workbench(actor=user):
+        tools.append(
+            {
+                "url": reverse("hotline:home"),
+                "name": _("12345 热线"),
+                "description": _("电话受理、派单、部门办理、回访、考核排名、知识库和热点预警。"),
             }
         )
     if user.is_staff:
