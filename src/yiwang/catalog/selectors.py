@@ -346,3 +346,11 @@ def item_search(*, query: str, page_size: int = 5) -> list:
     from yiwang.catalog.search import search
 
     return search(query, page_size=page_size).hits
+
+
+def text_words(text: str) -> list[str]:
+    """jieba search-mode words of ``text`` with the catalog's segmenter (one per process, its
+    domain words loaded): other apps reuse it instead of loading a second jieba dictionary."""
+    from yiwang.catalog.search import normalize, words
+
+    return words(normalize(text))

@@ -4,9 +4,7 @@ checks, the time limits table, and the dispatch-rule matcher."""
 from __future__ import annotations
 
 import datetime
-import logging
 import re
-import threading
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -16,8 +14,6 @@ from django.utils.translation import gettext as _
 
 from yiwang.core import calendar
 
-_jieba = None
-_lock = threading.Lock()
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 STOP_WORDS = frozenset(
     {
@@ -58,31 +54,17 @@ STOP_WORDS = frozenset(
 )
 
 
-def _segmenter():
-    global _jieba
-    if _jieba is None:
-        with _lock:
-            if _jieba is None:
-                import jieba
-
-                jieba.setLogLevel(logging.WARNING)
-                tokenizer = jieba.Tokenizer()
-                tokenizer.initialize()
-                _jieba = tokenizer
-    return _jieba
-
-
 def terms(text: str, *, limit: int = 40) -> list[str]:
-    """jieba search-mode terms of ``text``: CJK words of two characters or more and runs of
-    letters/digits, stop words removed, first occurrence order, at most ``limit``."""
-    text = unicodedata.normalize("NFKC", text or "").lower()
+    """jieba search-mode terms of ``text`` (the catalog's segmenter, shared by the process): CJK
+    words of two characters or more and runs of letters/digits, stop words removed, first
+    occurrence order, at most ``limit``."""
+    from yiwang.catalog.selectors import text_words
+
     seen: dict[str, None] = {}
-    for token in _segmenter().lcut_for_search(text):
-        token = token.strip()
-        if not token or token in STOP_WORDS:
+    for token in text_words(unicodedata.normalize("NFKC", text or "")):
+        if token in STOP_WORDS or (not _CJK.search(token) and len(token) < 2):
             continue
-        if (_CJK.search(token) and len(token) >= 2) or (token.isalnum() and not _CJK.search(token) and len(token) > 1):
-            seen.setdefault(token, None)
+        seen.setdefault(token, None)
         if len(seen) >= limit:
             break
     return list(seen)
