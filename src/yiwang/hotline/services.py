@@ -245,7 +245,6 @@ def category_get(code: str) -> Category | None:
     return Category.objects.filter(code=code, active=True).first() if code else None
 
 
-@transaction.atomic
 def ticket_create(
     *,
     actor,
@@ -353,12 +352,34 @@ def ticket_create(
         external_id=external_id,
         created_at=now,
     )
+    # Segmenting, the duplicate check and the rules are read-only and the slow part: done before
+    # the transaction, so the write lock (SQLite takes it at BEGIN) is held only for the writes.
+    original = duplicate_of if duplicate_of is not None else _find_duplicate(ticket)
+    if original is not None and not original.is_open:
+        original = None
+    if original is None and entry is None:
+        ticket.suggested_department = dispatch_suggest(ticket=ticket).department
+    with transaction.atomic():
+        _ticket_write(
+            ticket,
+            actor=actor,
+            channel=channel,
+            kind=kind,
+            phone=phone,
+            photo=photo,
+            original=original,
+            entry=entry,
+            now=now,
+        )
+    return ticket
+
+
+def _ticket_write(ticket, *, actor, channel, kind, phone, photo, original, entry, now) -> None:
     if photo is not None:
         ticket.photo = photo
     ticket.save()
     ticket.number = f"{timezone.localtime(now):%Y%m%d}{ticket.pk:08d}"
-    original = duplicate_of if duplicate_of is not None else _find_duplicate(ticket)
-    if original is not None and original.pk != ticket.pk and original.is_open:
+    if original is not None:
         ticket.duplicate_of = original
         ticket.status = Ticket.Status.CLOSED
         ticket.close_reason = Ticket.CloseReason.DUPLICATE
@@ -369,9 +390,6 @@ def ticket_create(
         ticket.status = Ticket.Status.CLOSED
         ticket.close_reason = Ticket.CloseReason.DIRECT_ANSWER
         ticket.responded_at = ticket.replied_at = ticket.closed_at = now
-    else:
-        suggestion = dispatch_suggest(ticket=ticket)
-        ticket.suggested_department = suggestion.department
     ticket.save()
     _event(ticket, TicketEvent.Kind.CREATED, actor=actor, note=Ticket.Channel(channel).label, at=now)
     if ticket.duplicate_of_id:
@@ -389,7 +407,6 @@ def ticket_create(
         status=ticket.status,
         duplicate_of=original.number if ticket.duplicate_of_id else "",
     )
-    return ticket
 
 
 def _find_duplicate(ticket: Ticket) -> Ticket | None:
