@@ -864,7 +864,8 @@ def hotspots_detect(*, now: datetime.datetime | None = None, window_hours: int =
         if len(members) < min_count:
             continue
         counts = Counter(term for _pk, terms, _d in members for term in terms)
-        shared = [t for t, n in counts.most_common(5) if n >= min_count]
+        # Deterministic whatever the hash seed: most frequent first, then longer, then by text.
+        shared = sorted((t for t, n in counts.items() if n >= min_count), key=lambda t: (-counts[t], -len(t), t))[:5]
         if not shared:
             continue
         top = shared[0]
@@ -881,7 +882,7 @@ def hotspots_detect(*, now: datetime.datetime | None = None, window_hours: int =
                     category_id=category_id,
                     region_code=place if len(place) in (6, 9, 12) and place.isdigit() else "",
                     grid_code="" if place.isdigit() else place,
-                    terms=" ".join(shared[:3]),
+                    terms=" ".join(shared),
                     ticket_count=len(ids),
                     ticket_ids=ids[-500:],
                     window_start=start,
