@@ -66,6 +66,9 @@ def parameters(world: World) -> dict[str, object]:
         "dispute_id": dispute.pk if dispute else 1,
         "url": "no-such-page/",
         "object_id": 1,  # the admin's old-style object URLs (a redirect to …/change/)
+        "ticket_id": world.objects["hotline_ticket"].pk,  # citizen01's hotline ticket, sent to 市场监管局
+        "which": "department",
+        "name": "reply",
     }
 
 
