@@ -171,6 +171,7 @@ _PLATFORM_ROWS = (
     ("yiwang.exchange.migrations.0002_heads_and_message_templates", "seed"),
     ("yiwang.evaluation.migrations.0002_message_templates", "seed"),
     ("yiwang.policies.migrations.0002_message_templates", "seed"),
+    ("yiwang.hotline.migrations.0002_message_templates_and_categories", "seed"),
 )
 
 

@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "yiwang.cases",
     "yiwang.licenses",
     "yiwang.messaging",
+    "yiwang.hotline",
     "yiwang.portal",
     "yiwang.workbench",
     "yiwang.demo",

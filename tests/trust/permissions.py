@@ -350,6 +350,42 @@ TABLE: dict[str, Row] = {
     "exchange_workbench:system_revoke": action(only(STAFF)),
     "exchange_workbench:dispute": page(signed_in(NOT_FOUND)),
 
+    # --- hotline (citizen01's ticket, dispatched to the 市场监管局; hotline roles are hotline.Member,
+    # held by none of the actors but the superuser) ---
+    "api:ticket_create": row(POST=signed_in(), json={"channel": "api", "kind": "help", "content": "矩阵测试"}),
+    "api:ticket_list": row(GET=signed_in(enterprise_agent=EMPTY)),
+    "api:ticket_get": row(GET=signed_in(enterprise_agent=NOT_FOUND)),
+    "api:ticket_dispatch": row(POST=step(hidden_from=(ENTERPRISE_AGENT,)), json={"department": ""}),
+    "api:ticket_accept": row(POST=only(CASE_STAFF, DEPT_ADMIN)),
+    "api:ticket_return": row(POST=only(CASE_STAFF, DEPT_ADMIN), json={"reason": "不属于本部门职责"}),
+    "api:ticket_return_decide": row(POST=step(hidden_from=(ENTERPRISE_AGENT,)), json={"accept": True}),
+    "api:ticket_reply": row(POST=only(CASE_STAFF, DEPT_ADMIN), json={"reply": "已经处理完毕"}),
+    "api:ticket_visit": row(POST=step(hidden_from=(ENTERPRISE_AGENT,)), json={"satisfaction": 3, "resolved": True}),
+    "api:knowledge_search": row(GET=signed_in(EMPTY)),
+    "api:sensor_reading": row(POST=only(ADMINS, others=FORBIDDEN)),
+    "hotline:home": page(only(STAFF)),
+    "hotline:intake": page(only()),  # hotline agents
+    "hotline:grid_report": page(only()),  # grid workers
+    "hotline:knowledge_search": page(only(STAFF)),
+    "hotline:knowledge": page(only(STAFF)),
+    "hotline:rules": page(only()),  # dispatchers
+    "hotline:hotspots": row(GET=only(STAFF), POST=signed_in(NOT_FOUND)),  # no hotspot 0
+    "hotline:ranking": page(only(STAFF)),
+    "hotline:ranking_xlsx": page(only(STAFF)),
+    "hotline:map": page(only(STAFF)),
+    "hotline:queue": page(only(STAFF)),
+    "hotline:detail": page(only(STAFF)),
+    "hotline:action": action(only(CASE_STAFF, DEPT_ADMIN)),  # reply: the lead department's handlers
+    "hotline_portal:index": page(signed_in()),
+    "hotline_portal:mine": page(signed_in()),
+    "hotline_portal:track": row(GET=everyone(), POST=everyone(NOT_FOUND)),  # nothing found for no number
+    "hotline_portal:detail": page(only(CITIZEN, superuser=NOT_FOUND)),  # the filer's own page only
+    "open311:discovery": row(GET=everyone(), POST=everyone(METHOD_NOT_ALLOWED)),
+    "open311:services": row(GET=everyone(), POST=everyone(METHOD_NOT_ALLOWED)),
+    "open311:service": row(GET=everyone(), POST=everyone(METHOD_NOT_ALLOWED)),
+    "open311:requests": row(GET=everyone(), POST=everyone()),  # POST checks api_key itself (spec errors)
+    "open311:request": row(GET=everyone(), POST=everyone(METHOD_NOT_ALLOWED)),
+
     # --- identity ---
     "api:me": row(GET=signed_in()),
     "api:sign_out_everywhere": row(POST=signed_in()),

@@ -213,6 +213,23 @@ def _probes(world: World) -> list[tuple[Probe, dict, dict, list[str]]]:
         values = {"id": award.pk if "awards" in path else award.benefit_id}
         probe = Probe("policy award", method, path, False, {"decision": "include"})
         probes.append((probe, values, {"id": MISSING}, [award.name, award.uscc]))
+
+    ticket = world.objects["hotline_ticket"]
+    ticket_secrets = [ticket.number, ticket.title]
+    for method, path, api, body in (
+        ("GET", "/api/v1/hotline/tickets/{id}", True, None),
+        ("POST", "/api/v1/hotline/tickets/{id}/dispatch", True, {"department": ""}),
+        ("POST", "/api/v1/hotline/tickets/{id}/accept", True, None),
+        ("POST", "/api/v1/hotline/tickets/{id}/return", True, {"reason": "不属于本部门职责"}),
+        ("POST", "/api/v1/hotline/tickets/{id}/return-decision", True, {"accept": True}),
+        ("POST", "/api/v1/hotline/tickets/{id}/reply", True, {"reply": "已经处理完毕"}),
+        ("POST", "/api/v1/hotline/tickets/{id}/visit", True, {"satisfaction": 3, "resolved": True}),
+        ("GET", "/workbench/hotline/tickets/{id}/", False, None),
+        ("POST", "/workbench/hotline/tickets/{id}/reply/", False, {"reply": "已经处理完毕"}),
+        ("GET", "/hotline/tickets/{id}/", False, None),
+    ):
+        probe = Probe("hotline_ticket", method, path, api, body)
+        probes.append((probe, {"id": ticket.pk}, {"id": MISSING}, ticket_secrets))
     return probes
 
 

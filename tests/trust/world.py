@@ -15,6 +15,7 @@ from yiwang.cases import services as case_services
 from yiwang.cases.models import Case, CaseBundle, CaseMaterial, CaseState
 from yiwang.catalog import selectors as catalog_selectors
 from yiwang.demo.services import demo_extensions, demo_load
+from yiwang.hotline.models import Ticket
 from yiwang.identity.models import Role, User
 from yiwang.identity.services import api_token_create
 from yiwang.licenses.models import License, Presentation
@@ -124,4 +125,5 @@ def build_world() -> World:
         item_code=item_code,
         life_event_code=CaseBundle.objects.order_by("pk").first().life_event_version.life_event.code,
         license_type_code=license_.license_type.code,
+        objects={"hotline_ticket": Ticket.objects.get(external_id="demo-portal")},  # citizen01's, sent to 市场监管局
     )

@@ -369,3 +369,20 @@ def decision_table_facts(*, table: dict) -> list[str]:
     from yiwang.catalog.decision import referenced_facts
 
     return referenced_facts(table)
+
+
+def item_search(*, query: str, page_size: int = 5) -> list:
+    """Published items and life events matching ``query`` by the catalog's Chinese search (jieba,
+    pinyin, synonyms), best first: for other apps (the hotline's knowledge search) that may not
+    import ``catalog.search`` directly. Public data: no actor needed."""
+    from yiwang.catalog.search import search
+
+    return search(query, page_size=page_size).hits
+
+
+def text_words(text: str) -> list[str]:
+    """jieba search-mode words of ``text`` with the catalog's segmenter (one per process, its
+    domain words loaded): other apps reuse it instead of loading a second jieba dictionary."""
+    from yiwang.catalog.search import normalize, words
+
+    return words(normalize(text))

@@ -11,6 +11,7 @@ from yiwang.catalog import selectors as catalog_selectors
 from yiwang.core import health
 from yiwang.core.calendar import holiday_missing_message, holiday_years_missing
 from yiwang.evaluation import selectors as evaluation_selectors
+from yiwang.hotline import selectors as hotline_selectors
 from yiwang.identity.models import Role, User
 from yiwang.identity.selectors import departments_for_actor, roles_for_actor
 from yiwang.registries.selectors import registries_for_actor
@@ -112,6 +113,14 @@ def _tools(user) -> list[dict]:
                 "url": reverse("evaluation_workbench:index"),
                 "name": _("好差评与服务指标"),
                 "description": _("好评率、差评整改、恶意评价认定,以及由办件计算的服务指标。"),
+            }
+        )
+    if hotline_selectors.may_use_workbench(actor=user):
+        tools.append(
+            {
+                "url": reverse("hotline:home"),
+                "name": _("12345 热线"),
+                "description": _("电话受理、派单、部门办理、回访、考核排名、知识库和热点预警。"),
             }
         )
     if user.is_staff:
