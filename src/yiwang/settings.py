@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "yiwang.cases",
     "yiwang.licenses",
     "yiwang.messaging",
+    "yiwang.supervision",
     "yiwang.portal",
     "yiwang.workbench",
     "yiwang.demo",
