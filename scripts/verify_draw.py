@@ -8,7 +8,8 @@
 entropy, the selection). This script checks that the result names the plan it was drawn
 from (SM3 of the plan file's bytes), that the seed matches the commitment, and recomputes
 the whole selection — entities and inspectors — with algorithm ``yiwang-draw/1`` (described
-in docs/supervision.md). Exit status 0: the draw is exactly what the inputs give; 1: it is
+in docs/supervision.md), and that each drawn entity's salted hash opens to the USCC the result
+names. Exit status 0: the draw is exactly what the inputs give; 1: it is
 not (the first difference is printed); 2: the files cannot be read.
 
 It is a second implementation, written apart from the platform's (``yiwang.supervision.
@@ -185,8 +186,21 @@ def main(argv: list[str]) -> int:
     if len(expected) != len(published):
         print(f"MISMATCH: expected {len(expected)} entities, published {len(published)}")
         return 1
+    openings = result.get("openings", {})
+    for row in expected:
+        opening = openings.get(row["entity"]) or {}
+        salt = opening.get("salt", "")
+        text = "entity|" + (salt + "|" if salt else "") + opening.get("uscc", "")
+        if SM3(text.encode("utf-8")).hex() != row["entity"]:
+            print(f"MISMATCH: the drawn entity {row['entity']} is not opened to a USCC by the result")
+            return 1
     teams = sum(len(t) for row in expected for t in row["inspectors"].values())
     print(f"OK: {len(expected)} entities and {teams} inspector places are exactly what the published inputs give")
+    for row in expected:
+        print(
+            f"  {openings[row['entity']]['uscc']}  grade {row['grade']}  "
+            + "  ".join(f"{dept}:{','.join(h[:12] for h in hashes)}" for dept, hashes in row["inspectors"].items())
+        )
     return 0
 
 

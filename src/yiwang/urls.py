@@ -18,6 +18,8 @@ urlpatterns = [
     path("workbench/messages/", include("yiwang.messaging.workbench_urls")),
     path("", include("yiwang.exchange.urls")),
     path("workbench/exchange/", include("yiwang.exchange.workbench_urls")),
+    path("supervision/", include("yiwang.supervision.urls")),
+    path("workbench/supervision/", include("yiwang.supervision.workbench_urls")),
     path("workbench/", include("yiwang.workbench.urls")),
     path("accounts/", include("yiwang.identity.urls", namespace="identity")),
     path("i18n/", include("django.conf.urls.i18n")),

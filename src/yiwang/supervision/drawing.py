@@ -66,9 +66,28 @@ def sm3_hex(data: bytes | str) -> str:
     return sm3(data.encode() if isinstance(data, str) else data).hex()
 
 
-def entity_hash(uscc: str) -> str:
-    """The published hash of an entity: SM3("entity|" ‖ USCC); anyone can find a known entity."""
-    return sm3_hex("entity|" + uscc)
+def entity_salt(pool_secret: bytes, uscc: str) -> str:
+    """An entity's salt in one plan: SM3(pool secret ‖ USCC), first 16 bytes as hex. The pool
+    secret never leaves the platform; the salt of a drawn entity is published with the result."""
+    return sm3(pool_secret + uscc.encode()).hex()[:32]
+
+
+def entity_hash(uscc: str, salt: str = "") -> str:
+    """The published hash of an entity: SM3("entity|" ‖ salt ‖ "|" ‖ USCC).
+
+    Salted so that the published pool (grouped by credit grade) does not tell anyone the grade
+    of every enterprise; the result opens the hashes of the drawn entities only (their salts),
+    and an entity can be told its own salt to check it was in the pool.
+    """
+    return sm3_hex("entity|" + (salt + "|" if salt else "") + uscc)
+
+
+def check_openings(selected: list[dict], openings: dict[str, dict]) -> None:
+    """Every drawn entity's hash must open to its USCC with its published salt."""
+    for row in selected:
+        opening = openings.get(row["entity"])
+        if opening is None or entity_hash(opening["uscc"], opening["salt"]) != row["entity"]:
+            raise DrawInputError("opening_mismatch", row["entity"])
 
 
 def inspector_hash(certificate_number: str) -> str:

@@ -116,7 +116,8 @@ class DrawPlan(models.Model):
     plan_document = models.TextField(_("公示的计划文件"))
     plan_digest = models.CharField(_("计划文件 SM3"), max_length=64)
     commitment = models.CharField(_("种子承诺 SM3"), max_length=64)
-    pool_keys = models.JSONField(_("对象库(内部)"), default=list)  # USCCs in pool order; hashes are recomputed
+    pool_keys = models.JSONField(_("对象库(内部)"), default=list)  # USCCs; their salted hashes are recomputed
+    pool_secret = models.CharField(max_length=64, editable=False)  # salts entity hashes; never published
     inspector_keys = models.JSONField(_("检查人员(内部)"), default=dict)  # {hash: inspector id}
     entity_count = models.PositiveIntegerField(_("对象数"), default=0)
     inspector_count = models.PositiveIntegerField(_("检查人员数"), default=0)

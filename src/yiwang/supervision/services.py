@@ -44,6 +44,7 @@ from yiwang.supervision.models import (
     CreditRule,
     DrawPlan,
     Inspection,
+    InspectionPhoto,
     Inspector,
     SupervisionItem,
 )
@@ -80,6 +81,19 @@ def _require_manager(actor, department: Department) -> None:
         return
     if not actor_has_role(actor, roles=MANAGER_ROLES, department=department):
         raise Forbidden(_("只有该部门负责人或部门管理员可以进行此操作。"), code="supervision_forbidden")
+
+
+def _too_long(values: dict[str, tuple[str, int]]) -> dict[str, list]:
+    return {
+        field: [_("最多 %(n)d 个字符") % {"n": limit}] for field, (value, limit) in values.items() if len(value) > limit
+    }
+
+
+def _years_later(day: datetime.date, years: int) -> datetime.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
 
 
 def _draw_error(exc: drawing.DrawInputError, field: str) -> ValidationFailed:
@@ -265,9 +279,13 @@ def plan_publish(
     _require_manager(actor, lead_department)
     for field, value in {"code": code, "title": title, "period": period, "redraw_reason": redraw_reason}.items():
         ensure_storable(value, field=field)
+    ensure_storable(list(region_prefixes), field="region_prefixes")
     today = today or timezone.localdate()
     departments = list(dict.fromkeys([lead_department, *departments]))
-    errors = {}
+    errors = _too_long({"code": (code, 40), "title": (title, 200), "period": (period, 20)})
+    errors.update(_too_long({"redraw_reason": (redraw_reason, 500)}))
+    if any(not isinstance(p, str) or len(p) > 12 for p in region_prefixes):
+        errors["region_prefixes"] = [_("行政区划代码前缀最多 12 位")]
     if not code.strip():
         errors["code"] = [_("必填")]
     if not title.strip():
@@ -292,7 +310,8 @@ def plan_publish(
     pool = registries.legal_entity_pool(kinds=kinds, industry_prefixes=industries, region_prefixes=region_prefixes)
     usccs = [row["uscc"] for row in pool]
     grades = _grades_of(usccs)
-    entity_hashes = {u: drawing.entity_hash(u) for u in usccs}
+    pool_secret = secrets.token_bytes(32)
+    entity_hashes = {u: drawing.entity_hash(u, drawing.entity_salt(pool_secret, u)) for u in usccs}
     entities: dict[str, list[str]] = {g: [] for g in drawing.GRADES}
     for u in usccs:
         entities[grades[u]].append(entity_hashes[u])
@@ -363,6 +382,7 @@ def plan_publish(
             plan_digest=drawing.sm3(body).hex(),
             commitment=document["commitment"],
             pool_keys=usccs,
+            pool_secret=pool_secret.hex(),
             inspector_keys=inspector_keys,
             entity_count=len(usccs),
             inspector_count=len(inspectors),
@@ -395,6 +415,8 @@ def plan_draw(*, actor, plan_id: int, seed: str, public_entropy: str = "") -> Dr
     does not match the commitment (``ValidationFailed`` ``supervision_seed_mismatch``).
     """
     ensure_storable(public_entropy, field="public_entropy")
+    if len(public_entropy) > 200:
+        raise ValidationFailed(fields={"public_entropy": [_("最多 %(n)d 个字符") % {"n": 200}]})
     seed = (seed or "").strip().lower()
     with transaction.atomic():
         plan = DrawPlan.objects.select_for_update(no_key=True).filter(pk=plan_id).first()
@@ -408,8 +430,16 @@ def plan_draw(*, actor, plan_id: int, seed: str, public_entropy: str = "") -> Dr
             selected = drawing.draw(document, seed, public_entropy)
         except drawing.DrawInputError as exc:
             raise _draw_error(exc, "seed") from None
+        secret = bytes.fromhex(plan.pool_secret)
+        by_hash = {}
+        for u in plan.pool_keys:
+            salt = drawing.entity_salt(secret, u)
+            by_hash[drawing.entity_hash(u, salt)] = (u, salt)
         result = {
             "algorithm": drawing.ALGORITHM,
+            "openings": {
+                row["entity"]: dict(zip(("uscc", "salt"), by_hash[row["entity"]], strict=True)) for row in selected
+            },
             "plan": plan.code,
             "plan_digest": plan.plan_digest,
             "seed": seed,
@@ -422,15 +452,15 @@ def plan_draw(*, actor, plan_id: int, seed: str, public_entropy: str = "") -> Dr
         plan.result_document, plan.result_digest = body.decode(), drawing.sm3(body).hex()
         plan.status, plan.drawn_at = DrawPlan.Status.DRAWN, timezone.now()
         plan.save()
-        by_hash = {drawing.entity_hash(u): u for u in plan.pool_keys}
-        names = {r["uscc"]: r["name"] for r in registries.legal_entity_pool() if r["uscc"] in set(by_hash.values())}
+        drawn_usccs = {by_hash[row["entity"]][0] for row in selected}
+        names = {r["uscc"]: r["name"] for r in registries.legal_entity_pool() if r["uscc"] in drawn_usccs}
         inspections = Inspection.objects.bulk_create(
             [
                 Inspection(
                     plan=plan,
                     order=index,
-                    entity_uscc=by_hash[row["entity"]],
-                    entity_name=names.get(by_hash[row["entity"]], ""),
+                    entity_uscc=by_hash[row["entity"]][0],
+                    entity_name=names.get(by_hash[row["entity"]][0], ""),
                     grade=row["grade"],
                 )
                 for index, row in enumerate(selected, start=1)
@@ -482,6 +512,8 @@ def inspection_record(
     after the inspection) starts. Until published, the team may correct it."""
     ensure_storable(findings, field="findings")
     ensure_storable(list(checklist), field="checklist")
+    if not all(isinstance(c, dict) for c in checklist):
+        raise ValidationFailed(fields={"checklist": [_("每项须为 {item, ok, note}")]})
     if result not in Inspection.Result.values:
         raise ValidationFailed(fields={"result": [_("检查结果须为合格、责令整改或立案查处")]})
     if result == Inspection.Result.RECTIFY and rectify_by is None:
@@ -490,7 +522,7 @@ def inspection_record(
         raise ValidationFailed(fields={"findings": [_("请写明发现的问题")]})
     today = timezone.localdate()
     inspected_on = inspected_on or today
-    if inspected_on > today:
+    if inspected_on > today or inspected_on.year < 2000:
         raise ValidationFailed(fields={"inspected_on": [_("检查日期不能晚于今天")]})
     with transaction.atomic():
         inspection = _my_inspection(actor, inspection_id)
@@ -536,7 +568,7 @@ def inspection_publish(*, actor, inspection_id: int) -> Inspection:
                     "authority": plan.lead_department.name,
                     "decided_on": inspection.inspected_on.isoformat(),
                     "valid_from": inspection.inspected_on.isoformat(),
-                    "valid_to": inspection.inspected_on.replace(year=inspection.inspected_on.year + years).isoformat(),
+                    "valid_to": _years_later(inspection.inspected_on, years).isoformat(),
                 }
             ],
             channel="supervision",
@@ -772,3 +804,26 @@ def credit_measure_apply(*, actor, entity_code: str, context: str, context_id: s
                 },
             )
     return found["measures"]
+
+
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+PHOTO_MAGIC = {b"\xff\xd8\xff": ".jpg", b"\x89PNG\r\n\x1a\n": ".png"}
+
+
+def inspection_photo_add(*, actor, inspection_id: int, content: bytes) -> InspectionPhoto:
+    """Attach an on-site photo (JPEG or PNG, at most 10 MB) to a task not yet published."""
+    from django.core.files.base import ContentFile
+
+    suffix = next((ext for magic, ext in PHOTO_MAGIC.items() if content.startswith(magic)), None)
+    if suffix is None:
+        raise ValidationFailed(fields={"photo": [_("只接受 JPEG 或 PNG 照片")]})
+    if len(content) > PHOTO_MAX_BYTES:
+        raise ValidationFailed(fields={"photo": [_("照片不能超过 10 MB")]})
+    with transaction.atomic():
+        inspection = _my_inspection(actor, inspection_id)
+        if inspection.status == Inspection.Status.PUBLISHED:
+            raise Conflict(_("检查结果已公示,不能修改"), code="supervision_inspection_published")
+        photo = InspectionPhoto(inspection=inspection, uploaded_by=None if _system(actor) else actor)
+        photo.image.save(f"{secrets.token_hex(8)}{suffix}", ContentFile(content), save=True)
+        audit_record(actor=actor, action="supervision.inspection_photo_add", obj=inspection)
+    return photo

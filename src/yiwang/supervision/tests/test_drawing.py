@@ -93,6 +93,9 @@ def test_the_script_passes_a_true_result_and_names_a_forged_one(tmp_path):
         "seed": seed,
         "public_entropy": "",
         "selected": drawing.draw(plan, seed),
+        "openings": {
+            drawing.entity_hash(u): {"uscc": u, "salt": ""} for u in (f"91330100MA{i:08d}" for i in range(200))
+        },
     }
     result_file = tmp_path / "result.json"
     result_file.write_text(json.dumps(result))
@@ -155,3 +158,13 @@ def test_a_seed_not_matching_the_commitment_is_refused():
     assert exc.value.code == "seed_mismatch"
     with pytest.raises(drawing.DrawInputError):
         drawing.draw(plan, "not hex")
+
+
+def test_salted_hashes_hide_the_pool_but_open_for_the_drawn(tmp_path):
+    secret = bytes(range(32))
+    salt = drawing.entity_salt(secret, "91330100MA00000001")
+    hashed = drawing.entity_hash("91330100MA00000001", salt)
+    assert hashed != drawing.entity_hash("91330100MA00000001")
+    drawing.check_openings([{"entity": hashed}], {hashed: {"uscc": "91330100MA00000001", "salt": salt}})
+    with pytest.raises(drawing.DrawInputError):
+        drawing.check_openings([{"entity": hashed}], {hashed: {"uscc": "91330100MA00000002", "salt": salt}})

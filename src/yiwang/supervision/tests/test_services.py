@@ -38,6 +38,7 @@ def test_plan_publishes_commitment_not_seed_and_the_draw_verifies_with_the_scrip
     plan, seed = _publish(w)
     assert plan.commitment == drawing.commitment_of(seed)
     assert seed not in plan.plan_document and not plan.seed
+    assert w.usccs[0] not in plan.plan_document  # salted: the pool does not tell grades
     document = json.loads(plan.plan_document)
     assert sum(len(v) for v in document["entities"].values()) == 40
     plan = services.plan_draw(actor=w.head, plan_id=plan.pk, seed=seed, public_entropy="3D:271")

@@ -1,0 +1,189 @@
+"""Pages of supervision. Public (一公开, mounted at /supervision/): item lists, plans with their
+published files, the verification page, published results, the scoring rule and measures.
+Workbench (mounted at /workbench/supervision/): an inspector's tasks, phone-friendly. Credit
+(signed in): an entity's grade with the explanation of every point."""
+
+import datetime
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from yiwang.core.errors import NotFound, YiwangError
+from yiwang.supervision import drawing, selectors, services
+from yiwang.supervision.models import Inspection
+
+
+def index(request: HttpRequest) -> HttpResponse:
+    items = list(selectors.item_list())
+    departments: dict[str, list] = {}
+    for item in items:
+        departments.setdefault(item.department.name, []).append(item)
+    return render(
+        request,
+        "supervision/index.html",
+        {
+            "departments": departments,
+            "plans": selectors.plan_list()[:50],
+            "results": selectors.results_published()[:20],
+        },
+    )
+
+
+def _plan_or_404(code: str):
+    try:
+        return selectors.plan_get(code=code)
+    except NotFound:
+        raise Http404 from None
+
+
+def plan_detail(request: HttpRequest, code: str) -> HttpResponse:
+    plan = _plan_or_404(code)
+    tasks = plan.inspections.order_by("order").prefetch_related("inspectors") if plan.result_document else []
+    check = None
+    if plan.result_document:
+        check = verify_documents(plan.plan_document.encode(), plan.result_document.encode())
+    return render(request, "supervision/plan.html", {"plan": plan, "tasks": tasks, "check": check})
+
+
+def plan_file(request: HttpRequest, code: str, which: str) -> HttpResponse:
+    plan = _plan_or_404(code)
+    body = plan.plan_document if which == "plan" else plan.result_document
+    if not body:
+        raise Http404
+    response = HttpResponse(body.encode(), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{plan.code}-{which}.json"'
+    return response
+
+
+def verify_documents(plan_bytes: bytes, result_bytes: bytes) -> dict:
+    """The checks of scripts/verify_draw.py, on any two files (uploaded or published)."""
+    try:
+        plan, result = json.loads(plan_bytes), json.loads(result_bytes)
+        if result.get("plan_digest") != drawing.sm3(plan_bytes).hex():
+            return {"ok": False, "message": _("结果文件所指的计划摘要与该计划文件的 SM3 不符")}
+        expected = drawing.draw(plan, result.get("seed", ""), result.get("public_entropy", ""))
+        drawing.check_openings(expected, result.get("openings", {}))
+    except drawing.DrawInputError as exc:
+        return {"ok": False, "message": str(services.DRAW_ERRORS.get(exc.code, exc.code))}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return {"ok": False, "message": _("文件格式不正确")}
+    if expected != result.get("selected"):
+        return {"ok": False, "message": _("公示的抽取结果与按公示输入重新计算的结果不一致")}
+    return {"ok": True, "message": _("一致:共 %(n)d 户,与按公示输入重新计算的结果完全相同") % {"n": len(expected)}}
+
+
+@require_http_methods(["GET", "POST"])
+def verify(request: HttpRequest) -> HttpResponse:
+    check = None
+    if request.method == "POST":
+        plan_file, result_file = request.FILES.get("plan"), request.FILES.get("result")
+        if not plan_file or not result_file or plan_file.size > 200_000_000 or result_file.size > 50_000_000:
+            check = {"ok": False, "message": _("请上传计划文件和结果文件")}
+        else:
+            check = verify_documents(plan_file.read(), result_file.read())
+    return render(request, "supervision/verify.html", {"check": check})
+
+
+def results(request: HttpRequest) -> HttpResponse:
+    return render(request, "supervision/results.html", {"results": selectors.results_published()[:500]})
+
+
+def rule(request: HttpRequest) -> HttpResponse:
+    version, rule = selectors.rule_current()
+    return render(
+        request,
+        "supervision/rule.html",
+        {"version": version, "rule": rule, "measures": selectors.measure_list(), "versions": selectors.rule_versions()},
+    )
+
+
+@login_required
+def grade(request: HttpRequest, uscc: str) -> HttpResponse:
+    try:
+        row = selectors.grade_get_for_actor(actor=request.user, uscc=uscc)
+    except NotFound:
+        raise Http404 from None
+    measures = selectors.credit_measures_for(entity_code=row.uscc)
+    return render(request, "supervision/grade.html", {"grade": row, "measures": measures})
+
+
+# ------------------------------------------------------------------------------------ workbench
+
+
+@login_required
+def tasks(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "supervision/tasks.html",
+        {
+            "me": selectors.inspector_of(actor=request.user),
+            "tasks": selectors.inspection_list_for_actor(actor=request.user),
+        },
+    )
+
+
+def _date(value: str):
+    try:
+        return datetime.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def task(request: HttpRequest, inspection_id: int) -> HttpResponse:
+    try:
+        row = selectors.inspection_get_for_actor(actor=request.user, id=inspection_id)
+    except NotFound:
+        raise Http404 from None
+    errors = None
+    items = [c for i in row.plan.items.all() for c in i.checklist]
+    if request.method == "POST":
+        action = request.POST.get("action", "record")
+        try:
+            if action == "record":
+                checklist = [
+                    {"item": c, "ok": request.POST.get(f"ok_{n}") == "1", "note": request.POST.get(f"note_{n}", "")}
+                    for n, c in enumerate(items)
+                ]
+                services.inspection_record(
+                    actor=request.user,
+                    inspection_id=row.pk,
+                    result=request.POST.get("result", ""),
+                    findings=request.POST.get("findings", ""),
+                    checklist=checklist,
+                    inspected_on=_date(request.POST.get("inspected_on", "")),
+                    rectify_by=_date(request.POST.get("rectify_by", "")),
+                )
+            elif action == "photo" and request.FILES.get("photo"):
+                services.inspection_photo_add(
+                    actor=request.user, inspection_id=row.pk, content=request.FILES["photo"].read(11 * 1024 * 1024)
+                )
+            elif action == "publish":
+                services.inspection_publish(actor=request.user, inspection_id=row.pk)
+            elif action == "follow_up":
+                services.inspection_follow_up(
+                    actor=request.user,
+                    inspection_id=row.pk,
+                    rectified_on=_date(request.POST.get("rectified_on", "")) or datetime.date.today(),
+                    note=request.POST.get("follow_up", ""),
+                )
+            return redirect("supervision_workbench:task", inspection_id=row.pk)
+        except YiwangError as exc:
+            errors = exc
+    done = {c["item"]: c for c in row.checklist}
+    return render(
+        request,
+        "supervision/task.html",
+        {
+            "task": row,
+            "items": [(n, c, done.get(c)) for n, c in enumerate(items)],
+            "results": Inspection.Result.choices,
+            "errors": errors,
+            "photos": row.photos.all(),
+        },
+    )
