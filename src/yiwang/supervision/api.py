@@ -305,3 +305,67 @@ def grade(request: HttpRequest, uscc: str):
         **{k: getattr(row, k) for k in ("uscc", "name", "grade", "score", "rule_version", "lists", "explanation")},
         "measures": measures,
     }
+
+
+# --- 亩均效益评价 ------------------------------------------------------------------------------
+
+
+class MuRunIn(Schema):
+    weights: dict[str, float] | None = Field(default=None, description="Percent per indicator; must sum to 100")
+    thresholds: dict[str, float] | None = Field(default=None, description="Score lines A > B > C")
+
+
+class MuResultOut(Schema):
+    uscc: str
+    name: str
+    score: float
+    klass: str = Field(description="A | B | C | D")
+    indicators: dict
+    measures: list[str]
+
+
+class MuOut(Schema):
+    year: int
+    weights: dict
+    thresholds: dict
+    published_at: datetime.datetime | None
+    results: list[MuResultOut]
+
+
+def _mu(evaluation) -> dict:
+    return {
+        "year": evaluation.year,
+        "weights": evaluation.weights,
+        "thresholds": evaluation.thresholds,
+        "published_at": evaluation.published_at,
+        "results": [
+            {
+                "uscc": r.uscc,
+                "name": r.name,
+                "score": float(r.score),
+                "klass": r.klass,
+                "indicators": r.indicators,
+                "measures": r.measures,
+            }
+            for r in evaluation.results.all()
+        ],
+    }
+
+
+@router.get("/mu/{year}", response={200: MuOut, 404: ErrorOut}, auth=None, summary="A published 亩均效益 evaluation")
+def mu_published(request: HttpRequest, year: int):
+    return _mu(selectors.mu_evaluation_get_published(year=year))
+
+
+@router.post("/mu/{year}/run", response={200: MuOut, **ERRORS}, summary="Configure and compute a year's evaluation")
+def mu_run(request: HttpRequest, year: int, payload: MuRunIn):
+    return _mu(
+        services.mu_evaluation_run(
+            actor=request.user, year=year, weights=payload.weights, thresholds=payload.thresholds
+        )
+    )
+
+
+@router.post("/mu/{year}/publish", response={200: MuOut, **ERRORS}, summary="Publish a year's evaluation")
+def mu_publish(request: HttpRequest, year: int):
+    return _mu(services.mu_evaluation_publish(actor=request.user, year=year))

@@ -212,6 +212,21 @@ def credit_department() -> Department | None:
     return Department.objects.filter(pk=info.source_department_id).first()
 
 
+def economy_department() -> Department | None:
+    """The 经济 registry's source department (of ``tax_paid``): it organizes 亩均效益评价."""
+    info = next((f for f in registries.registry_fields(registry="economy") if f.field == "tax_paid"), None)
+    if info is None or info.source_department_id is None:
+        return None
+    return Department.objects.filter(pk=info.source_department_id).first()
+
+
+def mu_evaluation_get_published(*, year: int) -> MuEvaluation:
+    row = MuEvaluation.objects.filter(year=year, published_at__isnull=False).first()
+    if row is None:
+        raise NotFound(_("未找到该年度已公布的亩均效益评价。"), code="supervision_mu_not_found")
+    return row
+
+
 def repairs_for_actor(*, actor) -> QuerySet[CreditRepair]:
     """An enterprise's own applications; the credit department's reviewers see all of them."""
     if not _signed_in(actor):

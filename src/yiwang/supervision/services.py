@@ -36,7 +36,7 @@ from yiwang.identity.models import Department, Role, User
 from yiwang.identity.selectors import actor_has_role
 from yiwang.registries import selectors as registries
 from yiwang.registries import services as registry_services
-from yiwang.supervision import drawing, grading, selectors
+from yiwang.supervision import drawing, grading, mu, selectors
 from yiwang.supervision.models import (
     ENTITY_KINDS,
     CreditGrade,
@@ -46,6 +46,8 @@ from yiwang.supervision.models import (
     Inspection,
     InspectionPhoto,
     Inspector,
+    MuEvaluation,
+    MuResult,
     SupervisionItem,
 )
 from yiwang.supervision.models import (
@@ -827,3 +829,82 @@ def inspection_photo_add(*, actor, inspection_id: int, content: bytes) -> Inspec
         photo.image.save(f"{secrets.token_hex(8)}{suffix}", ContentFile(content), save=True)
         audit_record(actor=actor, action="supervision.inspection_photo_add", obj=inspection)
     return photo
+
+
+# =============================================================================================
+# 亩均效益评价
+# =============================================================================================
+
+
+def _require_economy_manager(actor) -> None:
+    if _system(actor) or actor.is_superuser:
+        return
+    department = selectors.economy_department()
+    if department is None or not actor_has_role(actor, roles=MANAGER_ROLES, department=department):
+        raise Forbidden(_("只有宏观经济库数源部门的负责人或管理员可以组织亩均效益评价。"), code="supervision_forbidden")
+
+
+def mu_evaluation_run(*, actor, year: int, weights: dict | None = None, thresholds: dict | None = None) -> MuEvaluation:
+    """Configure (weights summing to 100 %, score lines A > B > C) and compute the year's
+    evaluation from the 经济 registry; re-running replaces the results until it is published."""
+    _require_economy_manager(actor)
+    weights = dict(mu.DEFAULT_WEIGHTS if weights is None else weights)
+    thresholds = dict(mu.DEFAULT_THRESHOLDS if thresholds is None else thresholds)
+    if not isinstance(year, int) or not 2000 <= year <= 2100:
+        raise ValidationFailed(fields={"year": [_("评价年度无效")]})
+    try:
+        results = mu.evaluate(registries.economy_indicators(year=year), weights, thresholds)
+    except mu.ConfigError as exc:
+        raise ValidationFailed(str(exc), code="supervision_mu_config_invalid", fields={exc.field: [str(exc)]}) from None
+    if not results:
+        raise ValidationFailed(
+            _("宏观经济库中没有该年度的企业指标"), code="supervision_mu_no_data", fields={"year": [_("没有数据")]}
+        )
+    with transaction.atomic():
+        evaluation = MuEvaluation.objects.select_for_update(no_key=True).filter(year=year).first()
+        if evaluation is not None and evaluation.published_at:
+            raise Conflict(_("该年度评价已公布,不能重新计算"), code="supervision_mu_published")
+        if evaluation is None:
+            evaluation = MuEvaluation.objects.create(year=year, weights=weights, thresholds=thresholds)
+        else:
+            evaluation.weights, evaluation.thresholds = weights, thresholds
+            evaluation.save(update_fields=["weights", "thresholds"])
+            evaluation.results.all().delete()
+        MuResult.objects.bulk_create(
+            [
+                MuResult(
+                    evaluation=evaluation,
+                    uscc=r["uscc"],
+                    name=r["name"],
+                    indicators=r["indicators"],
+                    score=r["score"],
+                    klass=r["klass"],
+                    measures=r["measures"],
+                )
+                for r in results
+            ],
+            batch_size=2000,
+        )
+        counts = {k: sum(1 for r in results if r["klass"] == k) for k in "ABCD"}
+        audit_record(
+            actor=actor,
+            action="supervision.mu_evaluation_run",
+            obj=evaluation,
+            changes={"year": year, "weights": weights, "thresholds": thresholds, "classes": counts},
+        )
+    return evaluation
+
+
+def mu_evaluation_publish(*, actor, year: int) -> MuEvaluation:
+    """Publish the year's classes to the enterprises (public list and Excel); then it is fixed."""
+    _require_economy_manager(actor)
+    with transaction.atomic():
+        evaluation = MuEvaluation.objects.select_for_update(no_key=True).filter(year=year).first()
+        if evaluation is None:
+            raise NotFound(code="supervision_mu_not_found")
+        if evaluation.published_at:
+            raise Conflict(_("该年度评价已公布"), code="supervision_mu_published")
+        evaluation.published_at = timezone.now()
+        evaluation.save(update_fields=["published_at"])
+        audit_record(actor=actor, action="supervision.mu_evaluation_publish", obj=evaluation)
+    return evaluation

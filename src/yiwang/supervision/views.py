@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from yiwang.core.errors import NotFound, YiwangError
-from yiwang.supervision import drawing, selectors, services
+from yiwang.supervision import drawing, exports, mu, selectors, services
 from yiwang.supervision.models import Inspection
 
 
@@ -187,3 +187,28 @@ def task(request: HttpRequest, inspection_id: int) -> HttpResponse:
             "photos": row.photos.all(),
         },
     )
+
+
+def mu_list(request: HttpRequest, year: int) -> HttpResponse:
+    try:
+        evaluation = selectors.mu_evaluation_get_published(year=year)
+    except NotFound:
+        raise Http404 from None
+    return render(
+        request,
+        "supervision/mu.html",
+        {"evaluation": evaluation, "results": evaluation.results.all(), "indicators": mu.INDICATORS},
+    )
+
+
+def mu_xlsx(request: HttpRequest, year: int) -> HttpResponse:
+    try:
+        evaluation = selectors.mu_evaluation_get_published(year=year)
+    except NotFound:
+        raise Http404 from None
+    response = HttpResponse(
+        exports.mu_evaluation_xlsx(evaluation),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="mu-{year}.xlsx"'
+    return response
