@@ -21,6 +21,7 @@ else a pure-Python SM3 below (slow but enough for a county's pool).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import struct
 import sys
@@ -104,7 +105,7 @@ def recompute(plan: dict, seed: str, public_entropy: str) -> list[dict]:
     drawn = []
     for grade in sorted(plan["entities"]):
         pool = plan["entities"][grade]
-        if pool != sorted(set(pool)):
+        if any(a >= b for a, b in itertools.pairwise(pool)):  # sorted and distinct, in one pass
             raise SystemExit(f"plan: the pool of grade {grade} is not a sorted list of distinct hashes")
         pool = list(pool)
         n, bp = len(pool), plan["ratios_bp"][grade]
@@ -133,10 +134,10 @@ def recompute(plan: dict, seed: str, public_entropy: str) -> list[dict]:
                 yield from order
                 r += 1
 
-        queue, stream = [], rounds()
+        queue, stream, member_set = [], rounds(), set(members)
         for row in drawn:
             no = avoid.get(row["entity"], set())
-            if len(set(members) - no) < size:
+            if len(member_set) - len(no & member_set) < size:
                 raise SystemExit(f"plan: too few inspectors of {dept} for {row['entity']} after avoidance")
             team, rest = [], []
             for h in queue:
