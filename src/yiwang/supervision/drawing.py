@@ -32,6 +32,7 @@ agree). The algorithm, in full (docs/supervision.md repeats it for implementers)
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Iterator
 
@@ -149,7 +150,7 @@ def check_inputs(plan: dict) -> None:
     for grade, hashes in entities.items():
         if grade not in ratios:
             raise DrawInputError("ratio_missing", grade)
-        if any(hashes[i] >= hashes[i + 1] for i in range(len(hashes) - 1)):
+        if any(a >= b for a, b in itertools.pairwise(hashes)):
             raise DrawInputError("entities_not_sorted", grade)
         seen.update(hashes)
     if len(seen) != sum(len(h) for h in entities.values()):
@@ -167,7 +168,7 @@ def check_inputs(plan: dict) -> None:
         size = team[dept]
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
             raise DrawInputError("team_size_invalid", dept)
-        if any(hashes[i] >= hashes[i + 1] for i in range(len(hashes) - 1)):
+        if any(a >= b for a, b in itertools.pairwise(hashes)):
             raise DrawInputError("inspectors_not_sorted", dept)
         if len(hashes) < size:
             raise DrawInputError("inspector_pool_too_small", dept)
