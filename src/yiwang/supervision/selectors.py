@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from yiwang.core.errors import NotFound
-from yiwang.identity.models import Department, Role, User
+from yiwang.identity.models import Department, Role
 from yiwang.identity.selectors import actor_has_role
 from yiwang.registries import selectors as registries
 from yiwang.supervision.models import (
@@ -194,10 +194,21 @@ def inspection_get_for_actor(*, actor, id: int) -> Inspection:
     return row
 
 
+def _credit_staff(actor) -> bool:
+    if actor.is_superuser:
+        return True
+    department = credit_department()
+    return department is not None and actor_has_role(
+        actor, roles=(Role.REVIEWER, Role.DEPARTMENT_HEAD, Role.AUDITOR), department=department
+    )
+
+
 def grade_get_for_actor(*, actor, uscc: str) -> CreditGrade:
-    """An entity's grade with its explanation: for its own agents and for staff."""
+    """An entity's grade with its explanation: for its own agents, and for the credit
+    department's reviewers and heads and auditors (other departments meet a grade only through
+    ``credit_measures_for`` on their own cases)."""
     row = None
-    if _signed_in(actor) and (actor.kind == User.Kind.STAFF or actor.enterprise_uscc == uscc):
+    if _signed_in(actor) and (actor.enterprise_uscc == uscc or _credit_staff(actor)):
         row = CreditGrade.objects.filter(uscc=uscc).first()
     if row is None:
         raise NotFound(_("未找到该主体的信用等级。"), code="supervision_grade_not_found")
