@@ -325,16 +325,30 @@ def quality_reports(*, actor, registry: str | None = None) -> QuerySet[QualityRe
 
 
 def legal_entity_pool(
-    *, kinds: Sequence[str] = (), industry_prefixes: Sequence[str] = (), region_prefixes: Sequence[str] = ()
+    *,
+    kinds: Sequence[str] = (),
+    industry_prefixes: Sequence[str] = (),
+    region_prefixes: Sequence[str] = (),
+    usccs: Sequence[str] | None = None,
 ) -> list[dict[str, str]]:
     """Active legal entities (存续) matching every given filter, ordered by USCC; one query.
 
     Each row: ``uscc``, ``name``, ``kind``, ``industry_code``, ``region_code``. An empty filter
-    does not narrow.
+    does not narrow; ``usccs`` (if given) narrows to those entities.
     """
     from django.db.models import Q
 
+    if usccs is not None and len(usccs) > READ_BATCH_LIMIT:  # bounded IN lists (SQLite's variable limit)
+        found = []
+        for first in range(0, len(usccs), READ_BATCH_LIMIT):
+            chunk = usccs[first : first + READ_BATCH_LIMIT]
+            found += legal_entity_pool(
+                kinds=kinds, industry_prefixes=industry_prefixes, region_prefixes=region_prefixes, usccs=chunk
+            )
+        return sorted(found, key=lambda row: row["uscc"])
     rows = LegalEntity.objects.filter(status="active")
+    if usccs is not None:
+        rows = rows.filter(uscc__in=list(usccs))
     if kinds:
         rows = rows.filter(kind__in=list(kinds))
     for field, prefixes in (("industry_code", industry_prefixes), ("region_code", region_prefixes)):

@@ -205,7 +205,8 @@ def conflict_add(
 
 
 def _grades_of(usccs: Sequence[str]) -> dict[str, str]:
-    grades = dict(CreditGrade.objects.filter(uscc__in=list(usccs)).values_list("uscc", "grade"))
+    rows = CreditGrade.objects.all() if len(usccs) > 10000 else CreditGrade.objects.filter(uscc__in=list(usccs))
+    grades = dict(rows.values_list("uscc", "grade"))
     return {u: grades.get(u, "B") for u in usccs}  # not yet graded: B, the ordinary grade
 
 
@@ -214,7 +215,7 @@ def _avoidance_pairs(inspectors: list[Inspector], usccs: set[str], years: int, t
     within ``years``), and whoever inspected the entity last time."""
     ids = {i.pk for i in inspectors}
     pairs = set()
-    since = today.replace(year=today.year - years)
+    since = _years_later(today, -years)
     for c in AvoidanceConflict.objects.filter(inspector_id__in=ids):
         if c.entity_uscc not in usccs:
             continue
@@ -222,18 +223,16 @@ def _avoidance_pairs(inspectors: list[Inspector], usccs: set[str], years: int, t
             continue
         pairs.add((c.entity_uscc, c.inspector_id))
     last: dict[str, int] = {}
-    rows = (
-        Inspection.objects.filter(entity_uscc__in=list(usccs))
-        .exclude(plan__status=DrawPlan.Status.SUPERSEDED)
-        .order_by("entity_uscc", "-plan__drawn_at", "-pk")
-        .values_list("entity_uscc", "pk")
-    )
-    for uscc, pk in rows:
-        last.setdefault(uscc, pk)
-    through = Inspection.inspectors.through.objects.filter(inspection_id__in=list(last.values()))
+    rows = Inspection.objects.exclude(plan__status=DrawPlan.Status.SUPERSEDED)
+    if len(usccs) <= 10000:  # a large pool reads every inspection instead of a huge IN list
+        rows = rows.filter(entity_uscc__in=list(usccs))
+    for uscc, pk in rows.order_by("entity_uscc", "-plan__drawn_at", "-pk").values_list("entity_uscc", "pk"):
+        if uscc in usccs:
+            last.setdefault(uscc, pk)
     by_inspection = {pk: uscc for uscc, pk in last.items()}
+    through = Inspection.inspectors.through.objects.filter(inspector_id__in=list(ids))
     for inspection_id, inspector_id in through.values_list("inspection_id", "inspector_id"):
-        if inspector_id in ids:
+        if inspection_id in by_inspection:
             pairs.add((by_inspection[inspection_id], inspector_id))
     return pairs
 
@@ -455,7 +454,7 @@ def plan_draw(*, actor, plan_id: int, seed: str, public_entropy: str = "") -> Dr
         plan.status, plan.drawn_at = DrawPlan.Status.DRAWN, timezone.now()
         plan.save()
         drawn_usccs = {by_hash[row["entity"]][0] for row in selected}
-        names = {r["uscc"]: r["name"] for r in registries.legal_entity_pool() if r["uscc"] in drawn_usccs}
+        names = {r["uscc"]: r["name"] for r in registries.legal_entity_pool(usccs=sorted(drawn_usccs))}
         inspections = Inspection.objects.bulk_create(
             [
                 Inspection(
@@ -660,7 +659,7 @@ def grades_recompute(*, actor, usccs: Sequence[str] | None = None, today: dateti
     their credit records with the current rule; one audit event for the batch."""
     today = today or timezone.localdate()
     version, rule = current_rule()
-    pool = registries.legal_entity_pool()
+    pool = registries.legal_entity_pool(usccs=None if usccs is None else list(usccs))
     names = {r["uscc"]: r["name"] for r in pool}
     usccs = list(names) if usccs is None else list(usccs)
     repaired = (
