@@ -7,7 +7,9 @@ from yiwang.supervision import views
 app_name = "supervision"
 urlpatterns = [
     path("", views.index, name="index"),
+    path("plans/new/", views.plan_new, name="plan_new"),
     path("plans/<str:code>/", views.plan_detail, name="plan"),
+    path("plans/<str:code>/draw/", views.plan_draw, name="plan_draw"),
     path("plans/<str:code>/plan.json", views.plan_file, {"which": "plan"}, name="plan_file"),
     path("plans/<str:code>/result.json", views.plan_file, {"which": "result"}, name="result_file"),
     path("verify/", views.verify, name="verify"),

@@ -10,9 +10,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
-from yiwang.core.errors import NotFound, YiwangError
+from yiwang.core.errors import NotFound, ValidationFailed, YiwangError
 from yiwang.supervision import drawing, exports, mu, selectors, services
 from yiwang.supervision.models import Inspection
 
@@ -46,7 +46,14 @@ def plan_detail(request: HttpRequest, code: str) -> HttpResponse:
     check = None
     if plan.result_document:
         check = verify_documents(plan.plan_document.encode(), plan.result_document.encode())
-    return render(request, "supervision/plan.html", {"plan": plan, "tasks": tasks, "check": check})
+    can_draw = (
+        plan.status == "published"
+        and request.user.is_authenticated
+        and plan.lead_department_id in {d.pk for d in _managed(request)}
+    )
+    return render(
+        request, "supervision/plan.html", {"plan": plan, "tasks": tasks, "check": check, "can_draw": can_draw}
+    )
 
 
 def plan_file(request: HttpRequest, code: str, which: str) -> HttpResponse:
@@ -212,3 +219,85 @@ def mu_xlsx(request: HttpRequest, year: int) -> HttpResponse:
     )
     response["Content-Disposition"] = f'attachment; filename="mu-{year}.xlsx"'
     return response
+
+
+# ------------------------------------------------------------------------- plans (managers)
+
+
+def _managed(request: HttpRequest):
+    from yiwang.identity.models import Role
+    from yiwang.identity.selectors import departments_for_actor
+
+    heads = departments_for_actor(actor=request.user, role=Role.DEPARTMENT_HEAD)
+    admins = departments_for_actor(actor=request.user, role=Role.DEPARTMENT_ADMIN)
+    return (heads | admins).distinct().order_by("code")
+
+
+def _int(value: str):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def plan_new(request: HttpRequest) -> HttpResponse:
+    """Publish a plan (head or admin of the lead department); the seed is shown ONCE."""
+    managed = list(_managed(request))
+    if not managed:
+        raise Http404
+    items = list(selectors.item_list())
+    errors, made = None, None
+    if request.method == "POST":
+        lead = next((d for d in managed if str(d.pk) == request.POST.get("lead_department")), None)
+        chosen = [i for i in items if str(i.pk) in request.POST.getlist("items")]
+        others = {i.department for i in chosen if lead is None or i.department_id != lead.pk}
+        ratios = {g: _int(request.POST.get(f"ratio_{g}", "")) for g in drawing.GRADES}
+        try:
+            if lead is None:
+                raise ValidationFailed(fields={"lead_department": [_("请选择牵头部门")]})
+            made = services.plan_publish(
+                actor=request.user,
+                code=request.POST.get("code", "").strip(),
+                title=request.POST.get("title", "").strip(),
+                lead_department=lead,
+                departments=sorted(others, key=lambda d: d.code),
+                items=chosen,
+                ratios_bp=ratios,
+                period=request.POST.get("period", "").strip(),
+            )
+        except YiwangError as exc:
+            errors = exc
+    return render(
+        request,
+        "supervision/plan_new.html",
+        {
+            "managed": managed,
+            "items": items,
+            "errors": errors,
+            "made": made,
+            "ratios": services.DEFAULT_RATIOS_BP,
+            "grades": drawing.GRADES,
+        },
+    )
+
+
+@login_required
+@require_POST
+def plan_draw(request: HttpRequest, code: str) -> HttpResponse:
+    plan = _plan_or_404(code)
+    if plan.lead_department_id not in {d.pk for d in _managed(request)}:
+        raise Http404
+    try:
+        services.plan_draw(
+            actor=request.user,
+            plan_id=plan.pk,
+            seed=request.POST.get("seed", ""),
+            public_entropy=request.POST.get("public_entropy", "").strip(),
+        )
+    except YiwangError as exc:
+        return render(
+            request, "supervision/plan.html", {"plan": plan, "tasks": [], "check": None, "draw_error": exc}, status=422
+        )
+    return redirect("supervision:plan", code=plan.code)

@@ -116,3 +116,31 @@ def test_a_task_of_another_team_and_another_entitys_grade_are_404(client):
     assert client.get(f"/supervision/grades/{w.usccs[1]}/").status_code == 404
     assert client.get(f"/api/v1/supervision/grades/{w.usccs[1]}").status_code == 404
     assert client.get(f"/api/v1/supervision/grades/{w.usccs[0]}").json()["grade"] == "B"
+
+
+def test_a_head_publishes_a_plan_on_the_page_sees_the_seed_once_and_draws_with_it(client):
+    w = build(n_entities=6, n_inspectors=4)
+    client.force_login(w.head)
+    page = client.post(
+        "/supervision/plans/new/",
+        {
+            "code": "PAGE-1",
+            "title": "页面计划",
+            "lead_department": str(w.market.pk),
+            "items": [str(w.item.pk)],
+            **{f"ratio_{g}": "10000" for g in "ABCD"},
+        },
+    )
+    plan = DrawPlan.objects.get(code="PAGE-1")
+    seed = page.context["made"][1]
+    assert seed in page.content.decode() and plan.commitment != seed and seed not in plan.plan_document
+    assert seed not in client.get("/supervision/plans/PAGE-1/").content.decode()
+    wrong = client.post("/supervision/plans/PAGE-1/draw/", {"seed": "00" * 32})
+    assert wrong.status_code == 422 and "不符" in wrong.content.decode()
+    client.post("/supervision/plans/PAGE-1/draw/", {"seed": seed, "public_entropy": "123"})
+    plan.refresh_from_db()
+    assert plan.status == DrawPlan.Status.DRAWN and plan.seed == seed
+    client.force_login(w.health_head)
+    assert client.post("/supervision/plans/PAGE-1/draw/", {"seed": seed}).status_code == 404
+    client.force_login(w.inspectors[0].user)
+    assert client.get("/supervision/plans/new/").status_code == 404
