@@ -190,3 +190,22 @@ def test_the_deadline_job_warns_once_before_the_twenty_working_days_run_out():
     assert services.publication_deadlines_warn(today=datetime.date(2026, 11, 27)) == 1
     assert services.publication_deadlines_warn(today=datetime.date(2026, 11, 28)) == 0
     assert AuditEvent.objects.filter(action="supervision.publication_deadline_warning").count() == 1
+
+
+def test_the_deadline_job_is_scheduled_daily_and_runs_the_warning():
+    from yiwang.core.schedule import autodiscover
+    from yiwang.supervision.tasks import publication_deadlines
+
+    job = autodiscover().get("supervision.publication_deadlines")
+    assert job is not None and job.interval == 86400
+    w = build(n_entities=2, n_inspectors=2)
+    plan = _drawn(w)
+    task = plan.inspections.first()
+    services.inspection_record(
+        actor=task.inspectors.first().user,
+        inspection_id=task.pk,
+        result="passed",
+        inspected_on=datetime.date.today() - datetime.timedelta(days=40),
+    )
+    result = publication_deadlines.enqueue()
+    assert result.return_value == 1
