@@ -369,3 +369,58 @@ def mu_run(request: HttpRequest, year: int, payload: MuRunIn):
 @router.post("/mu/{year}/publish", response={200: MuOut, **ERRORS}, summary="Publish a year's evaluation")
 def mu_publish(request: HttpRequest, year: int):
     return _mu(services.mu_evaluation_publish(actor=request.user, year=year))
+
+
+# --- 信用修复 ----------------------------------------------------------------------------------
+
+
+class RepairIn(Schema):
+    uscc: str
+    record_number: str
+    reason: str = Field(description="The rectification done")
+
+
+class DecideIn(Schema):
+    approve: bool
+    note: str
+
+
+class RepairOut(Schema):
+    id: int
+    uscc: str
+    record_number: str
+    reason: str
+    status: str = Field(description="pending | approved | rejected")
+    decision_note: str
+    created_at: datetime.datetime
+    decided_at: datetime.datetime | None
+
+
+def _repair(r) -> dict:
+    return {
+        k: getattr(r, k)
+        for k in ("id", "uscc", "record_number", "reason", "status", "decision_note", "created_at", "decided_at")
+    }
+
+
+@router.get("/repairs", response={200: list[RepairOut], **ERRORS}, summary="信用修复 applications I may see")
+def repairs(request: HttpRequest):
+    return [_repair(r) for r in selectors.repairs_for_actor(actor=request.user)[:500]]
+
+
+@router.post("/repairs", response={201: RepairOut, **ERRORS}, summary="Apply for 信用修复 (the enterprise's agent)")
+def repair_apply(request: HttpRequest, payload: RepairIn):
+    row = services.credit_repair_apply(
+        actor=request.user, uscc=payload.uscc, record_number=payload.record_number, reason=payload.reason
+    )
+    return Status(201, _repair(row))
+
+
+@router.post("/repairs/{repair_id}/decide", response={200: RepairOut, **ERRORS}, summary="Decide (credit department)")
+def repair_decide(request: HttpRequest, repair_id: int, payload: DecideIn):
+    if not selectors.repairs_for_actor(actor=request.user).filter(pk=repair_id).exists():
+        raise NotFound(code="supervision_repair_not_found")
+    row = services.credit_repair_decide(
+        actor=request.user, repair_id=repair_id, approve=payload.approve, note=payload.note
+    )
+    return _repair(row)

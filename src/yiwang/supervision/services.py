@@ -725,8 +725,11 @@ def credit_repair_apply(*, actor, uscc: str, record_number: str, reason: str) ->
     """The enterprise (its agent) asks to repair a record once the minimum publication period
     has passed and it has rectified."""
     ensure_storable(reason, field="reason")
-    if _system(actor) or actor.enterprise_uscc != uscc:
+    ensure_storable(record_number, field="record_number")
+    if _system(actor) or not actor.enterprise_uscc or actor.enterprise_uscc != uscc:
         raise NotFound(code="supervision_credit_record_not_found")
+    if len(reason) > 2000:
+        raise ValidationFailed(fields={"reason": [_("最多 %(n)d 个字符") % {"n": 2000}]})
     if not reason.strip():
         raise ValidationFailed(fields={"reason": [_("请说明整改情况")]})
     record = next(

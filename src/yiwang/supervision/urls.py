@@ -16,6 +16,7 @@ urlpatterns = [
     path("results/", views.results, name="results"),
     path("credit-rule/", views.rule, name="rule"),
     path("grades/<str:uscc>/", views.grade, name="grade"),
+    path("grades/<str:uscc>/repair/", views.repair_apply, name="repair_apply"),
     path("mu/<int:year>/", views.mu_list, name="mu"),
     path("mu/<int:year>.xlsx", views.mu_xlsx, name="mu_xlsx"),
 ]

@@ -115,7 +115,10 @@ def grade(request: HttpRequest, uscc: str) -> HttpResponse:
     except NotFound:
         raise Http404 from None
     measures = selectors.credit_measures_for(entity_code=row.uscc)
-    return render(request, "supervision/grade.html", {"grade": row, "measures": measures})
+    own = request.user.enterprise_uscc == row.uscc
+    repairs = selectors.repairs_for_actor(actor=request.user).filter(uscc=row.uscc)
+    context = {"grade": row, "measures": measures, "own": own, "repairs": repairs}
+    return render(request, "supervision/grade.html", context)
 
 
 # ------------------------------------------------------------------------------------ workbench
@@ -301,3 +304,27 @@ def plan_draw(request: HttpRequest, code: str) -> HttpResponse:
             request, "supervision/plan.html", {"plan": plan, "tasks": [], "check": None, "draw_error": exc}, status=422
         )
     return redirect("supervision:plan", code=plan.code)
+
+
+@login_required
+@require_POST
+def repair_apply(request: HttpRequest, uscc: str) -> HttpResponse:
+    """The enterprise's agent applies for 信用修复 of one record from its grade page."""
+    try:
+        row = selectors.grade_get_for_actor(actor=request.user, uscc=uscc)
+    except NotFound:
+        raise Http404 from None
+    try:
+        services.credit_repair_apply(
+            actor=request.user,
+            uscc=row.uscc,
+            record_number=request.POST.get("record_number", ""),
+            reason=request.POST.get("reason", ""),
+        )
+    except NotFound:
+        raise Http404 from None
+    except YiwangError as exc:
+        measures = selectors.credit_measures_for(entity_code=row.uscc)
+        context = {"grade": row, "measures": measures, "repair_error": exc, "own": True}
+        return render(request, "supervision/grade.html", context, status=422)
+    return redirect("supervision:grade", uscc=row.uscc)

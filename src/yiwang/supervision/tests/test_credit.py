@@ -123,3 +123,39 @@ def test_a_blacklisted_enterprises_case_is_flagged_the_reviewer_sees_why_and_it_
     client.force_login(world.police_reviewer)
     page = client.get(f"/workbench/cases/{case.pk}/").content.decode()
     assert "信用提示:重点审查" in page and "列入严重失信主体名单" in page
+
+
+def test_the_enterprise_applies_on_its_grade_page_and_the_credit_department_decides_by_api(client):
+    from yiwang.registries.tests.factories import build_world as registry_world
+
+    world = registry_world()  # the market regulator sources the credit registry here
+    agent = make_staff("agent", kind="enterprise_agent", enterprise_uscc=USCC, enterprise_name="苏州示例有限公司")
+    credit(
+        "CF-2025-009",
+        "penalty",
+        "未按规定公示年度报告",
+        (datetime.date.today() - datetime.timedelta(days=120)).isoformat(),
+    )
+    services.grades_recompute(actor="test", usccs=[USCC])
+    client.force_login(agent)
+    page = client.get(f"/supervision/grades/{USCC}/").content.decode()
+    assert "申请信用修复" in page and "CF-2025-009" in page
+    response = client.post(f"/supervision/grades/{USCC}/repair/", {"record_number": "CF-2025-009", "reason": "已补报"})
+    assert response.status_code == 302
+    repair_id = client.get("/api/v1/supervision/repairs").json()[0]["id"]
+    assert (
+        client.post(
+            f"/api/v1/supervision/repairs/{repair_id}/decide",
+            {"approve": True, "note": "同意"},
+            content_type="application/json",
+        ).status_code
+        == 404
+    )  # not the credit department
+    client.force_login(world.market_clerk)  # a reviewer of the market regulator, the credit source
+    decided = client.post(
+        f"/api/v1/supervision/repairs/{repair_id}/decide",
+        {"approve": True, "note": "整改到位"},
+        content_type="application/json",
+    )
+    assert decided.status_code == 200 and decided.json()["status"] == "approved"
+    assert CreditGrade.objects.get(uscc=USCC).score == 80
