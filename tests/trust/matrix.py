@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import json
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -28,7 +29,8 @@ FORBIDDEN = "403"
 LOGIN = "login"  # a page: redirect to /accounts/login/; the API: 401
 ADMIN_LOGIN = "admin_login"  # the admin site's own sign-in redirect
 METHOD_NOT_ALLOWED = "405"
-OUTCOMES = (OK, NOT_FOUND, FORBIDDEN, LOGIN, ADMIN_LOGIN, METHOD_NOT_ALLOWED)
+EMPTY = "empty"  # the API: 200 with an empty list or page (a list scoped to the caller, who has nothing in it)
+OUTCOMES = (OK, NOT_FOUND, FORBIDDEN, LOGIN, ADMIN_LOGIN, METHOD_NOT_ALLOWED, EMPTY)
 
 
 @dataclass(frozen=True)
@@ -94,12 +96,13 @@ def fill(route: str, values: dict[str, object]) -> str:
 
 def admin_object_values(key: str) -> dict[str, object]:
     """Real path values for an admin URL: the first object of the model the URL is about."""
-    match = re.match(r"admin:(?P<app>\w+?)_(?P<model>[a-z0-9]+)_(?P<view>\w+)$", key)
     values: dict[str, object] = {"app_label": "identity", "url": "no-such-page/", "content_type_id": 1}
-    if not match:
-        return values
     for model in admin.site._registry:
-        if model._meta.app_label == match["app"] and model._meta.model_name == match["model"]:
+        prefixes = (
+            f"admin:{model._meta.app_label}_{model._meta.model_name}_",
+            f"admin/{model._meta.app_label}/{model._meta.model_name}/",
+        )
+        if key.startswith(prefixes):
             first = model._default_manager.order_by("pk").first()
             values["object_id"] = first.pk if first is not None else 1
     return values
@@ -147,7 +150,7 @@ def classify(response, *, is_api: bool) -> str:
             return LOGIN
         if target.startswith("/admin/login/"):
             return ADMIN_LOGIN
-        if target.startswith("/accounts/mfa/"):
+        if target.startswith("/accounts/mfa/") and "next=" in response.get("Location", ""):  # the middleware's
             return "mfa redirect (the harness should have passed MFA)"
         return OK
     if status == 401:
@@ -158,6 +161,13 @@ def classify(response, *, is_api: bool) -> str:
         return NOT_FOUND
     if status == 405:
         return METHOD_NOT_ALLOWED
+    if is_api and status == 200 and response.get("Content-Type", "").startswith("application/json"):
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            return OK
+        if body == [] or (isinstance(body, dict) and body.get("items") == []):
+            return EMPTY
     return OK
 
 

@@ -114,6 +114,21 @@ class SearchSynonymForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["expansions_text"].initial = "、".join(self.instance.expansions or [])
 
+    def clean(self):
+        cleaned = super().clean()
+        from yiwang.catalog import search
+
+        # The model's own check (SearchSynonym.clean) runs after this: give it the parsed list.
+        self.instance.expansions = search._clean_expansions(cleaned.get("expansions_text") or "")
+        return cleaned
+
+    def add_error(self, field, error):
+        # The model names its error "expansions", a field this form shows as "expansions_text":
+        # without this, an empty or bad value is a ValueError (500) instead of a message.
+        if field is None and "expansions" in getattr(error, "error_dict", {}):
+            error.error_dict.setdefault("expansions_text", []).extend(error.error_dict.pop("expansions"))
+        super().add_error(field, error)
+
 
 @admin.register(SearchSynonym)
 class SearchSynonymAdmin(admin.ModelAdmin):

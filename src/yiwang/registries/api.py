@@ -131,6 +131,7 @@ def records_upsert(request: HttpRequest, registry: str, payload: RecordsIn):
 
 @router.post("/{registry}/import", response={200: UpsertOut, **ERRORS}, summary="Import an Excel (.xlsx) or CSV file")
 def records_import(request: HttpRequest, registry: str, file: File[UploadedFile]):
+    selectors.registry_require_source(actor=request.user, registry=registry)  # before reading the file
     result = importer.records_import(
         actor=request.user, registry=registry, content=file.read(), filename=file.name or ""
     )

@@ -15,7 +15,7 @@ import io
 from django.utils.translation import gettext as _
 
 from yiwang.core.errors import ValidationFailed
-from yiwang.registries import services
+from yiwang.registries import selectors, services
 from yiwang.registries.errors import RowsInvalid
 from yiwang.registries.values import registry_spec
 
@@ -77,6 +77,7 @@ def records_import(*, actor, registry: str, content: bytes, filename: str, signe
     """Import one file into ``registry`` as ``actor`` (who must be the source of every field
     the file changes). Raises ``ValidationFailed`` naming each bad cell as 第N行「列」."""
     spec = registry_spec(registry)
+    selectors.registry_require_source(actor=actor, registry=registry)  # the caller before the file
     rows = _rows(content, filename)
     while rows and all(v in (None, "") for v in rows[0]):
         rows.pop(0)

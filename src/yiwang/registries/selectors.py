@@ -163,6 +163,22 @@ def record_read(*, registry: str, key: str, fields: Sequence[str]) -> RecordView
     return None if row is None else _view(spec, normalized, row, fields)
 
 
+def record_read_by_id(*, registry: str, record_id: int, fields: Sequence[str]) -> RecordView | None:
+    """``record_read`` by primary key — for subscribers of ``registries.record_changed``, whose
+    payload names the record by ``record_id`` (its key may be masked). RAW like ``record_read``:
+    the subscriber is the platform itself. None if the record is gone."""
+    spec = registry_spec(registry)
+    fields = _check_fields(spec, fields)
+    if spec.name == "license":
+        raise RegistryError(_("电子证照库按证照标识读取。"), code="registry_read_by_id_unsupported")
+    key_names = [f.name for f in spec.key_fields]
+    row = MODELS[spec.name].objects.filter(pk=record_id).only(*_columns(spec, [*fields, *key_names])).first()
+    if row is None:
+        return None
+    key = key_of(spec, {name: getattr(row, name) for name in key_names})
+    return _view(spec, key, row, fields)
+
+
 def record_read_many(*, registry: str, keys: Sequence[str], fields: Sequence[str]) -> dict[str, RecordView]:
     """``record_read`` for up to ``READ_BATCH_LIMIT`` keys in one query: {normalized key: view}.
 
@@ -268,6 +284,16 @@ def _require_registry(actor, registry: str) -> schema.RegistrySpec:
     if registry not in registries_for_actor(actor=actor):
         raise NotFound(_("未找到该基础库。"), code="registry_not_found")
     return spec
+
+
+def registry_require_source(*, actor, registry: str) -> schema.RegistrySpec:
+    """The gate of every write, checked before a row or file is read: a signed-in actor must be
+    staff of a source department of ``registry`` (or a superuser or auditor, whose rows the
+    per-field source rule then refuses); anyone else gets ``NotFound`` as for a missing registry.
+    System actors (None or a string: the demo, an operator's command) pass."""
+    if actor is None or isinstance(actor, str):
+        return registry_spec(registry)
+    return _require_registry(actor, registry)
 
 
 def record_list(*, actor, registry: str) -> QuerySet:

@@ -42,7 +42,7 @@ from yiwang.registries.errors import NotSourceDepartment, ReadOnlyRegistry, Regi
 from yiwang.registries.masking import mask_value
 from yiwang.registries.models import GridCell, RecordChange, RegistryField
 from yiwang.registries.schema import FieldSpec, RegistrySpec
-from yiwang.registries.selectors import MODELS, RecordView, source_departments_of_actor
+from yiwang.registries.selectors import MODELS, RecordView, registry_require_source, source_departments_of_actor
 from yiwang.registries.values import (
     as_text,
     is_empty,
@@ -58,6 +58,22 @@ from yiwang.registries.values import (
 BATCH_LIMIT = 10_000
 RECORD_CHANGED = "registries.record_changed"
 _LOOKUP_CHUNK = 2000
+
+
+def _publish_changed(spec: RegistrySpec, record: Model, *, fields: list[str], action: str, batch: str) -> None:
+    """``registries.record_changed`` for one record: ``{registry, record_id, key, fields, action, batch}``.
+
+    The payload is stored (the task queue's outbox) and logged, so it carries no personal data:
+    a personal key (a 身份证号, a person's credit subject) is masked; subscribers read the record
+    by ``record_id`` through ``selectors.record_read_by_id``.
+    """
+    key = key_of(spec, {f.name: getattr(record, f.name) for f in spec.key_fields})
+    key_field = spec.key_fields[0]
+    if key_field.personal:
+        key = mask_value(key_field, key)
+    events.publish(
+        RECORD_CHANGED, registry=spec.name, record_id=record.pk, key=key, fields=fields, action=action, batch=batch
+    )
 
 
 def _is_system(actor) -> bool:
@@ -319,6 +335,7 @@ def records_upsert(
     spec = registry_spec(registry)
     if not spec.writable:
         raise ReadOnlyRegistry(registry)
+    registry_require_source(actor=actor, registry=registry)
     rows = list(rows)
     if not rows:
         raise RegistryError(
@@ -408,14 +425,14 @@ def _write(
     base = {**_actor_fields(actor), "channel": channel, "batch": batch, "reason": (reason or "")[:500]}
     key_source = sources.get(spec.key_fields[0].name)
     new_records, updates, changes, changed_fields = [], [], [], set()
-    published: list[tuple[str, list[str], str]] = []
+    published: list[tuple[Model, list[str], str]] = []
     for row, record, changed in plans:
         if record is None:
             record = model(**row.values)
             _set_indexes(spec, record)
             new_records.append((row, record))
             changed_fields.update(changed)
-            published.append((row.key, [f.name for f in spec.fields if f.name in changed], "create"))
+            published.append((record, [f.name for f in spec.fields if f.name in changed], "create"))
             continue
         if not changed:
             result.unchanged += 1
@@ -439,7 +456,7 @@ def _write(
         record.updated_at = now
         updates.append((record, changed))
         changed_fields.update(changed)
-        published.append((row.key, [f.name for f in spec.fields if f.name in changed], action or "update"))
+        published.append((record, [f.name for f in spec.fields if f.name in changed], action or "update"))
     if new_records:
         created = model.objects.bulk_create([r for _row, r in new_records], batch_size=1000)
         if any(r.pk is None for r in created):  # backends that do not return ids (none in use today)
@@ -471,8 +488,8 @@ def _write(
             },
         )
     if result.created or result.updated:
-        for key, fields, kind in published:
-            events.publish(RECORD_CHANGED, registry=spec.name, key=key, fields=fields, action=kind, batch=batch)
+        for record, fields, kind in published:
+            _publish_changed(spec, record, fields=fields, action=kind, batch=batch)
     return result
 
 

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from yiwang.core.codes import validate_id_number, validate_region_code, validate_uscc
+from yiwang.core.inputs import json_problems, text_problem
 from yiwang.registries import schema
 from yiwang.registries.errors import InvalidKey, UnknownRegistry
 from yiwang.registries.schema import FieldSpec, RegistrySpec
@@ -192,8 +193,15 @@ def parse(field: FieldSpec, raw: Any) -> Any:
     if kind == schema.INT:
         return _int(field, raw)
     if kind == schema.JSON:
-        return raw if isinstance(raw, dict | list) else json.loads(str(raw))
+        value = raw if isinstance(raw, dict | list) else json.loads(str(raw))
+        problems, _too_deep = json_problems(value)
+        if problems:
+            raise ValidationError(next(iter(problems.values()))[0], code="invalid_text")
+        return value
     text = str(raw).strip()
+    problem = text_problem(text)
+    if problem:  # NUL or a lone surrogate: refused here, before the batch writes anything
+        raise ValidationError(problem, code="invalid_text")
     if field.name == "record_number" and not _RECORD_NUMBER.match(text):
         raise ValidationError(_("信用记录编号只能包含字母、数字和 - _ .,最长64位"), code="record_number")
     if len(text) > field.max_length:

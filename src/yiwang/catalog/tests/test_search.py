@@ -182,3 +182,26 @@ def test_bulk_indexed_entries_rank_like_published_ones(demo_catalog):  # noqa: F
     hits = search.search("gtgsh").hits
     assert {h.code for h in hits} == {"SFS-SCJG-0001", "SYN-000001"}
     assert hits[0].score == hits[1].score
+
+
+def test_the_synonym_admin_form_refuses_empty_words_and_saves_through_the_service(demo_catalog, client):  # noqa: F811
+    """Regression (permission matrix probe): a POST to the synonym admin's add page without
+    words answered 500 (the model's error named a field the form does not show)."""
+    from django.contrib.auth.models import Permission
+
+    from yiwang.core.models import AuditEvent
+    from yiwang.identity.models import User
+
+    editor = User.objects.create_user(username="synonym_editor", password="x", is_staff=True, kind="staff")
+    editor.user_permissions.add(*Permission.objects.filter(codename__endswith="_searchsynonym"))
+    client.force_login(editor)
+    refused = client.post("/admin/catalog/searchsynonym/add/", {"term": "办个证", "expansions_text": " 、 "})
+    assert refused.status_code == 200 and "对应规范用语" in refused.content.decode()
+    assert not SearchSynonym.objects.filter(term="办个证").exists()
+    empty = client.post("/admin/catalog/searchsynonym/add/", {})
+    assert empty.status_code == 200
+    saved = client.post("/admin/catalog/searchsynonym/add/", {"term": "办个证", "expansions_text": "营业执照、许可证"})
+    assert saved.status_code == 302
+    synonym = SearchSynonym.objects.get(term="办个证")
+    assert synonym.expansions == ["营业执照", "许可证"]
+    assert AuditEvent.objects.filter(action="catalog.search_synonym_save", object_id=str(synonym.pk)).exists()

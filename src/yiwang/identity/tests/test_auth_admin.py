@@ -56,3 +56,23 @@ def test_adding_a_user_goes_through_user_create(admin_client):
 
     admin_client.post("/admin/identity/user/add/", {"username": "weak", "password": "123", "kind": "staff"})
     assert not User.objects.filter(username="weak").exists()
+
+
+def test_the_admins_own_password_form_is_replaced_by_the_audited_one(admin_client):
+    """Regression (permission matrix): /admin/password_change/ was Django's form, which set the
+    password without the audit event, kept the API tokens alive and did not reset its age."""
+    from yiwang.identity.services import api_token_create
+
+    root = User.objects.get(username="root")
+    _token, _secret = api_token_create(actor=root, user=root, name="ci")
+    for url in ("/admin/password_change/", "/admin/password_change/done/"):
+        page = admin_client.get(url)
+        assert page.status_code == 302 and page["Location"] == "/accounts/password/"
+    posted = admin_client.post(
+        "/admin/password_change/",
+        {"old_password": PASSWORD, "new_password1": "Another-Pass-2026", "new_password2": "Another-Pass-2026"},
+    )
+    assert posted.status_code == 302 and posted["Location"] == "/accounts/password/"
+    root.refresh_from_db()
+    assert root.check_password(PASSWORD)  # unchanged: only the identity page changes it, audited
+    assert not AuditEvent.objects.filter(action="user.password_change").exists()

@@ -89,3 +89,24 @@ def test_fields_catalog_and_import_over_the_api(client, world):
     response = client.post("/api/v1/registries/legal_entity/import", {"file": upload})
     assert response.status_code == 200, response.content
     assert response.json()["created"] == 1
+
+
+def test_a_caller_who_sources_nothing_is_refused_before_the_rows_or_the_file_are_read(client, world):
+    """Regression (permission matrix): a citizen's import was parsed — and refused for its
+    content (422) — before anyone asked who was sending it; now 404 as for a registry one cannot
+    see, whatever the file holds. Staff of another department get the same for this registry."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from yiwang.identity.models import User
+
+    citizen = User.objects.create_user(username="reg_citizen", password="x", kind="citizen")
+    for outsider in (citizen, world.land_clerk):
+        client.force_login(outsider)
+        not_a_file = SimpleUploadedFile("x.txt", b"\x00not a spreadsheet", content_type="text/plain")
+        imported = client.post("/api/v1/registries/population/import", {"file": not_a_file})
+        assert imported.status_code == 404 and imported.json()["code"] == "registry_not_found"
+        upserted = _post(client, "/api/v1/registries/population/records", {"records": []})
+        assert upserted.status_code == 404 and upserted.json()["code"] == "registry_not_found"
+    assert Person.objects.count() == 0
+    client.force_login(world.police_clerk)  # the source: the same requests reach the content checks
+    assert _post(client, "/api/v1/registries/population/records", {"records": []}).status_code == 422

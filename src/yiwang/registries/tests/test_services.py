@@ -7,6 +7,7 @@ import pytest
 from yiwang.core.audit import verify_chain
 from yiwang.core.codes import make_id_number
 from yiwang.core.errors import NotFound, ValidationFailed
+from yiwang.core.masking import mask_id_number
 from yiwang.core.models import AuditEvent
 from yiwang.registries import selectors, services
 from yiwang.registries.errors import NotSourceDepartment, ReadOnlyRegistry, RegistryError, RowsInvalid
@@ -46,11 +47,15 @@ def test_source_department_creates_records_with_history_audit_and_events(world, 
     assert (history.action, history.actor, history.source_department) == ("create", world.police_clerk, world.police)
     audit = AuditEvent.objects.filter(action="registries.records_upsert").get()
     assert audit.changes["created"] == 2 and PERSON_ID not in str(audit.changes)
+    # The payload is stored in the task outbox: the 身份证号 is masked, the record named by id.
     assert [(n, p["key"]) for n, p in published] == [
-        ("registries.record_changed", PERSON_ID),
-        ("registries.record_changed", PERSON_ID_2),
+        ("registries.record_changed", mask_id_number(PERSON_ID)),
+        ("registries.record_changed", mask_id_number(PERSON_ID_2)),
     ]
+    assert PERSON_ID not in str(published) and PERSON_ID_2 not in str(published)
     assert "name" in published[0][1]["fields"] and published[0][1]["registry"] == "population"
+    view = selectors.record_read_by_id(registry="population", record_id=published[0][1]["record_id"], fields=["name"])
+    assert view.key == PERSON_ID and view.values["name"]
     assert verify_chain() is None
 
 
@@ -99,6 +104,21 @@ def test_a_department_cannot_write_another_departments_field(world):
     with pytest.raises(RowsInvalid):
         services.records_upsert(actor=world.auditor, registry="population", rows=[person_row(name="王五")])
     assert Person.objects.get().name == "张小三"
+
+
+def test_text_that_cannot_be_stored_fails_the_batch_naming_row_and_field(world):
+    """NUL (PostgreSQL refuses it in text) or a lone surrogate (not encodable) in any text field:
+    the whole batch is refused before a row is written, the row and field named."""
+    rows = [
+        person_row(),
+        person_row(PERSON_ID_2, address="苏州市\x00姑苏区"),
+        person_row(make_id_number("320505", datetime.date(1972, 1, 1), 25), name="张\ud800"),
+    ]
+    with pytest.raises(RowsInvalid) as exc:
+        services.records_upsert(actor=world.police_clerk, registry="population", rows=rows)
+    assert "空字符" in exc.value.fields["records.1.address"][0]
+    assert "代理项" in exc.value.fields["records.2.name"][0]
+    assert not Person.objects.exists() and not RecordChange.objects.exists()
 
 
 def test_a_bad_batch_names_every_bad_row_and_writes_nothing(world):
@@ -220,7 +240,8 @@ def test_record_correct_by_the_source_department_only(world, published):
             "registries.record_changed",
             {
                 "registry": "population",
-                "key": PERSON_ID,
+                "record_id": change.record_id,
+                "key": mask_id_number(PERSON_ID),
                 "fields": ["name"],
                 "action": "correct",
                 "batch": change.batch,

@@ -1,0 +1,458 @@
+"""The permission matrix: what every actor gets from every URL pattern and method.
+
+One row per URL pattern (its resolver name, ``namespace:name``; a glob such as ``admin:*``
+covers a whole namespace), giving for each HTTP method the outcome per actor of
+``tests/trust/world.py: ACTORS``. ``tests/trust/test_permission_matrix.py`` asks every
+(URL, method, actor) in the demo city and fails on any difference, and on any URL or API
+method without a row. The machinery (deriving URLs, filling path parameters, classifying
+answers) is ``tests/trust/matrix.py``; docs/security.md, "Permission matrix", explains it.
+
+Outcomes (``matrix.py``): ``ok`` (the gate let the caller through), ``empty`` (API: 200 with an
+empty list — a list scoped to the caller, who has nothing in it), ``404`` (missing, or not the
+caller's: the two look the same), ``403``, ``login`` (page: redirect to sign-in; API: 401),
+``admin_login`` (the admin site's sign-in redirect), ``405``.
+
+The sample objects (``world.py``) are citizen01's: a delivered case of the 市场监督管理局 with its
+material, notice, license and presentation, his draft and message. Staff actors hold their
+roles in that department, so "their" objects are the case's.
+
+HOW TO ADD A ROW (a new endpoint fails ``test_every_url_has_a_row`` until it has one):
+1. Find your app's section below (``# --- <app> ---``), or add one at the end, in app order.
+2. Write the key (``"myapp:detail"``; API operations are ``"api:<function name>"``) and per
+   method an expectation built from the groups, e.g.
+   ``"myapp:detail": row(GET=only(STAFF), POST=only(DEPT_ADMINS))``,
+   ``"api:my_thing": row(GET=signed_in(EMPTY, CITIZEN=OK))``. Pages list GET and POST (a page
+   that refuses one says so: ``POST=refused()``).
+3. A path parameter the defaults don't fill (``test_permission_matrix.parameters``): give it,
+   ``row(..., kwargs={"code": "life_event_code"})`` (a name of that dict), or add it there.
+   A body field the sample from the OpenAPI schema gets wrong (refused before the gate):
+   ``row(..., json={"decision": "approve"})``.
+4. Run ``YIWANG_MATRIX_ONLY='myapp:*' pytest tests/trust/test_permission_matrix.py``; a
+   difference is either your row or a leak — if a caller gets more than they should, fix the
+   selector/view, not the row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tests.trust.matrix import ADMIN_LOGIN, EMPTY, FORBIDDEN, LOGIN, METHOD_NOT_ALLOWED, NOT_FOUND, OK
+from tests.trust.world import ACTORS, ANONYMOUS, CITIZEN, ENTERPRISE_AGENT, SUPERUSER
+
+# --- actors and groups --------------------------------------------------------------------------
+
+CLERK, REVIEWER, HEAD = "window_clerk", "reviewer", "department_head"
+DEPT_ADMIN, CITY_ADMIN, AUDITOR = "department_admin", "city_admin", "auditor"
+
+PUBLIC_ACCOUNTS = (CITIZEN, ENTERPRISE_AGENT)
+CASE_STAFF = (CLERK, REVIEWER, HEAD)  # handle cases in the 市场监督管理局
+ADMINS = (DEPT_ADMIN, CITY_ADMIN)
+STAFF = (*CASE_STAFF, *ADMINS, AUDITOR)
+SIGNED_IN = (*PUBLIC_ACCOUNTS, *STAFF, SUPERUSER)
+EVERYONE = (ANONYMOUS, *SIGNED_IN)
+assert set(EVERYONE) == set(ACTORS), "a new actor in world.ACTORS needs a place in the groups above"
+
+Expectation = dict[str, str]  # actor → outcome
+
+
+def everyone(outcome: str = OK) -> Expectation:
+    """The same for every actor, anonymous included (public pages, a 404 for all)."""
+    return dict.fromkeys(EVERYONE, outcome)
+
+
+def signed_in(outcome: str = OK, *, anonymous: str = LOGIN, **exceptions: str) -> Expectation:
+    """Every signed-in actor gets ``outcome`` (``CITIZEN=OK`` etc. for exceptions); anonymous: sign in."""
+    out = {ANONYMOUS: anonymous, **dict.fromkeys(SIGNED_IN, outcome)}
+    return _with(out, exceptions)
+
+
+def only(
+    *allowed: str | tuple[str, ...], others: str = NOT_FOUND, anonymous: str = LOGIN, **exceptions: str
+) -> Expectation:
+    """``allowed`` (actors or groups; the superuser always) get ok, other signed-in actors
+    ``others`` (404 by default: a forbidden object looks missing), anonymous ``anonymous``."""
+    names = {SUPERUSER}
+    for item in allowed:
+        names.update((item,) if isinstance(item, str) else item)
+    out = {ANONYMOUS: anonymous, **{actor: OK if actor in names else others for actor in SIGNED_IN}}
+    return _with(out, exceptions)
+
+
+def step(*allowed: str | tuple[str, ...], hidden_from: tuple[str, ...]) -> Expectation:
+    """An action on an object: ``allowed`` get ok; who sees the object but holds another role
+    403 (the service's role check); ``hidden_from`` (who cannot see it) 404, like a missing one."""
+    return only(*allowed, others=FORBIDDEN, **dict.fromkeys(hidden_from, NOT_FOUND))
+
+
+def refused(*, anonymous: str = METHOD_NOT_ALLOWED) -> Expectation:
+    """The method is not answered (405); anonymous callers may be sent to sign in first."""
+    return {ANONYMOUS: anonymous, **dict.fromkeys(SIGNED_IN, METHOD_NOT_ALLOWED)}
+
+
+def _with(out: Expectation, exceptions: dict[str, str]) -> Expectation:
+    unknown = set(exceptions) - set(out)
+    assert not unknown, f"unknown actors {unknown}"
+    return {**out, **exceptions}
+
+
+def admin_site(outcome: str = ADMIN_LOGIN, *, city_admin: str = FORBIDDEN, superuser: str = OK) -> Expectation:
+    """The admin site: only accounts with ``is_staff`` (in the demo the city admin and the
+    superuser) pass its gate; everyone else is sent to its sign-in (``outcome``)."""
+    return {**dict.fromkeys(EVERYONE, outcome), CITY_ADMIN: city_admin, SUPERUSER: superuser}
+
+
+ADMIN_ONLY = admin_site()  # the superuser; the city admin holds no model permission (403)
+ADMIN_READ_ONLY = admin_site(superuser=FORBIDDEN)  # nobody: a read-only model's add/change/delete
+ADMIN_OPEN = admin_site(city_admin=OK)  # anyone past the site's gate
+UNANSWERED = METHOD_NOT_ALLOWED
+
+
+@dataclass(frozen=True)
+class Row:
+    expected: dict[str, Expectation]  # method → actor → outcome
+    kwargs: dict[str, str] = field(default_factory=dict)  # path parameter → name in parameters()
+    json: dict = field(default_factory=dict)  # API body fields over the schema's sample
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        return tuple(self.expected)
+
+
+def row(*, kwargs: dict[str, str] | None = None, json: dict | None = None, **methods: Expectation) -> Row:
+    return Row(expected=methods, kwargs=kwargs or {}, json=json or {})
+
+
+def page(view: Expectation, *, post: Expectation | None = None, kwargs: dict[str, str] | None = None) -> Row:
+    """A page that answers GET and POST alike (``post`` when POST differs)."""
+    return row(GET=view, POST=view if post is None else post, kwargs=kwargs)
+
+
+def action(gate: Expectation, *, anonymous: str = LOGIN, kwargs: dict[str, str] | None = None) -> Row:
+    """A POST-only page (a form's target): GET is refused (405)."""
+    return row(GET=refused(anonymous=anonymous), POST=gate, kwargs=kwargs)
+
+
+# Who cannot see citizen01's case (another applicant; the department admin, who runs no cases);
+# for another citizen's case (WAITING, IN_REVIEW) citizen01 is an outsider too.
+CASE_HIDDEN = (ENTERPRISE_AGENT, DEPT_ADMIN)
+OTHERS_CASE_HIDDEN = (CITIZEN, *CASE_HIDDEN)
+LICENSE_HIDDEN = PUBLIC_ACCOUNTS  # the license actions are staff-only: the holder gets 404 too
+
+# Rows whose path or body needs a value other than the default (``test_permission_matrix.parameters``).
+WAITING = {"case_id": "case_waiting"}  # citizen03's case, submitted, waiting at the window
+IN_REVIEW = {"case_id": "case_in_review"}  # citizen04's case, claimed by the reviewer
+LIFE_EVENT = {"code": "life_event_code"}
+
+# fmt: off
+TABLE: dict[str, Row] = {
+    # --- cases ---
+    # The applicant's own case (citizen) and its department's staff; the city admin runs no cases.
+    "api:submit": row(POST=signed_in(NOT_FOUND)),  # the sample item code names no item: 404 for all
+    "api:submit_with_materials": row(POST=signed_in()),  # 422 for all: the application is read before the item
+    "api:my_cases": row(GET=signed_in(EMPTY, citizen=OK)),
+    "api:progress": row(GET=everyone(NOT_FOUND)),  # number + code lookup; a wrong pair is a 404 for all
+    "api:case_detail": row(GET=only(CASE_STAFF, CITIZEN, CITY_ADMIN, AUDITOR)),
+    "api:material_upload": row(POST=step(CITIZEN, CLERK, hidden_from=CASE_HIDDEN)),
+    "api:material_download": row(GET=only(CASE_STAFF, CITIZEN, CITY_ADMIN, AUDITOR)),
+    "api:notice": row(GET=only(CASE_STAFF, CITIZEN, CITY_ADMIN, AUDITOR)),
+    "api:supplement_answer": row(POST=step(CITIZEN, CLERK, hidden_from=CASE_HIDDEN)),
+    "api:withdraw": row(POST=signed_in(FORBIDDEN, citizen=OK, enterprise_agent=NOT_FOUND, department_admin=NOT_FOUND)),
+    "api:drafts": row(GET=signed_in(EMPTY, citizen=OK)),
+    "api:draft_create": row(POST=signed_in(NOT_FOUND)),  # the sample item code names no item
+    "api:draft_detail": row(GET=signed_in(NOT_FOUND, citizen=OK)),
+    "api:draft_update": row(PUT=signed_in(NOT_FOUND, citizen=OK)),
+    "api:draft_delete": row(DELETE=signed_in(NOT_FOUND, citizen=OK)),
+    "api:draft_submit": row(POST=signed_in(NOT_FOUND, citizen=OK)),
+    "api:queue": row(GET=only(REVIEWER, HEAD, CITY_ADMIN, AUDITOR, others=EMPTY)),
+    "api:intake": row(GET=only(CLERK, others=EMPTY)),
+    # Taking in (受理): the window, or the department's reviewers and head.
+    "api:accept": row(POST=step(CASE_STAFF, hidden_from=OTHERS_CASE_HIDDEN), kwargs=WAITING),
+    "api:refuse": row(POST=step(CASE_STAFF, hidden_from=OTHERS_CASE_HIDDEN), kwargs=WAITING),
+    "api:supplement": row(
+        POST=step(CASE_STAFF, hidden_from=OTHERS_CASE_HIDDEN), kwargs=WAITING,
+        json={"items": [{"material": "营业执照", "problem": "复印件不清晰"}]},
+    ),
+    "api:claim": row(POST=step(REVIEWER, hidden_from=OTHERS_CASE_HIDDEN), kwargs=IN_REVIEW),
+    "api:assign": row(POST=step(HEAD, hidden_from=OTHERS_CASE_HIDDEN), kwargs=IN_REVIEW),
+    "api:opinion": row(
+        POST=step(REVIEWER, hidden_from=OTHERS_CASE_HIDDEN), kwargs=IN_REVIEW,
+        json={"opinion": "材料齐全", "outcome": "agree"},
+    ),
+    "api:extend": row(
+        POST=step(HEAD, hidden_from=OTHERS_CASE_HIDDEN), kwargs=IN_REVIEW, json={"days": 1, "reason": "需要现场核查"}
+    ),
+    # The item's decision roles (this item: the reviewer or the head).
+    "api:decide": row(
+        POST=step(REVIEWER, HEAD, hidden_from=OTHERS_CASE_HIDDEN), kwargs=IN_REVIEW, json={"decision": "approve"}
+    ),
+    "api:deliver": row(POST=step(CASE_STAFF, hidden_from=CASE_HIDDEN)),
+    "api:bundle_submit": row(POST=signed_in(NOT_FOUND)),  # the sample life event code names none
+    "api:bundle_list": row(GET=signed_in(EMPTY)),
+    "api:bundle_submit_with_materials": row(POST=signed_in()),  # 422 for all: the application is read first
+    "api:bundle_detail": row(GET=only()),  # the demo bundle is not citizen01's
+    "cases:mine": page(signed_in()),
+    "cases:progress": page(everyone()),
+    "cases:apply": page(signed_in()),
+    "cases:draft": page(signed_in(NOT_FOUND, citizen=OK)),
+    "cases:draft_delete": action(signed_in(NOT_FOUND, citizen=OK)),
+    # Pages of the applicant's case are shared with its department's staff (read); the
+    # services refuse staff what only the applicant may do (a redirect with a message).
+    "cases:detail": page(only(CASE_STAFF, CITIZEN, CITY_ADMIN, AUDITOR)),
+    "cases:upload": action(only(CASE_STAFF, CITIZEN, CITY_ADMIN, AUDITOR)),
+    "cases:material": page(only(CASE_STAFF, CITIZEN, CITY_ADMIN, AUDITOR)),
+    "cases:supplement_answer": action(only(CASE_STAFF, CITIZEN, CITY_ADMIN, AUDITOR)),
+    "cases:withdraw": action(only(CASE_STAFF, CITIZEN, CITY_ADMIN, AUDITOR)),
+    "cases:notice": page(only(CASE_STAFF, CITIZEN, CITY_ADMIN, AUDITOR)),
+    "cases:bundle_apply": page(signed_in(), kwargs=LIFE_EVENT),
+    "cases:bundle_detail": page(only()),
+    "cases_workbench:index": page(only(STAFF)),
+    "cases_workbench:window": page(only(CLERK)),
+    "cases_workbench:window_register": action(only(CLERK)),
+    "cases_workbench:window_activation": action(only(CLERK)),
+    "cases_workbench:window_apply": page(only(CLERK)),
+    "cases_workbench:window_hall": action(only(CLERK)),
+    "cases_workbench:window_bundle_apply": page(only(CLERK), kwargs=LIFE_EVENT),
+    "cases_workbench:window_bundle_detail": page(only()),
+    "cases_workbench:detail": page(only(CASE_STAFF, CITY_ADMIN, AUDITOR)),
+    "cases_workbench:action": action(only(CASE_STAFF, CITY_ADMIN, AUDITOR)),
+
+    # --- catalog ---
+    "api:item_list": row(GET=everyone()),
+    "api:search": row(GET=everyone()),
+    "api:item_detail": row(GET=everyone()),
+    "api:item_version_detail": row(GET=everyone()),
+    "api:life_event_list": row(GET=everyone()),
+    "api:life_event_detail": row(GET=everyone(), kwargs=LIFE_EVENT),
+    "api:import_schema": row(GET=everyone()),
+    "api:template": row(GET=everyone()),
+    # Catalog administration: the departments the caller administers (the 市场监管局's admin
+    # and the city admin); a list is empty for everyone else, an item a 404.
+    "api:admin_item_list": row(GET=only(ADMINS, others=EMPTY)),
+    "api:admin_item_create": row(POST=signed_in()),  # 422 for all: the department is in the body, checked after it
+    "api:admin_item_detail": row(GET=only(ADMINS)),
+    "api:admin_item_update": row(PUT=only(ADMINS)),
+    "api:admin_item_publish": row(POST=only(ADMINS)),
+    "api:admin_item_retire": row(POST=only(ADMINS)),
+    "api:admin_life_event_list": row(GET=only(CITY_ADMIN, others=EMPTY)),
+    "api:admin_life_event_create": row(POST=signed_in()),  # 422 for all, as admin_item_create
+    "api:admin_life_event_detail": row(GET=only(CITY_ADMIN), kwargs=LIFE_EVENT),
+    "api:admin_life_event_update": row(PUT=only(CITY_ADMIN), kwargs=LIFE_EVENT),
+    "api:admin_life_event_publish": row(POST=only(CITY_ADMIN), kwargs=LIFE_EVENT),
+    "api:admin_life_event_retire": row(POST=only(CITY_ADMIN), kwargs=LIFE_EVENT),
+    "api:admin_import": row(POST=signed_in()),  # 422 for all: each row's department is checked
+    "api:admin_export": row(GET=signed_in()),  # a file of the caller's departments (empty for most)
+    "services:index": page(everyone()),
+    "services:suggest": page(everyone()),
+    "services:item": page(everyone()),
+    "services:life_event": page(everyone(), kwargs=LIFE_EVENT),
+    "catalog:items": page(only(STAFF)),
+    "catalog:import": page(only(STAFF)),
+    "catalog:template": page(only(STAFF)),
+    "catalog:export": page(only(STAFF)),
+    "catalog:item_new": page(only(STAFF)),
+    "catalog:item": page(only(ADMINS)),
+    "catalog:item_edit": page(only(ADMINS)),
+    "catalog:item_publish": action(only(ADMINS)),
+    "catalog:item_retire": action(only(ADMINS)),
+    "catalog:life_event_new": page(only(STAFF)),
+    "catalog:life_event_edit": page(only(CITY_ADMIN), kwargs=LIFE_EVENT),
+    "catalog:life_event_publish": action(only(CITY_ADMIN), kwargs=LIFE_EVENT),
+    "catalog:life_event_retire": action(only(CITY_ADMIN), kwargs=LIFE_EVENT),
+
+    # --- core ---
+    "api:openapi-json": row(GET=everyone(), POST=everyone()),
+    "api:openapi-view": row(GET=everyone(), POST=everyone()),
+    "api:api-root": row(GET=everyone(), POST=everyone()),
+    "api:unknown-route": row(GET=everyone(), POST=everyone()),
+    "api:health_view": row(GET=everyone()),
+    "set_language": page(everyone()),
+
+    # --- exchange ---
+    "api:gateway_batch": row(POST=everyone(LOGIN)),  # systems only (client credentials), no user token
+    "api:gateway_lookup_batch_word": row(GET=everyone(LOGIN)),
+    "api:gateway_lookup": row(GET=everyone(LOGIN)),
+    "api:gateway_request": row(POST=everyone(LOGIN)),
+    "api:catalog": row(GET=everyone()),
+    "api:catalog_update": row(PUT=only(ADMINS, others=FORBIDDEN)),
+    "api:request_create": row(POST=signed_in(NOT_FOUND)),
+    "api:request_list": row(GET=only(STAFF, others=EMPTY)),
+    "api:request_approve": row(POST=only(city_admin=FORBIDDEN, auditor=FORBIDDEN)),
+    "api:request_refuse": row(POST=only(city_admin=FORBIDDEN, auditor=FORBIDDEN), json={"reason": "用途不明确"}),
+    "api:grant_list": row(GET=only(STAFF, others=EMPTY)),
+    "api:grant_revoke": row(POST=only(city_admin=FORBIDDEN, auditor=FORBIDDEN), json={"reason": "不再需要"}),
+    "api:system_list": row(GET=only(CITY_ADMIN, AUDITOR, others=EMPTY)),
+    "api:system_create": row(POST=only(others=FORBIDDEN)),
+    "api:system_revoke": row(POST=only(city_admin=FORBIDDEN, auditor=FORBIDDEN)),
+    "api:usage": row(GET=signed_in(EMPTY, citizen=OK)),
+    "api:dispute_create": row(POST=signed_in()),
+    "api:dispute_list": row(GET=signed_in(EMPTY)),
+    "api:dispute_correct": row(POST=signed_in(NOT_FOUND)),
+    "api:dispute_reject": row(POST=signed_in(NOT_FOUND)),
+    "exchange_portal:catalog": page(everyone()),
+    "exchange_portal:usage": page(only(PUBLIC_ACCOUNTS, superuser=NOT_FOUND)),
+    "exchange_workbench:home": page(only(STAFF)),
+    "exchange_workbench:request_new": page(only(STAFF)),
+    "exchange_workbench:request": row(GET=only(CITY_ADMIN, AUDITOR), POST=signed_in(NOT_FOUND)),
+    "exchange_workbench:grant_revoke": action(only(STAFF)),
+    "exchange_workbench:system_create": action(only(STAFF)),
+    "exchange_workbench:system_revoke": action(only(STAFF)),
+    "exchange_workbench:dispute": page(signed_in(NOT_FOUND)),
+
+    # --- identity ---
+    "api:me": row(GET=signed_in()),
+    "api:sign_out_everywhere": row(POST=signed_in()),
+    "api:my_departments": row(GET=signed_in()),
+    "api:departments": row(GET=everyone()),
+    "api:department_detail": row(GET=everyone()),
+    "identity:login": page(everyone()),
+    "identity:logout": page(everyone()),
+    "identity:sign_out_everywhere": row(GET=signed_in(), POST=everyone(LOGIN)),  # POST signs out: back to sign-in
+    "identity:password_change": page(signed_in()),
+    "identity:activate": page(everyone()),
+    "identity:tokens": page(signed_in()),
+    "identity:mfa_verify": page(signed_in()),
+    "identity:mfa_setup": page(signed_in()),
+    "identity:mfa_disable": action(signed_in(), anonymous=METHOD_NOT_ALLOWED),
+
+    # --- licenses ---
+    "api:verify": row(GET=everyone()),
+    "api:presentation_open": row(GET=everyone(), kwargs={"code": "presentation_code"}),
+    "api:mine": row(GET=signed_in(EMPTY, citizen=OK)),
+    "api:mine_pdf": row(GET=signed_in(NOT_FOUND, citizen=OK)),
+    "api:my_presentations": row(GET=signed_in(EMPTY, citizen=OK)),
+    "api:presentation_create": row(POST=signed_in(NOT_FOUND, citizen=OK)),
+    "api:presentation_revoke": row(POST=signed_in(NOT_FOUND, citizen=OK)),
+    "api:issue": row(POST=signed_in(NOT_FOUND)),  # the sample case id names no approved case
+    "api:revoke": row(POST=step(REVIEWER, HEAD, DEPT_ADMIN, hidden_from=LICENSE_HIDDEN)),
+    "api:suspend": row(POST=step(REVIEWER, HEAD, DEPT_ADMIN, hidden_from=LICENSE_HIDDEN)),
+    "api:reinstate": row(POST=step(REVIEWER, HEAD, DEPT_ADMIN, hidden_from=LICENSE_HIDDEN)),
+    "licenses:verify_form": page(everyone()),
+    "licenses:present": page(everyone(), kwargs={"code": "presentation_code"}),
+    "licenses:verify": page(everyone()),
+    "licenses:wallet": page(signed_in()),
+    "licenses:wallet_pdf": page(signed_in(NOT_FOUND, citizen=OK)),
+    "licenses:wallet_present": action(signed_in(NOT_FOUND, citizen=OK)),
+    "licenses:presentation": page(signed_in(NOT_FOUND, citizen=OK)),
+    "licenses:presentation_revoke": action(signed_in(NOT_FOUND, citizen=OK)),
+    "licenses_workbench:list": page(only(STAFF)),
+    "licenses_workbench:import": page(only(STAFF)),
+    "licenses_workbench:template": page(only(STAFF), kwargs={"code": "license_type_code"}),
+    "licenses_workbench:detail": page(only(STAFF)),
+    # A refusal is a redirect with the message (api:suspend pins the roles).
+    "licenses_workbench:action": action(only(STAFF), kwargs={"action": "license_action"}),
+
+    # --- messaging ---
+    "api:message_list": row(GET=signed_in(EMPTY, citizen=OK, department_head=OK, department_admin=OK)),
+    "api:preferences_get": row(GET=signed_in()),
+    "api:preferences_put": row(PUT=signed_in()),
+    "api:message_read_all": row(POST=signed_in()),
+    "api:message_read": row(POST=signed_in(NOT_FOUND, citizen=OK)),
+    "messaging:inbox": page(signed_in()),
+    "messaging:preferences": page(signed_in()),
+    "messaging:read_all": action(signed_in()),
+    "messaging:read": action(signed_in(NOT_FOUND, citizen=OK)),
+    "messaging_workbench:inbox": page(only(STAFF)),
+    "messaging_workbench:preferences": page(only(STAFF)),
+    "messaging_workbench:read_all": action(only(STAFF)),
+    "messaging_workbench:read": action(signed_in(NOT_FOUND)),  # citizen01's message: no one's at the workbench
+
+    # --- portal ---
+    "portal:home": page(everyone()),
+    "portal:account": page(signed_in()),
+    "portal:elder_mode": action(everyone(), anonymous=METHOD_NOT_ALLOWED),
+
+    # --- registries ---
+    # The 法人库 is sourced by the 市场监管局: its staff (the source roles) and the auditor read it.
+    "api:fields": row(GET=signed_in()),  # the field catalog, like the public 资源目录
+    "api:quality": row(GET=signed_in(EMPTY)),
+    # Writes: the source roles (the per-field source rule then names what they may not change).
+    "api:records_upsert": row(POST=only(CASE_STAFF, DEPT_ADMIN, AUDITOR)),
+    "api:records_import": row(POST=only(CASE_STAFF, DEPT_ADMIN, AUDITOR)),
+    "api:record_lookup": row(POST=only(CASE_STAFF, DEPT_ADMIN, AUDITOR)),
+    "api:record_history": row(GET=only(CASE_STAFF, DEPT_ADMIN, AUDITOR)),
+    "registries:index": page(only(STAFF)),
+    "registries:quality": page(only(STAFF)),
+    "registries:list": page(only(CASE_STAFF, DEPT_ADMIN, AUDITOR)),
+    "registries:import": page(only(CASE_STAFF, DEPT_ADMIN, AUDITOR)),
+    "registries:template": page(only(CASE_STAFF, DEPT_ADMIN, AUDITOR)),
+    "registries:detail": page(only(CASE_STAFF, DEPT_ADMIN, AUDITOR)),
+
+    # --- workbench ---
+    "workbench:home": page(only(STAFF)),
+    "workbench:health": page(only(CITY_ADMIN)),
+
+    # --- admin (the site's own pages; the models' pages are in ADMIN_MODELS below) ---
+    "admin:index": page(ADMIN_OPEN),
+    "admin:app_list": page(admin_site(city_admin=NOT_FOUND)),  # the identity app's page
+    "admin:login": page({**everyone(FORBIDDEN), ANONYMOUS: LOGIN}),  # our sign-in page; signed in: 403
+    "admin:logout": row(GET=admin_site(OK, city_admin=UNANSWERED, superuser=UNANSWERED), POST=everyone()),
+    "admin:password_change": page(ADMIN_OPEN),  # a redirect to identity:password_change (audited)
+    "admin:password_change_done": page(ADMIN_OPEN),
+    "admin:jsi18n": row(GET=ADMIN_OPEN, POST=admin_site(city_admin=UNANSWERED, superuser=UNANSWERED)),
+    "admin:autocomplete": row(GET=ADMIN_READ_ONLY, POST=admin_site(city_admin=UNANSWERED, superuser=UNANSWERED)),
+    "admin:view_on_site": page(admin_site(city_admin=NOT_FOUND, superuser=NOT_FOUND)),  # no such object's page
+    "admin/(?P<url>.*)$": page(admin_site(city_admin=NOT_FOUND, superuser=NOT_FOUND)),  # the catch-all
+    "admin/*": page(ADMIN_OPEN),  # an object's old URL: a redirect to its change page
+}
+# fmt: on
+
+# --- admin: per model, what the superuser may do besides looking (a add, c change, d delete) ---
+# Read-only models answer 403 to the superuser for the rest; the city admin (is_staff, no model
+# permission) 403 everywhere; no other actor gets past the site's gate. "h": no object in the
+# demo, so its history page redirects anyone past the gate ("does not exist").
+ADMIN_MODELS: dict[str, str] = {
+    # --- auth / axes / tasks (third-party) ---
+    "auth_group": "acdh",
+    "axes_accessattempt": "cdh",
+    "axes_accesslog": "cd",
+    "axes_accessfailurelog": "cdh",
+    "django_tasks_database_dbtaskresult": "h",
+    # --- cases ---
+    "cases_case": "",
+    # --- catalog ---
+    "catalog_serviceitem": "",
+    "catalog_serviceitemversion": "",
+    "catalog_lifeevent": "",
+    "catalog_searchsynonym": "acd",
+    "catalog_searchentry": "",
+    # --- core ---
+    "core_holiday": "acdh",
+    "core_auditevent": "",
+    "core_scheduledjob": "ch",
+    # --- identity ---
+    "identity_user": "acd",
+    "identity_apitoken": "d",
+    # --- licenses ---
+    "licenses_licensetype": "",
+    "licenses_license": "",
+    "licenses_seal": "",
+    "licenses_sealkey": "",
+    "licenses_certificateauthority": "",
+    "licenses_presentation": "",
+    "licenses_presentationview": "h",
+    # --- messaging ---
+    "messaging_template": "ac",
+    "messaging_message": "",
+    "messaging_delivery": "",
+    # --- registries ---
+    "registries_registryfield": "c",
+    "registries_gridcell": "",
+    "registries_qualityreport": "h",
+}
+
+
+def _admin_rows(model: str, may: str) -> dict[str, Row]:
+    def gate(flag: str) -> Expectation:
+        return ADMIN_ONLY if flag in may else ADMIN_READ_ONLY
+
+    return {
+        f"admin:{model}_changelist": page(ADMIN_ONLY),
+        f"admin:{model}_add": page(gate("a")),
+        f"admin:{model}_change": row(GET=ADMIN_ONLY, POST=gate("c")),
+        f"admin:{model}_delete": page(gate("d")),
+        f"admin:{model}_history": page(ADMIN_OPEN if "h" in may else ADMIN_ONLY),
+    }
+
+
+for _model, _may in ADMIN_MODELS.items():
+    TABLE.update(_admin_rows(_model, _may))

@@ -1,0 +1,248 @@
+"""The permission matrix: every URL pattern (API operations, pages, the admin site) × every
+method it answers × every actor of ``world.ACTORS`` gets exactly the outcome written in
+``tests/trust/permissions.py``.
+
+* ``test_every_url_has_a_row``: a URL (or an API method) without a row fails the build, naming it.
+* ``test_matrix``: asks every (URL, method, actor) once, in the demo city, and lists every
+  answer that differs from the table (a leak, or a row to correct).
+
+API operations are asked with a schema-valid body and the required query parameters (drawn
+from the OpenAPI document), so that the answer is the gate's and not the input validation's.
+``YIWANG_MATRIX_DUMP=path`` writes what was observed (JSON) for reviewing a new row;
+``YIWANG_MATRIX_ONLY='cases:*,api:case*'`` (globs on the key; ``!admin*`` for all but) asks only those.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.trust import matrix
+from tests.trust.permissions import TABLE
+from tests.trust.world import ROLES, World
+from yiwang.api import api
+from yiwang.exchange.models import ConsumerSystem, DataDispute, Grant, ShareRequest
+from yiwang.registries.models import LegalEntity
+
+
+def parameters(world: World) -> dict[str, object]:
+    """The path values a row's ``kwargs`` can name; the defaults are the keys themselves."""
+    entity = LegalEntity.objects.order_by("pk").first()
+    dispute = DataDispute.objects.order_by("pk").first()
+    return {
+        "case_id": world.case.pk,
+        "case_in_review": world.case_in_review.pk,
+        "case_waiting": world.case_waiting.pk,
+        "material_id": world.material.pk,
+        "kind": world.notice_kind,
+        "draft_id": world.draft.pk,
+        "bundle_id": world.bundle.pk,
+        "license_id": world.license.pk,
+        "presentation_id": world.presentation.pk,
+        "presentation_code": world.presentation.code,
+        "message_id": world.message.pk,
+        "implementation_code": world.item_code,
+        "code": world.item_code,
+        "life_event_code": world.life_event_code,
+        "license_type_code": world.license_type_code,
+        "identifier": world.license.identifier,
+        "department_id": world.case.department_id,
+        "number": 1,
+        "fmt": "xlsx",
+        "action": "accept",
+        "license_action": "suspend",
+        # registries and exchange: the 法人库 (sourced by the 市场监管局, where the staff actors are)
+        "registry": "legal_entity",
+        "record_id": entity.pk if entity else 1,
+        "key": entity.uscc if entity else "91110000000000000X",
+        "field": "name",
+        "request_id": ShareRequest.objects.order_by("pk").values_list("pk", flat=True).first() or 1,
+        "grant_id": Grant.objects.order_by("pk").values_list("pk", flat=True).first() or 1,
+        "system_id": ConsumerSystem.objects.order_by("pk").values_list("pk", flat=True).first() or 1,
+        "dispute_id": dispute.pk if dispute else 1,
+        "url": "no-such-page/",
+        "object_id": 1,  # the admin's old-style object URLs (a redirect to …/change/)
+    }
+
+
+# --- bodies from the OpenAPI document -----------------------------------------------------------
+
+
+def _openapi_path(route: str) -> str:
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)
+
+
+def _sample(schema: dict, components: dict, depth: int = 0):
+    """The smallest value the schema accepts (required properties only)."""
+    if "$ref" in schema:
+        return _sample(components[schema["$ref"].rsplit("/", 1)[1]], components, depth)
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            options = [s for s in schema[key] if s.get("type") != "null"] or schema[key]
+            return _sample(options[0], components, depth)
+    if "default" in schema:
+        return schema["default"]
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        if depth > 4:
+            return {}
+        props = schema.get("properties", {})
+        required = [name for name in schema.get("required", []) if name in props]
+        return {name: _sample(props[name], components, depth + 1) for name in required}
+    if kind == "array":
+        return [_sample(schema.get("items", {}), components, depth + 1) for _ in range(schema.get("minItems", 0))]
+    if kind == "integer":
+        return max(1, schema.get("minimum", 1))
+    if kind == "number":
+        return 1
+    if kind == "boolean":
+        return False
+    fmt = schema.get("format")
+    if fmt == "date":
+        return "2030-01-01"
+    if fmt == "date-time":
+        return "2030-01-01T00:00:00+08:00"
+    return "试" * max(1, schema.get("minLength", 1))
+
+
+def request_shape(endpoint: matrix.Endpoint, method: str, spec: dict, overrides: dict) -> dict:
+    """``{"query": str, "body": str | None, "form": dict | None}`` for one API operation."""
+    operation = spec["paths"].get(_openapi_path(endpoint.route), {}).get(method.lower())
+    if operation is None:
+        return {"query": "", "body": None, "form": None}
+    components = spec.get("components", {}).get("schemas", {})
+    query = {
+        p["name"]: _sample(p.get("schema", {}), components)
+        for p in operation.get("parameters", [])
+        if p.get("in") == "query" and p.get("required")
+    }
+    body = form = None
+    content = (operation.get("requestBody") or {}).get("content", {})
+    if "application/json" in content:
+        sample = _sample(content["application/json"]["schema"], components)
+        body = json.dumps({**sample, **overrides} if isinstance(sample, dict) else sample, ensure_ascii=False)
+    else:
+        for kind in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            if kind in content:
+                schema = content[kind]["schema"]
+                form = {}
+                for name, prop in schema.get("properties", {}).items():
+                    if prop.get("format") == "binary" or prop.get("items", {}).get("format") == "binary":
+                        form[name] = SimpleUploadedFile("matrix.txt", b"matrix", content_type="text/plain")
+                    elif name in overrides:
+                        form[name] = overrides[name]
+                    elif name in schema.get("required", []):
+                        value = _sample(prop, components)
+                        form[name] = json.dumps(value) if isinstance(value, (dict, list)) else value
+    return {"query": "&".join(f"{k}={v}" for k, v in query.items()), "body": body, "form": form}
+
+
+def _fresh(value):
+    return SimpleUploadedFile(value.name, b"matrix", value.content_type) if hasattr(value, "read") else value
+
+
+# --- the tests ----------------------------------------------------------------------------------
+
+
+def _rows():
+    return [(endpoint, matrix.row_for(TABLE, endpoint.key)) for endpoint in matrix.endpoints()]
+
+
+def test_every_url_has_a_row():
+    missing, methods_missing, stale = [], [], []
+    for endpoint, row in _rows():
+        if row is None:
+            missing.append(f"{endpoint.key}  ({endpoint.route})")
+            continue
+        if endpoint.methods and set(endpoint.methods) - set(row.methods):
+            methods_missing.append(f"{endpoint.key}: {sorted(set(endpoint.methods) - set(row.methods))}")
+    keys = {endpoint.key for endpoint in matrix.endpoints()}
+    for key in TABLE:
+        if not any(ch in key for ch in "*?[") and key not in keys:
+            stale.append(key)
+    problems = (
+        [f"no row in tests/trust/permissions.py for: {m}" for m in missing]
+        + [f"methods without a row: {m}" for m in methods_missing]
+        + [f"row for a URL that no longer exists: {s}" for s in stale]
+    )
+    assert not problems, "\n".join(problems)
+
+
+def test_rows_name_every_actor():
+    for key, row in TABLE.items():
+        for method, expected in row.expected.items():
+            assert set(expected) == set(ROLES), f"{key} {method}: actors {sorted(set(ROLES) ^ set(expected))}"
+            assert set(expected.values()) <= set(matrix.OUTCOMES), f"{key} {method}: {set(expected.values())}"
+
+
+def _selected(key: str) -> bool:
+    """``YIWANG_MATRIX_ONLY``: comma-separated globs on the key; ``!glob`` leaves those out."""
+    globs = [g for g in os.environ.get("YIWANG_MATRIX_ONLY", "").split(",") if g]
+    wanted = [g for g in globs if not g.startswith("!")]
+    if any(fnmatch.fnmatchcase(key, g[1:]) for g in globs if g.startswith("!")):
+        return False
+    return not wanted or any(fnmatch.fnmatchcase(key, g) for g in wanted)
+
+
+def observe(world: World) -> dict:
+    """``{key: {"path": …, method: {actor: outcome}}}`` for every URL, method and actor."""
+    spec = api.get_openapi_schema()
+    values = parameters(world)
+    clients = {role: matrix.client_for(None if role == "anonymous" else world.actor(role)) for role in ROLES}
+    anonymous = clients["anonymous"]
+    observed: dict[str, dict] = {}
+    for endpoint, row in _rows():
+        if row is None or not _selected(endpoint.key):
+            continue
+        kwargs = {**values, **{name: values[source] for name, source in row.kwargs.items()}}
+        if endpoint.key.startswith("admin:") or endpoint.route.startswith("admin/"):
+            kwargs = {**kwargs, **matrix.admin_object_values(endpoint.key)}
+        path = matrix.fill(endpoint.route, kwargs)
+        statuses: dict[str, int] = {}
+        seen: dict[str, object] = {"path": path, "status": statuses}
+        for method in row.expected:
+            overrides = {k: values[v[1:]] if str(v).startswith("$") else v for k, v in row.json.items()}
+            shape = request_shape(endpoint, method, spec, overrides) if endpoint.is_api else {"query": "", "body": None}
+            url = f"{path}?{shape['query']}" if shape["query"] else path
+            got = {}
+            for role in ROLES:
+                if endpoint.is_api:
+                    form = shape.get("form")
+                    if form:  # uploads are read once: a fresh copy per request
+                        form = {k: _fresh(v) for k, v in form.items()}
+                    response = matrix.ask(
+                        anonymous, method, url, headers=world.bearer(role), body=shape["body"], form=form
+                    )
+                else:
+                    response = matrix.ask(clients[role], method, url)
+                got[role] = matrix.classify(response, is_api=endpoint.is_api)
+                statuses[f"{method} {role}"] = response.status_code
+                if response.status_code == 422 and role == "citizen":
+                    statuses[f"{method} 422"] = response.content.decode()[:300]
+            seen[method] = got
+        observed[endpoint.key] = seen
+    return observed
+
+
+def test_matrix(world):
+    observed = observe(world)
+    if os.environ.get("YIWANG_MATRIX_DUMP"):
+        with open(os.environ["YIWANG_MATRIX_DUMP"], "w", encoding="utf-8") as out:
+            json.dump(observed, out, ensure_ascii=False, indent=1)
+    differences = []
+    for key, seen in observed.items():
+        row = matrix.row_for(TABLE, key)
+        for method, expected in row.expected.items():
+            for role in ROLES:
+                if seen[method][role] != expected[role]:
+                    got, path = seen[method][role], seen["path"]
+                    differences.append(f"{key} {method} {path} as {role}: got {got}, table says {expected[role]}")
+    assert not differences, f"{len(differences)} answers differ from tests/trust/permissions.py:\n" + "\n".join(
+        differences
+    )
