@@ -14,6 +14,7 @@ from the OpenAPI document), so that the answer is the gate's and not the input v
 
 from __future__ import annotations
 
+import datetime
 import fnmatch
 import json
 import os
@@ -66,6 +67,27 @@ def parameters(world: World) -> dict[str, object]:
         "dispute_id": dispute.pk if dispute else 1,
         "url": "no-such-page/",
         "object_id": 1,  # the admin's old-style object URLs (a redirect to …/change/)
+        # supervision: the demo's drawn joint plan, a task of scjg_reviewer1's, ent01's grade
+        **_supervision_values(world),
+    }
+
+
+def _supervision_values(world: World) -> dict[str, object]:
+    from yiwang.supervision.models import DrawPlan, Inspection
+
+    plan = DrawPlan.objects.filter(status="drawn").order_by("pk").first()
+    task = (
+        Inspection.objects.filter(status="assigned", inspectors__user__username="scjg_reviewer1")
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return {
+        "plan_code": plan.code if plan else "none",
+        "inspection_id": task or 1,
+        "uscc": world.users["ent01"].enterprise_uscc,
+        "year": datetime.date.today().year - 1,
+        "repair_id": 1,
     }
 
 
