@@ -433,7 +433,7 @@ SUPERVISION_ROWS = {
     "supervision:results": page(everyone()),
     "supervision:rule": page(everyone()),
     "supervision:grade": page(only(ENTERPRISE_AGENT, AUDITOR)),
-    "supervision:repair_apply": action(signed_in(NOT_FOUND)),  # no record number given
+    "supervision:repair_apply": action(signed_in(NOT_FOUND, **{ENTERPRISE_AGENT: OK})),  # own grade: 422, no reason
     "supervision:mu": page(everyone()),
     "supervision:mu_xlsx": page(everyone()),
     "supervision_workbench:tasks": page(signed_in()),
