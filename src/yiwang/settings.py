@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "yiwang.licenses",
     "yiwang.messaging",
     "yiwang.hotline",
+    "yiwang.supervision",
     "yiwang.portal",
     "yiwang.workbench",
     "yiwang.demo",

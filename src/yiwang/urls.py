@@ -26,6 +26,8 @@ urlpatterns = [
     path("open311/v2/", include("yiwang.hotline.open311_urls")),
     path("workbench/hotline/", include("yiwang.hotline.urls")),
     path("hotline/", include("yiwang.hotline.portal_urls")),
+    path("supervision/", include("yiwang.supervision.urls")),
+    path("workbench/supervision/", include("yiwang.supervision.workbench_urls")),
     path("workbench/", include("yiwang.workbench.urls")),
     path("accounts/", include("yiwang.identity.urls", namespace="identity")),
     path("", include("yiwang.sso.urls")),

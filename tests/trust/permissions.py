@@ -531,6 +531,52 @@ TABLE: dict[str, Row] = {
 }
 # fmt: on
 
+# --- supervision -------------------------------------------------------------------------------
+# Public (一公开): lists, plans and their files, results, the rule, published 亩均 lists. The demo's
+# inspectors of the 市场监管局 are its clerk, reviewers and head; the sample task is
+# scjg_reviewer1's. Grades: the entity's own agent, the credit department and auditors.
+PLAN = {"code": "plan_code"}
+INSPECTOR_TASK = only(REVIEWER, **{SUPERUSER: NOT_FOUND})  # the superuser is on no team
+SUPERVISION_ROWS = {
+    "api:items": row(GET=everyone()),
+    "api:plans": row(GET=everyone()),
+    "api:plan_create": row(POST=signed_in()),  # the sample body names no department: 422 past the gate
+    "api:plan_detail": row(GET=everyone(), kwargs=PLAN),
+    "api:plan_file": row(GET=everyone(), kwargs=PLAN),
+    "api:result_file": row(GET=everyone(), kwargs=PLAN),
+    "api:results": row(GET=everyone()),
+    "api:credit_rule": row(GET=everyone()),
+    "api:plan_draw": row(POST=only(HEAD, DEPT_ADMIN, others=FORBIDDEN), kwargs=PLAN),  # drawn: 409
+    "api:my_tasks": row(GET=signed_in(EMPTY, window_clerk=OK, reviewer=OK, department_head=OK)),
+    "api:my_task": row(GET=INSPECTOR_TASK),
+    "api:record": row(POST=INSPECTOR_TASK),
+    "api:publish": row(POST=INSPECTOR_TASK),
+    "api:grade": row(GET=only(ENTERPRISE_AGENT, AUDITOR)),
+    "api:mu_published": row(GET=everyone()),
+    "api:mu_run": row(POST=only(others=FORBIDDEN)),  # the 经济 registry's source (税务局) only
+    "api:mu_publish": row(POST=only(others=FORBIDDEN)),
+    "api:repairs": row(GET=signed_in(EMPTY)),
+    "api:repair_apply": row(POST=signed_in(NOT_FOUND)),  # the sample USCC is nobody's enterprise
+    "api:repair_decide": row(POST=signed_in(NOT_FOUND)),
+    "supervision:index": page(everyone()),
+    "supervision:plan_new": page(only(HEAD, DEPT_ADMIN)),
+    "supervision:plan": page(everyone(), kwargs=PLAN),
+    "supervision:plan_draw": action(only(HEAD, DEPT_ADMIN), kwargs=PLAN),
+    "supervision:plan_file": page(everyone(), kwargs=PLAN),
+    "supervision:result_file": page(everyone(), kwargs=PLAN),
+    "supervision:verify": page(everyone()),
+    "supervision:results": page(everyone()),
+    "supervision:rule": page(everyone()),
+    "supervision:grade": page(only(ENTERPRISE_AGENT, AUDITOR)),
+    "supervision:repair_apply": action(signed_in(NOT_FOUND, **{ENTERPRISE_AGENT: OK})),  # own grade: 422, no reason
+    "supervision:mu": page(everyone()),
+    "supervision:mu_xlsx": page(everyone()),
+    "supervision_workbench:tasks": page(signed_in()),
+    "supervision_workbench:task": page(INSPECTOR_TASK),
+}
+TABLE.update(SUPERVISION_ROWS)
+
+
 # --- admin: per model, what the superuser may do besides looking (a add, c change, d delete) ---
 # Read-only models answer 403 to the superuser for the rest; the city admin (is_staff, no model
 # permission) 403 everywhere; no other actor gets past the site's gate. "h": no object in the

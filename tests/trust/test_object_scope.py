@@ -187,6 +187,24 @@ def _probes(world: World) -> list[tuple[Probe, dict, dict, list[str]]]:
                 [bad.case_number, bad.comment],
             )
         )
+    from yiwang.supervision.models import CreditGrade, Inspection
+
+    inspection = Inspection.objects.filter(plan__status="drawn", status="assigned").order_by("pk").first()
+    inspection_secrets = [inspection.entity_name, inspection.entity_uscc]
+    for method, path, api, body in (
+        ("GET", "/api/v1/supervision/inspections/{id}", True, None),
+        ("POST", "/api/v1/supervision/inspections/{id}/record", True, {"result": "passed"}),
+        ("POST", "/api/v1/supervision/inspections/{id}/publish", True, None),
+        ("GET", "/workbench/supervision/inspections/{id}/", False, None),
+        ("POST", "/workbench/supervision/inspections/{id}/", False, {"action": "record", "result": "passed"}),
+    ):
+        probes.append(
+            (Probe("inspection", method, path, api, body), {"id": inspection.pk}, {"id": MISSING}, inspection_secrets)
+        )
+    grade = CreditGrade.objects.get(uscc=world.users["ent01"].enterprise_uscc)
+    missing_uscc = "91610000MA00000000"
+    for api, path in ((True, "/api/v1/supervision/grades/{id}"), (False, "/supervision/grades/{id}/")):
+        probes.append((Probe("credit grade", "GET", path, api), {"id": grade.uscc}, {"id": missing_uscc}, [grade.name]))
 
     message_secrets = [message.body]
     for api, path in ((True, "/api/v1/messages/{id}/read"), (False, "/messages/{id}/read/")):

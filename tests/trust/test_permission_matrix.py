@@ -14,6 +14,7 @@ from the OpenAPI document), so that the answer is the gate's and not the input v
 
 from __future__ import annotations
 
+import datetime
 import fnmatch
 import json
 import os
@@ -88,6 +89,27 @@ def parameters(world: World) -> dict[str, object]:
         "ticket_id": world.objects["hotline_ticket"].pk,  # citizen01's hotline ticket, sent to 市场监管局
         "which": "department",
         "name": "reply",
+        # supervision: the demo's drawn joint plan, a task of scjg_reviewer1's, ent01's grade
+        **_supervision_values(world),
+    }
+
+
+def _supervision_values(world: World) -> dict[str, object]:
+    from yiwang.supervision.models import DrawPlan, Inspection
+
+    plan = DrawPlan.objects.filter(status="drawn").order_by("pk").first()
+    task = (
+        Inspection.objects.filter(status="assigned", inspectors__user__username="scjg_reviewer1")
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return {
+        "plan_code": plan.code if plan else "none",
+        "inspection_id": task or 1,
+        "uscc": world.users["ent01"].enterprise_uscc,
+        "year": datetime.date.today().year - 1,
+        "repair_id": 1,
     }
 
 

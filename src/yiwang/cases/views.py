@@ -38,6 +38,7 @@ from yiwang.core.ratelimit import client_ip, consume, failure_limit
 from yiwang.identity.models import User
 from yiwang.identity.selectors import actor_grants, user_activation_pending, user_get_by_id_number
 from yiwang.identity.services import activation_code_issue, format_activation_code, user_create
+from yiwang.supervision import selectors as supervision_selectors
 
 NOTICE_LABELS = {
     "acceptance": _("受理通知书"),
@@ -842,6 +843,8 @@ def workbench_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     context["S"] = CaseState
     context["id_mismatches"] = selectors.case_id_mismatches(case=case)
     context["can"] = services.case_review_actions(request.user, case)
+    if case.applicant_kind == ApplicantKind.LEGAL_PERSON:  # 联合奖惩: show the reviewer the measures and why
+        context["credit"] = supervision_selectors.credit_measures_for(entity_code=case.applicant_id_number)
     if case.state == CaseState.SUBMITTED:
         context["missing_materials"] = selectors.case_missing_materials(case=case)
     return render(request, "cases/workbench_detail.html", context)

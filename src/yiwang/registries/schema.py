@@ -33,6 +33,7 @@ CREDIT_KINDS = (
     ("penalty", _("行政处罚")),
     ("blacklist", _("黑名单")),
     ("redlist", _("红名单")),
+    ("inspection", _("抽查检查结果")),
 )
 HOLDER_KINDS = (("person", _("自然人")), ("enterprise", _("法人和其他组织")))
 LICENSE_STATUS = (("valid", _("有效")), ("suspended", _("暂停")), ("revoked", _("已注销")), ("expired", _("已过期")))

@@ -370,3 +370,74 @@ def quality_reports(*, actor, registry: str | None = None) -> QuerySet[QualityRe
         registry_spec(registry)
         names = [n for n in names if n == registry]
     return QualityReport.objects.filter(registry__in=names).select_related("department")
+
+
+# =============================================================================================
+# Bulk reads for supervision (双随机 pools, credit grades, 亩均效益) — platform-side, no actor:
+# the caller (``supervision.services``) decides who may act; these return no personal data
+# beyond an entity's public registration facts.
+# =============================================================================================
+
+
+def legal_entity_pool(
+    *,
+    kinds: Sequence[str] = (),
+    industry_prefixes: Sequence[str] = (),
+    region_prefixes: Sequence[str] = (),
+    usccs: Sequence[str] | None = None,
+) -> list[dict[str, str]]:
+    """Active legal entities (存续) matching every given filter, ordered by USCC; one query.
+
+    Each row: ``uscc``, ``name``, ``kind``, ``industry_code``, ``region_code``. An empty filter
+    does not narrow; ``usccs`` (if given) narrows to those entities.
+    """
+    from django.db.models import Q
+
+    if usccs is not None and len(usccs) > READ_BATCH_LIMIT:  # bounded IN lists (SQLite's variable limit)
+        found = []
+        for first in range(0, len(usccs), READ_BATCH_LIMIT):
+            chunk = usccs[first : first + READ_BATCH_LIMIT]
+            found += legal_entity_pool(
+                kinds=kinds, industry_prefixes=industry_prefixes, region_prefixes=region_prefixes, usccs=chunk
+            )
+        return sorted(found, key=lambda row: row["uscc"])
+    rows = LegalEntity.objects.filter(status="active")
+    if usccs is not None:
+        rows = rows.filter(uscc__in=list(usccs))
+    if kinds:
+        rows = rows.filter(kind__in=list(kinds))
+    for field, prefixes in (("industry_code", industry_prefixes), ("region_code", region_prefixes)):
+        if prefixes:
+            q = Q()
+            for prefix in prefixes:
+                q |= Q(**{f"{field}__startswith": prefix})
+            rows = rows.filter(q)
+    return list(rows.order_by("uscc").values("uscc", "name", "kind", "industry_code", "region_code"))
+
+
+CREDIT_COLUMNS = ("record_number", "kind", "content", "authority", "decided_on", "valid_from", "valid_to")
+
+
+def credit_records_of_entities(*, usccs: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """{USCC: [credit record values …]} for legal entities, found by the subject's blind index
+    (chunks of ``READ_BATCH_LIMIT``). USCCs without records are absent."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    usccs = list(dict.fromkeys(usccs))
+    for first in range(0, len(usccs), READ_BATCH_LIMIT):
+        chunk = {blind_index(u): u for u in usccs[first : first + READ_BATCH_LIMIT]}
+        rows = CreditRecord.objects.filter(subject_kind="legal_entity", subject_key_index__in=list(chunk))
+        for row in rows.values("subject_key_index", *CREDIT_COLUMNS):
+            found.setdefault(chunk[row.pop("subject_key_index")], []).append(row)
+    return found
+
+
+ECONOMY_COLUMNS = ("uscc", "year", "tax_paid", "output_value", "energy_use", "land_area_mu", "employees", "rd_spend")
+
+
+def economy_indicators(*, year: int) -> list[dict[str, Any]]:
+    """Every enterprise's 经济 indicators of one year, with the entity's name, by USCC."""
+    rows = list(Indicator.objects.filter(year=year).order_by("uscc").values(*ECONOMY_COLUMNS))
+    names = dict(LegalEntity.objects.filter(uscc__in=[r["uscc"] for r in rows]).values_list("uscc", "name"))
+    for row in rows:
+        row["name"] = names.get(row["uscc"], "")
+    return rows

@@ -41,6 +41,7 @@ from yiwang.core.inputs import ensure_storable
 from yiwang.core.masking import mask_id_number, mask_name
 from yiwang.identity.models import Department, Role, User
 from yiwang.identity.selectors import actor_grants, actor_has_role
+from yiwang.supervision import services as supervision_services
 
 if TYPE_CHECKING:  # annotations only: catalog rows are read through catalog.selectors
     from yiwang.catalog.models import ServiceItem, ServiceItemVersion
@@ -424,6 +425,10 @@ def case_submit(
                 hall=hall,
                 human_review=human_review,
             )
+            if case.applicant_kind == ApplicantKind.LEGAL_PERSON:  # 联合奖惩: record the measures applied
+                supervision_services.credit_measure_apply(
+                    actor=actor, entity_code=case.applicant_id_number, context="cases.case", context_id=str(case.pk)
+                )
     except IntegrityError:
         _remove_files(stored)
         if not key:
