@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from yiwang.catalog import services
+from yiwang.catalog import search, services
 from yiwang.catalog.tests.factories import build_world, item_data, life_event_data
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,6 +26,7 @@ def test_a_citizen_finds_an_item_by_pinyin_initials_and_reads_its_guide(live_ser
         services.item_publish(actor=world.market_admin, item=item)  # indexed on commit
     bundle = services.life_event_save_draft(actor=world.market_admin, data=life_event_data()).version.life_event
     services.life_event_publish(actor=world.market_admin, life_event=bundle)
+    search.synonyms_seed()  # the everyday words an install starts with (个体户 → 个体工商户, …)
 
     base = live_server.url
     page = new_page(375)

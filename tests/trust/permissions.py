@@ -331,7 +331,9 @@ TABLE: dict[str, Row] = {
     "api:system_list": row(GET=only(CITY_ADMIN, AUDITOR, others=EMPTY)),
     "api:system_create": row(POST=only(others=FORBIDDEN)),
     "api:system_revoke": row(POST=only(city_admin=FORBIDDEN, auditor=FORBIDDEN)),
-    "api:usage": row(GET=signed_in(EMPTY, citizen=OK)),
+    # 数据使用记录: citizen01's records and ent01's enterprise are read by the platform's own apps
+    # (免提交, 秒批, supervision, policies) in the demo.
+    "api:usage": row(GET=signed_in(EMPTY, citizen=OK, enterprise_agent=OK)),
     # citizen01 disputes his own record; a department (here: the city admin's, the auditor's) may too.
     "api:dispute_create": row(
         POST=only(CITIZEN, CITY_ADMIN, AUDITOR),
@@ -434,7 +436,9 @@ TABLE: dict[str, Row] = {
     # Whoever the demo wrote to sees their own: the evaluation's demo notifies the reviewer; the
     # superuser approves the cases app's exchange grants (免提交, 秒批).
     "api:message_list": row(
-        GET=signed_in(EMPTY, citizen=OK, reviewer=OK, department_head=OK, department_admin=OK, superuser=OK)
+        GET=signed_in(
+            EMPTY, citizen=OK, enterprise_agent=OK, reviewer=OK, department_head=OK, department_admin=OK, superuser=OK
+        )
     ),
     "api:preferences_get": row(GET=signed_in()),
     "api:preferences_put": row(PUT=signed_in()),
@@ -637,3 +641,7 @@ def _admin_rows(model: str, may: str) -> dict[str, Row]:
 
 for _model, _may in ADMIN_MODELS.items():
     TABLE.update(_admin_rows(_model, _may))
+
+# 三员分立: the audit trail opens only to an audit_admin grant (no actor here holds one) — not to
+# the superuser flag (core/admin.py, identity's separation of duties).
+TABLE.update({key: page(ADMIN_READ_ONLY) for key in _admin_rows("core_auditevent", "")})

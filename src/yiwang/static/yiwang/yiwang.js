@@ -30,6 +30,23 @@
     }
   });
 
+  // 12345 agent desk: answer a 咨询 from a knowledge entry — fill the intake form and submit it
+  // (no inline handler: the CSP forbids them).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-answer-from-knowledge]") : null;
+    var form = document.getElementById("intake-form");
+    if (!button || !form) {
+      return;
+    }
+    event.preventDefault();
+    form.elements["knowledge_entry_id"].value = button.getAttribute("data-entry-id");
+    form.elements["kind"].value = "consult";
+    if (!form.elements["content"].value) {
+      form.elements["content"].value = button.getAttribute("data-entry-title");
+    }
+    form.requestSubmit();
+  });
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (form.hasAttribute("data-confirm") && !window.confirm(form.getAttribute("data-confirm"))) {
