@@ -377,12 +377,18 @@ def license_issue(
     return license
 
 
+REASON_MAX_LENGTH = 500  # License.status_reason, LicenseStatusChange.reason
+
+
 def _set_status(*, actor, license: License, to_status: str, reason: str, action: str, allowed_from) -> License:
     if not _may_issue(actor, license.issuer):
         raise Forbidden(_("只有颁发部门的审核人员、负责人或管理员可以变更证照状态。"))
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(fields={"reason": [str(_("请填写原因"))]})
+    if len(reason) > REASON_MAX_LENGTH:  # PostgreSQL would refuse the row (found by the API fuzzer)
+        message = _("原因不能超过 %(max)d 个字") % {"max": REASON_MAX_LENGTH}
+        raise ValidationFailed(message, fields={"reason": [str(message)]})
     locked = License.objects.select_for_update(no_key=True).get(pk=license.pk)
     if locked.status not in allowed_from:
         raise Conflict(

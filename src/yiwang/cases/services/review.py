@@ -65,13 +65,19 @@ def case_claim(*, actor, case_id, expected_version: int | None = None) -> Case:
 
 
 @transaction.atomic
-def case_assign(*, actor, case_id, assignee: User, expected_version: int | None = None) -> Case:
+def case_assign(*, actor, case_id, assignee: User | None, expected_version: int | None = None) -> Case:
+    """The head gives the case to a reviewer of its department. The caller's right to the case
+    is checked before anything about the assignee is said (``None``: no such active account),
+    so the answer never tells an outsider which staff accounts exist."""
     case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
     _require(
         _has_role(actor, Role.DEPARTMENT_HEAD, case),
         _("只有部门负责人可以分派办件。"),
     )
     _require_state(case, CaseState.ACCEPTED, CaseState.UNDER_REVIEW)
+    if assignee is None:
+        message = _("未找到该工作人员")
+        raise ValidationFailed(message, code="assignee_not_found", fields={"assignee_id": message})
     if not actor_has_role(assignee, roles=Role.REVIEWER, department=case.department):
         message = _("%(name)s不是本部门的审核人员") % {"name": _actor_name(assignee)}
         raise ValidationFailed(message, code="not_reviewer", fields={"assignee_id": message})

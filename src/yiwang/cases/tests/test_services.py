@@ -175,6 +175,13 @@ def test_claim_conflict_names_who_has_it(world):
     assert step.process_step_name == "审查"
     with pytest.raises(ValidationFailed):
         services.case_assign(actor=world.head, case_id=case.pk, assignee=world.police_reviewer)
+    # No such assignee: the head is told; anyone else learns nothing about staff accounts (the
+    # permission matrix found the assignee checked before the case on PostgreSQL).
+    with pytest.raises(ValidationFailed) as exc:
+        services.case_assign(actor=world.head, case_id=case.pk, assignee=None)
+    assert exc.value.code == "assignee_not_found"
+    with pytest.raises(NotFound):
+        services.case_assign(actor=world.police_reviewer, case_id=case.pk, assignee=None)
 
 
 def test_scoping_other_departments_get_not_found(world):

@@ -99,6 +99,10 @@ def test_revoke_suspend_reinstate_with_history_and_audit(world):
     lic = issue(world)
     with pytest.raises(ValidationFailed):
         license_revoke(actor=world.reviewer, license=lic, reason="")
+    # Longer than the column: a named error, not a database error on PostgreSQL (the fuzzer's 500).
+    with pytest.raises(ValidationFailed) as exc:
+        license_suspend(actor=world.reviewer, license=lic, reason="核" * 501)
+    assert "500" in exc.value.fields["reason"][0]
     license_suspend(actor=world.reviewer, license=lic, reason="经营场所核查中")
     assert license_verify(identifier=lic.identifier).result == "suspended"
     license_reinstate(actor=world.reviewer, license=lic, reason="核查完毕")
