@@ -329,7 +329,8 @@ TABLE: dict[str, Row] = {
     "api:grant_list": row(GET=only(STAFF, others=EMPTY)),
     "api:grant_revoke": row(POST=only(city_admin=FORBIDDEN, auditor=FORBIDDEN), json={"reason": "不再需要"}),
     "api:system_list": row(GET=only(CITY_ADMIN, AUDITOR, others=EMPTY)),
-    "api:system_create": row(POST=only(others=FORBIDDEN), json={"department": "$department_id"}),
+    # A department head or admin registers the systems of their own department.
+    "api:system_create": row(POST=only(HEAD, DEPT_ADMIN, others=FORBIDDEN), json={"department": "$department_id"}),
     "api:system_revoke": row(POST=only(city_admin=FORBIDDEN, auditor=FORBIDDEN)),
     # 数据使用记录: citizen01's records and ent01's enterprise are read by the platform's own apps
     # (免提交, 秒批, supervision, policies) in the demo.
