@@ -13,7 +13,8 @@ from yiwang.exchange import gateway
 from yiwang.exchange import services as exchange
 from yiwang.exchange.models import DataResource
 from yiwang.identity.models import Department, Role, User
-from yiwang.identity.services import department_create, role_grant_create, user_create
+from yiwang.identity.services import role_grant_create, user_create
+from yiwang.identity.tests.factories import make_city_department, make_root
 from yiwang.opendata import services
 from yiwang.opendata.models import Dataset, OpenType
 from yiwang.registries.models import Person, RegistryField
@@ -66,21 +67,10 @@ def metadata(**extra) -> dict:
 
 
 def build_world() -> World:
-    root = user_create(actor=None, username="od_root", password=PASSWORD, kind="staff")
-    root.is_superuser = True
-    root.save(update_fields=["is_superuser"])
+    root = make_root("od_root", PASSWORD)
 
     def dept(name, code, parent=None):
-        kind = Department.Kind.GOVERNMENT if parent is None else Department.Kind.AGENCY
-        return department_create(
-            actor=root,
-            name=name,
-            code=code,
-            level=Department.Level.CITY,
-            kind=kind,
-            region_code="320500",
-            parent=parent,
-        )
+        return make_city_department(root, name, code, parent)
 
     city = dept("示范市人民政府", "OD")
     bigdata = dept("示范市政务服务和大数据管理局", "OD-SJJ", city)

@@ -11,8 +11,9 @@ from openpyxl import load_workbook
 from yiwang.core.codes import make_id_number, make_uscc
 from yiwang.core.errors import Forbidden, NotFound, ValidationFailed
 from yiwang.exchange import services as exchange
-from yiwang.identity.models import Department, Role
-from yiwang.identity.services import department_create, role_grant_create, user_create
+from yiwang.identity.models import Role
+from yiwang.identity.services import role_grant_create, user_create
+from yiwang.identity.tests.factories import make_city_department, make_root
 from yiwang.messaging.models import Message
 from yiwang.policies import rules, selectors, services
 from yiwang.policies.models import Award, Benefit, PaymentBatch
@@ -32,21 +33,10 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture
 def world():
-    root = user_create(actor=None, username="pl_root", password=PASSWORD, kind="staff")
-    root.is_superuser = True
-    root.save(update_fields=["is_superuser"])
+    root = make_root("pl_root", PASSWORD)
 
     def dept(name, code, parent=None):
-        kind = Department.Kind.GOVERNMENT if parent is None else Department.Kind.AGENCY
-        return department_create(
-            actor=root,
-            name=name,
-            code=code,
-            level=Department.Level.CITY,
-            kind=kind,
-            region_code="320500",
-            parent=parent,
-        )
+        return make_city_department(root, name, code, parent)
 
     city = dept("示范市人民政府", "PL")
     market = dept("示范市市场监督管理局", "PL-SCJG", city)
