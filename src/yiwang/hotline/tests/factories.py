@@ -9,7 +9,7 @@ from yiwang.core.codes import make_id_number
 from yiwang.hotline import services
 from yiwang.hotline.models import Member
 from yiwang.identity.models import Department, User
-from yiwang.identity.services import department_create
+from yiwang.identity.tests.factories import make_city_department
 from yiwang.identity.tests.tree import Tree, build_tree, make_staff
 
 
@@ -34,15 +34,7 @@ def build_world() -> World:
     root = tree.root
 
     def agency(name, code):
-        return department_create(
-            actor=root,
-            name=name,
-            code=code,
-            level=Department.Level.CITY,
-            kind=Department.Kind.AGENCY,
-            region_code="320500",
-            parent=tree.city,
-        )
+        return make_city_department(root, name, code, tree.city)
 
     urban = agency("苏州市城市管理局", "SZ-CGJ")
     water = agency("苏州市水务局", "SZ-SWJ")

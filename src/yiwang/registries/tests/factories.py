@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from yiwang.core.codes import make_id_number, make_uscc
 from yiwang.identity.models import Department, Role, User
-from yiwang.identity.services import department_create
+from yiwang.identity.tests.factories import make_city_department
 from yiwang.identity.tests.tree import Tree, build_tree, make_staff
 from yiwang.registries import schema
 from yiwang.registries.services import registry_field_source_set
@@ -52,15 +52,7 @@ def build_world() -> World:
     root = tree.root
 
     def agency(name, code):
-        return department_create(
-            actor=root,
-            name=name,
-            code=code,
-            level=Department.Level.CITY,
-            kind=Department.Kind.AGENCY,
-            region_code="320500",
-            parent=tree.city,
-        )
+        return make_city_department(root, name, code, tree.city)
 
     police = agency("苏州市公安局", "SZ-GAJ")
     civil = agency("苏州市民政局", "SZ-MZJ")
