@@ -211,6 +211,7 @@ TABLE: dict[str, Row] = {
     "cases_workbench:window": page(only(CLERK)),
     "cases_workbench:window_register": action(only(CLERK)),
     "cases_workbench:window_activation": action(only(CLERK)),
+    "cases_workbench:window_real_name": action(only(CLERK)),
     "cases_workbench:window_apply": page(only(CLERK)),
     "cases_workbench:window_hall": action(only(CLERK)),
     "cases_workbench:window_bundle_apply": page(only(CLERK), kwargs=LIFE_EVENT),
@@ -404,6 +405,7 @@ TABLE: dict[str, Row] = {
     "identity:mfa_verify": page(signed_in()),
     "identity:mfa_setup": page(signed_in()),
     "identity:mfa_disable": action(signed_in(), anonymous=METHOD_NOT_ALLOWED),
+    "identity:real_name": page(signed_in()),
 
     # --- licenses ---
     "api:verify": row(GET=everyone()),

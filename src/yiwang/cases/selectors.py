@@ -34,7 +34,7 @@ from yiwang.cases.models import ApplicantKind, Case, CaseMaterial, CaseState, Ca
 from yiwang.core.codes import region_prefix, validate_id_number
 from yiwang.core.errors import NotFound
 from yiwang.core.masking import mask_id_number, mask_name, mask_phone
-from yiwang.identity.models import Role
+from yiwang.identity.models import Role, User
 from yiwang.identity.selectors import actor_grants
 
 BACK_OFFICE_ROLES = (Role.REVIEWER, Role.DEPARTMENT_HEAD, Role.AUDITOR, Role.CITY_ADMIN)
@@ -887,3 +887,12 @@ def department_figures(*, actor) -> DepartmentFigures | None:
         by_item=by_item,
         to_decide=to_decide,
     )
+
+
+def real_name_level_shortfall(*, version, applicant) -> int:
+    """The 实名等级 the item needs that the applicant lacks: 0 when his account's level suffices
+    (staff and anonymous accounts have none to compare), else the level the item requires."""
+    needed = getattr(version, "real_name_level", 1) or 1
+    if needed <= 1 or getattr(applicant, "kind", "") == User.Kind.STAFF:
+        return 0
+    return needed if (getattr(applicant, "real_name_level", 1) or 1) < needed else 0

@@ -37,7 +37,12 @@ from yiwang.core.masking import mask_id_number, mask_name, mask_phone
 from yiwang.core.ratelimit import client_ip, consume, failure_limit
 from yiwang.identity.models import User
 from yiwang.identity.selectors import actor_grants, user_activation_pending, user_get_by_id_number
-from yiwang.identity.services import activation_code_issue, format_activation_code, user_create
+from yiwang.identity.services import (
+    activation_code_issue,
+    format_activation_code,
+    user_create,
+    user_real_name_level_raise,
+)
 from yiwang.supervision import selectors as supervision_selectors
 
 NOTICE_LABELS = {
@@ -220,7 +225,12 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
     """网上申报: the item's form and materials; one case per idempotency key."""
     item, version, requirements = _published_item(code)
     schema = version.form_schema or {}
-    context = {"item": item, "v": version, "requirements": requirements}
+    context = {
+        "item": item,
+        "v": version,
+        "requirements": requirements,
+        "level_needed": selectors.real_name_level_shortfall(version=version, applicant=request.user),
+    }
     if request.method != "POST":
         # 减填: what the platform knows is filled in; the applicant confirms instead of typing.
         data, sources = selectors.case_form_prefill(actor=request.user, version=version)
@@ -614,6 +624,7 @@ def _window_context(request: HttpRequest, context: dict) -> dict:
             "id_number": mask_id_number(applicant.id_number),
             "phone": mask_phone(applicant.phone) if applicant.phone else "",
             "activation_pending": user_activation_pending(user=applicant),
+            "real_name_level": applicant.real_name_level,
         }
         q = (request.GET.get("q") or "").strip()
         items = catalog_selectors.item_list_published()
@@ -728,6 +739,28 @@ def window_activation(request: HttpRequest) -> HttpResponse:
     except YiwangError as exc:
         messages.error(request, _error_text(exc))
         return redirect("cases_workbench:window")
+
+
+@login_required
+@require_POST
+def window_real_name(request: HttpRequest) -> HttpResponse:
+    """当面核验: the clerk has checked the applicant at the window against his 居民身份证 and
+    raises the account to L3 (``identity.services.user_real_name_level_raise``, audited)."""
+    _require_clerk(request)
+    applicant = _window_applicant(request)
+    if applicant is None:
+        messages.info(request, _("请先查找或登记申请人。"))
+        return redirect("cases_workbench:window")
+    if request.POST.get("checked_in_person") != "1":
+        messages.error(request, _("请先当面核对申请人本人与其居民身份证原件,并勾选确认。"))
+        return redirect("cases_workbench:window")
+    try:
+        user_real_name_level_raise(actor=request.user, user=applicant, level=3, method="in_person")
+    except YiwangError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, _("已完成当面核验,申请人实名等级为 L3。"))
+    return redirect("cases_workbench:window")
 
 
 def progress(request: HttpRequest) -> HttpResponse:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("window/", views.window, name="window"),
     path("window/register/", views.window_register, name="window_register"),
     path("window/activation/", views.window_activation, name="window_activation"),
+    path("window/real-name/", views.window_real_name, name="window_real_name"),
     path("window/apply/<str:code>/", views.window_apply, name="window_apply"),
     path("window/hall/", views.window_hall, name="window_hall"),
     path("window/bundles/apply/<str:code>/", bundle_views.window_bundle_apply, name="window_bundle_apply"),

@@ -79,6 +79,7 @@ def item_labels() -> dict[str, str]:
         "output_description": _("办理结果"),
         "output": _("办理结果"),
         "decision_table": _("决策表"),
+        "real_name_level": _("申报所需实名等级"),
     }
 
 
@@ -152,9 +153,11 @@ ITEM_FIELDS = (
     "form_schema",
     "output",
     "decision_table",
+    "real_name_level",
 )
-# Left out of an item's dict when empty, so that items without one keep their content digest.
-OPTIONAL_ITEM_FIELDS = ("decision_table",)
+# Left out of an item's dict when empty (a real-name level of L1, the default, is left out too),
+# so that items without one keep their content digest.
+OPTIONAL_ITEM_FIELDS = ("decision_table", "real_name_level")
 MATERIAL_FIELDS = (
     "name",
     "requirement",
@@ -300,7 +303,22 @@ def check_item(data, *, prefix: tuple = ()) -> tuple[dict, list[Problem]]:
     out["form_schema"] = _check_form_schema(c, data.get("form_schema"))
     out["output"] = _check_output(c, data.get("output"))
     out["decision_table"] = _check_decision_table(c, data.get("decision_table"), out["form_schema"])
+    out["real_name_level"] = _check_real_name_level(c, data.get("real_name_level"))
     return {key: out[key] for key in ITEM_FIELDS if key not in OPTIONAL_ITEM_FIELDS or out[key]}, c.problems
+
+
+def _check_real_name_level(c: _Checker, value) -> int:
+    """1, 2 or 3 (L1 自助注册, L2 人口库核验, L3 当面核验); empty is L1, returned as 0 so that the
+    key is left out of the item's dict (``OPTIONAL_ITEM_FIELDS``)."""
+    if isinstance(value, bool) or value not in (None, "", 1, 2, 3):
+        c.add("real_name_level", _("必须是 1、2 或 3（L1 自助注册、L2 人口库核验、L3 窗口当面核验）"))
+        return 0
+    if value in (None, "", 1):
+        return 0
+    if not isinstance(value, int):
+        c.add("real_name_level", _("必须是 1、2 或 3（L1 自助注册、L2 人口库核验、L3 窗口当面核验）"))
+        return 0
+    return value
 
 
 def _check_decision_table(c: _Checker, value, form_schema: dict) -> dict:

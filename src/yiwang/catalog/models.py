@@ -8,6 +8,7 @@ a foreign key to the version it was submitted under. Writes go through ``service
 import jsonschema
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -196,6 +197,11 @@ class ServiceItemVersion(PublishedVersion):
     output_description = models.CharField(_("办理结果"), max_length=200, blank=True)
     # 秒批: the item's decision table (see ``catalog.decision``), versioned with the guide.
     decision_table = models.JSONField(_("决策表"), default=dict, blank=True)
+    # 实名等级 the applicant's account must have (identity.User.RealNameLevel); applying with a
+    # lower one is refused with how to raise it.
+    real_name_level = models.PositiveSmallIntegerField(
+        _("申报所需实名等级"), default=1, validators=[MinValueValidator(1), MaxValueValidator(3)]
+    )
 
     class Meta:
         verbose_name = _("事项版本")

@@ -82,6 +82,8 @@ def item_version_to_data(version: ServiceItemVersion, *, item: ServiceItem | Non
         data["output"] = None
     if not data.get("decision_table"):
         data.pop("decision_table", None)
+    if data.get("real_name_level", 1) <= 1:
+        data.pop("real_name_level", None)
     return {field: data[field] for field in ITEM_FIELDS if field in data}
 
 

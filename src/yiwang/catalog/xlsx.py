@@ -63,6 +63,7 @@ ITEM_COLUMNS = (
     "output_license_type_code",
     "output_description",
     "decision_table",
+    "real_name_level",
 )
 MATERIAL_COLUMNS = (
     "implementation_code",
@@ -96,7 +97,7 @@ EXTRA_LABELS = {
     "format": {"纸质和电子": "both", "电子或纸质": "both"},
 }
 LIST_SPLIT = re.compile(r"[\n、；;，,]+")
-INT_COLUMNS = {"statutory_time_limit", "promised_time_limit", "onsite_visits", "copies"}
+INT_COLUMNS = {"statutory_time_limit", "promised_time_limit", "onsite_visits", "copies", "real_name_level"}
 
 HELP = {
     "implementation_code": "必填。事项的唯一标识，字母、数字、-、_、.",
@@ -107,6 +108,7 @@ HELP = {
     "promised_time_limit": "必填。工作日，整数，不大于法定办结时限",
     "fees": "不收费留空；每行一项：名称|收费标准|收费依据|减免政策",
     "onsite_visits": "整数，大于 0 时须填写必须现场办理原因",
+    "real_name_level": "1、2 或 3：L1 自助注册、L2 人口库核验、L3 窗口当面核验；留空为 1",
     "online_depth": (
         "1 互联网咨询 2 互联网收件 3 互联网预审 4 互联网受理 5 互联网办理 6 互联网办理结果信息反馈 7 其他；"
         "可填多个，用顿号分隔"

@@ -54,6 +54,8 @@ DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     # 账号激活: every attempt from one client IP, and failed attempts per ID number.
     "account_activate_ip": (30, 900),
     "account_activate_id": (5, 900),
+    # 实名核验 (L2, 人口库比对) on one's own account: failed matches per account.
+    "real_name_verify_user": (5, 3600),
     # 共享交换网关: refused reads per consuming system (each one is written to the evidence log).
     "exchange_refusal": (100, 60),
 }

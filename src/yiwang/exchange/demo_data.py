@@ -86,7 +86,7 @@ def load(actor=None) -> Summary:
             if request.status == ShareRequest.Status.PENDING:
                 services.share_request_approve(actor=gaj_head, request=request, reason="符合社会保险法规定")
             made += 1
-    for app, dept_code, source_head, registry, fields, purpose, basis in (
+    for app, dept_code, source_head, registry, fields, purpose, basis, unmasked in (
         (
             "cases",
             "SFS-SPJ",
@@ -95,6 +95,7 @@ def load(actor=None) -> Summary:
             ["name", "kind", "legal_representative", "address", "status"],
             "办件表单预填与免提交核验",
             "《优化营商环境条例》第三十五条",
+            [],
         ),
         (
             "supervision",
@@ -104,6 +105,19 @@ def load(actor=None) -> Summary:
             ["subject_kind", "subject_name", "kind", "content", "authority", "valid_to"],
             "信用分级分类监管",
             "《社会信用体系建设规划纲要》",
+            [],
+        ),
+        (
+            # 实名核验 (L2): the account's name compared with the record of its 身份证号; the
+            # name is read in clear to compare and never shown (identity.services.user_real_name_verify).
+            "identity",
+            "SFS-SJJ",
+            "gaj_head",
+            "population",
+            ["name"],
+            "实名核验:账户姓名与居民身份证号比对,提升实名等级至 L2",
+            "《网络安全法》第二十四条;《政务服务平台身份认证规范》",
+            ["name"],
         ),
     ):
         department, head = _dept(dept_code), _user(source_head)
@@ -120,6 +134,7 @@ def load(actor=None) -> Summary:
             purpose=purpose,
             legal_basis=basis,
             valid_until=until,
+            unmasked_fields=unmasked,
         )
         made += 1
     mzj, mzj_head = _dept("SFS-MZJ"), _user("mzj_head")

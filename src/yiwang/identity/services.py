@@ -1030,3 +1030,73 @@ def user_real_name_level_raise(*, actor, user: User, level: int, method: str) ->
         )
     user.real_name_level = level
     return user
+
+
+# The in-platform app name of identity's reads of the 人口 registry (its grant, its evidence log).
+REAL_NAME_APP = "identity"
+REAL_NAME_PURPOSE = "实名核验:账户姓名与居民身份证号比对人口基础库,提升实名等级至 L2"
+
+
+def user_real_name_verify(*, actor) -> User:
+    """L2 on one's own account: the account's name and 身份证号 matched against the 人口 registry,
+    read through the exchange (identity's own grant; the read is on the evidence log, and so on the
+    citizen's "who used my data" page). A match raises the account to L2, audited as
+    ``user.real_name_level`` with method ``registry_self``; a mismatch or a missing record is a
+    clear error and counts against ``real_name_verify_user`` (5 failures an hour), so the check
+    cannot be used to probe the registry. The registry's value is never shown to the caller.
+    """
+    from yiwang.core import ratelimit
+    from yiwang.core.errors import YiwangError
+    from yiwang.exchange import services as exchange
+
+    _require_signed_in(actor)
+    if actor.kind == User.Kind.STAFF:
+        raise ValidationFailed(fields={"user": [str(_("工作人员账号没有实名等级"))]})
+    if actor.real_name_level >= User.RealNameLevel.L2:
+        raise Conflict(_("您的实名等级已不低于 L2。"), code="level_not_raised")
+    if not (actor.real_name or "").strip() or not actor.id_number:
+        raise ValidationFailed(
+            _("账户缺少姓名或居民身份证号,无法核验;请到政务服务窗口当面核验。"),
+            code="identity_incomplete",
+            fields={"id_number": [str(_("账户未登记居民身份证号"))]},
+        )
+    mismatch = ValidationFailed(
+        _("账户的姓名、居民身份证号与人口基础库记录不一致,未能核验。请核对后到政务服务窗口当面核验。"),
+        code="real_name_mismatch",
+        fields={"real_name": [str(_("与人口基础库记录不一致"))]},
+    )
+    with ratelimit.failure_limit("real_name_verify_user", str(actor.pk), failures=(ValidationFailed,)):
+        try:
+            result = exchange.registry_read(
+                actor=actor,
+                app=REAL_NAME_APP,
+                purpose=REAL_NAME_PURPOSE,
+                registry="population",
+                key=actor.id_number,
+                fields=["name"],
+            )
+        except NotFound:
+            raise mismatch from None
+        except YiwangError as exc:
+            raise Conflict(
+                _("人口基础库核验暂不可用(%(code)s),请稍后再试或到政务服务窗口当面核验。") % {"code": exc.code},
+                code="registry_unavailable",
+            ) from exc
+        if "name" in result.masked or result.values.get("name") != actor.real_name.strip():
+            raise mismatch
+    with transaction.atomic():
+        locked = User.objects.select_for_update(no_key=True).get(pk=actor.pk)
+        before = locked.real_name_level
+        if before >= User.RealNameLevel.L2:
+            raise Conflict(_("您的实名等级已不低于 L2。"), code="level_not_raised")
+        locked.real_name_level = User.RealNameLevel.L2
+        locked.save(update_fields=["real_name_level"])
+        audit_record(
+            actor=actor,
+            action="user.real_name_level",
+            obj=locked,
+            object_repr=locked.username,
+            changes={"from": f"L{before}", "to": "L2", "method": "registry_self", "grant": result.grant_id},
+        )
+    actor.real_name_level = User.RealNameLevel.L2
+    return actor

@@ -13,4 +13,5 @@ urlpatterns = [
     path("mfa/verify/", views.mfa_verify_view, name="mfa_verify"),
     path("mfa/setup/", views.mfa_setup_view, name="mfa_setup"),
     path("mfa/disable/", views.mfa_disable_view, name="mfa_disable"),
+    path("real-name/", views.real_name_view, name="real_name"),
 ]

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_POST
 
 from yiwang.core.audit import audit_record
 from yiwang.core.crypto import blind_index, decrypt_text, encrypt_text
-from yiwang.core.errors import ValidationFailed
+from yiwang.core.errors import RateLimited, ValidationFailed, YiwangError
 from yiwang.core.masking import mask_id_number, mask_phone
 from yiwang.core.ratelimit import client_ip, consume, failure_limit
 from yiwang.identity import mfa
@@ -42,6 +42,7 @@ from yiwang.identity.services import (
     user_activate,
     user_mfa_disable,
     user_mfa_enrol,
+    user_real_name_verify,
     user_set_password,
     user_sign_out_everywhere,
 )
@@ -497,3 +498,35 @@ def activate_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("账号已激活。请用身份证号和新密码登录。"))
             return redirect("identity:login")
     return render(request, "identity/activate.html", {"form": form}, status=422 if form.errors else 200)
+
+
+@csrf_protect
+@never_cache
+@login_required
+def real_name_view(request: HttpRequest) -> HttpResponse:
+    """实名等级: what the account's level is and allows, and the one-click L2 check against the
+    人口 registry (``user_real_name_verify``); L3 is done at a window."""
+    user = request.user
+    back = reverse("identity:real_name")
+    next_url = _safe_next(request, default=back)
+    if request.method == "POST":
+        try:
+            user_real_name_verify(actor=user)
+        except RateLimited:
+            messages.error(request, _("核验失败次数过多,请一小时后再试,或到政务服务窗口当面核验。"))
+        except YiwangError as exc:
+            messages.error(request, str(exc.message))
+        else:
+            messages.success(request, _("核验通过,您的实名等级已提升为 L2。"))
+            return redirect(next_url)
+        return redirect(_with_next("identity:real_name", next_url) if next_url != back else back)
+    return render(
+        request,
+        "identity/real_name.html",
+        {
+            "levels": User.RealNameLevel.choices,
+            "is_staff_account": user.kind == User.Kind.STAFF,
+            "masked_id_number": mask_id_number(user.id_number),
+            "next_url": next_url if next_url != back else "",
+        },
+    )

@@ -22,6 +22,7 @@ from yiwang.cases.models import (
     Channel,
     StepKind,
 )
+from yiwang.cases.selectors import real_name_level_shortfall
 from yiwang.cases.services import smart
 from yiwang.cases.services.base import _intake_hall, _new_step, _publish, _require
 from yiwang.cases.services.files import (
@@ -224,6 +225,7 @@ def _submission_checks(
     is complete and the item serves his kind, the form (its applicant fields filled from the
     identity) is valid against the version's schema. Returns (applicant snapshot, form)."""
     _published_version(item, version, channel)
+    _require_real_name_level(version, applicant, channel)
     ensure_storable(form_data, field="form_data")  # lone surrogates, NUL, depth: refused before any write
     snapshot = _applicant_snapshot(applicant, version)
     schema = version.form_schema or {}
@@ -232,6 +234,30 @@ def _submission_checks(
     if problems:
         raise ValidationFailed(_("申请表填写有误,请按提示修改。"), code="invalid_form", fields=problems)
     return snapshot, form_data
+
+
+def _require_real_name_level(version: ServiceItemVersion, applicant: User, channel: str) -> None:
+    """Refuse an application whose applicant's 实名等级 is below the item's, saying how to raise it:
+    L2 online (人口库核验 on the account page), L3 at any window (当面核验)."""
+    needed = real_name_level_shortfall(version=version, applicant=applicant)
+    if not needed:
+        return
+    have = applicant.real_name_level or 1
+    if channel == Channel.WINDOW:
+        message = _(
+            "本事项要求申请人实名等级不低于 L%(needed)d，申请人当前为 L%(have)d。"
+            "请先核对申请人本人及其居民身份证，在“实名核验”中为其完成当面核验，再受理。"
+        ) % {"needed": needed, "have": have}
+    elif needed == 2:
+        message = _(
+            "本事项要求实名等级不低于 L2，您当前为 L1。请在“我的账户—实名等级”中完成人口库核验"
+            "（姓名与身份证号比对，即时完成），或携带居民身份证到任一政务服务窗口当面核验后再申请。"
+        )
+    else:
+        message = _(
+            "本事项要求实名等级 L3，您当前为 L%(have)d。请携带居民身份证到任一政务服务窗口当面核验后再申请。"
+        ) % {"have": have}
+    raise Forbidden(message, code="real_name_level_too_low")
 
 
 def _submitter(

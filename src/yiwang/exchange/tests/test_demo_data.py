@@ -21,7 +21,7 @@ def test_demo_exchange_is_usable_with_the_printed_credential():
     summary = demo_data.load(None)
     assert demo_data.DEMO_CLIENT_SECRET in summary.summary()
     assert ConsumerSystem.objects.filter(client_id=demo_data.DEMO_CLIENT_ID).count() == 1
-    assert set(Grant.objects.values_list("consumer_app", flat=True)) == {"", "cases", "supervision"}
+    assert set(Grant.objects.values_list("consumer_app", flat=True)) == {"", "cases", "supervision", "identity"}
     assert ShareRequest.objects.filter(status=ShareRequest.Status.PENDING).count() == 1
     grants, requests = Grant.objects.count(), ShareRequest.objects.count()
     demo_data.load(None)
@@ -39,3 +39,9 @@ def test_demo_exchange_is_usable_with_the_printed_credential():
     client.force_login(citizen)
     usage = client.get("/api/v1/exchange/usage").json()
     assert len(usage) == 2 and usage[-1]["purpose"] == demo_data.DEMO_PURPOSE
+
+    # The identity grant makes the one-click 实名核验 work for a demo citizen: L1 → L2.
+    from yiwang.identity.services import user_real_name_verify
+
+    assert user_real_name_verify(actor=citizen).real_name_level == 2
+    assert len(client.get("/api/v1/exchange/usage").json()) == 3
