@@ -171,7 +171,9 @@ def test_the_window_clerk_checks_in_person_and_raises_to_l3(world, client):
     world.applicant.refresh_from_db()
     assert world.applicant.real_name_level == 3
     assert AuditEvent.objects.get(action="user.real_name_level").changes["method"] == "in_person"
-    _case, created = services.case_submit(actor=world.applicant, item=world.l3_item, form_data=FORM, idempotency_key="c")
+    _case, created = services.case_submit(
+        actor=world.applicant, item=world.l3_item, form_data=FORM, idempotency_key="c"
+    )
     assert created
 
 
