@@ -648,3 +648,8 @@ for _model, _may in ADMIN_MODELS.items():
 # 三员分立: the audit trail opens only to an audit_admin grant (no actor here holds one) — not to
 # the superuser flag (core/admin.py, identity's separation of duties).
 TABLE.update({key: page(ADMIN_READ_ONLY) for key in _admin_rows("core_auditevent", "")})
+# ... and so does the exchange's evidence log with its seals (exchange/admin.py). The demo has no
+# seal yet: its history page redirects anyone past the site's gate ("does not exist").
+for _model in ("exchange_exchangelog", "exchange_exchangelogseal"):
+    TABLE.update({key: page(ADMIN_READ_ONLY) for key in _admin_rows(_model, "")})
+TABLE["admin:exchange_exchangelogseal_history"] = page(ADMIN_OPEN)

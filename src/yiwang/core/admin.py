@@ -120,12 +120,9 @@ class AuditEventAdmin(admin.ModelAdmin):
     def has_view_permission(self, request, obj=None) -> bool:
         # 三员分立: the audit trail is the audit admin's alone (a grant of the ``audit_admin``
         # role); neither the superuser flag nor the model permission opens it.
-        user = request.user
-        return bool(
-            user.is_active
-            and user.is_authenticated
-            and user.role_grants.filter(role="audit_admin", department__is_active=True).exists()
-        )
+        from yiwang.identity.selectors import actor_is_audit_admin
+
+        return actor_is_audit_admin(request.user)
 
     def has_module_permission(self, request) -> bool:
         return self.has_view_permission(request)

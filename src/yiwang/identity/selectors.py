@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from yiwang.core.crypto import blind_index
 from yiwang.core.errors import NotFound
-from yiwang.identity.models import ADMIN_ROLES, ApiToken, Department, RoleGrant, User
+from yiwang.identity.models import ADMIN_ROLES, ApiToken, Department, Role, RoleGrant, User
 
 
 def user_get_by_id_number(*, id_number: str) -> User | None:
@@ -234,6 +234,13 @@ def grant_covers(grant: RoleGrant, department: Department) -> bool:
     if grant.department_id == department.pk:
         return True
     return grant.include_descendants and department.path.startswith(grant.department.path)
+
+
+def actor_is_audit_admin(actor) -> bool:
+    """三员分立: whether the actor holds the ``audit_admin`` role (安全审计员) in an active
+    department. The superuser flag does NOT count: the audit trail and the evidence logs are the
+    audit admin's alone (the other role checks let a superuser through; this one never does)."""
+    return any(grant.role == Role.AUDIT_ADMIN for grant in actor_grants(actor=actor))  # active departments
 
 
 def actor_has_role(
