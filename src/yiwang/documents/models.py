@@ -121,7 +121,12 @@ class Circulation(models.Model):
     )
     state = models.CharField(_("状态"), max_length=20, choices=State.choices, default=State.WAITING, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("办理人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("办理人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     comment = models.TextField(_("意见"), blank=True)
     arrived_at = models.DateTimeField(_("到达时间"), null=True, blank=True)
@@ -142,14 +147,29 @@ class Receipt(models.Model):
 
     document = models.ForeignKey(Document, verbose_name=_("公文"), on_delete=models.CASCADE, related_name="receipts")
     department = models.ForeignKey(
-        "identity.Department", verbose_name=_("收文部门"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "identity.Department",
+        verbose_name=_("收文部门"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("收文人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("收文人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     acknowledged_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
     acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("签收人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("签收人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     reminded_at = models.DateTimeField(_("最近催签"), null=True, blank=True)
     reminder_count = models.PositiveSmallIntegerField(_("催签次数"), default=0)
@@ -181,7 +201,12 @@ class DutyShift(models.Model):
     phone = EncryptedTextField(_("值班电话"))
     note = models.CharField(_("备注"), max_length=200, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("排班人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("排班人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 

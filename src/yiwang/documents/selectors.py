@@ -32,9 +32,7 @@ def _step_q(actor, prefix: str = "") -> Q | None:
     for grant in role_grants_of(actor=actor):
         here = Q(**{f"{prefix}role": grant.role, f"{prefix}department_id": grant.department_id})
         if grant.include_descendants:
-            here |= Q(
-                **{f"{prefix}role": grant.role, f"{prefix}department__path__startswith": grant.department.path}
-            )
+            here |= Q(**{f"{prefix}role": grant.role, f"{prefix}department__path__startswith": grant.department.path})
         q = here if q is None else q | here
     return q
 
@@ -50,9 +48,7 @@ def documents_visible(*, actor) -> QuerySet[Document]:
     if step_q is not None:
         visible |= Exists(Circulation.objects.filter(step_q, document=OuterRef("pk")))
     member_of = RoleGrant.objects.filter(user=actor, department__is_active=True).values("department_id")
-    visible |= Exists(
-        Receipt.objects.filter(Q(user=actor) | Q(department_id__in=member_of), document=OuterRef("pk"))
-    )
+    visible |= Exists(Receipt.objects.filter(Q(user=actor) | Q(department_id__in=member_of), document=OuterRef("pk")))
     return documents.filter(visible)
 
 
@@ -144,6 +140,13 @@ def duty_on_now(*, department: Department | None = None, at: datetime.datetime |
     return shifts.select_related("department", "person").order_by("department__path", "starts_at", "pk")
 
 
+def duty_on_now_for(*, actor, department: Department | None = None) -> QuerySet[DutyShift]:
+    """``duty_on_now`` for a caller: staff only (anyone else gets nothing)."""
+    if not _staff(actor):
+        return DutyShift.objects.none()
+    return duty_on_now(department=department)
+
+
 def duty_shifts(
     *, actor, department: Department, start: datetime.datetime, end: datetime.datetime
 ) -> QuerySet[DutyShift]:
@@ -170,12 +173,9 @@ def swaps_for(*, actor) -> QuerySet[DutySwap]:
 
 def department_staff(*, department: Department) -> QuerySet[User]:
     """Active staff with a role in the department itself (for the roster and swap pickers)."""
-    return (
-        User.objects.filter(
-            is_active=True,
-            kind=User.Kind.STAFF,
-            is_superuser=False,
-            pk__in=RoleGrant.objects.filter(department=department).values("user_id"),
-        )
-        .order_by("username")
-    )
+    return User.objects.filter(
+        is_active=True,
+        kind=User.Kind.STAFF,
+        is_superuser=False,
+        pk__in=RoleGrant.objects.filter(department=department).values("user_id"),
+    ).order_by("username")

@@ -170,9 +170,7 @@ def document_type_save(
     doc_type = DocumentType.objects.create(
         code=code, name=name, steps=cleaned, number_prefix=number_prefix, department=department, is_active=is_active
     )
-    audit_record(
-        actor=actor, action="documents.type_created", obj=doc_type, changes={"name": name, "steps": cleaned}
-    )
+    audit_record(actor=actor, action="documents.type_created", obj=doc_type, changes={"name": name, "steps": cleaned})
     return doc_type
 
 
@@ -589,7 +587,10 @@ def _remind(receipts, *, document: Document, now) -> int:
             "documents.ack_reminder",
             _receipt_people(receipt),
             document=document,
-            context={"department": document.department.name, "issued": f"{timezone.localtime(document.issued_at):%Y-%m-%d}"},
+            context={
+                "department": document.department.name,
+                "issued": f"{timezone.localtime(document.issued_at):%Y-%m-%d}",
+            },
             dedupe=f"documents.ack:{receipt.pk}:{receipt.reminder_count}",
         )
         sent += 1

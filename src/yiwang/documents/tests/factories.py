@@ -69,7 +69,11 @@ def build_office() -> Office:
         role_grant_create(actor=root, user=user, role=role, department=departments[dept])
         users[username] = user
     users["citizen"] = user_create(
-        actor=None, username="citizen", password="Qiang-Mima-2024", kind="citizen", real_name="市民",
+        actor=None,
+        username="citizen",
+        password="Qiang-Mima-2024",
+        kind="citizen",
+        real_name="市民",
         id_number=make_id_number("320505", datetime.date(1990, 3, 7), 12),
     )
     doc_type = services.document_type_save(
@@ -78,7 +82,9 @@ def build_office() -> Office:
     return Office(root, city, market, police, data, users, doc_type)
 
 
-def draft(office: Office, *, title: str = "关于开展市场主体年报工作的通知", body: str = "各单位:\n请按时完成年报。") -> Document:
+def draft(
+    office: Office, *, title: str = "关于开展市场主体年报工作的通知", body: str = "各单位:\n请按时完成年报。"
+) -> Document:
     return services.document_create(
         actor=office["drafter"],
         document_type=office.doc_type,

@@ -19,6 +19,10 @@ from yiwang.messaging.models import Message
 pytestmark = pytest.mark.django_db
 
 
+def _reminders(user) -> int:
+    return Message.objects.filter(recipient=user, template_code="documents.ack_reminder", channel="in_app").count()
+
+
 def test_route_runs_through_every_step_and_countersign_waits_for_all_departments(office):
     document = draft(office)
     services.document_submit(actor=office["drafter"], document=document)
@@ -127,7 +131,10 @@ def test_document_type_route_is_validated(office):
         [],
         [{"kind": "review", "role": "reviewer"}],  # no issue at the end
         [{"kind": "issue", "role": "nobody"}],
-        [{"kind": "review", "role": "reviewer", "departments": ["T-GAJ", "T-SJJ"]}, {"kind": "issue", "role": "reviewer"}],
+        [
+            {"kind": "review", "role": "reviewer", "departments": ["T-GAJ", "T-SJJ"]},
+            {"kind": "issue", "role": "reviewer"},
+        ],
         [{"kind": "countersign", "role": "reviewer", "departments": ["NOPE"]}, {"kind": "issue", "role": "reviewer"}],
         "not a list",
     ]
@@ -181,7 +188,12 @@ def test_acknowledge_and_the_sender_sees_who_has_not(office):
     with pytest.raises(Forbidden):
         services.document_remind(actor=office["police_clerk"], document_id=document.pk)
     assert services.document_remind(actor=office["drafter"], document_id=document.pk) == 2
-    assert Message.objects.filter(recipient=office["data_head"], template_code="documents.ack_reminder", channel="in_app").count() == 1
+    assert (
+        Message.objects.filter(
+            recipient=office["data_head"], template_code="documents.ack_reminder", channel="in_app"
+        ).count()
+        == 1
+    )
 
 
 def test_scheduled_reminders_after_the_configured_hours_once_per_period(office, settings):
@@ -194,7 +206,12 @@ def test_scheduled_reminders_after_the_configured_hours_once_per_period(office, 
     assert services.receipts_remind_due(now=later + datetime.timedelta(hours=1)) == 0
     assert services.receipts_remind_due(now=later + datetime.timedelta(hours=26)) == 2
     assert Receipt.objects.filter(reminder_count=2).count() == 2
-    assert Message.objects.filter(recipient=office["reviewer"], template_code="documents.ack_reminder", channel="in_app").count() == 2
+    assert (
+        Message.objects.filter(
+            recipient=office["reviewer"], template_code="documents.ack_reminder", channel="in_app"
+        ).count()
+        == 2
+    )
 
 
 def test_drafting_needs_a_role_in_the_department_and_valid_content(office):
@@ -220,7 +237,11 @@ def test_role_holder_check_reads_descendant_grants(office):
     from yiwang.identity.services import role_grant_create
 
     role_grant_create(
-        actor=office.root, user=office["police_clerk"], role=Role.REVIEWER, department=office.city, include_descendants=True
+        actor=office.root,
+        user=office["police_clerk"],
+        role=Role.REVIEWER,
+        department=office.city,
+        include_descendants=True,
     )
     role_grant_revoke(actor=office.root, grant=office["reviewer"].role_grants.get())
     document = draft(office)
