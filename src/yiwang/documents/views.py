@@ -207,7 +207,9 @@ def duty(request: HttpRequest) -> HttpResponse:
     monday = _monday(request.GET.get("week"))
     start = timezone.make_aware(datetime.datetime.combine(monday, datetime.time()))
     shifts = list(
-        selectors.duty_shifts(actor=request.user, department=department, start=start, end=start + datetime.timedelta(days=7))
+        selectors.duty_shifts(
+            actor=request.user, department=department, start=start, end=start + datetime.timedelta(days=7)
+        )
     )
     days = []
     for offset in range(7):
@@ -254,7 +256,8 @@ def shift_new(request: HttpRequest) -> HttpResponse:
     _staff(request)
     department = Department.objects.filter(pk=request.POST.get("department") or 0, is_active=True).first()
     if department is None:
-        raise Http404
+        messages.error(request, _("请选择部门"))
+        return redirect("documents:duty")
     person = User.objects.filter(pk=request.POST.get("person") or 0).first()
     try:
         starts_at = datetime.datetime.fromisoformat(request.POST.get("starts_at", ""))
@@ -295,7 +298,9 @@ def swap(request: HttpRequest, shift_id: int) -> HttpResponse:
     try:
         if to_user is None:
             raise ValidationFailed(_("请选择接班人"))
-        services.swap_request(actor=request.user, shift_id=shift.pk, to_user=to_user, reason=request.POST.get("reason", ""))
+        services.swap_request(
+            actor=request.user, shift_id=shift.pk, to_user=to_user, reason=request.POST.get("reason", "")
+        )
     except YiwangError as exc:
         if exc.status == 404:
             raise Http404 from exc
@@ -314,7 +319,9 @@ def swap_decide(request: HttpRequest, swap_id: int) -> HttpResponse:
         raise Http404
     accept = request.POST.get("accept") == "1"
     try:
-        services.swap_decide(actor=request.user, swap_id=swap_request.pk, accept=accept, phone=request.POST.get("phone", ""))
+        services.swap_decide(
+            actor=request.user, swap_id=swap_request.pk, accept=accept, phone=request.POST.get("phone", "")
+        )
     except YiwangError as exc:
         if exc.status == 404:
             raise Http404 from exc
