@@ -460,6 +460,8 @@ def duty_shifts(request: HttpRequest, department: str, start: datetime.date | No
     """Shifts overlapping ``days`` (1–31) days from ``start`` (today)."""
     if not 1 <= days <= 31:
         raise ValidationFailed(fields={"days": ["1–31"]})
+    if start is not None and not 2000 <= start.year <= 2100:
+        raise ValidationFailed(fields={"start": ["2000–2100"]})
     dept = _department(department, "department")
     first = timezone.make_aware(datetime.datetime.combine(start or timezone.localdate(), datetime.time()))
     shifts = selectors.duty_shifts(

@@ -693,7 +693,9 @@ def shift_create(
         starts_at = timezone.make_aware(starts_at)
     if timezone.is_naive(ends_at):
         ends_at = timezone.make_aware(ends_at)
-    if ends_at <= starts_at:
+    if not (2000 <= starts_at.year <= 2100 and 2000 <= ends_at.year <= 2100):
+        errors["starts_at"] = [_("请填写有效的开始和结束时间")]
+    elif ends_at <= starts_at:
         errors["ends_at"] = [_("结束时间须晚于开始时间")]
     elif ends_at - starts_at > datetime.timedelta(hours=MAX_SHIFT_HOURS):
         errors["ends_at"] = [_("一个班次不超过 %(h)d 小时") % {"h": MAX_SHIFT_HOURS}]

@@ -192,6 +192,8 @@ def _monday(value: str | None) -> datetime.date:
         day = datetime.date.fromisoformat(value) if value else timezone.localdate()
     except ValueError:
         day = timezone.localdate()
+    if not 2000 <= day.year <= 2100:
+        day = timezone.localdate()
     return day - datetime.timedelta(days=day.weekday())
 
 

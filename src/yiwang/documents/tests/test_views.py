@@ -27,10 +27,15 @@ def test_todo_detail_and_approve_from_the_page(client, office):
     assert response.status_code == 302
     step.refresh_from_db()
     assert step.state == "approved" and step.comment == "同意"
-    response = client.post(
-        f"{BASE}{document.pk}/return/", {"step": pending_step(document).pk, "comment": ""}, follow=True
-    )
-    assert "退回须写明理由" in response.content.decode() or "该步骤须由" in response.content.decode()
+    police_step = pending_step(document, office.police)
+    response = client.post(f"{BASE}{document.pk}/approve/", {"step": police_step.pk}, follow=True)
+    assert "该步骤须由测试市公安局的“部门负责人”办理" in response.content.decode()
+    client.force_login(office["police_head"])
+    response = client.post(f"{BASE}{document.pk}/return/", {"step": police_step.pk, "comment": ""}, follow=True)
+    assert "退回须写明理由" in response.content.decode()
+    client.post(f"{BASE}{document.pk}/return/", {"step": police_step.pk, "comment": "请补充依据"})
+    document.refresh_from_db()
+    assert document.state == "returned"
 
 
 def test_outsiders_and_citizens_get_404(client, office):
@@ -116,3 +121,27 @@ def test_roster_week_masks_the_phone_and_swaps(client, office):
         follow=True,
     )
     assert "结束时间须晚于开始时间" in response.content.decode()
+
+
+def test_hotline_workbench_shows_who_is_on_duty_masked(client, office):
+    start = timezone.now() - datetime.timedelta(hours=2)
+    services.shift_create(
+        actor=office["head"],
+        department=office.market,
+        person=office["reviewer"],
+        starts_at=start,
+        ends_at=start + datetime.timedelta(hours=12),
+        phone="0917-3261234",
+    )
+    services.shift_create(
+        actor=office["head"],
+        department=office.market,
+        person=office["admin"],
+        starts_at=start + datetime.timedelta(hours=12),
+        ends_at=start + datetime.timedelta(hours=24),
+        phone="13900001111",
+    )
+    client.force_login(office["police_clerk"])
+    page = client.get("/workbench/hotline/").content.decode()
+    assert "测试市市场监督管理局 · 测试1 · 091*****1234" in page
+    assert "139****1111" not in page  # not on duty yet
