@@ -30,6 +30,7 @@ PILLAR_APPS = frozenset(
         "supervision",
         "analytics",
         "oversight",
+        "documents",
         "messaging",
     }
 )

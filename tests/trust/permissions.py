@@ -584,6 +584,63 @@ SUPERVISION_ROWS = {
 TABLE.update(SUPERVISION_ROWS)
 
 
+# --- documents ---------------------------------------------------------------------------------
+# The demo's issued notice of the 市场监管局 (drafted by scjg_clerk; reviewed, signed off and issued
+# by its reviewer, head and admin; sent to 公安局, 大数据局, 民政局) and the routing notice's pending
+# countersign step (the 大数据局 head's). Outside the route and the recipients: 404. Rosters: staff.
+DOC = {"document_id": "documents_document"}
+DOC_STEP = {"step_id": "documents_step"}
+ON_ROUTE = (*CASE_STAFF, DEPT_ADMIN)
+OFF_ROUTE = (CITY_ADMIN, AUDITOR, *PUBLIC_ACCOUNTS)
+STAFF_OK = signed_in(EMPTY, **dict.fromkeys((*STAFF, SUPERUSER), OK))
+DOCUMENTS_ROWS = {
+    "api:document_types": row(GET=STAFF_OK),
+    "api:document_type_save": row(POST=only(CITY_ADMIN, others=FORBIDDEN)),  # city-wide type: the sample is 422
+    "api:document_list": row(GET=signed_in(EMPTY, **dict.fromkeys((*ON_ROUTE, SUPERUSER), OK))),
+    "api:document_todo": row(GET=signed_in(EMPTY, superuser=OK)),  # only the 大数据局 head has a step
+    "api:document_create": row(
+        POST=only(ON_ROUTE), json={"department": "SFS-SCJG", "document_type": "notice", "recipient_departments": []}
+    ),
+    "api:document_detail": row(GET=only(ON_ROUTE), kwargs=DOC),
+    "api:document_update": row(
+        PUT={**step(CLERK, hidden_from=OFF_ROUTE), SUPERUSER: FORBIDDEN}, kwargs=DOC, json={"recipient_departments": []}
+    ),  # the drafter: 409, issued
+    "api:document_submit": row(POST={**step(CLERK, hidden_from=OFF_ROUTE), SUPERUSER: FORBIDDEN}, kwargs=DOC),
+    "api:document_step_approve": row(POST=step(hidden_from=OFF_ROUTE), kwargs=DOC_STEP),
+    "api:document_step_return": row(POST=step(hidden_from=OFF_ROUTE), kwargs=DOC_STEP),
+    "api:document_pdf": row(GET=only(ON_ROUTE), kwargs=DOC),
+    "api:document_receipts": row(GET=only(ON_ROUTE), kwargs=DOC),
+    "api:document_acknowledge": row(POST={**step(hidden_from=OFF_ROUTE), SUPERUSER: FORBIDDEN}, kwargs=DOC),  # senders
+    "api:document_remind": row(POST=step(CLERK, HEAD, DEPT_ADMIN, hidden_from=OFF_ROUTE), kwargs=DOC),
+    "api:duty_now": row(GET=STAFF_OK),
+    "api:duty_shifts": row(GET=signed_in()),  # the sample department code is unknown: 422
+    "api:duty_shift_create": row(
+        POST=only(HEAD, DEPT_ADMIN, CITY_ADMIN, others=FORBIDDEN, citizen=NOT_FOUND, enterprise_agent=NOT_FOUND),
+        json={"department": "SFS-SCJG", "person": "$documents_person"},
+    ),
+    "api:duty_swaps": row(GET=signed_in(EMPTY, window_clerk=OK, reviewer=OK)),
+    "api:duty_swap_request": row(
+        POST={**step(REVIEWER, hidden_from=PUBLIC_ACCOUNTS), SUPERUSER: FORBIDDEN},
+        kwargs={"shift_id": "documents_shift"},
+        json={"to_user": "$documents_to_user"},
+    ),
+    "api:duty_swap_decide": row(
+        POST=only(CLERK, superuser=NOT_FOUND, reviewer=FORBIDDEN), kwargs={"swap_id": "documents_swap"}
+    ),
+    "documents:index": page(only(STAFF)),
+    "documents:new": page(only(STAFF)),
+    "documents:detail": page(only(ON_ROUTE), kwargs=DOC),
+    "documents:pdf": page(only(ON_ROUTE), kwargs=DOC),
+    "documents:action": action(only(ON_ROUTE), kwargs={**DOC, "action": "documents_action"}),
+    "documents:duty": page(only(STAFF)),
+    "documents:shift_new": action(only(STAFF)),
+    "documents:swap": action(only(STAFF), kwargs={"shift_id": "documents_shift"}),
+    "documents:swap_decide": action(
+        only(CLERK, REVIEWER, superuser=NOT_FOUND), kwargs={"swap_id": "documents_swap"}
+    ),  # the asker: 403 shown on the roster page
+}
+TABLE.update(DOCUMENTS_ROWS)
+
 # --- admin: per model, what the superuser may do besides looking (a add, c change, d delete) ---
 # Read-only models answer 403 to the superuser for the rest; the city admin (is_staff, no model
 # permission) 403 everywhere; no other actor gets past the site's gate. "h": no object in the

@@ -91,6 +91,30 @@ def parameters(world: World) -> dict[str, object]:
         "name": "reply",
         # supervision: the demo's drawn joint plan, a task of scjg_reviewer1's, ent01's grade
         **_supervision_values(world),
+        **_documents_values(),
+    }
+
+
+def _documents_values() -> dict[str, object]:
+    """documents: the demo's issued notice, the routing one's pending step (the 大数据局 head's),
+    scjg_reviewer1's first shift and the swap he asked scjg_clerk for."""
+    from yiwang.documents.demo_data import ISSUED_TITLE, ROUTING_TITLE
+    from yiwang.documents.models import Circulation, DutyShift, DutySwap
+    from yiwang.identity.models import User
+
+    swap = DutySwap.objects.filter(state="requested").order_by("pk").first()
+    shift = DutyShift.objects.filter(person__username="scjg_reviewer1").exclude(swaps__isnull=False).order_by("pk")
+    return {
+        "documents_document": _first("documents.Document", title=ISSUED_TITLE),
+        "documents_step": Circulation.objects.filter(document__title=ROUTING_TITLE, state="pending")
+        .values_list("pk", flat=True)
+        .first()
+        or 1,
+        "documents_shift": shift.values_list("pk", flat=True).first() or 1,
+        "documents_swap": swap.pk if swap else 1,
+        "documents_action": "remind",
+        "documents_person": User.objects.filter(username="scjg_reviewer1").values_list("pk", flat=True).first() or 1,
+        "documents_to_user": User.objects.filter(username="scjg_clerk").values_list("pk", flat=True).first() or 1,
     }
 
 

@@ -54,8 +54,24 @@ def home(request: HttpRequest) -> HttpResponse:
         "visit_count": selectors.visit_queue(actor=request.user).count(),
         "department_count": selectors.department_queue(actor=request.user).count(),
         "hotspot_count": selectors.hotspot_list(actor=request.user).filter(status="open").count(),
+        "on_duty": _on_duty(),
     }
     return render(request, "hotline/home.html", context)
+
+
+def _on_duty() -> list[dict]:
+    """Who is on duty now in each department (政务值班, the documents app), phones masked."""
+    from yiwang.core.masking import mask_phone
+    from yiwang.documents import selectors as duty
+
+    return [
+        {
+            "department": s.department.name,
+            "person": s.person.real_name or s.person.username,
+            "phone": mask_phone(s.phone),
+        }
+        for s in duty.duty_on_now()[:50]
+    ]
 
 
 def _intake(request: HttpRequest, *, channel: str, template: str, require_location: bool = False):

@@ -565,3 +565,28 @@ def presentation_revoke(*, actor, presentation: Presentation) -> Presentation:
         presentation.save(update_fields=["revoked_at"])
         audit_record(actor=actor, action="licenses.presentation_revoked", obj=presentation, changes={})
     return presentation
+
+
+# =============================================================================================
+# Seals for other apps' documents (the documents app's issued 公文)
+# =============================================================================================
+
+
+def seal_sign_document(*, department: Department, message: bytes) -> tuple[Seal, SealKey, str]:
+    """The department's seal (created by the platform when missing), its current key and the SM2
+    signature of ``message`` with it: for a document another app issues in the department's name.
+    ``ValidationFailed`` when the department cannot hold a seal (no 统一社会信用代码)."""
+    seal = seal_ensure(department=department)
+    key = seal_current_key(seal=seal)
+    return seal, key, keys.sm2_sign(keys.decrypt_key(key.sm2_private_key_encrypted), message)
+
+
+def seal_pades_sign(*, key: SealKey, pdf: bytes, reason: str) -> bytes:
+    """PAdES-sign a PDF with a seal key's certificate (the platform CA's), as licenses are."""
+    return render.pades_sign(
+        pdf,
+        certificate_pem=key.pdf_certificate_pem,
+        private_key_pem=keys.decrypt_key(key.pdf_private_key_encrypted),
+        root_pem=platform_ca().certificate_pem,
+        reason=reason,
+    )
