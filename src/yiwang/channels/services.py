@@ -30,7 +30,7 @@ from yiwang.channels.models import (
 )
 from yiwang.channels.selectors import mask_address
 from yiwang.core.audit import audit_record
-from yiwang.core.codes import region_name, validate_region_code
+from yiwang.core.codes import region_name, region_prefix, validate_region_code
 from yiwang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed, YiwangError
 from yiwang.core.masking import mask_name, mask_phone
 from yiwang.identity.models import Role
@@ -355,8 +355,11 @@ def tracking_refresh(*, actor, delivery_id) -> int:
 # --- cross-region acceptance (异地代收, 跨省通办) ------------------------------------------------
 
 
-def _county(code: str) -> str:
-    return (code or "")[:6]
+def is_cross_region(*, receiving_region: str, handling_region: str) -> bool:
+    """Whether a window of ``receiving_region`` takes in for another region: the handling
+    department's region is neither the window's own nor above it (a county hall taking in a
+    city department's item is the city's ordinary 一窗受理, not 异地代收)."""
+    return not (receiving_region or "").startswith(region_prefix(handling_region or ""))
 
 
 @transaction.atomic
@@ -388,7 +391,7 @@ def forward_create(
         problems["return_method"] = _("结果送达方式只能是回收件窗口领取或邮寄")
     if problems:
         raise ValidationFailed(_("转办前请完成核验。"), code="checks_missing", fields=problems)
-    if _county(case.intake_region) == _county(case.department.region_code):
+    if not is_cross_region(receiving_region=case.intake_region, handling_region=case.department.region_code):
         raise ValidationFailed(
             _("该事项由本地办理,无需异地代收。"),
             code="not_cross_region",
