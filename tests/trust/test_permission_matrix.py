@@ -91,6 +91,10 @@ def parameters(world: World) -> dict[str, object]:
         "name": "reply",
         # supervision: the demo's drawn joint plan, a task of scjg_reviewer1's, ent01's grade
         **_supervision_values(world),
+        # channels: citizen04's postal delivery, the demo's first cross-region forward
+        "delivery_id": _first("channels.PostalDelivery"),
+        "forward_id": _first("channels.CrossRegionForward"),
+        "courier": "simulator",
     }
 
 

@@ -202,7 +202,7 @@ def postal_dispatch(*, actor, delivery_id) -> PostalDelivery:
     delivery = _delivery_for(actor=actor, delivery_id=delivery_id)
     case = case_selectors.case_get(actor=actor, case_id=delivery.case_id)
     if not _may_dispatch(actor, case):
-        raise NotFound(_("未找到该邮寄记录。"), code="postal_not_found")
+        raise Forbidden(_("只有窗口人员或办理部门人员可以交寄和查询物流。"), code="forbidden")
     if delivery.waybill_no:
         return delivery
     if case.state not in _DECIDED:
@@ -342,7 +342,7 @@ def tracking_refresh(*, actor, delivery_id) -> int:
     delivery = _delivery_for(actor=actor, delivery_id=delivery_id)
     case = case_selectors.case_get(actor=actor, case_id=delivery.case_id)
     if not _may_dispatch(actor, case):
-        raise NotFound(_("未找到该邮寄记录。"), code="postal_not_found")
+        raise Forbidden(_("只有窗口人员或办理部门人员可以交寄和查询物流。"), code="forbidden")
     if not delivery.waybill_no:
         raise Conflict(_("结果尚未交寄,没有物流信息。"), code="postal_not_dispatched")
     courier = couriers.courier_get(delivery.courier)
@@ -380,8 +380,14 @@ def forward_create(
     postal delivery is needed). ``ValidationFailed`` for a case of the clerk's own region
     (``not_cross_region``) or an unconfirmed check; ``NotFound`` for a case the clerk may not see."""
     case = case_selectors.case_get(actor=actor, case_id=case_id)
-    if not case_services.is_window_clerk(actor, case) or case.intake_department_id is None:
-        raise NotFound(_("未找到该办件。"), code="case_not_found")
+    if not case_services.is_window_clerk(actor, case):
+        raise Forbidden(_("只有收件窗口人员可以异地代收转办。"), code="not_window_clerk")
+    if case.intake_department_id is None:
+        raise ValidationFailed(
+            _("网上申报的办件不经窗口收件,无需异地代收。"),
+            code="not_window_case",
+            fields={"case": _("不是窗口收件的办件")},
+        )
     problems = {}
     if not identity_checked:
         problems["identity_checked"] = _("请先核验申请人身份")

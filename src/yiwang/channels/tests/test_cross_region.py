@@ -98,7 +98,7 @@ def test_unknown_case_other_clerks_and_post_without_address(world):
         services.forward_create(
             actor=world.wuzhong_clerk, case_id=999999, identity_checked=True, materials_checked=True
         )
-    with pytest.raises(NotFound):  # the applicant is no window clerk
+    with pytest.raises(Forbidden):  # the applicant is no window clerk
         services.forward_create(
             actor=world.base.applicant, case_id=case.pk, identity_checked=True, materials_checked=True
         )

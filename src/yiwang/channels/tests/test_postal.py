@@ -15,7 +15,7 @@ from yiwang.cases.tests.factories import ID_NUMBER, PHONE
 from yiwang.channels import couriers, services
 from yiwang.channels.models import PostalDelivery, PostalState, TrackingEvent
 from yiwang.channels.tests.conftest import SECRET, approved_case
-from yiwang.core.errors import Conflict, NotFound, ValidationFailed
+from yiwang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yiwang.core.models import AuditEvent
 
 ADDRESS = "江苏省苏州市虎丘区枫桥路18号3幢201室"
@@ -130,7 +130,7 @@ def test_registry_address_is_read_through_the_exchange_with_a_purpose(world):
 def test_dispatch_tracking_and_delivery_through_the_simulator(world, simulator):
     case = approved_case(world)
     delivery = choose_post(world, case)
-    with pytest.raises(NotFound):  # the applicant does not hand results to the courier
+    with pytest.raises(Forbidden):  # the applicant does not hand results to the courier
         services.postal_dispatch(actor=world.base.applicant, delivery_id=delivery.pk)
     delivery = services.postal_dispatch(actor=world.base.clerk, delivery_id=delivery.pk)
     assert delivery.waybill_no.startswith("SIM") and delivery.state == PostalState.DISPATCHED
