@@ -192,3 +192,115 @@ def forward_receive(request: HttpRequest, forward_id: int):
     """The handling department signs for a forwarded case (reviewers and heads)."""
     forward = services.forward_receive(actor=request.auth, forward_id=forward_id)
     return _forward_out(selectors.forward_get(actor=request.auth, forward_id=forward.pk))
+
+
+# --- between two installations ---------------------------------------------------------------------
+
+
+class RemoteMaterialIn(Schema):
+    requirement: str = Field(..., max_length=200, description="the material's name in the item's list")
+    filename: str = Field(..., max_length=255)
+    content_base64: str = Field(..., max_length=14_000_000)
+
+
+class RemoteForwardIn(Schema):
+    region_code: str = Field(..., max_length=12, description="the handling region (decides the installation)")
+    item_code: str = Field(..., max_length=64, description="the item's implementation code there")
+    applicant_name: str = Field(..., max_length=100)
+    applicant_id_number: str = Field(..., max_length=18)
+    applicant_phone: str = Field("", max_length=20)
+    form_data: dict = Field(default_factory=dict)
+    materials: list[RemoteMaterialIn] = Field(default_factory=list, max_length=20)
+    return_method: str = Field(ReturnMethod.WINDOW)
+    idempotency_key: str = Field(..., max_length=64)
+
+
+class RemoteForwardOut(Schema):
+    id: int
+    peer: str
+    item_code: str
+    remote_case_number: str
+    remote_state: str
+    created_at: datetime.datetime
+    refreshed_at: datetime.datetime | None
+
+
+class InboundOut(Schema):
+    case_id: int
+    case_number: str
+    state: str
+
+
+class InboundStatusOut(Schema):
+    case_number: str
+    state: str
+    state_label: str
+
+
+def _remote_out(forward) -> dict:
+    return {
+        "id": forward.pk,
+        "peer": forward.peer.code,
+        "item_code": forward.item_code,
+        "remote_case_number": forward.remote_case_number,
+        "remote_state": forward.remote_state,
+        "created_at": forward.created_at,
+        "refreshed_at": forward.refreshed_at,
+    }
+
+
+@router.post(
+    "/remote-forwards",
+    response={201: RemoteForwardOut, 503: ErrorOut, **WRITE_ERRORS},
+    summary="Forward to another installation",
+)
+def remote_forward_send(request: HttpRequest, payload: RemoteForwardIn):
+    """A window clerk forwards an application to the installation handling ``region_code`` over the
+    signed API (docs/channels.md). ``422 region_unknown``; the other side's refusals keep their code."""
+    import base64
+    import binascii
+
+    from yiwang.core.errors import ValidationFailed
+
+    try:
+        materials = [
+            {"requirement": m.requirement, "filename": m.filename, "content": base64.b64decode(m.content_base64)}
+            for m in payload.materials
+        ]
+    except (binascii.Error, ValueError):
+        raise ValidationFailed(fields={"materials": ["not base64"]}) from None
+    data = payload.dict(exclude={"materials"})
+    forward = services.remote_forward_send(actor=request.auth, materials=materials, **data)
+    return Respond(201, _remote_out(forward))
+
+
+@router.post(
+    "/remote-forwards/{int:forward_id}/refresh",
+    response={200: RemoteForwardOut, 503: ErrorOut, **WRITE_ERRORS},
+    summary="Read a forwarded case's state back",
+)
+def remote_forward_refresh(request: HttpRequest, forward_id: int):
+    return _remote_out(services.remote_forward_refresh(actor=request.auth, forward_id=forward_id))
+
+
+@router.post(
+    "/inbound/forwards",
+    response={201: InboundOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    auth=None,
+    summary="Inbound forward from another installation (signed)",
+)
+def inbound_forward(request: HttpRequest):
+    """Another installation's forward, with the exchange credential we issued to it and the body
+    signed (docs/channels.md). ``401`` without a valid credential, ``403 peer_signature`` /
+    ``peer_expired`` / ``peer_unknown``, ``404 item_unknown``, the cases' own errors otherwise."""
+    return Respond(201, services.inbound_forward_receive(headers=request.headers, body=request.body))
+
+
+@router.get(
+    "/inbound/forwards/{number}",
+    response={200: InboundStatusOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    auth=None,
+    summary="State of a case taken in for another installation (signed)",
+)
+def inbound_forward_status(request: HttpRequest, number: str):
+    return services.inbound_forward_status(headers=request.headers, number=number)

@@ -144,3 +144,57 @@ class CrossRegionForward(models.Model):
 
     def __str__(self) -> str:
         return f"{self.receiving_region} → {self.handling_region}"
+
+
+class PeerInstallation(models.Model):
+    """Another Yiwang installation (跨省通办 between installations). Outbound: its ``base_url``, the
+    regions it handles (``region_prefix``) and the credential its exchange issued to us
+    (``client_id`` and ``client_secret``, encrypted). Inbound: the client id its exchange credential
+    has on ours (``client_id``) and our window-clerk account that takes its applications in
+    (``inbound_clerk``)."""
+
+    code = models.CharField(_("代码"), max_length=30, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    region_prefix = models.CharField(_("办理地区划前缀"), max_length=12, blank=True)
+    base_url = models.URLField(_("地址"), blank=True)
+    client_id = models.CharField(_("系统凭证 client_id"), max_length=64, blank=True)
+    client_secret = EncryptedTextField(_("系统凭证密钥"), blank=True)
+    inbound_clerk = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("对端一网平台")
+        verbose_name_plural = _("对端一网平台")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RemoteForward(models.Model):
+    """An application taken in here and forwarded to another installation; its state there is
+    read back over the signed API."""
+
+    peer = models.ForeignKey(PeerInstallation, on_delete=models.PROTECT, related_name="forwards")
+    item_code = models.CharField(_("事项实施编码"), max_length=64)
+    applicant_name = models.CharField(_("申请人"), max_length=200)
+    applicant_id_number = EncryptedTextField(_("申请人证件号码"))
+    hall = models.ForeignKey("identity.Department", on_delete=models.PROTECT, related_name="+")
+    remote_case_id = models.PositiveBigIntegerField(_("对端办件 ID"))
+    remote_case_number = models.CharField(_("对端办件编号"), max_length=32)
+    remote_state = models.CharField(_("对端办件状态"), max_length=24)
+    idempotency_key = models.CharField(max_length=64)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("跨平台转办")
+        verbose_name_plural = _("跨平台转办")
+        constraints = [
+            models.UniqueConstraint(fields=["peer", "idempotency_key"], name="channels_remote_idem_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.remote_case_number

@@ -8,6 +8,9 @@ app shows it: ``cases.selectors.case_get`` (a case the actor may not see is ``No
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 
 from django.db import IntegrityError, transaction
@@ -23,8 +26,10 @@ from yiwang.channels.models import (
     AddressSource,
     CrossRegionForward,
     ForwardState,
+    PeerInstallation,
     PostalDelivery,
     PostalState,
+    RemoteForward,
     ReturnMethod,
     TrackingEvent,
 )
@@ -513,3 +518,290 @@ def forward_completed(*, case_id: int) -> CrossRegionForward | None:
 
 def region_label(code: str) -> str:
     return region_name(code) or code
+
+
+# --- between two installations (跨省通办 over the signed API, see ``channels.peers``) -------------
+
+
+@transaction.atomic
+def peer_save(
+    *,
+    actor,
+    code: str,
+    name: str,
+    region_prefix: str = "",
+    base_url: str = "",
+    client_id: str = "",
+    client_secret: str = "",
+    inbound_clerk=None,
+) -> PeerInstallation:
+    """Create or change another installation (superuser only): where to forward (``base_url``,
+    ``region_prefix``, the credential its exchange issued to us) and, for what it forwards to us,
+    its client id on our exchange and our window clerk who takes its applications in."""
+    if not getattr(actor, "is_superuser", False):
+        raise Forbidden(_("只有系统管理员可以配置对端平台。"), code="forbidden")
+    code = (code or "").strip()
+    problems = {}
+    if not code or len(code) > 30:
+        problems["code"] = _("请填写代码(不超过 30 个字符)")
+    if not (name or "").strip():
+        problems["name"] = _("请填写名称")
+    if inbound_clerk is not None and not actor_has_role(inbound_clerk, roles=Role.WINDOW_CLERK):
+        problems["inbound_clerk"] = _("代收账号须是窗口受理人员")
+    if problems:
+        raise ValidationFailed(_("对端平台配置有误。"), code="peer_invalid", fields=problems)
+    peer, created = PeerInstallation.objects.update_or_create(
+        code=code,
+        defaults={
+            "name": name.strip(),
+            "region_prefix": (region_prefix or "").strip(),
+            "base_url": (base_url or "").strip(),
+            "client_id": (client_id or "").strip(),
+            "client_secret": client_secret or "",
+            "inbound_clerk": inbound_clerk,
+        },
+    )
+    audit_record(
+        actor=actor,
+        action="channels.peer_create" if created else "channels.peer_change",
+        obj=peer,
+        changes={
+            "code": code,
+            "region_prefix": peer.region_prefix,
+            "base_url": peer.base_url,
+            "client_id": peer.client_id,
+        },
+    )
+    return peer
+
+
+def _peer_for_region(region_code: str) -> PeerInstallation:
+    code = (region_code or "").strip()
+    peers = [
+        p
+        for p in PeerInstallation.objects.filter(is_active=True).exclude(base_url="").exclude(region_prefix="")
+        if code.startswith(p.region_prefix)
+    ]
+    if not code or not peers:
+        raise ValidationFailed(
+            _("没有办理该区划事项的对端平台。"),
+            code="region_unknown",
+            fields={"region_code": _("未知的办理地区划")},
+        )
+    return max(peers, key=lambda p: len(p.region_prefix))
+
+
+def remote_forward_send(
+    *,
+    actor,
+    region_code: str,
+    item_code: str,
+    applicant_name: str,
+    applicant_id_number: str,
+    applicant_phone: str = "",
+    form_data: dict,
+    materials: list[dict] = (),
+    return_method: str = ReturnMethod.WINDOW,
+    idempotency_key: str,
+) -> RemoteForward:
+    """A window clerk here takes in an application for an item of another installation's region
+    and forwards it over the signed API: the other installation checks the item, creates the case
+    on its own form (the same standard) at its window for us, and accepts it. ``materials``:
+    ``[{"requirement": name, "filename", "content": bytes}]``. ``422 region_unknown`` when no
+    installation handles the region; the other side's refusals (``item_not_found``, a form error…)
+    come back with their own code. Idempotent per ``idempotency_key``."""
+    from yiwang.cases.selectors import window_halls
+    from yiwang.channels import peers
+
+    halls = window_halls(actor=actor)
+    if not halls:
+        raise Forbidden(_("只有收件窗口人员可以异地代收转办。"), code="not_window_clerk")
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 64:
+        raise ValidationFailed(_("请提供幂等键"), fields={"idempotency_key": _("必填,最长 64 个字符")})
+    peer = _peer_for_region(region_code)
+    existing = RemoteForward.objects.filter(peer=peer, idempotency_key=key).first()
+    if existing is not None:
+        return existing
+    payload = {
+        "reference": key,
+        "item_code": item_code,
+        "receiving_hall": halls[0].name,
+        "applicant": {"name": applicant_name, "id_number": applicant_id_number, "phone": applicant_phone},
+        "form_data": form_data,
+        "return_method": return_method,
+        "materials": [
+            {
+                "requirement": m["requirement"],
+                "filename": m["filename"],
+                "content_base64": base64.b64encode(m["content"]).decode(),
+            }
+            for m in materials
+        ],
+    }
+    answer = peers.call(peer, "POST", "/api/v1/channels/inbound/forwards", payload)
+    with transaction.atomic():
+        forward, _created = RemoteForward.objects.get_or_create(
+            peer=peer,
+            idempotency_key=key,
+            defaults={
+                "item_code": item_code,
+                "applicant_name": applicant_name,
+                "applicant_id_number": applicant_id_number,
+                "hall": halls[0],
+                "remote_case_id": answer["case_id"],
+                "remote_case_number": answer["case_number"],
+                "remote_state": answer["state"],
+                "created_by": actor,
+            },
+        )
+        audit_record(
+            actor=actor,
+            action="channels.remote_forward_send",
+            obj=forward,
+            changes={"peer": peer.code, "item_code": item_code, "remote_case_number": forward.remote_case_number},
+        )
+    return forward
+
+
+def remote_forward_refresh(*, actor, forward_id) -> RemoteForward:
+    """Read the forwarded case's state back from the other installation (its creator's hall)."""
+    from yiwang.channels import peers
+
+    forward = RemoteForward.objects.select_related("peer").filter(pk=forward_id, created_by=actor).first()
+    if forward is None:
+        raise NotFound(_("未找到该异地代收记录。"), code="forward_not_found")
+    answer = peers.call(forward.peer, "GET", f"/api/v1/channels/inbound/forwards/{forward.remote_case_number}")
+    with transaction.atomic():
+        old = forward.remote_state
+        forward.remote_state, forward.refreshed_at = answer["state"], timezone.now()
+        forward.save(update_fields=["remote_state", "refreshed_at"])
+        if old != forward.remote_state:
+            audit_record(
+                actor=actor,
+                action="channels.remote_forward_state",
+                obj=forward,
+                changes={"remote_state": [old, forward.remote_state]},
+            )
+    return forward
+
+
+def _inbound_peer(client_id: str) -> PeerInstallation:
+    peer = PeerInstallation.objects.filter(client_id=client_id, is_active=True, inbound_clerk__isnull=False).first()
+    if peer is None:
+        raise Forbidden(_("该系统未登记为可转入跨省通办的对端平台。"), code="peer_unknown")
+    return peer
+
+
+def inbound_forward_receive(*, headers, body: bytes) -> dict:
+    """Another installation's forward, signed with the credential our exchange issued to it: the
+    item must be ours; the applicant is found by 身份证号 or registered as at a walk-in; the case
+    is submitted by our window clerk for that installation (``inbound_clerk``) on the item's own
+    form, the materials attached, and accepted and forwarded here as a cross-region case. Refusals
+    are audited (``channels.inbound_refused``) and raised."""
+    import secrets as _secrets
+    import uuid
+
+    from yiwang.catalog import selectors as catalog
+    from yiwang.channels import peers
+    from yiwang.identity.selectors import user_get_by_id_number
+    from yiwang.identity.services import user_create
+
+    client_id = ""
+    try:
+        client_id, _consumer = peers.authenticate(headers, body)
+        peer = _inbound_peer(client_id)
+        try:
+            payload = json.loads(body)
+            applicant_data = payload["applicant"]
+            item_code = str(payload["item_code"])
+            reference = str(payload["reference"])[:40]
+        except (ValueError, KeyError, TypeError):
+            raise ValidationFailed(_("转办请求内容无效"), code="forward_invalid") from None
+        try:
+            item = catalog.item_get_published(implementation_code=item_code)
+        except NotFound:
+            raise NotFound(
+                _("本平台没有该事项。"), code="item_unknown", fields={"item_code": _("未知的事项")}
+            ) from None
+        clerk = peer.inbound_clerk
+        with transaction.atomic():
+            applicant = user_get_by_id_number(id_number=str(applicant_data.get("id_number", "")))
+            if applicant is None:
+                applicant = user_create(
+                    actor=clerk,
+                    username=f"walkin_{uuid.uuid4().hex[:12]}",
+                    password=_secrets.token_urlsafe(18) + "aA1-",
+                    kind="citizen",
+                    real_name=str(applicant_data.get("name", "")),
+                    id_number=str(applicant_data.get("id_number", "")),
+                    phone=str(applicant_data.get("phone", "")),
+                )
+            case, created = case_services.case_submit(
+                actor=clerk,
+                item=item,
+                form_data=payload.get("form_data") or {},
+                applicant=applicant,
+                channel="window",
+                idempotency_key=f"peer-{peer.code}-{reference}",
+            )
+            if created:
+                wanted = {m.name: m for m in case_selectors.case_missing_materials(case=case)}
+                for material in payload.get("materials") or []:
+                    requirement = wanted.get(material.get("requirement"))
+                    if requirement is None:
+                        continue
+                    try:
+                        content = base64.b64decode(material.get("content_base64") or "", validate=True)
+                    except (binascii.Error, ValueError):
+                        raise ValidationFailed(
+                            _("材料内容无效"), code="forward_invalid", fields={"materials": _("材料内容不是 base64")}
+                        ) from None
+                    case_services.case_material_add(
+                        actor=clerk,
+                        case_id=case.pk,
+                        requirement_id=requirement.pk,
+                        filename=str(material.get("filename") or "scan.pdf"),
+                        content=content,
+                    )
+                forward_create(
+                    actor=clerk,
+                    case_id=case.pk,
+                    identity_checked=True,
+                    materials_checked=True,
+                    return_method=payload.get("return_method") or ReturnMethod.WINDOW,
+                    note=_("%(peer)s %(hall)s 异地代收")
+                    % {"peer": peer.name, "hall": payload.get("receiving_hall", "")},
+                )
+                audit_record(
+                    actor=f"peer:{peer.code}",
+                    action="channels.inbound_forward",
+                    object_type="cases.case",
+                    object_id=str(case.pk),
+                    changes={"item_code": item_code, "reference": reference},
+                )
+            case = case_selectors.case_get(actor=clerk, case_id=case.pk)
+    except YiwangError as exc:
+        with transaction.atomic():
+            audit_record(
+                actor=f"peer:{client_id or 'unknown'}",
+                action="channels.inbound_refused",
+                object_type="channels.peer",
+                object_id=client_id,
+                changes={"code": exc.code},
+            )
+        raise
+    return {"case_id": case.pk, "case_number": case.number, "state": case.state}
+
+
+def inbound_forward_status(*, headers, number: str) -> dict:
+    """The state of a case this installation took in for the calling installation (else 404)."""
+    from yiwang.cases.selectors import case_get_by_number
+    from yiwang.channels import peers
+
+    client_id, _consumer = peers.authenticate(headers, b"")
+    peer = _inbound_peer(client_id)
+    case = case_get_by_number(actor=peer.inbound_clerk, number=number)
+    if case.received_by_id != peer.inbound_clerk_id:
+        raise NotFound(_("未找到该办件。"), code="case_not_found")
+    return {"case_number": case.number, "state": case.state, "state_label": str(case.get_state_display())}
