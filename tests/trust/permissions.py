@@ -600,6 +600,15 @@ CHANNELS_ROWS = {
     ),  # an online case: 422 not_window_case
     "api:forward_list": row(GET=signed_in(EMPTY, city_admin=OK, auditor=OK, superuser=OK)),
     "api:forward_receive": row(POST=only(city_admin=FORBIDDEN, auditor=FORBIDDEN), kwargs=FORWARD),
+    # Between installations: A's window clerks forward (no peer in the demo: 422 region_unknown);
+    # a forward is its sender's alone. B's inbound endpoints answer only the exchange credential.
+    "api:remote_forward_send": row(
+        POST=only(CLERK, others=FORBIDDEN, **{SUPERUSER: FORBIDDEN}),
+        json={"region_code": "110101", "item_code": "X", "idempotency_key": "k"},
+    ),
+    "api:remote_forward_refresh": row(POST=signed_in(NOT_FOUND), kwargs={"forward_id": "number"}),
+    "api:inbound_forward": row(POST=everyone(LOGIN)),
+    "api:inbound_forward_status": row(GET=everyone(LOGIN), kwargs={"number": "number"}),
     "channels:postal": page(
         only(CASE_STAFF, CITIZEN, CITY_ADMIN, AUDITOR), post=step(CITIZEN, CLERK, hidden_from=CASE_HIDDEN)
     ),
