@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "yiwang.evaluation",
     "yiwang.sso",
     "yiwang.documents",
+    "yiwang.channels",
     "oauth2_provider",
 ]
 

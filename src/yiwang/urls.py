@@ -29,6 +29,8 @@ urlpatterns = [
     path("supervision/", include("yiwang.supervision.urls")),
     path("workbench/supervision/", include("yiwang.supervision.workbench_urls")),
     path("workbench/documents/", include("yiwang.documents.urls")),
+    path("channels/", include("yiwang.channels.urls")),
+    path("workbench/channels/", include("yiwang.channels.workbench_urls")),
     path("workbench/", include("yiwang.workbench.urls")),
     path("accounts/", include("yiwang.identity.urls", namespace="identity")),
     path("", include("yiwang.sso.urls")),

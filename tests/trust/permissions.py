@@ -583,6 +583,48 @@ SUPERVISION_ROWS = {
 }
 TABLE.update(SUPERVISION_ROWS)
 
+# --- channels ---
+# Postal delivery: the sample is citizen04's (under review at the 市场监管局; the demo chose post for
+# it); choosing post is the applicant's or the serving window's, dispatching the window's or the
+# department's. 异地代收: the demo's forwards are 东原县's cases taken in at 西岭县, which the
+# 市场监管局's staff do not see. The courier's webhook is signed: 403 for every unsigned caller.
+POSTAL = {"delivery_id": "delivery_id"}
+FORWARD = {"forward_id": "forward_id"}
+POSTAL_STAFF = step(CASE_STAFF, hidden_from=(CITIZEN, ENTERPRISE_AGENT, DEPT_ADMIN))
+CHANNELS_ROWS = {
+    "api:postal_request": row(POST=step(CITIZEN, CLERK, hidden_from=CASE_HIDDEN)),  # delivered: 409
+    "api:postal_of_case": row(GET=only(CASE_STAFF, CITY_ADMIN, AUDITOR), kwargs=IN_REVIEW),
+    "api:postal_dispatch": row(POST=POSTAL_STAFF, kwargs=POSTAL),  # not decided yet: 409
+    "api:postal_refresh": row(POST=POSTAL_STAFF, kwargs=POSTAL),  # not dispatched: 409
+    "api:courier_callback": row(POST=everyone(FORBIDDEN), kwargs={"courier": "courier"}),
+    "api:forward_create": row(
+        POST=step(CLERK, hidden_from=CASE_HIDDEN), json={"identity_checked": True, "materials_checked": True}
+    ),  # an online case: 422 not_window_case
+    "api:forward_list": row(GET=signed_in(EMPTY, city_admin=OK, auditor=OK, superuser=OK)),
+    "api:forward_receive": row(POST=only(city_admin=FORBIDDEN, auditor=FORBIDDEN), kwargs=FORWARD),
+    # Between installations: A's window clerks forward (no peer in the demo: 422 region_unknown);
+    # a forward is its sender's alone. B's inbound endpoints answer only the exchange credential.
+    "api:remote_forward_send": row(
+        POST=only(CLERK, others=FORBIDDEN, **{SUPERUSER: FORBIDDEN}),
+        json={"region_code": "110101", "item_code": "X", "idempotency_key": "k"},
+    ),
+    "api:remote_forward_refresh": row(POST=signed_in(NOT_FOUND), kwargs={"forward_id": "number"}),
+    "api:inbound_forward": row(POST=everyone(LOGIN)),
+    "api:inbound_forward_status": row(GET=everyone(LOGIN), kwargs={"number": "number"}),
+    "channels:postal": page(
+        only(CASE_STAFF, CITIZEN, CITY_ADMIN, AUDITOR), post=step(CITIZEN, CLERK, hidden_from=CASE_HIDDEN)
+    ),
+    "channels_workbench:index": page(only(STAFF)),
+    "channels_workbench:forward": page(
+        only(CASE_STAFF, CITY_ADMIN, AUDITOR),
+        post=only(CLERK, **dict.fromkeys((REVIEWER, HEAD, CITY_ADMIN, AUDITOR), FORBIDDEN)),
+    ),
+    "channels_workbench:forward_receive": action(only(CITY_ADMIN, AUDITOR), kwargs=FORWARD),  # refused: a message
+    "channels_workbench:dispatch": action(only(CASE_STAFF, CITY_ADMIN, AUDITOR), kwargs=POSTAL),
+    "channels_workbench:refresh": action(only(CASE_STAFF, CITY_ADMIN, AUDITOR), kwargs=POSTAL),
+}
+TABLE.update(CHANNELS_ROWS)
+
 
 # --- documents ---------------------------------------------------------------------------------
 # The demo's issued notice of the 市场监管局 (drafted by scjg_clerk; reviewed, signed off and issued

@@ -115,6 +115,10 @@ def _documents_values() -> dict[str, object]:
         "documents_action": "remind",
         "documents_person": User.objects.filter(username="scjg_reviewer1").values_list("pk", flat=True).first() or 1,
         "documents_to_user": User.objects.filter(username="scjg_clerk").values_list("pk", flat=True).first() or 1,
+        # channels: citizen04's postal delivery, the demo's first cross-region forward
+        "delivery_id": _first("channels.PostalDelivery"),
+        "forward_id": _first("channels.CrossRegionForward"),
+        "courier": "simulator",
     }
 
 

@@ -246,6 +246,9 @@ class StepKind(models.TextChoices):
     EVIDENCE_VERIFIED = "evidence_verified", _("免提交材料核验")
     AUTO_CHECKED = "auto_checked", _("智能审批")
     REVIEW_REQUESTED = "review_requested", _("申请人工复核")
+    # Written by the channels app through ``services.case_channel_note``.
+    POSTAL = "postal", _("邮寄送达")
+    CROSS_REGION = "cross_region", _("异地代收")
 
 
 class CaseStep(models.Model):

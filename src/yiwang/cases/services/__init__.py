@@ -40,8 +40,11 @@ from yiwang.cases.services.bundles import (
     case_bundle_submit,
 )
 from yiwang.cases.services.delivery import (
+    CHANNEL_STEP_KINDS,
     DELIVERY_METHODS,
+    case_channel_note,
     case_deliver,
+    case_deliver_by_post,
     case_withdraw,
 )
 from yiwang.cases.services.drafts import (
@@ -92,6 +95,7 @@ __all__ = [
     "ALLOWED_TYPES",
     "AUTO_DECISION_ACTOR",
     "BUNDLE_NUMBER_PREFIX",
+    "CHANNEL_STEP_KINDS",
     "DEFAULT_MAX_MATERIAL_BYTES",
     "DELIVERY_METHODS",
     "MAX_DRAFTS_PER_APPLICANT",
@@ -104,9 +108,11 @@ __all__ = [
     "case_accept",
     "case_assign",
     "case_bundle_submit",
+    "case_channel_note",
     "case_claim",
     "case_decide",
     "case_deliver",
+    "case_deliver_by_post",
     "case_draft_delete",
     "case_draft_save",
     "case_draft_submit",

@@ -23,7 +23,8 @@ from yiwang.cases.services.base import (
     _step,
     is_window_clerk,
 )
-from yiwang.core.errors import ValidationFailed
+from yiwang.core.audit import audit_record
+from yiwang.core.errors import NotFound, ValidationFailed
 from yiwang.identity.models import Role
 
 DELIVERY_METHODS = {
@@ -50,6 +51,50 @@ def case_deliver(*, actor, case_id, method: str = "window", expected_version: in
     case.delivery_method = method
     _step(case, StepKind.DELIVERED, actor, note=str(DELIVERY_METHODS[method]))
     _save(case, actor=actor, action="case.deliver", changes={"state": [old, case.state], "method": method})
+    _publish("case.delivered", case)
+    return case
+
+
+# The timeline kinds another app (``channels``: postal delivery, 异地代收) may write.
+CHANNEL_STEP_KINDS = (StepKind.POSTAL, StepKind.CROSS_REGION)
+
+
+@transaction.atomic
+def case_channel_note(*, actor, case_id, kind: str, note: str, public: bool = True) -> None:
+    """One entry on the case's timeline from a service channel (the courier's tracking, a
+    cross-region forward), written in the caller's transaction, audited as ``case.channel_note``.
+
+    The caller (``channels.services``) has already decided that ``actor`` — a user, or a system
+    name such as ``"courier:simulator"`` — may report this; the case is not changed, only its
+    timeline. ``NotFound`` for a missing case or a draft."""
+    if kind not in CHANNEL_STEP_KINDS:
+        raise ValidationFailed(_("办理记录类型无效"), fields={"kind": _("办理记录类型无效")})
+    case = Case.objects.select_for_update().filter(pk=case_id).exclude(state=CaseState.DRAFT).first()
+    if case is None:
+        raise NotFound(_("未找到该办件。"), code="case_not_found")
+    _step(case, kind, actor, note=note[:1000], public=public)
+    audit_record(actor=actor, action="case.channel_note", obj=case, changes={"kind": kind, "note": note[:200]})
+
+
+@transaction.atomic
+def case_deliver_by_post(*, actor, case_id, note: str = "") -> Case:
+    """送达 by post, on the courier's report that the addressee signed for the result: the
+    decided case becomes ``delivered`` with method ``mail``. ``actor`` is the courier's system
+    name; the caller (``channels.services``) verified the courier's signed callback. Repeating
+    it on a delivered case changes nothing."""
+    case = Case.objects.select_for_update().filter(pk=case_id).exclude(state=CaseState.DRAFT).first()
+    if case is None:
+        raise NotFound(_("未找到该办件。"), code="case_not_found")
+    if case.state == CaseState.DELIVERED:
+        return case
+    _require_state(case, CaseState.APPROVED, CaseState.REJECTED)
+    case._loaded = {f.attname: getattr(case, f.attname) for f in Case._meta.concrete_fields}
+    old = case.state
+    case.state = CaseState.DELIVERED
+    case.delivered_at = timezone.now()
+    case.delivery_method = "mail"
+    _step(case, StepKind.DELIVERED, actor, note=note or str(DELIVERY_METHODS["mail"]))
+    _save(case, actor=actor, action="case.deliver", changes={"state": [old, case.state], "method": "mail"})
     _publish("case.delivered", case)
     return case
 

@@ -1,0 +1,166 @@
+"""Channel pages. Portal: the applicant chooses delivery by post and follows the tracking.
+Workbench: the cross-region forwards of the clerk's hall or the handling department, the forward
+form of a case (异地代收), and handing results to the courier. Thin: selectors read, services
+write; a case or record the actor may not see is 404; errors stand next to their field."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from yiwang.cases import selectors as case_selectors
+from yiwang.cases import services as case_services
+from yiwang.channels import selectors, services
+from yiwang.channels.models import ReturnMethod
+from yiwang.core.errors import NotFound, YiwangError
+from yiwang.identity.models import User
+
+ADDRESS_FIELDS = ("recipient_name", "recipient_phone", "address", "region_code", "postal_code")
+
+
+def _case(request: HttpRequest, case_id: int):
+    try:
+        return case_selectors.case_get(actor=request.user, case_id=case_id)
+    except NotFound as exc:
+        raise Http404 from exc
+
+
+def _require_staff(request: HttpRequest) -> None:
+    if request.user.kind != User.Kind.STAFF:
+        raise Http404
+
+
+def _tracking_context(delivery) -> dict:
+    if delivery is None:
+        return {"delivery": None, "tracking": []}
+    return {
+        "delivery": selectors.postal_shown(delivery),
+        "tracking": list(selectors.postal_tracking(delivery=delivery)),
+    }
+
+
+@login_required
+def postal(request: HttpRequest, case_id: int) -> HttpResponse:
+    """The applicant's (or serving clerk's) choice of delivery by post, and the tracking."""
+    case = _case(request, case_id)
+    values = {name: "" for name in ADDRESS_FIELDS}
+    errors: dict = {}
+    error = ""
+    status = 200
+    if request.method == "POST":
+        values = {name: request.POST.get(name, "") for name in ADDRESS_FIELDS}
+        try:
+            services.postal_request(
+                actor=request.user, case_id=case.pk, from_registry=request.POST.get("from_registry") == "1", **values
+            )
+        except YiwangError as exc:
+            error, errors, status = str(exc.message), exc.fields, exc.status
+        else:
+            messages.success(request, _("已选择邮寄送达,办理结果将寄往您填写的地址。"))
+            return redirect("channels:postal", case_id=case.pk)
+    context = {
+        "case": case,
+        "values": values,
+        "errors": {k: v if isinstance(v, list | tuple) else [v] for k, v in errors.items()},
+        "error": error,
+        **_tracking_context(selectors.postal_for_case(actor=request.user, case_id=case.pk)),
+    }
+    return render(request, "channels/postal.html", context, status=status)
+
+
+@login_required
+def workbench(request: HttpRequest) -> HttpResponse:
+    """The forwards and postal deliveries the member of staff may see."""
+    _require_staff(request)
+    return render(
+        request,
+        "channels/workbench.html",
+        {
+            "forwards": selectors.forward_list(actor=request.user)[:100],
+            "deliveries": [selectors.postal_shown(d) for d in selectors.postal_list(actor=request.user)[:100]],
+        },
+    )
+
+
+@login_required
+def forward(request: HttpRequest, case_id: int) -> HttpResponse:
+    """异地代收: the receiving window confirms its checks and forwards the case."""
+    _require_staff(request)
+    case = _case(request, case_id)
+    existing = selectors.forward_for_case(case_id=case.pk)
+    errors: dict = {}
+    error = ""
+    status = 200
+    if request.method == "POST" and existing is None:
+        try:
+            services.forward_create(
+                actor=request.user,
+                case_id=case.pk,
+                identity_checked=request.POST.get("identity_checked") == "on",
+                materials_checked=request.POST.get("materials_checked") == "on",
+                return_method=request.POST.get("return_method", ReturnMethod.WINDOW),
+                note=request.POST.get("note", ""),
+            )
+        except NotFound as exc:
+            raise Http404 from exc
+        except YiwangError as exc:
+            error, errors, status = str(exc.message), exc.fields, exc.status
+        else:
+            messages.success(request, _("已转办理地办理。"))
+            return redirect("channels_workbench:forward", case_id=case.pk)
+    context = {
+        "case": case,
+        "forward": existing,
+        "return_methods": ReturnMethod.choices,
+        "errors": {k: v if isinstance(v, list | tuple) else [v] for k, v in errors.items()},
+        "error": error,
+        "materials": case_selectors.case_materials(case=case),
+        "postal": selectors.postal_for_case(actor=request.user, case_id=case.pk),
+        "is_clerk": case_services.is_window_clerk(request.user, case),
+    }
+    return render(request, "channels/forward.html", context, status=status)
+
+
+def _post_action(request: HttpRequest, call, back) -> HttpResponse:
+    try:
+        call()
+    except NotFound as exc:
+        raise Http404 from exc
+    except YiwangError as exc:
+        messages.error(request, str(exc.message))
+    return redirect(back)
+
+
+@login_required
+@require_POST
+def forward_receive(request: HttpRequest, forward_id: int) -> HttpResponse:
+    _require_staff(request)
+    return _post_action(
+        request,
+        lambda: services.forward_receive(actor=request.user, forward_id=forward_id),
+        "channels_workbench:index",
+    )
+
+
+@login_required
+@require_POST
+def dispatch(request: HttpRequest, delivery_id: int) -> HttpResponse:
+    _require_staff(request)
+    return _post_action(
+        request,
+        lambda: services.postal_dispatch(actor=request.user, delivery_id=delivery_id),
+        "channels_workbench:index",
+    )
+
+
+@login_required
+@require_POST
+def refresh(request: HttpRequest, delivery_id: int) -> HttpResponse:
+    _require_staff(request)
+    return _post_action(
+        request,
+        lambda: services.tracking_refresh(actor=request.user, delivery_id=delivery_id),
+        "channels_workbench:index",
+    )
