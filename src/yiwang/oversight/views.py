@@ -35,7 +35,7 @@ def _task(request: HttpRequest, task_id: int) -> KeyTask:
 
 def _errors(exc: YiwangError) -> dict[str, list[str]]:
     fields = {name: [str(m) for m in msgs] for name, msgs in exc.fields.items()}
-    return fields or {"__all__": [str(exc.message)]}
+    return fields or {"form": [str(exc.message)]}
 
 
 @login_required
