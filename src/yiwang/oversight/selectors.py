@@ -80,6 +80,11 @@ def visible_tasks(*, actor) -> QuerySet[KeyTask]:
     return query if scope is None else query.filter(scope)
 
 
+def may_use_workbench(*, actor) -> bool:
+    """Whether the workbench shows the oversight tile: the office, leaders, or staff with a task."""
+    return services.sees_all(actor) or visible_tasks(actor=actor).exists()
+
+
 def task_list(
     *,
     actor,

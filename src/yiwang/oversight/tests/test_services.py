@@ -226,3 +226,38 @@ def test_rating_is_checked_and_audited(world):
     task.refresh_from_db()
     assert task.score == 85
     assert AuditEvent.objects.filter(action="oversight.task_rate").count() == 1
+
+
+def test_a_leaders_instruction_goes_yellow_red_is_urged_and_completed(world):
+    """The issue's "done means": instruction → task → yellow → red on the calendar → urged → completed."""
+    import datetime
+
+    task = make_task(world, milestones=[services.MilestoneSpec("完成整治", days(15), ["整治报告"])])
+    due = task.milestones.get().due_date
+
+    def light(today):
+        return selectors.task_list(actor=world.leader, today=today).get(pk=task.pk).light
+
+    assert light(due - datetime.timedelta(days=14)) == "green"
+    assert light(due) == "yellow"
+    assert light(due + datetime.timedelta(days=1)) == "red"
+    assert services.oversight_sweep(today=due + datetime.timedelta(days=1))["escalated"] == 1
+    assert Message.objects.filter(recipient=world.leader, template_code="oversight.escalated").exists()
+    services.key_task_urge(actor=world.office, task=task, note="已超期,请立即报送")
+    report = services.report_submit(
+        actor=world.lead_head,
+        task=task,
+        milestone_id=task.milestones.get().pk,
+        summary="整治完成",
+        files=[EvidenceFile("整治报告", "r.pdf", PDF)],
+    )
+    services.report_review(actor=world.office, report=report, accept=True, score=80)
+    assert light(due + datetime.timedelta(days=1)) == "done"
+    assert list(task.events.values_list("kind", flat=True)) == [
+        "created",
+        "escalated",
+        "urged",
+        "reported",
+        "accepted",
+        "completed",
+    ]

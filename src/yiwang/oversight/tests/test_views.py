@@ -126,3 +126,11 @@ def test_ranking_page_and_excel(client, world):
 
     rows = list(load_workbook(io.BytesIO(sheet.content)).active.values)
     assert rows[0][1] == "牵头部门" and rows[1][1] == world.lead.name
+
+
+def test_workbench_shows_the_tile_to_those_with_tasks(client, world):
+    make_task(world)
+    tile = reverse("oversight:list")
+    for user, shown in ((world.office, True), (world.leader, True), (world.lead_clerk, True), (world.loner, False)):
+        client.force_login(user)
+        assert (tile in client.get(reverse("workbench:home")).content.decode()) is shown, user
