@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "yiwang.documents",
     "yiwang.channels",
     "oauth2_provider",
+    "yiwang.oversight",
 ]
 
 MIDDLEWARE = [

@@ -31,6 +31,7 @@ urlpatterns = [
     path("workbench/documents/", include("yiwang.documents.urls")),
     path("channels/", include("yiwang.channels.urls")),
     path("workbench/channels/", include("yiwang.channels.workbench_urls")),
+    path("workbench/oversight/", include("yiwang.oversight.urls")),
     path("workbench/", include("yiwang.workbench.urls")),
     path("accounts/", include("yiwang.identity.urls", namespace="identity")),
     path("", include("yiwang.sso.urls")),

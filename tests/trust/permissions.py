@@ -682,6 +682,43 @@ DOCUMENTS_ROWS = {
     ),  # the asker: 403 shown on the roster page
 }
 TABLE.update(DOCUMENTS_ROWS)
+# --- oversight -----------------------------------------------------------------------------------
+# The sample task is the demo's 市场监管局-led yellow task with a submitted report and its evidence.
+# The 督查室 and the city leader are oversight.Member rows none of the actors holds (the superuser
+# acts as the office); the city admin and the auditor hold no department role that sees tasks.
+# Reporting is for the lead department's reviewers, head and admin: the clerk and the superuser 403.
+OVERSIGHT_HIDDEN = (CITIZEN, ENTERPRISE_AGENT, CITY_ADMIN, AUDITOR)
+OVERSIGHT_SEES = (*CASE_STAFF, DEPT_ADMIN)
+OVERSIGHT_REPORT = only(
+    REVIEWER, HEAD, DEPT_ADMIN, others=FORBIDDEN, **dict.fromkeys(OVERSIGHT_HIDDEN, NOT_FOUND), **{SUPERUSER: FORBIDDEN}
+)
+OVERSIGHT_OFFICE = step(hidden_from=OVERSIGHT_HIDDEN)
+OVERSIGHT_ROWS = {
+    "api:oversight_tasks": row(
+        GET=signed_in(EMPTY, **dict.fromkeys((CLERK, REVIEWER, HEAD, DEPT_ADMIN, SUPERUSER), OK))
+    ),
+    "api:oversight_light_counts": row(GET=signed_in()),
+    "api:oversight_task": row(GET=only(OVERSIGHT_SEES)),
+    "api:oversight_task_create": row(POST=only(others=FORBIDDEN)),  # the sample names no department: 422
+    "api:oversight_milestone_add": row(POST=OVERSIGHT_OFFICE),
+    "api:oversight_report_submit": row(POST=OVERSIGHT_REPORT),  # the sample file is no PDF: 422
+    "api:oversight_report_review": row(POST=OVERSIGHT_OFFICE, json={"accept": False, "note": ""}),  # 422
+    "api:oversight_task_urge": row(POST=OVERSIGHT_OFFICE),
+    "api:oversight_task_rate": row(POST=OVERSIGHT_OFFICE, json={"score": 80}),
+    "oversight:list": page(only(STAFF)),
+    "oversight:new": page(only()),
+    "oversight:ranking": page(only(STAFF)),
+    "oversight:ranking_xlsx": page(only(STAFF)),
+    "oversight:detail": page(only(OVERSIGHT_SEES)),
+    "oversight:report": page(OVERSIGHT_REPORT),
+    "oversight:milestone_add": action(OVERSIGHT_OFFICE),
+    "oversight:urge": action(OVERSIGHT_OFFICE),
+    "oversight:rate": action(OVERSIGHT_OFFICE),
+    "oversight:review": action(OVERSIGHT_OFFICE),
+    "oversight:attachment": page(only(OVERSIGHT_SEES)),
+}
+TABLE.update(OVERSIGHT_ROWS)
+
 
 # --- admin: per model, what the superuser may do besides looking (a add, c change, d delete) ---
 # Read-only models answer 403 to the superuser for the rest; the city admin (is_staff, no model

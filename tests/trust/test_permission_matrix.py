@@ -119,6 +119,7 @@ def _documents_values() -> dict[str, object]:
         "delivery_id": _first("channels.PostalDelivery"),
         "forward_id": _first("channels.CrossRegionForward"),
         "courier": "simulator",
+        **_oversight_values(),
     }
 
 
@@ -138,6 +139,19 @@ def _supervision_values(world: World) -> dict[str, object]:
         "uscc": world.users["ent01"].enterprise_uscc,
         "year": datetime.date.today().year - 1,
         "repair_id": 1,
+    }
+
+
+def _oversight_values() -> dict[str, object]:
+    """The demo's 市场监管局-led task that has a submitted report with evidence."""
+    from yiwang.oversight.models import ProgressReport, ReportAttachment
+
+    report = ProgressReport.objects.filter(status="submitted", department__code="SFS-SCJG").order_by("pk").first()
+    attachment = ReportAttachment.objects.filter(report=report).order_by("pk").first() if report else None
+    return {
+        "task_id": report.task_id if report else 1,
+        "report_id": report.pk if report else 1,
+        "attachment_id": attachment.pk if attachment else 1,
     }
 
 

@@ -14,6 +14,7 @@ from yiwang.evaluation import selectors as evaluation_selectors
 from yiwang.hotline import selectors as hotline_selectors
 from yiwang.identity.models import Role, User
 from yiwang.identity.selectors import departments_for_actor, roles_for_actor
+from yiwang.oversight import selectors as oversight_selectors
 from yiwang.registries.selectors import registries_for_actor
 
 # A city admin covering every township and village may act in hundreds of departments.
@@ -121,6 +122,14 @@ def _tools(user) -> list[dict]:
                 "url": reverse("hotline:home"),
                 "name": _("12345 热线"),
                 "description": _("电话受理、派单、部门办理、回访、考核排名、知识库和热点预警。"),
+            }
+        )
+    if oversight_selectors.may_use_workbench(actor=user):
+        tools.append(
+            {
+                "url": reverse("oversight:list"),
+                "name": _("督查督办"),
+                "description": _("重点任务红黄绿灯、晒进度、审核催办、节点时间轴和部门月度排名。"),
             }
         )
     if user.is_staff:
