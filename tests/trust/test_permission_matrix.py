@@ -91,6 +91,22 @@ def parameters(world: World) -> dict[str, object]:
         "name": "reply",
         # supervision: the demo's drawn joint plan, a task of scjg_reviewer1's, ent01's grade
         **_supervision_values(world),
+        # messaging: the 市场监管局's department group, its agenda file, the demo's work instruction
+        **_staff_messaging_values(world),
+    }
+
+
+def _staff_messaging_values(world: World) -> dict[str, object]:
+    from yiwang.messaging.models import ChatGroup, ChatMessage, WorkInstruction
+
+    group = ChatGroup.objects.filter(kind="department", department__code="SFS-SCJG").first()
+    files = ChatMessage.objects.filter(group=group).exclude(attachment="")
+    instruction = WorkInstruction.objects.filter(request_key="demo-instruction-gas-safety").first()
+    return {
+        "group_id": group.pk if group else 1,
+        "chat_message_id": files.values_list("pk", flat=True).first() or 1,
+        "instruction_id": instruction.pk if instruction else 1,
+        "user_id": world.users["scjg_reviewer1"].pk,
     }
 
 

@@ -48,6 +48,7 @@ DEPARTMENT_CHAT = [
     ("scjg_reviewer1", "收到,我准备近期抽检情况的汇报材料。"),
     ("scjg_clerk", "收到。窗口这边周五上午安排人员轮岗。"),
 ]
+AGENDA = "食品安全专项整治部署会议程\n一、通报近期抽检情况\n二、部署节前专项检查\n三、明确分工和时限\n"
 TASK_GROUP = "个体工商户设立协同办理"
 TASK_CHAT = [
     ("scjg_head", "这件办件请两位一起跟进,申请人反映经营场所证明有疑问。"),
@@ -79,8 +80,13 @@ def load_staff() -> str:
     posted = 0
     department_group = services.chat_department_group_create(actor=None, department_id=market.pk)
     if not department_group.messages.exists():
-        for username, body in DEPARTMENT_CHAT:
-            services.chat_message_post(actor=users[username], group_id=department_group.pk, body=body)
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        for index, (username, body) in enumerate(DEPARTMENT_CHAT):
+            agenda = SimpleUploadedFile("部署会议程.txt", AGENDA.encode()) if index == 0 else None
+            services.chat_message_post(
+                actor=users[username], group_id=department_group.pk, body=body, attachment=agenda
+            )
             posted += 1
     task = next((g for g in selectors.chat_group_list(actor=head) if g.name == TASK_GROUP), None)
     if task is None:

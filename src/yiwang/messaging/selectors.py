@@ -75,6 +75,14 @@ def _is_staff(actor) -> bool:
     return _signed_in(actor) and getattr(actor, "kind", "") == "staff"
 
 
+def db_id(value) -> int:
+    """``value`` as a row id, or ``ValueError`` (not a number, or beyond a 64-bit column)."""
+    number = int(value)
+    if not 0 < number < 2**63:
+        raise ValueError(value)
+    return number
+
+
 def _member_filter(actor) -> Q:
     from yiwang.identity.models import RoleGrant
 
@@ -113,7 +121,7 @@ def chat_unread_total(*, actor) -> int:
 
 def chat_group_get(*, actor, group_id) -> ChatGroup:
     try:
-        pk = int(group_id)
+        pk = db_id(group_id)
     except (TypeError, ValueError):
         raise NotFound(_("未找到该工作群。"), code="chat_group_not_found") from None
     group = None
@@ -143,9 +151,9 @@ def chat_messages(*, actor, group_id, after: int | None = None, before: int | No
     limit = max(1, min(int(limit or 50), 200))
     messages = ChatMessage.objects.filter(group=group).select_related("author")
     if after is not None:
-        return list(messages.filter(pk__gt=int(after)).order_by("pk")[:limit])
+        return list(messages.filter(pk__gt=max(0, min(int(after), 2**62))).order_by("pk")[:limit])
     if before is not None:
-        messages = messages.filter(pk__lt=int(before))
+        messages = messages.filter(pk__lt=max(0, min(int(before), 2**62)))
     return list(reversed(messages.order_by("-pk")[:limit]))
 
 
@@ -156,7 +164,7 @@ def chat_read_upto(*, actor, group) -> int:
 def chat_attachment_get(*, actor, message_id) -> ChatMessage:
     """A chat message with a file, in a group the actor is a member of; else ``NotFound``."""
     try:
-        pk = int(message_id)
+        pk = db_id(message_id)
     except (TypeError, ValueError):
         raise NotFound(_("未找到该文件。"), code="attachment_not_found") from None
     message = ChatMessage.objects.filter(pk=pk).exclude(attachment="").first()
@@ -225,7 +233,7 @@ def instruction_sent_list(*, actor) -> QuerySet[WorkInstruction]:
 def instruction_get(*, actor, instruction_id) -> WorkInstruction:
     """An instruction the actor sent or received (with ``receipt``: the actor's own, or None)."""
     try:
-        pk = int(instruction_id)
+        pk = db_id(instruction_id)
     except (TypeError, ValueError):
         raise _instruction_not_found() from None
     if not _signed_in(actor):

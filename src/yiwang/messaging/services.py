@@ -690,11 +690,12 @@ def chat_department_group_create(*, actor, department_id: int):
 
 def _staff_by_ids(user_ids, *, field: str = "member_ids") -> list:
     from yiwang.identity.models import User
+    from yiwang.messaging.selectors import db_id
 
     ids = []
     for value in user_ids or []:
         try:
-            ids.append(int(value))
+            ids.append(db_id(value))
         except (TypeError, ValueError):
             raise ValidationFailed(fields={field: [_("人员编号无效:%(value)s") % {"value": value}]}) from None
     people = {u.pk: u for u in User.objects.filter(pk__in=ids, is_active=True, kind=User.Kind.STAFF)}
@@ -777,8 +778,10 @@ def chat_member_remove(*, actor, group_id, user_id) -> ChatMembership:
     if group.kind == ChatGroupKind.DEPARTMENT:
         message = _("部门群的成员随部门岗位自动调整,不能手动增减。")
         raise ValidationFailed(message, code="department_group_members", fields={"user_id": [message]})
+    from yiwang.messaging.selectors import db_id
+
     try:
-        user_pk = int(user_id)
+        user_pk = db_id(user_id)
     except (TypeError, ValueError):
         raise ValidationFailed(fields={"user_id": [_("人员编号无效:%(value)s") % {"value": user_id}]}) from None
     if user_pk != actor.pk and group.created_by_id != actor.pk:
@@ -877,7 +880,7 @@ def chat_group_mark_read(*, actor, group_id, up_to: int | None = None) -> int:
 
     group = _chat_group_for_update(actor=actor, group_id=group_id)
     newest = ChatMessage.objects.filter(group=group).order_by("-pk").values_list("pk", flat=True).first() or 0
-    target = newest if up_to is None else max(0, min(int(up_to), newest))
+    target = newest if up_to is None else max(0, min(int(up_to), newest))  # bounded by a real id
     membership, _created = ChatMembership.objects.get_or_create(group=group, user=actor)
     if target > membership.last_read_id:
         ChatMembership.objects.filter(pk=membership.pk, last_read_id__lt=target).update(last_read_id=target)
@@ -992,10 +995,12 @@ def instruction_send(
         errors["deadline"] = [_("确认期限格式无效,应为 2026-12-03T18:00")]
     elif moment <= timezone.now():
         errors["deadline"] = [_("确认期限须晚于当前时间")]
+    from yiwang.messaging.selectors import db_id
+
     department_pks = []
     for value in department_ids or []:
         try:
-            department_pks.append(int(value))
+            department_pks.append(db_id(value))
         except (TypeError, ValueError):
             errors["department_ids"] = [_("部门编号无效:%(value)s") % {"value": value}]
     department_pks = list(dict.fromkeys(department_pks))
@@ -1107,8 +1112,10 @@ def _instruction_context(instruction) -> dict:
 
 def _own_receipt(*, actor, instruction_id):
 
+    from yiwang.messaging.selectors import db_id
+
     try:
-        pk = int(instruction_id)
+        pk = db_id(instruction_id)
     except (TypeError, ValueError):
         pk = None
     receipt = None

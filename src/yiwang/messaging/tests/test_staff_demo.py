@@ -40,6 +40,8 @@ def test_demo_groups_and_a_partly_acknowledged_instruction(db):
     assert set(groups) == {"示范市市场监督管理局", demo_data.TASK_GROUP}
     assert groups["示范市市场监督管理局"].unread == 2 and groups[demo_data.TASK_GROUP].unread == 2
     assert demo_data.TASK_GROUP not in {g.name for g in selectors.chat_group_list(actor=staff["scjg_clerk"])}
+    agenda = ChatMessage.objects.exclude(attachment="").get()
+    assert agenda.attachment_type == "text/plain" and agenda.attachment_name == "部署会议程.txt"
     receipts = {r.recipient.username: r.status for r in InstructionReceipt.objects.select_related("recipient")}
     assert receipts["scjg_head"] == "acknowledged" and receipts["scjg_reviewer1"] == "read"
     assert receipts["gaj_reviewer1"] == "unread"
