@@ -16,6 +16,7 @@ def signed_in_page(new_page, live_server, user):
     client = Client()
     client.force_login(user)
     page = new_page(375)
+    page.context.set_default_timeout(30_000)  # a busy machine: the live server answers slowly
     page.context.add_cookies(
         [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
     )

@@ -438,7 +438,14 @@ TABLE: dict[str, Row] = {
     # superuser approves the cases app's exchange grants (免提交, 秒批).
     "api:message_list": row(
         GET=signed_in(
-            EMPTY, citizen=OK, enterprise_agent=OK, reviewer=OK, department_head=OK, department_admin=OK, superuser=OK
+            EMPTY,
+            citizen=OK,
+            enterprise_agent=OK,
+            window_clerk=OK,  # the demo work instruction (messaging, staff) reaches the 市场监管局 clerk too
+            reviewer=OK,
+            department_head=OK,
+            department_admin=OK,
+            superuser=OK,
         )
     ),
     "api:preferences_get": row(GET=signed_in()),
