@@ -312,10 +312,11 @@ def chat_members(request: HttpRequest, group_id: int) -> HttpResponse:
                 return redirect(reverse("messaging_workbench:chat"))
             flash.success(request, _("已移出该成员。"))
         else:
-            (user_id,) = _usernames_to_ids(request.POST.get("username", ""), field="username") or [None]
-            if user_id is None:
+            user_ids = _usernames_to_ids(request.POST.get("username", ""), field="username")
+            if not user_ids:
                 raise ValidationFailed(fields={"username": [_("请输入要邀请的工作人员用户名")]})
-            services.chat_member_add(actor=request.user, group_id=group.pk, user_id=user_id)
+            for user_id in user_ids:
+                services.chat_member_add(actor=request.user, group_id=group.pk, user_id=user_id)
             flash.success(request, _("已邀请入群。"))
     except ValidationFailed as exc:
         errors = _errors(exc)

@@ -243,3 +243,14 @@ def test_page_creates_task_group_and_shows_field_errors(staff):
     assert ok.status_code == 302
     group = selectors.chat_group_list(actor=staff.district_head).get(name="营商环境专项")
     assert group.ref_id == "YS-2026-01"
+
+
+def test_page_invites_several_and_refuses_an_unknown_name(staff):
+    group = task_group(staff)
+    head = client_for(staff.head)
+    url = f"/workbench/messages/chat/{group.pk}/members/"
+    bad = head.post(url, {"username": "sj_clerk nobody"})
+    assert bad.status_code == 422 and "nobody" in bad.content.decode()
+    assert head.post(url, {"username": "sj_clerk, hq_reviewer"}).status_code == 302
+    assert {u.username for u in selectors.chat_group_members(group=group)} == {"sj_head", "sj_clerk", "hq_reviewer"}
+    assert head.post(url, {"username": ""}).status_code == 422
