@@ -225,7 +225,8 @@ def chat_group_detail(request: HttpRequest, group_id: int):
 
 @router.get(
     "/groups/{int:group_id}/messages",
-    response={200: list[ChatMessageOut], **READ_ERRORS},
+    # 414: a query string past YIWANG_MAX_QUERY_STRING (core.middleware), before the operation.
+    response={200: list[ChatMessageOut], 414: ErrorOut, **READ_ERRORS},
     summary="Messages of a group, oldest first",
 )
 def chat_message_list(

@@ -287,8 +287,7 @@ def chat_send(request: HttpRequest, group_id: int) -> HttpResponse:
                 request,
                 "messaging/chat/_send_form.html",
                 {"group": group, "errors": errors, "body": body, "max_mb": services.chat_attachment_max_bytes() >> 20},
-                status=422,
-            )
+            )  # 200: htmx swaps only successful answers; the form comes back with the errors
             response["HX-Retarget"] = "#chat-send"
             response["HX-Reswap"] = "outerHTML"
             return response

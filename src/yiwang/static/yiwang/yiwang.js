@@ -131,7 +131,8 @@
   });
   document.addEventListener("htmx:afterRequest", function (event) {
     var form = event.detail && event.detail.elt;
-    if (form && form.hasAttribute && form.hasAttribute("data-chat-form") && event.detail.successful) {
+    var refused = event.detail && event.detail.xhr && event.detail.xhr.getResponseHeader("HX-Retarget");
+    if (form && form.hasAttribute && form.hasAttribute("data-chat-form") && event.detail.successful && !refused) {
       form.reset();
       form.querySelectorAll(".errorlist").forEach(function (list) { list.remove(); });
       scrollLog();
