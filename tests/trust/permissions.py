@@ -440,7 +440,14 @@ TABLE: dict[str, Row] = {
     # superuser approves the cases app's exchange grants (免提交, 秒批).
     "api:message_list": row(
         GET=signed_in(
-            EMPTY, citizen=OK, enterprise_agent=OK, reviewer=OK, department_head=OK, department_admin=OK, superuser=OK
+            EMPTY,
+            citizen=OK,
+            enterprise_agent=OK,
+            window_clerk=OK,  # the demo work instruction (messaging, staff) reaches the 市场监管局 clerk too
+            reviewer=OK,
+            department_head=OK,
+            department_admin=OK,
+            superuser=OK,
         )
     ),
     "api:preferences_get": row(GET=signed_in()),
@@ -718,6 +725,53 @@ OVERSIGHT_ROWS = {
     "oversight:attachment": page(only(OVERSIGHT_SEES)),
 }
 TABLE.update(OVERSIGHT_ROWS)
+# --- messaging: staff chat (工作群) and work instructions (一键触达) ---
+# The sample group is the 市场监管局's department group: its members are whoever holds a role
+# there (the clerk, reviewer, head and department admin); anyone else, the superuser included,
+# gets 404. The sample instruction is the city admin's to the 市场监管局 and 公安局: its sender
+# and recipients see it, only the sender its receipt board. Senders: heads, department admins,
+# city admins (and the superuser); the sample body has a future deadline and no recipients (422).
+GROUP = {"group_id": "group_id"}
+CHAT_FILE = {"chat_message_id": "chat_message_id"}
+INSTRUCTION = {"instruction_id": "instruction_id"}
+GROUP_MEMBERS = only(CASE_STAFF, DEPT_ADMIN, **{SUPERUSER: NOT_FOUND})
+RECIPIENTS = only(CASE_STAFF, DEPT_ADMIN, **{SUPERUSER: NOT_FOUND})  # the instruction's recipients
+INSTRUCTION_SEEN = only(CASE_STAFF, DEPT_ADMIN, CITY_ADMIN, **{SUPERUSER: NOT_FOUND})
+SENDERS = (HEAD, DEPT_ADMIN, CITY_ADMIN)
+STAFF_MESSAGING_ROWS = {
+    "api:chat_group_list": row(GET=signed_in(EMPTY, **dict.fromkeys(STAFF, OK))),
+    "api:chat_group_create": row(POST=only(STAFF, others=FORBIDDEN)),  # the sample kind is invalid: 422
+    "api:chat_group_detail": row(GET=GROUP_MEMBERS, kwargs=GROUP),
+    "api:chat_message_list": row(GET=GROUP_MEMBERS, kwargs=GROUP),
+    "api:chat_message_post": row(POST=GROUP_MEMBERS, kwargs=GROUP),
+    "api:chat_group_read": row(POST=GROUP_MEMBERS, kwargs=GROUP),
+    "api:chat_member_add": row(POST=GROUP_MEMBERS, kwargs=GROUP),  # a department group: 422
+    "api:chat_member_remove": row(DELETE=GROUP_MEMBERS, kwargs=GROUP),
+    "api:chat_attachment": row(GET=GROUP_MEMBERS, kwargs=CHAT_FILE),
+    "api:work_instruction_list": row(GET=signed_in(EMPTY, **dict.fromkeys((*CASE_STAFF, DEPT_ADMIN), OK))),
+    "api:work_instruction_send": row(
+        POST=only(SENDERS, others=FORBIDDEN), json={"deadline": "2099-01-01T08:00:00+08:00", "department_ids": []}
+    ),
+    "api:work_instruction_detail": row(GET=INSTRUCTION_SEEN, kwargs=INSTRUCTION),
+    "api:work_instruction_read": row(POST=RECIPIENTS, kwargs=INSTRUCTION),
+    "api:work_instruction_ack": row(POST=RECIPIENTS, kwargs=INSTRUCTION),
+    "api:work_instruction_receipts": row(GET=only(CITY_ADMIN, **{SUPERUSER: NOT_FOUND}), kwargs=INSTRUCTION),
+    "messaging_workbench:chat": row(GET=only(STAFF), POST=refused(anonymous=LOGIN)),
+    "messaging_workbench:chat_new": page(only(STAFF)),
+    "messaging_workbench:chat_room": row(GET=GROUP_MEMBERS, POST=refused(anonymous=LOGIN), kwargs=GROUP),
+    "messaging_workbench:chat_poll": row(GET=GROUP_MEMBERS, POST=refused(anonymous=LOGIN), kwargs=GROUP),
+    "messaging_workbench:chat_send": action(GROUP_MEMBERS, kwargs=GROUP),
+    "messaging_workbench:chat_members": action(GROUP_MEMBERS, kwargs=GROUP),
+    "messaging_workbench:chat_attachment": row(GET=GROUP_MEMBERS, POST=refused(anonymous=LOGIN), kwargs=CHAT_FILE),
+    "messaging_workbench:instructions": row(GET=only(STAFF), POST=refused(anonymous=LOGIN)),
+    "messaging_workbench:instruction_new": page(only(SENDERS)),
+    "messaging_workbench:instruction": row(GET=INSTRUCTION_SEEN, POST=refused(anonymous=LOGIN), kwargs=INSTRUCTION),
+    "messaging_workbench:instruction_board": row(
+        GET=only(CITY_ADMIN, **{SUPERUSER: NOT_FOUND}), POST=refused(anonymous=LOGIN), kwargs=INSTRUCTION
+    ),
+    "messaging_workbench:instruction_ack": action(RECIPIENTS, kwargs=INSTRUCTION),
+}
+TABLE.update(STAFF_MESSAGING_ROWS)
 
 
 # --- admin: per model, what the superuser may do besides looking (a add, c change, d delete) ---

@@ -120,6 +120,22 @@ def _documents_values() -> dict[str, object]:
         "forward_id": _first("channels.CrossRegionForward"),
         "courier": "simulator",
         **_oversight_values(),
+        # messaging: the 市场监管局's department group, its agenda file, the demo's work instruction
+        **_staff_messaging_values(world),
+    }
+
+
+def _staff_messaging_values(world: World) -> dict[str, object]:
+    from yiwang.messaging.models import ChatGroup, ChatMessage, WorkInstruction
+
+    group = ChatGroup.objects.filter(kind="department", department__code="SFS-SCJG").first()
+    files = ChatMessage.objects.filter(group=group).exclude(attachment="")
+    instruction = WorkInstruction.objects.filter(request_key="demo-instruction-gas-safety").first()
+    return {
+        "group_id": group.pk if group else 1,
+        "chat_message_id": files.values_list("pk", flat=True).first() or 1,
+        "instruction_id": instruction.pk if instruction else 1,
+        "user_id": world.users["scjg_reviewer1"].pk,
     }
 
 

@@ -168,3 +168,192 @@ class NotificationPreference(models.Model):
 
     def allows(self, channel: str) -> bool:
         return {Channel.EMAIL: self.email, Channel.SMS: self.sms}.get(channel, True)
+
+
+# --- staff chat (即时通讯) ---------------------------------------------------------------------
+
+
+class ChatGroupKind(models.TextChoices):
+    DEPARTMENT = "department", _("部门群")
+    TASK = "task", _("任务群")
+    INCIDENT = "incident", _("事件群")
+
+
+class ChatGroup(models.Model):
+    """A staff chat group. A department group's members are whoever holds a role in that
+    department (they follow the role grants, nothing to keep in step); a task or incident
+    group's members are the ``ChatMembership`` rows its members invited."""
+
+    name = models.CharField(_("群名称"), max_length=100)
+    kind = models.CharField(_("群类型"), max_length=12, choices=ChatGroupKind.choices)
+    department = models.ForeignKey(
+        "identity.Department",
+        verbose_name=_("部门"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # What a task or incident group is about: e.g. ("hotline_ticket", "12345-20261203-0001").
+    ref_type = models.CharField(_("关联对象类型"), max_length=40, blank=True)
+    ref_id = models.CharField(_("关联对象"), max_length=64, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("创建人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    last_message_at = models.DateTimeField(_("最近消息时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("工作群")
+        verbose_name_plural = _("工作群")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["department"], condition=Q(kind="department"), name="messaging_chatgroup_one_per_department"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ChatMembership(models.Model):
+    """A person in a group: for a task or incident group the membership itself (``active``);
+    for every group where the person reads, how far they have read (``last_read_id``)."""
+
+    group = models.ForeignKey(ChatGroup, verbose_name=_("工作群"), on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("成员"), on_delete=models.CASCADE, related_name="+"
+    )
+    active = models.BooleanField(_("在群中"), default=True)
+    last_read_id = models.PositiveBigIntegerField(_("已读至消息"), default=0)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("邀请人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    joined_at = models.DateTimeField(_("加入时间"), auto_now_add=True)
+    left_at = models.DateTimeField(_("退出时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("群成员")
+        verbose_name_plural = _("群成员")
+        constraints = [models.UniqueConstraint(fields=["group", "user"], name="messaging_chatmembership_unique")]
+        indexes = [models.Index(fields=["user", "active"], name="messaging_chatmember_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.group_id}: {self.user_id}"
+
+
+def chat_attachment_upload_to(instance: "ChatMessage", filename: str) -> str:
+    import uuid
+
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"messaging/chat/{instance.group_id}/{uuid.uuid4().hex}.{extension[:8]}"
+
+
+class ChatMessage(models.Model):
+    """One message in a group: text, a file, or both. Files are checked by their content."""
+
+    group = models.ForeignKey(ChatGroup, verbose_name=_("工作群"), on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("发送人"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField(_("内容"), blank=True)
+    attachment = models.FileField(_("附件"), upload_to=chat_attachment_upload_to, blank=True, max_length=300)
+    attachment_name = models.CharField(_("附件名称"), max_length=200, blank=True)
+    attachment_type = models.CharField(_("附件类型"), max_length=100, blank=True)
+    attachment_size = models.PositiveIntegerField(_("附件大小"), default=0)
+    created_at = models.DateTimeField(_("发送时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("群消息")
+        verbose_name_plural = _("群消息")
+        indexes = [models.Index(fields=["group", "id"], name="messaging_chatmsg_group_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.group_id} #{self.pk}"
+
+
+# --- work instructions (一键触达) ---------------------------------------------------------------
+
+
+class WorkInstruction(models.Model):
+    """A work instruction sent "一键触达" to departments and people, each of whom must
+    acknowledge it by ``deadline``; unacknowledged ones escalate to the recipient's
+    department heads (``tasks.escalate_instructions``)."""
+
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("发送人"), on_delete=models.PROTECT, related_name="+"
+    )
+    title = models.CharField(_("标题"), max_length=200)
+    body = models.TextField(_("内容"))
+    deadline = models.DateTimeField(_("确认期限"))
+    departments = models.ManyToManyField(
+        "identity.Department", verbose_name=_("接收部门"), blank=True, related_name="+"
+    )
+    # The form's one-time key: a double-clicked submit sends one instruction.
+    request_key = models.CharField(max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(_("发送时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("工作指令")
+        verbose_name_plural = _("工作指令")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sender", "request_key"], condition=~Q(request_key=""), name="messaging_instruction_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class InstructionReceipt(models.Model):
+    """One recipient of an instruction: when they read it, acknowledged it, and when it was
+    escalated for want of an acknowledgement. ``department`` is where it reached them (the
+    department it was sent to, or their own), whose heads an escalation goes to."""
+
+    instruction = models.ForeignKey(
+        WorkInstruction, verbose_name=_("工作指令"), on_delete=models.CASCADE, related_name="receipts"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("接收人"), on_delete=models.CASCADE, related_name="+"
+    )
+    department = models.ForeignKey(
+        "identity.Department",
+        verbose_name=_("所在部门"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    read_at = models.DateTimeField(_("阅读时间"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
+    note = models.CharField(_("确认说明"), max_length=500, blank=True)
+    escalated_at = models.DateTimeField(_("督办时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("指令回执")
+        verbose_name_plural = _("指令回执")
+        constraints = [models.UniqueConstraint(fields=["instruction", "recipient"], name="messaging_receipt_unique")]
+        indexes = [
+            models.Index(fields=["recipient", "acknowledged_at"], name="messaging_receipt_inbox_idx"),
+            models.Index(fields=["acknowledged_at", "escalated_at"], name="messaging_receipt_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instruction_id}: {self.recipient_id}"
+
+    @property
+    def status(self) -> str:
+        if self.acknowledged_at:
+            return "acknowledged"
+        return "read" if self.read_at else "unread"

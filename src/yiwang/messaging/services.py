@@ -30,17 +30,23 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yiwang.core.audit import audit_record
-from yiwang.core.errors import NotFound, ValidationFailed
+from yiwang.core.errors import Forbidden, NotFound, ValidationFailed
 from yiwang.messaging.channels import SENDERS, DeliveryError, Skip
 from yiwang.messaging.models import (
     Channel,
+    ChatGroup,
+    ChatGroupKind,
+    ChatMembership,
+    ChatMessage,
     Delivery,
     DeliveryOutcome,
+    InstructionReceipt,
     Message,
     MessageState,
     NotificationPreference,
     Template,
     TemplateKind,
+    WorkInstruction,
 )
 
 logger = logging.getLogger(__name__)
@@ -541,3 +547,710 @@ def message_mark_all_read(*, actor) -> int:
     return Message.objects.filter(recipient=actor, channel=Channel.IN_APP, state=MessageState.SENT).update(
         state=MessageState.READ, read_at=timezone.now()
     )
+
+
+# --- staff chat (即时通讯) ---------------------------------------------------------------------
+# Groups are for staff. A department group's members are the holders of a role in that
+# department (identity's role grants: granting or revoking a role is the membership change, and
+# is audited there); a task or incident group's members are invited by its members. Only a
+# member sees a group: anyone else gets ``NotFound``, exactly like a missing group.
+
+DEFAULT_CHAT_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+CHAT_BODY_MAX = 4000
+
+# What a chat file may be, detected from its bytes (never its name): content type → (label, extension).
+CHAT_ATTACHMENT_TYPES = {
+    "application/pdf": ("PDF", "pdf"),
+    "image/jpeg": ("JPEG", "jpg"),
+    "image/png": ("PNG", "png"),
+    "image/gif": ("GIF", "gif"),
+    "image/webp": ("WebP", "webp"),
+    "application/ofd": ("OFD", "ofd"),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ("Word", "docx"),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ("Excel", "xlsx"),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": ("PowerPoint", "pptx"),
+    "text/plain": (_("文本"), "txt"),
+}
+
+
+def chat_attachment_max_bytes() -> int:
+    return int(getattr(settings, "YIWANG_CHAT_ATTACHMENT_MAX_BYTES", DEFAULT_CHAT_ATTACHMENT_MAX_BYTES))
+
+
+def detect_chat_attachment_type(content: bytes) -> str | None:
+    """The file's type from its content: one of ``CHAT_ATTACHMENT_TYPES``, or None."""
+    import io
+    import zipfile
+
+    if content.startswith(b"%PDF-"):
+        return "application/pdf"
+    if content.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if content[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp"
+    if content.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                names = {name.lower() for name in archive.namelist()}
+        except (zipfile.BadZipFile, ValueError):
+            return None
+        if "ofd.xml" in names:
+            return "application/ofd"
+        if "[content_types].xml" in names:
+            for prefix, kind in (("word/", "wordprocessingml.document"), ("xl/", "spreadsheetml.sheet")):
+                if any(n.startswith(prefix) for n in names):
+                    return f"application/vnd.openxmlformats-officedocument.{kind}"
+            if any(n.startswith("ppt/") for n in names):
+                return "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+        return None
+    if content and b"\x00" not in content:
+        try:
+            content.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        return "text/plain"
+    return None
+
+
+def _is_staff(actor) -> bool:
+    return (
+        actor is not None
+        and getattr(actor, "is_authenticated", False)
+        and actor.is_active
+        and getattr(actor, "kind", "") == "staff"
+    )
+
+
+def _require_staff(actor) -> None:
+    if not _is_staff(actor):
+        raise NotFound(_("未找到该工作群。"), code="chat_group_not_found")
+
+
+def _chat_group_for_update(*, actor, group_id):
+    from yiwang.messaging import selectors
+
+    group = selectors.chat_group_get(actor=actor, group_id=group_id)
+    return group
+
+
+@transaction.atomic
+def chat_department_groups_ensure(*, actor) -> list:
+    """Create the group of each department where the actor holds a role, if it has none yet
+    (a department's group exists from the first time one of its staff opens the chat)."""
+    from yiwang.identity.models import RoleGrant
+
+    if not _is_staff(actor):
+        return []
+    department_ids = set(
+        RoleGrant.objects.filter(user=actor, department__is_active=True).values_list("department_id", flat=True)
+    )
+    existing = set(
+        ChatGroup.objects.filter(kind=ChatGroupKind.DEPARTMENT, department_id__in=department_ids).values_list(
+            "department_id", flat=True
+        )
+    )
+    created = []
+    for department_id in sorted(department_ids - existing):
+        group = chat_department_group_create(actor=actor, department_id=department_id)
+        if group is not None:
+            created.append(group)
+    return created
+
+
+@transaction.atomic
+def chat_department_group_create(*, actor, department_id: int):
+    """The department's group (created if missing; the existing one otherwise). Audited when created."""
+    from yiwang.identity.models import Department
+
+    department = Department.objects.filter(pk=department_id, is_active=True).first()
+    if department is None:
+        raise NotFound(_("未找到该部门。"), code="department_not_found")
+    group = ChatGroup.objects.filter(kind=ChatGroupKind.DEPARTMENT, department=department).first()
+    if group is not None:
+        return group
+    try:
+        with transaction.atomic():
+            group = ChatGroup.objects.create(
+                name=department.name, kind=ChatGroupKind.DEPARTMENT, department=department, created_by=None
+            )
+    except IntegrityError:  # created meanwhile by a colleague opening the chat at the same moment
+        return ChatGroup.objects.get(kind=ChatGroupKind.DEPARTMENT, department=department)
+    audit_record(
+        actor=actor,
+        action="chat_group.create",
+        obj=group,
+        changes={"kind": group.kind, "department": department.pk, "name": group.name},
+    )
+    return group
+
+
+def _staff_by_ids(user_ids, *, field: str = "member_ids") -> list:
+    from yiwang.identity.models import User
+    from yiwang.messaging.selectors import db_id
+
+    ids = []
+    for value in user_ids or []:
+        try:
+            ids.append(db_id(value))
+        except (TypeError, ValueError):
+            raise ValidationFailed(fields={field: [_("人员编号无效:%(value)s") % {"value": value}]}) from None
+    people = {u.pk: u for u in User.objects.filter(pk__in=ids, is_active=True, kind=User.Kind.STAFF)}
+    missing = [str(i) for i in ids if i not in people]
+    if missing:
+        message = _("未找到工作人员:%(ids)s") % {"ids": ", ".join(missing)}
+        raise ValidationFailed(message, code="staff_not_found", fields={field: [message]})
+    return [people[i] for i in dict.fromkeys(ids)]
+
+
+@transaction.atomic
+def chat_group_create(*, actor, name: str, kind: str, ref_type: str = "", ref_id: str = "", member_ids=()) -> ChatGroup:
+    """A task or incident group, with the actor and the invited staff as members. ``ref_type``
+    and ``ref_id`` name what it is about (a hotline ticket number, a case number, any key)."""
+
+    if not _is_staff(actor):
+        raise Forbidden(_("只有工作人员可以创建工作群。"), code="staff_only")
+    errors: dict[str, list[str]] = {}
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = [_("请填写群名称")]
+    elif len(name) > 100:
+        errors["name"] = [_("群名称不能超过 100 个字")]
+    if kind not in (ChatGroupKind.TASK, ChatGroupKind.INCIDENT):
+        errors["kind"] = [_("群类型须为任务群或事件群(部门群随部门自动建立)")]
+    ref_type, ref_id = (ref_type or "").strip(), (ref_id or "").strip()
+    if len(ref_type) > 40:
+        errors["ref_type"] = [_("不能超过 40 个字符")]
+    if len(ref_id) > 64:
+        errors["ref_id"] = [_("不能超过 64 个字符")]
+    if ref_id and not ref_type:
+        errors["ref_type"] = [_("填写关联对象时请说明其类型,如 hotline_ticket")]
+    if errors:
+        raise ValidationFailed(fields=errors)
+    members = _staff_by_ids(member_ids)
+    group = ChatGroup.objects.create(name=name, kind=kind, ref_type=ref_type, ref_id=ref_id, created_by=actor)
+    everyone = [actor, *[m for m in members if m.pk != actor.pk]]
+    ChatMembership.objects.bulk_create([ChatMembership(group=group, user=u, added_by=actor) for u in everyone])
+    audit_record(
+        actor=actor,
+        action="chat_group.create",
+        obj=group,
+        changes={
+            "kind": kind,
+            "name": name,
+            "ref": f"{ref_type}:{ref_id}" if ref_type else "",
+            "members": [u.pk for u in everyone],
+        },
+    )
+    return group
+
+
+@transaction.atomic
+def chat_member_add(*, actor, group_id, user_id) -> ChatMembership:
+    """Invite a member of staff into a task or incident group (any member may). Audited."""
+
+    group = _chat_group_for_update(actor=actor, group_id=group_id)
+    if group.kind == ChatGroupKind.DEPARTMENT:
+        message = _("部门群的成员随部门岗位自动调整,不能手动增减。")
+        raise ValidationFailed(message, code="department_group_members", fields={"user_id": [message]})
+    (user,) = _staff_by_ids([user_id], field="user_id")
+    membership, created = ChatMembership.objects.select_for_update().get_or_create(
+        group=group, user=user, defaults={"added_by": actor}
+    )
+    if not created and membership.active:
+        return membership
+    if not created:
+        membership.active, membership.left_at, membership.added_by = True, None, actor
+        membership.save(update_fields=["active", "left_at", "added_by"])
+    audit_record(actor=actor, action="chat_member.add", obj=group, changes={"user": user.pk})
+    return membership
+
+
+@transaction.atomic
+def chat_member_remove(*, actor, group_id, user_id) -> ChatMembership:
+    """Leave a task or incident group (anyone, for themselves), or remove someone from it (its
+    creator only). Audited. The messages stay; the person no longer sees the group."""
+
+    group = _chat_group_for_update(actor=actor, group_id=group_id)
+    if group.kind == ChatGroupKind.DEPARTMENT:
+        message = _("部门群的成员随部门岗位自动调整,不能手动增减。")
+        raise ValidationFailed(message, code="department_group_members", fields={"user_id": [message]})
+    from yiwang.messaging.selectors import db_id
+
+    try:
+        user_pk = db_id(user_id)
+    except (TypeError, ValueError):
+        raise ValidationFailed(fields={"user_id": [_("人员编号无效:%(value)s") % {"value": user_id}]}) from None
+    if user_pk != actor.pk and group.created_by_id != actor.pk:
+        raise Forbidden(_("只有建群人可以移出其他成员。"), code="not_group_owner")
+    membership = ChatMembership.objects.select_for_update().filter(group=group, user_id=user_pk, active=True).first()
+    if membership is None:
+        message = _("该人员不在群中。")
+        raise ValidationFailed(message, code="not_a_member", fields={"user_id": [message]})
+    membership.active, membership.left_at = False, timezone.now()
+    membership.save(update_fields=["active", "left_at"])
+    audit_record(
+        actor=actor,
+        action="chat_member.remove",
+        obj=group,
+        changes={"user": user_pk, "left": user_pk == actor.pk},
+    )
+    return membership
+
+
+def _clean_attachment(attachment) -> tuple[bytes, str, str] | None:
+    """(content, content type, display name) of an uploaded file, checked; None without one."""
+    import os
+
+    if attachment is None:
+        return None
+    limit = chat_attachment_max_bytes()
+    size = getattr(attachment, "size", None)
+    if size is not None and size > limit:
+        content = b""
+    else:
+        attachment.seek(0) if hasattr(attachment, "seek") else None
+        content = attachment.read(limit + 1)
+        size = len(content)
+    if size > limit:
+        message = _("文件不能超过 %(limit)s(当前 %(size)s)") % {
+            "limit": _human_bytes(limit),
+            "size": _human_bytes(size),
+        }
+        raise ValidationFailed(message, code="attachment_too_large", fields={"attachment": [message]})
+    if not content:
+        message = _("文件是空的")
+        raise ValidationFailed(message, code="attachment_empty", fields={"attachment": [message]})
+    content_type = detect_chat_attachment_type(content)
+    if content_type is None:
+        labels = "、".join(str(label) for label, _ext in CHAT_ATTACHMENT_TYPES.values())
+        message = _("不支持该文件类型,可发送:%(types)s") % {"types": labels}
+        raise ValidationFailed(message, code="attachment_type", fields={"attachment": [message]})
+    name = os.path.basename(str(getattr(attachment, "name", "") or "").replace("\\", "/")).strip()
+    name = "".join(ch for ch in name if ch.isprintable())[:200] or f"file.{CHAT_ATTACHMENT_TYPES[content_type][1]}"
+    return content, content_type, name
+
+
+def _human_bytes(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / 1048576:.1f} MB"
+    if size >= 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size} B"
+
+
+@transaction.atomic
+def chat_message_post(*, actor, group_id, body: str = "", attachment=None) -> ChatMessage:
+    """Post a message (text, a file, or both) to a group the actor is a member of. Audited
+    (the group, the file's name, type, size and SM3 digest; not the text)."""
+    from django.core.files.base import ContentFile
+
+    from yiwang.core.crypto import sm3_hex
+
+    group = _chat_group_for_update(actor=actor, group_id=group_id)
+    body = (body or "").strip()
+    if len(body) > CHAT_BODY_MAX:
+        message = _("消息不能超过 %(max)d 个字") % {"max": CHAT_BODY_MAX}
+        raise ValidationFailed(message, code="message_too_long", fields={"body": [message]})
+    checked = _clean_attachment(attachment)
+    if not body and checked is None:
+        message = _("请输入消息内容或选择文件")
+        raise ValidationFailed(message, code="message_empty", fields={"body": [message]})
+    chat = ChatMessage(group=group, author=actor, body=body)
+    changes: dict = {"group": group.pk}
+    if checked is not None:
+        content, content_type, name = checked
+        chat.attachment.save(f"file.{CHAT_ATTACHMENT_TYPES[content_type][1]}", ContentFile(content), save=False)
+        chat.attachment_name, chat.attachment_type, chat.attachment_size = name, content_type, len(content)
+        changes["attachment"] = {"name": name, "type": content_type, "size": len(content), "sm3": sm3_hex(content)}
+    chat.save()
+    ChatGroup.objects.filter(pk=group.pk).update(last_message_at=chat.created_at)
+    audit_record(actor=actor, action="chat_message.post", obj=chat, changes=changes)
+    return chat
+
+
+@transaction.atomic
+def chat_group_mark_read(*, actor, group_id, up_to: int | None = None) -> int:
+    """Mark the group read for the actor up to message ``up_to`` (default: the newest);
+    returns the id read up to. Not audited: like the inbox's "read", it changes only the
+    reader's own place in the conversation."""
+
+    group = _chat_group_for_update(actor=actor, group_id=group_id)
+    newest = ChatMessage.objects.filter(group=group).order_by("-pk").values_list("pk", flat=True).first() or 0
+    target = newest if up_to is None else max(0, min(int(up_to), newest))  # bounded by a real id
+    membership, _created = ChatMembership.objects.get_or_create(group=group, user=actor)
+    if target > membership.last_read_id:
+        ChatMembership.objects.filter(pk=membership.pk, last_read_id__lt=target).update(last_read_id=target)
+        return target
+    return membership.last_read_id
+
+
+# --- work instructions (一键触达) ---------------------------------------------------------------
+# A department head or department admin sends to the departments they act in (and to staff who
+# hold a role there); a city admin (or a superuser) to any department and any member of staff.
+
+INSTRUCTION_SENDER_ROLES = ("department_head", "department_admin")
+INSTRUCTION_MAX_RECIPIENTS = 2000
+
+
+def instruction_sender_scope(actor):
+    """The departments the actor may send work instructions to (a queryset), or None when the
+    actor may send to every department (a city admin, a superuser). Empty: may not send."""
+    from yiwang.identity.models import Department, Role
+    from yiwang.identity.selectors import actor_has_role, departments_for_actor
+
+    if not _is_staff(actor) and not getattr(actor, "is_superuser", False):
+        return Department.objects.none()
+    if actor.is_superuser or actor_has_role(actor, roles=Role.CITY_ADMIN):
+        return None
+    head = departments_for_actor(actor=actor, role=Role.DEPARTMENT_HEAD).values("pk")
+    admin = departments_for_actor(actor=actor, role=Role.DEPARTMENT_ADMIN).values("pk")
+    return Department.objects.filter(is_active=True).filter(Q(pk__in=head) | Q(pk__in=admin))
+
+
+def instruction_may_send(actor) -> bool:
+    scope = instruction_sender_scope(actor)
+    return scope is None or scope.exists()
+
+
+def _department_staff(department_ids) -> list[tuple[int, int]]:
+    """(department id, user id) of every active member of staff holding a role directly in
+    one of the departments, in department then user order."""
+    from yiwang.identity.models import RoleGrant, User
+
+    rows = (
+        RoleGrant.objects.filter(
+            department_id__in=department_ids,
+            department__is_active=True,
+            user__is_active=True,
+            user__kind=User.Kind.STAFF,
+        )
+        .order_by("department__path", "user_id")
+        .values_list("department_id", "user_id")
+    )
+    return list(dict.fromkeys(rows))
+
+
+def _parse_deadline(value):
+    from datetime import datetime
+
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        from django.utils.dateparse import parse_datetime
+
+        try:
+            moment = parse_datetime(str(value).strip())
+        except ValueError:
+            moment = None
+        if moment is None:
+            return "invalid"
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
+
+
+@transaction.atomic
+def instruction_send(
+    *,
+    actor,
+    title: str,
+    body: str,
+    deadline,
+    department_ids=(),
+    user_ids=(),
+    request_key: str = "",
+) -> WorkInstruction:
+    """Send a work instruction to every member of staff of ``department_ids`` and to ``user_ids``
+    (the sender excluded), each to acknowledge by ``deadline``. Each recipient gets it in the
+    inbox (and by e-mail and SMS: the ``staff.instruction`` templates). Audited. With the
+    form's ``request_key`` a second submission returns the first instruction."""
+    from yiwang.identity.models import Department, RoleGrant
+
+    scope = instruction_sender_scope(actor)
+    if scope is not None and not scope.exists():
+        raise Forbidden(_("只有部门负责人、部门管理员或市级管理员可以发送工作指令。"), code="instruction_sender")
+    request_key = (request_key or "").strip()[:64]
+    if request_key:
+        existing = WorkInstruction.objects.filter(sender=actor, request_key=request_key).first()
+        if existing is not None:
+            return existing
+    errors: dict[str, list[str]] = {}
+    title, body = (title or "").strip(), (body or "").strip()
+    if not title:
+        errors["title"] = [_("请填写标题")]
+    elif len(title) > 200:
+        errors["title"] = [_("标题不能超过 200 个字")]
+    if not body:
+        errors["body"] = [_("请填写指令内容")]
+    moment = _parse_deadline(deadline)
+    if moment is None:
+        errors["deadline"] = [_("请填写确认期限")]
+    elif moment == "invalid":
+        errors["deadline"] = [_("确认期限格式无效,应为 2026-12-03T18:00")]
+    elif moment <= timezone.now():
+        errors["deadline"] = [_("确认期限须晚于当前时间")]
+    from yiwang.messaging.selectors import db_id
+
+    department_pks = []
+    for value in department_ids or []:
+        try:
+            department_pks.append(db_id(value))
+        except (TypeError, ValueError):
+            errors["department_ids"] = [_("部门编号无效:%(value)s") % {"value": value}]
+    department_pks = list(dict.fromkeys(department_pks))
+    departments = Department.objects.filter(pk__in=department_pks, is_active=True)
+    if scope is not None:
+        departments = departments.filter(pk__in=scope.values("pk"))
+    departments = list(departments.order_by("path"))
+    unknown = sorted(set(department_pks) - {d.pk for d in departments})
+    if unknown and "department_ids" not in errors:
+        errors["department_ids"] = [
+            _("未找到或无权向这些部门发送:%(ids)s") % {"ids": ", ".join(str(i) for i in unknown)}
+        ]
+    people = []
+    try:
+        people = _staff_by_ids(user_ids, field="user_ids")
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    if people and scope is not None:
+        in_scope = set(
+            RoleGrant.objects.filter(
+                user__in=people, department__in=scope.values("pk"), department__is_active=True
+            ).values_list("user_id", flat=True)
+        )
+        outside = [p for p in people if p.pk not in in_scope]
+        if outside:
+            errors["user_ids"] = [
+                _("无权向本部门以外的人员发送:%(names)s") % {"names": "、".join(str(p) for p in outside)}
+            ]
+    if not department_pks and not list(user_ids or []):
+        errors["recipients"] = [_("请至少选择一个接收部门或接收人")]
+    if errors:
+        raise ValidationFailed(fields=errors)
+
+    # Who: every member of staff of the departments (reached through that department), then
+    # the people named (reached through their own department: the first where they hold a role).
+    reached: dict[int, int | None] = {}
+    for department_id, user_id in _department_staff([d.pk for d in departments]):
+        reached.setdefault(user_id, department_id)
+    if people:
+        own = {}
+        grants = RoleGrant.objects.filter(user__in=people, department__is_active=True).order_by("department__path")
+        if scope is not None:
+            grants = grants.filter(department__in=scope.values("pk"))
+        for user_id, department_id in grants.values_list("user_id", "department_id"):
+            own.setdefault(user_id, department_id)
+        for person in people:
+            reached.setdefault(person.pk, own.get(person.pk))
+    reached.pop(actor.pk, None)
+    if not reached:
+        message = _("所选部门没有可接收指令的工作人员")
+        raise ValidationFailed(message, code="no_recipients", fields={"recipients": [message]})
+    if len(reached) > INSTRUCTION_MAX_RECIPIENTS:
+        message = _("一次最多发送给 %(max)d 人,请分批发送") % {"max": INSTRUCTION_MAX_RECIPIENTS}
+        raise ValidationFailed(message, code="too_many_recipients", fields={"recipients": [message]})
+
+    instruction = WorkInstruction.objects.create(
+        sender=actor, title=title, body=body, deadline=moment, request_key=request_key
+    )
+    instruction.departments.set(departments)
+    InstructionReceipt.objects.bulk_create(
+        [
+            InstructionReceipt(instruction=instruction, recipient_id=user_id, department_id=department_id)
+            for user_id, department_id in reached.items()
+        ]
+    )
+    from yiwang.identity.models import User
+
+    recipients = list(User.objects.filter(pk__in=list(reached)).order_by("pk"))
+    message_send_many(
+        actor=actor,
+        recipients=recipients,
+        template_code="staff.instruction",
+        context=_instruction_context(instruction),
+        ref=Ref("work_instruction", instruction.pk, _instruction_url(instruction.pk)),
+        dedupe_key=f"instruction:{instruction.pk}",
+    )
+    audit_record(
+        actor=actor,
+        action="work_instruction.send",
+        obj=instruction,
+        changes={
+            "departments": [d.pk for d in departments],
+            "users": [p.pk for p in people],
+            "recipients": len(reached),
+            "deadline": moment.isoformat(),
+        },
+    )
+    from yiwang.core import events
+
+    events.publish("work_instruction.sent", instruction_id=instruction.pk, recipients=len(reached))
+    return instruction
+
+
+def _instruction_url(instruction_id: int) -> str:
+    from django.urls import reverse
+
+    return reverse("messaging_workbench:instruction", args=[instruction_id])
+
+
+def _instruction_context(instruction) -> dict:
+    sender = instruction.sender
+    return {
+        "title": instruction.title,
+        "body": instruction.body,
+        "sender_name": sender.real_name or sender.username,
+        "deadline": timezone.localtime(instruction.deadline).strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def _own_receipt(*, actor, instruction_id):
+
+    from yiwang.messaging.selectors import db_id
+
+    try:
+        pk = db_id(instruction_id)
+    except (TypeError, ValueError):
+        pk = None
+    receipt = None
+    if pk is not None and getattr(actor, "is_authenticated", False):
+        receipt = (
+            InstructionReceipt.objects.select_for_update()
+            .select_related("instruction")
+            .filter(instruction_id=pk, recipient=actor)
+            .first()
+        )
+    if receipt is None:
+        raise NotFound(_("未找到该工作指令。"), code="work_instruction_not_found")
+    return receipt
+
+
+def _read_inbox_copy(*, actor, instruction_id: int, now) -> None:
+    Message.objects.filter(
+        recipient=actor,
+        channel=Channel.IN_APP,
+        state=MessageState.SENT,
+        ref_type="work_instruction",
+        ref_id=str(instruction_id),
+    ).update(state=MessageState.READ, read_at=now)
+
+
+@transaction.atomic
+def instruction_mark_read(*, actor, instruction_id) -> InstructionReceipt:
+    """The read receipt: the first time the recipient opens the instruction. Recorded on the
+    receipt (``read_at``), not audited (a read changes nothing but the reader's own copy)."""
+    receipt = _own_receipt(actor=actor, instruction_id=instruction_id)
+    if receipt.read_at is None:
+        receipt.read_at = timezone.now()
+        receipt.save(update_fields=["read_at"])
+        _read_inbox_copy(actor=actor, instruction_id=receipt.instruction_id, now=receipt.read_at)
+    return receipt
+
+
+@transaction.atomic
+def instruction_acknowledge(*, actor, instruction_id, note: str = "") -> InstructionReceipt:
+    """The recipient confirms receipt (签收), with an optional note; also after the deadline (the
+    receipt shows it late). A second acknowledgement changes nothing. Audited."""
+    receipt = _own_receipt(actor=actor, instruction_id=instruction_id)
+    note = (note or "").strip()
+    if len(note) > 500:
+        message = _("说明不能超过 500 个字")
+        raise ValidationFailed(message, code="note_too_long", fields={"note": [message]})
+    if receipt.acknowledged_at is not None:
+        return receipt
+    now = timezone.now()
+    receipt.read_at = receipt.read_at or now
+    receipt.acknowledged_at, receipt.note = now, note
+    receipt.save(update_fields=["read_at", "acknowledged_at", "note"])
+    _read_inbox_copy(actor=actor, instruction_id=receipt.instruction_id, now=now)
+    audit_record(
+        actor=actor,
+        action="work_instruction.acknowledge",
+        obj=receipt.instruction,
+        changes={"recipient": actor.pk, "late": now > receipt.instruction.deadline, "note": bool(note)},
+    )
+    return receipt
+
+
+def _escalation_targets(department, overdue_ids: set[int], sender) -> list:
+    """The department heads of ``department`` (to urge their staff); when every one of them is
+    overdue himself (or there is none), also those of the nearest department above that has
+    some, or failing that the sender."""
+    from yiwang.identity.models import Role
+    from yiwang.identity.selectors import department_ancestors, users_with_role
+
+    targets: list = []
+    if department is not None:
+        for level in [department, *reversed(department_ancestors(department=department))]:
+            heads = list(users_with_role(role=Role.DEPARTMENT_HEAD, department=level))
+            targets += [h for h in heads if h not in targets]
+            if any(h.pk not in overdue_ids for h in heads):
+                return targets
+    if sender.is_active and sender not in targets:
+        targets.append(sender)
+    return targets
+
+
+def instruction_escalate_overdue(*, now=None) -> int:
+    """Escalate every receipt not acknowledged by its instruction's deadline, once: the heads of
+    the recipient's department (``_escalation_targets``) get the ``staff.instruction_overdue``
+    notice listing who has not acknowledged, and the escalation is audited. Returns how many
+    receipts were escalated. Idempotent: a receipt is claimed by one conditional UPDATE."""
+    from yiwang.identity.models import Department, User
+
+    now = now or timezone.now()
+    due = (
+        InstructionReceipt.objects.filter(
+            acknowledged_at__isnull=True, escalated_at__isnull=True, instruction__deadline__lt=now
+        )
+        .order_by("instruction_id", "department_id", "pk")
+        .values_list("instruction_id", "department_id", "pk", "recipient_id")
+    )
+    batches: dict[tuple[int, int | None], list[tuple[int, int]]] = {}
+    for instruction_id, department_id, pk, recipient_id in due[:5000]:
+        batches.setdefault((instruction_id, department_id), []).append((pk, recipient_id))
+    escalated = 0
+    for (instruction_id, department_id), rows in batches.items():
+        with transaction.atomic():
+            claimed = InstructionReceipt.objects.filter(
+                pk__in=[pk for pk, _r in rows], escalated_at__isnull=True, acknowledged_at__isnull=True
+            ).update(escalated_at=now)
+            if not claimed:
+                continue
+            receipts = InstructionReceipt.objects.filter(pk__in=[pk for pk, _r in rows], escalated_at=now)
+            overdue_ids = set(receipts.values_list("recipient_id", flat=True))
+            instruction = WorkInstruction.objects.select_related("sender").get(pk=instruction_id)
+            department = Department.objects.filter(pk=department_id).first() if department_id else None
+            targets = _escalation_targets(department, overdue_ids, instruction.sender)
+            names = [u.real_name or u.username for u in User.objects.filter(pk__in=overdue_ids).order_by("pk")]
+            message_send_many(
+                actor="task:escalate_instructions",
+                recipients=targets,
+                template_code="staff.instruction_overdue",
+                context={
+                    **_instruction_context(instruction),
+                    "department_name": department.name if department else "",
+                    "recipient_list": "、".join(names),
+                },
+                channels=[Channel.IN_APP, Channel.EMAIL],
+                ref=Ref("work_instruction", instruction.pk, _instruction_url(instruction.pk)),
+                dedupe_key=f"instruction:{instruction.pk}:overdue:{department_id or 0}:{now.isoformat()}",
+            )
+            audit_record(
+                actor="task:escalate_instructions",
+                action="work_instruction.escalate",
+                obj=instruction,
+                changes={
+                    "department": department_id,
+                    "recipients": sorted(overdue_ids),
+                    "escalated_to": [u.pk for u in targets],
+                },
+            )
+            escalated += len(overdue_ids)
+    return escalated

@@ -19,3 +19,11 @@ def deliver_message(message_id: int) -> str:
 def redeliver_stale_messages() -> int:
     """Every 15 minutes (``@every`` above): enqueue again the messages a dead worker left queued."""
     return services.message_redeliver_stale()
+
+
+@every(minutes=15, name="messaging.escalate_instructions", description=_("督办逾期未确认的工作指令"))
+@task()
+def escalate_instructions() -> int:
+    """Every 15 minutes: receipts of work instructions not acknowledged by their deadline go to
+    the recipients' department heads (once each)."""
+    return services.instruction_escalate_overdue()

@@ -16,3 +16,10 @@ def _media(settings, tmp_path):
 @pytest.fixture
 def world(db):
     return build_world()
+
+
+@pytest.fixture
+def staff(db):
+    from yiwang.messaging.tests.staff_world import build_staff_world
+
+    return build_staff_world()

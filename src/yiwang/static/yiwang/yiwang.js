@@ -112,3 +112,30 @@
     }
   });
 })();
+
+/* Staff chat (messaging): keep the conversation scrolled to the newest message, and clear the
+   send box after a message went out (htmx swaps the new messages in; see chat/room.html). */
+(function () {
+  "use strict";
+  function scrollLog() {
+    var log = document.getElementById("chat-log");
+    if (log) {
+      log.scrollTop = log.scrollHeight;
+    }
+  }
+  document.addEventListener("DOMContentLoaded", scrollLog);
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target && (event.target.id === "chat-poller" || (event.detail && event.detail.target && event.detail.target.closest && event.detail.target.closest("#chat-log")))) {
+      scrollLog();
+    }
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail && event.detail.elt;
+    var refused = event.detail && event.detail.xhr && event.detail.xhr.getResponseHeader("HX-Retarget");
+    if (form && form.hasAttribute && form.hasAttribute("data-chat-form") && event.detail.successful && !refused) {
+      form.reset();
+      form.querySelectorAll(".errorlist").forEach(function (list) { list.remove(); });
+      scrollLog();
+    }
+  });
+})();
