@@ -92,6 +92,13 @@ def parameters(world: World) -> dict[str, object]:
         # supervision: the demo's drawn joint plan, a task of scjg_reviewer1's, ent01's grade
         **_supervision_values(world),
         **_documents_values(),
+        # channels: citizen04's postal delivery, the demo's first cross-region forward
+        "delivery_id": _first("channels.PostalDelivery"),
+        "forward_id": _first("channels.CrossRegionForward"),
+        "courier": "simulator",
+        **_oversight_values(),
+        # messaging: the 市场监管局's department group, its agenda file, the demo's work instruction
+        **_staff_messaging_values(world),
     }
 
 
@@ -115,13 +122,6 @@ def _documents_values() -> dict[str, object]:
         "documents_action": "remind",
         "documents_person": User.objects.filter(username="scjg_reviewer1").values_list("pk", flat=True).first() or 1,
         "documents_to_user": User.objects.filter(username="scjg_clerk").values_list("pk", flat=True).first() or 1,
-        # channels: citizen04's postal delivery, the demo's first cross-region forward
-        "delivery_id": _first("channels.PostalDelivery"),
-        "forward_id": _first("channels.CrossRegionForward"),
-        "courier": "simulator",
-        **_oversight_values(),
-        # messaging: the 市场监管局's department group, its agenda file, the demo's work instruction
-        **_staff_messaging_values(world),
     }
 
 
