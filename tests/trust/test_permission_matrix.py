@@ -91,6 +91,21 @@ def parameters(world: World) -> dict[str, object]:
         "name": "reply",
         # supervision: the demo's drawn joint plan, a task of scjg_reviewer1's, ent01's grade
         **_supervision_values(world),
+        **_payments_values(world),
+    }
+
+
+def _payments_values(world: World) -> dict[str, object]:
+    """payments: citizen01's paid demo bill and its payment; the simulator channel."""
+    from yiwang.payments.models import Bill, Payment
+
+    bill = Bill.objects.filter(payer=world.users["citizen01"], state="paid").order_by("pk").first()
+    payment = Payment.objects.filter(bill=bill).order_by("pk").first() if bill else None
+    return {
+        "bill_id": bill.pk if bill else 1,
+        "payment_id": payment.pk if payment else 1,
+        "report_id": 1,
+        "channel": "paysim",
     }
 
 

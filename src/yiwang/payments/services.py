@@ -331,7 +331,7 @@ def _require_payable(bill: Bill, case_state: str) -> None:
         )
 
 
-def bill_pay_start(*, actor, bill_id) -> Payment:
+def bill_pay_start(*, actor, bill_id, channel: channels.PaymentChannel | None = None) -> Payment:
     """Open (or reuse) an order at the channel for the payer; the answer's ``cashier_url`` is
     where the payer's browser goes. Only the payer may pay online (others: 404). A second click
     within 30 minutes reuses the open order, so the payer can never be charged twice for one bill."""
@@ -350,7 +350,7 @@ def bill_pay_start(*, actor, bill_id) -> Payment:
         )
         if open_payment is not None:
             return open_payment
-        channel = channels.channel_get()
+        channel = channel or channels.channel_get()
         payment = Payment.objects.create(
             number=_payment_number(), bill=bill, channel=channel.name, amount_fen=bill.amount_fen
         )
@@ -512,7 +512,7 @@ def payment_callback_handle(*, channel_name: str, body: bytes, headers) -> Confi
     return confirmation
 
 
-def payment_query(*, actor, payment_id) -> Payment:
+def payment_query(*, actor, payment_id, channel: channels.PaymentChannel | None = None) -> Payment:
     """Ask the channel what became of a pending order (the callback is late or lost): a paid
     order is confirmed as by a callback; one still unpaid long after is closed."""
     payment = Payment.objects.select_related("bill").filter(pk=payment_id).first()
@@ -521,7 +521,7 @@ def payment_query(*, actor, payment_id) -> Payment:
     if payment.state != PaymentState.PENDING:
         return payment
     try:
-        status = channels.channel_get(payment.channel).query(payment_number=payment.number)
+        status = (channel or channels.channel_get(payment.channel)).query(payment_number=payment.number)
     except channels.ChannelError as exc:
         raise _channel_error(exc) from exc
     if status.state in ("paid", "refunded"):

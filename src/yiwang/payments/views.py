@@ -40,6 +40,7 @@ def _qr_svg(text: str) -> str:
 # --------------------------------------------------------------------------------- the payer
 
 
+@require_GET
 @login_required
 def bill(request: HttpRequest, bill_id: int) -> HttpResponse:
     found = _bill_or_404(request, bill_id)
@@ -67,6 +68,7 @@ def bill_pay(request: HttpRequest, bill_id: int) -> HttpResponse:
     return redirect(payment.cashier_url)
 
 
+@require_GET
 @login_required
 def bill_return(request: HttpRequest, bill_id: int) -> HttpResponse:
     """Back from the cashier. The callback usually came first; if not, ask the channel now."""
@@ -86,6 +88,7 @@ def bill_return(request: HttpRequest, bill_id: int) -> HttpResponse:
     return redirect("payments:bill", bill_id=bill_id)
 
 
+@require_GET
 @login_required
 def receipt_pdf(request: HttpRequest, bill_id: int) -> HttpResponse:
     found = _bill_or_404(request, bill_id)
@@ -130,6 +133,7 @@ def _staff(request: HttpRequest) -> None:
         raise Http404
 
 
+@require_GET
 @login_required
 def workbench_list(request: HttpRequest) -> HttpResponse:
     _staff(request)
@@ -200,6 +204,7 @@ def workbench_raise(request: HttpRequest, case_id: int) -> HttpResponse:
     )
 
 
+@require_GET
 @login_required
 def workbench_detail(request: HttpRequest, bill_id: int) -> HttpResponse:
     _staff(request)
@@ -266,6 +271,7 @@ def reconciliation(request: HttpRequest) -> HttpResponse:
     return render(request, "payments/reconciliation.html", {"reports": reports, "today": timezone.localdate()})
 
 
+@require_GET
 @login_required
 def reconciliation_detail(request: HttpRequest, report_id: int) -> HttpResponse:
     _staff(request)
