@@ -90,7 +90,7 @@ def main(args: dict) -> dict:
             "paid_at": "2026-01-01T00:00:00+00:00",
         }
         notices.append((bank.notice(order), bank.notice(order)))
-    client = Client()
+    client = Client(HTTP_HOST="127.0.0.1")
 
     def post(signed):
         body, signature = signed

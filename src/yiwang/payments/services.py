@@ -571,9 +571,6 @@ def payment_refund(*, actor, payment_id, reason: str) -> Payment:
     """退款 of a paid payment, with a reason: the department head of the bill (or the platform for
     money paid on a cancelled bill). The channel refunds first; then the payment and bill are
     marked refunded and the receipt voided (冲红). Refunding twice is refused."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed(_("请填写退款原因"), code="required", fields={"reason": _("请填写退款原因")})
     payment = Payment.objects.select_related("bill").filter(pk=payment_id).first()
     if payment is None:
         raise NotFound(_("未找到该支付订单。"), code="payment_not_found")
@@ -581,6 +578,9 @@ def payment_refund(*, actor, payment_id, reason: str) -> Payment:
         _visible_case(actor, payment.bill)
         if not may_refund(actor, payment.bill):
             raise Forbidden(_("只有本部门负责人可以办理退款。"))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("请填写退款原因"), code="required", fields={"reason": _("请填写退款原因")})
     if payment.state != PaymentState.PAID:
         raise Conflict(
             _("支付订单 %(number)s 当前状态为「%(state)s」,不能退款。")

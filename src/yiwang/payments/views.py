@@ -10,6 +10,7 @@ import json
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -162,6 +163,8 @@ def workbench_raise(request: HttpRequest, case_id: int) -> HttpResponse:
         case = case_selectors.case_get(actor=request.user, case_id=case_id)
     except NotFound as exc:
         raise Http404 from exc
+    if not services.may_bill(request.user, case):
+        raise PermissionDenied
     fees = case.item_version.fees or []
     data = {"fee_name": fees[0]["name"] if fees else "", "revenue_code": "", "amount": "", "due_date": ""}
     errors: dict = {}
