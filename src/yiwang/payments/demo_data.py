@@ -60,7 +60,6 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 def load(actor=None):
     from yiwang.cases import selectors as case_selectors
     from yiwang.cases import services as case_services
-    from yiwang.cases.models import Channel
     from yiwang.payments import services
     from yiwang.payments.models import Bill
 
@@ -77,7 +76,7 @@ def load(actor=None):
         case, new = case_services.case_submit(
             actor=clerk,
             applicant=citizen,
-            channel=Channel.WINDOW,
+            channel="window",  # cases.models.Channel.WINDOW
             item=item,
             form_data={
                 "name": citizen.real_name,
