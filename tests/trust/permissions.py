@@ -661,7 +661,7 @@ PAYMENTS_ROWS = {
     "payments:receipt_verify": row(GET=everyone(NOT_FOUND), POST=refused()),
     "payments_workbench:list": row(GET=only(STAFF), POST=refused()),
     # raise on citizen01's delivered case: case staff get the form (the service then refuses the state)
-    "payments_workbench:raise": page(step(CASE_STAFF, hidden_from=(CITIZEN, ENTERPRISE_AGENT))),
+    "payments_workbench:raise": page(step(CASE_STAFF, hidden_from=(CITIZEN, ENTERPRISE_AGENT, DEPT_ADMIN))),
     "payments_workbench:detail": row(GET=only(AUDITOR, CITY_ADMIN), POST=refused()),
     # the workbench's action pages let the service decide and show its answer as a message
     "payments_workbench:cancel": action(only(AUDITOR, CITY_ADMIN)),
@@ -671,7 +671,7 @@ PAYMENTS_ROWS = {
     "api:payments_bill_list": row(GET=signed_in(EMPTY, citizen=OK, auditor=OK, city_admin=OK, superuser=OK)),
     "api:payments_bill_get": row(GET=only(CITIZEN, AUDITOR, CITY_ADMIN)),
     "api:payments_bill_raise": row(
-        POST=step(CASE_STAFF, hidden_from=(ENTERPRISE_AGENT,)),
+        POST=step(CASE_STAFF, hidden_from=(ENTERPRISE_AGENT, DEPT_ADMIN)),
         json={"fee_name": "x", "revenue_code": "103040101", "amount_fen": 2000},
     ),
     "api:payments_bill_pay": row(POST=only(CITIZEN, superuser=NOT_FOUND)),

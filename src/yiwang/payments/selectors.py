@@ -25,6 +25,8 @@ def bills_visible(*, actor) -> QuerySet[Bill]:
 def bill_get(*, actor, bill_id) -> Bill:
     try:
         pk = int(bill_id)
+        if not 0 < pk < 2**63:  # beyond a 64-bit key: SQLite would overflow, and no bill has it
+            raise ValueError
     except (TypeError, ValueError):
         raise NotFound(_("未找到该缴款通知书。"), code="bill_not_found") from None
     bill = bills_visible(actor=actor).select_related("department").filter(pk=pk).first()

@@ -153,6 +153,8 @@ def may_refund(actor, bill: Bill) -> bool:
 def _bill_locked(bill_id) -> Bill:
     try:
         pk = int(bill_id)
+        if not 0 < pk < 2**63:  # beyond a 64-bit key: SQLite would overflow, and no bill has it
+            raise ValueError
     except (TypeError, ValueError):
         raise NotFound(_("未找到该缴款通知书。"), code="bill_not_found") from None
     bill = Bill.objects.select_for_update().filter(pk=pk).first()
