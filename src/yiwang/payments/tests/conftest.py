@@ -113,3 +113,19 @@ def channel(settings, paysim, live_server):
     }
     settings.SITE_URL = live_server.url
     return url
+
+
+@pytest.fixture
+def own_channel(settings, live_server, tmp_path):
+    """A simulator process of its own (empty books: the statement holds only this test's orders)."""
+    process, url, public_key = start_paysim(tmp_path / "paysim.key")
+    settings.YIWANG_PAYMENTS = {
+        "channel": "paysim",
+        "paysim_url": url,
+        "paysim_public_key": public_key,
+        "paysim_key_file": "",
+    }
+    settings.SITE_URL = live_server.url
+    yield url
+    process.terminate()
+    process.wait(timeout=10)

@@ -181,7 +181,7 @@ def test_payment_for_a_cancelled_case_is_refused_or_refunded(world, channel):
     assert "payments.paid_for_closed_bill" in _actions("payments.paid_for_closed_bill")
 
 
-def test_reconciliation_names_every_mismatch(world, channel):
+def test_reconciliation_names_every_mismatch(world, own_channel):
     import datetime
 
     from django.utils import timezone
