@@ -32,6 +32,7 @@ PILLAR_APPS = frozenset(
         "oversight",
         "documents",
         "messaging",
+        "payments",
     }
 )
 PUBLIC_MODULES = frozenset({"services", "selectors", "events"})

@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "yiwang.sso",
     "yiwang.documents",
     "yiwang.channels",
+    "yiwang.payments",
     "oauth2_provider",
     "yiwang.oversight",
 ]
@@ -540,3 +541,12 @@ if env("YIWANG_REPLICA_DATABASE_URL"):
     MIDDLEWARE = [MIDDLEWARE[0], "yiwang.core.replica.ReplicaPinMiddleware", *MIDDLEWARE[1:]]
     DATABASE_ROUTERS = ["yiwang.core.replica.ReplicaRouter"]
 # === end of branch scaleout's block ===========================================================
+
+# Payments (docs/payments.md): the channel adapter and the channel's SM2 public key (hex ``04…``).
+# Without a key, the simulator's ``<key file>.pub`` is read (``yiwang paysim`` writes it).
+YIWANG_PAYMENTS = {
+    "channel": env("YIWANG_PAYMENT_CHANNEL", "paysim"),
+    "paysim_url": env("YIWANG_PAYSIM_URL", "http://127.0.0.1:8790"),
+    "paysim_public_key": env("YIWANG_PAYSIM_PUBLIC_KEY", ""),
+    "paysim_key_file": env("YIWANG_PAYSIM_KEY_FILE", str(VAR_DIR / "paysim.key")),
+}

@@ -36,5 +36,7 @@ urlpatterns = [
     path("accounts/", include("yiwang.identity.urls", namespace="identity")),
     path("", include("yiwang.sso.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("payments/", include("yiwang.payments.urls")),
+    path("workbench/payments/", include("yiwang.payments.workbench_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -843,3 +843,38 @@ TABLE.update({key: page(ADMIN_READ_ONLY) for key in _admin_rows("core_auditevent
 for _model in ("exchange_exchangelog", "exchange_exchangelogseal"):
     TABLE.update({key: page(ADMIN_READ_ONLY) for key in _admin_rows(_model, "")})
 TABLE["admin:exchange_exchangelogseal_history"] = page(ADMIN_OPEN)
+
+# --- payments ------------------------------------------------------------------------------------
+# The sample bill (bill_id) is citizen01's paid 居民身份证工本费 bill of a 公安局 case (demo); the
+# staff actors work in the 市场监管局, so for them it is missing. No reconciliation report exists.
+PAYMENTS_ROWS = {
+    "payments:bill": row(GET=only(CITIZEN, AUDITOR, CITY_ADMIN), POST=refused()),
+    "payments:bill_pay": action(only(CITIZEN, superuser=NOT_FOUND)),  # only the payer pays
+    "payments:bill_return": row(GET=only(CITIZEN, AUDITOR, CITY_ADMIN), POST=refused()),
+    "payments:receipt_pdf": row(GET=only(CITIZEN, AUDITOR, CITY_ADMIN), POST=refused()),
+    "payments:callback": row(GET=refused(), POST=everyone()),  # 422 callback_forged: no signature
+    "payments:receipt_verify": row(GET=everyone(NOT_FOUND), POST=refused()),
+    "payments_workbench:list": row(GET=only(STAFF), POST=refused()),
+    # raise on citizen01's delivered case: case staff get the form (the service then refuses the state)
+    "payments_workbench:raise": page(step(CASE_STAFF, hidden_from=(CITIZEN, ENTERPRISE_AGENT, DEPT_ADMIN))),
+    "payments_workbench:detail": row(GET=only(AUDITOR, CITY_ADMIN), POST=refused()),
+    # the workbench's action pages let the service decide and show its answer as a message
+    "payments_workbench:cancel": action(only(AUDITOR, CITY_ADMIN)),
+    "payments_workbench:refund": action(only(AUDITOR, CITY_ADMIN)),
+    "payments_workbench:reconciliation": page(only(CITY_ADMIN, AUDITOR)),
+    "payments_workbench:reconciliation_detail": row(
+        GET=only(superuser=NOT_FOUND), POST=refused(), kwargs={"report_id": "reconciliation_report_id"}
+    ),
+    "api:payments_bill_list": row(GET=signed_in(EMPTY, citizen=OK, auditor=OK, city_admin=OK, superuser=OK)),
+    "api:payments_bill_get": row(GET=only(CITIZEN, AUDITOR, CITY_ADMIN)),
+    "api:payments_bill_raise": row(
+        POST=step(CASE_STAFF, hidden_from=(ENTERPRISE_AGENT, DEPT_ADMIN)),
+        json={"fee_name": "x", "revenue_code": "103040101", "amount_fen": 2000},
+    ),
+    "api:payments_bill_pay": row(POST=only(CITIZEN, superuser=NOT_FOUND)),
+    # an empty reason: the role gate answers first (403), the head/superuser then gets 422
+    "api:payments_bill_refund": row(
+        POST=step(hidden_from=(ENTERPRISE_AGENT, *CASE_STAFF, DEPT_ADMIN)), json={"reason": ""}
+    ),
+}
+TABLE.update(PAYMENTS_ROWS)

@@ -99,6 +99,7 @@ def parameters(world: World) -> dict[str, object]:
         **_oversight_values(),
         # messaging: the 市场监管局's department group, its agenda file, the demo's work instruction
         **_staff_messaging_values(world),
+        **_payments_values(world),
     }
 
 
@@ -136,6 +137,20 @@ def _staff_messaging_values(world: World) -> dict[str, object]:
         "chat_message_id": files.values_list("pk", flat=True).first() or 1,
         "instruction_id": instruction.pk if instruction else 1,
         "user_id": world.users["scjg_reviewer1"].pk,
+    }
+
+
+def _payments_values(world: World) -> dict[str, object]:
+    """payments: citizen01's paid demo bill and its payment; the simulator channel."""
+    from yiwang.payments.models import Bill, Payment
+
+    bill = Bill.objects.filter(payer=world.users["citizen01"], state="paid").order_by("pk").first()
+    payment = Payment.objects.filter(bill=bill).order_by("pk").first() if bill else None
+    return {
+        "bill_id": bill.pk if bill else 1,
+        "payment_id": payment.pk if payment else 1,
+        "reconciliation_report_id": 1,  # no report in the demo: the row's 404 for all
+        "channel": "paysim",
     }
 
 

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from yiwang.core import events
+from yiwang.core import events, gm
 from yiwang.core.audit import audit_record, canonical_json
 from yiwang.core.codes import make_license_identifier, validate_id_number, validate_uscc
 from yiwang.core.crypto import blind_index
@@ -583,6 +583,30 @@ def seal_sign_document(*, department: Department, message: bytes) -> tuple[Seal,
 
 def seal_pades_sign(*, key: SealKey, pdf: bytes, reason: str) -> bytes:
     """PAdES-sign a PDF with a seal key's certificate (the platform CA's), as licenses are."""
+# Sealing other apps' documents (e-receipts …): the department's seal, SM2 and PAdES
+# =============================================================================================
+
+
+def document_seal_sign(*, department: Department, message: bytes) -> dict:
+    """SM2-sign ``message`` with the department's current seal key (the seal is created if
+    missing). Returns ``{"seal_key_id", "public_key", "signature"}`` for the caller to store."""
+    key = seal_current_key(seal=seal_ensure(department=department))
+    signature = gm.sm2_sign(keys.decrypt_key(key.sm2_private_key_encrypted), message)
+    return {"seal_key_id": key.pk, "public_key": key.sm2_public_key, "signature": signature}
+
+
+def document_seal_verify(*, seal_key_id: int, message: bytes, signature: str) -> bool:
+    """Whether ``signature`` is the SM2 signature of ``message`` by that seal key (retired keys
+    still verify what they signed)."""
+    key = SealKey.objects.filter(pk=seal_key_id).first()
+    return key is not None and gm.sm2_verify(key.sm2_public_key, message, signature)
+
+
+def document_seal_pdf(*, department: Department, build, reason: str) -> bytes:
+    """A PDF sealed by the department: ``build(seal_png)`` draws it with the seal's image, and it
+    is PAdES-signed with the current seal key's certificate (validated against the platform root)."""
+    key = seal_current_key(seal=seal_ensure(department=department))
+    pdf = build(bytes(key.seal.image_png))
     return render.pades_sign(
         pdf,
         certificate_pem=key.pdf_certificate_pem,

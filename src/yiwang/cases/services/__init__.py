@@ -65,6 +65,12 @@ from yiwang.cases.services.files import (
     detect_content_type,
     max_material_bytes,
 )
+from yiwang.cases.services.payment_clock import (
+    case_clock_pause_for_payment,
+    case_clock_resume_after_payment,
+    payment_pause_note,
+    payment_resume_note,
+)
 from yiwang.cases.services.review import (
     OPINION_OUTCOMES,
     case_assign,
@@ -110,6 +116,8 @@ __all__ = [
     "case_bundle_submit",
     "case_channel_note",
     "case_claim",
+    "case_clock_pause_for_payment",
+    "case_clock_resume_after_payment",
     "case_decide",
     "case_deliver",
     "case_deliver_by_post",
@@ -136,6 +144,8 @@ __all__ = [
     "hasattr_supplement",
     "is_window_clerk",
     "max_material_bytes",
+    "payment_pause_note",
+    "payment_resume_note",
     "prefill_fields",
     "remedy_notice",
     "review_steps",

@@ -1,0 +1,30 @@
+"""``yiwang paysim --port 8790 --key-file var/paysim.key``: run the payment simulator channel."""
+
+from django.core.management.base import BaseCommand
+
+from yiwang.payments import paysim
+
+
+class Command(BaseCommand):
+    help = "运行支付模拟渠道(收银台、下单/查询/退款/对账接口、SM2 签名回调),作为独立进程"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8790)
+        parser.add_argument("--key-file", default="var/paysim.key")
+        parser.add_argument("--public-url", default="", help="the cashier's URL as payers' browsers reach it")
+
+    def handle(self, *args, **options):
+        server, _bank = paysim.make_server(
+            host=options["host"], port=options["port"], key_file=options["key_file"], public_url=options["public_url"]
+        )
+        public = paysim.load_key(options["key_file"])[1]
+        self.stdout.write(f"paysim listening on {options['host']}:{server.server_address[1]}", ending="\n")
+        self.stdout.write(f"public key {public}", ending="\n")
+        self.stdout.flush()
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()

@@ -1,0 +1,111 @@
+"""Payments reads, scoped to the actor: a bill is visible to whoever may see its case (the
+payer as the case's applicant, the department's staff); anything else is missing (404)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from yiwang.cases import selectors as case_selectors
+from yiwang.core.audit import canonical_json
+from yiwang.core.errors import NotFound
+from yiwang.identity.models import Role
+from yiwang.identity.selectors import actor_has_role
+from yiwang.payments.models import Bill, Payment, Receipt, Reconciliation
+
+
+def bills_visible(*, actor) -> QuerySet[Bill]:
+    if not getattr(actor, "is_authenticated", False):
+        return Bill.objects.none()
+    return Bill.objects.filter(case_id__in=case_selectors.visible_cases(actor=actor).values("pk"))
+
+
+def bill_get(*, actor, bill_id) -> Bill:
+    try:
+        pk = int(bill_id)
+        if not 0 < pk < 2**63:  # beyond a 64-bit key: SQLite would overflow, and no bill has it
+            raise ValueError
+    except (TypeError, ValueError):
+        raise NotFound(_("未找到该缴款通知书。"), code="bill_not_found") from None
+    bill = bills_visible(actor=actor).select_related("department").filter(pk=pk).first()
+    if bill is None:
+        raise NotFound(_("未找到该缴款通知书。"), code="bill_not_found")
+    return bill
+
+
+def bills_for_case(*, actor, case_id) -> list[Bill]:
+    return list(bills_visible(actor=actor).filter(case_id=case_id).select_related("receipt").order_by("created_at"))
+
+
+def bills_for_payer(*, actor) -> QuerySet[Bill]:
+    if not getattr(actor, "is_authenticated", False):
+        return Bill.objects.none()
+    return Bill.objects.filter(payer_id=actor.pk)
+
+
+def bill_list_for_staff(*, actor, state: str = "") -> QuerySet[Bill]:
+    """The bills of the cases the staff member may see, newest first (the payer's own bills are
+    not a staff list: a citizen gets an empty one)."""
+    bills = bills_visible(actor=actor).exclude(payer_id=getattr(actor, "pk", None))
+    if state:
+        bills = bills.filter(state=state)
+    return bills.select_related("department").order_by("-created_at", "-id")
+
+
+def bill_payments(*, bill: Bill) -> QuerySet[Payment]:
+    return Payment.objects.filter(bill=bill).order_by("-created_at")
+
+
+def payment_get_for_bill(*, bill: Bill, payment_id) -> Payment:
+    payment = Payment.objects.filter(bill=bill, pk=payment_id).first()
+    if payment is None:
+        raise NotFound(_("未找到该支付订单。"), code="payment_not_found")
+    return payment
+
+
+def may_see_finance(actor) -> bool:
+    """Reconciliation is the whole channel: city administrators and auditors (and superusers)."""
+    return actor_has_role(actor, roles=(Role.CITY_ADMIN, Role.AUDITOR))
+
+
+def reconciliation_list(*, actor) -> QuerySet[Reconciliation]:
+    if not may_see_finance(actor):
+        return Reconciliation.objects.none()
+    return Reconciliation.objects.all()
+
+
+def reconciliation_get(*, actor, report_id) -> Reconciliation:
+    report = reconciliation_list(actor=actor).filter(pk=report_id).first()
+    if report is None:
+        raise NotFound(_("未找到该对账报告。"))
+    return report
+
+
+@dataclass(frozen=True)
+class ReceiptCheck:
+    result: str  # valid | voided | invalid | not_found
+    receipt: Receipt | None = None
+    bill: Bill | None = None
+
+
+def receipt_verify(*, number: str, check_code: str) -> ReceiptCheck:
+    """The public check (扫码查验): number and check code must match, and the seal's SM2
+    signature over the stored content must verify. A wrong check code looks like no receipt."""
+    from yiwang.licenses import services as license_services
+    from yiwang.payments.services import receipt_content
+
+    receipt = Receipt.objects.select_related("bill__department").filter(number=(number or "").strip()[:24]).first()
+    if receipt is None or receipt.check_code != (check_code or "").strip().upper():
+        return ReceiptCheck("not_found")
+    message = canonical_json(receipt_content(receipt, receipt.bill)).encode()
+    if not license_services.document_seal_verify(
+        seal_key_id=receipt.seal_key_id, message=message, signature=receipt.signature
+    ):
+        return ReceiptCheck("invalid", receipt, receipt.bill)
+    return ReceiptCheck("voided" if receipt.voided_at else "valid", receipt, receipt.bill)
+
+
+def receipt_for_bill(*, bill: Bill) -> Receipt | None:
+    return Receipt.objects.filter(bill=bill).first()

@@ -1,0 +1,15 @@
+"""Payments pages of the portal, mounted at /payments/ (the payer, the channel's callback, the receipt check)."""
+
+from django.urls import path
+
+from yiwang.payments import views
+
+app_name = "payments"
+urlpatterns = [
+    path("bills/<int:bill_id>/", views.bill, name="bill"),
+    path("bills/<int:bill_id>/pay", views.bill_pay, name="bill_pay"),
+    path("bills/<int:bill_id>/return", views.bill_return, name="bill_return"),
+    path("bills/<int:bill_id>/receipt.pdf", views.receipt_pdf, name="receipt_pdf"),
+    path("callback/<str:channel>", views.callback, name="callback"),
+    path("receipts/verify/<str:number>", views.receipt_verify, name="receipt_verify"),
+]
