@@ -2,8 +2,8 @@
 
 Keyword-only, one transaction each, audited through ``core.audit.audit_record``; notifications
 go through ``messaging.services`` (created in the same transaction, delivered after it). The
-seal and its signatures are the licenses app's (``licenses.services.seal_sign_document`` and
-``seal_pades_sign``). A document nobody may see raises ``NotFound``, like a missing one.
+seal and its signatures are the licenses app's (``licenses.services.document_seal_sign`` and
+``document_seal_pdf``). A document nobody may see raises ``NotFound``, like a missing one.
 """
 
 import datetime
@@ -473,24 +473,26 @@ def _issue(*, actor, document: Document, now) -> None:
     document.issued_at = now
     local = timezone.localtime(now)
     document.number = _next_number(document, local.year)
-    seal, key, signature = license_services.seal_sign_document(
+    sealed = license_services.document_seal_sign(
         department=document.department, message=canonical_json(signed_content(document)).encode()
     )
     recipients = list(document.recipient_departments.all())
-    pdf = render.document_pdf(
-        issuer_name=document.department.name,
-        number=document.number,
-        title=document.title,
-        body=document.body,
-        recipients=[d.name for d in recipients],
-        cc=[u.real_name or u.username for u in document.recipient_users.all()],
-        issue_date=f"{local:%Y年%m月%d日}",
-        seal_image=bytes(seal.image_png),
+    cc = [u.real_name or u.username for u in document.recipient_users.all()]
+    document.pdf = license_services.document_seal_pdf(
+        department=document.department,
+        build=lambda seal_png: render.document_pdf(
+            issuer_name=document.department.name,
+            number=document.number,
+            title=document.title,
+            body=document.body,
+            recipients=[d.name for d in recipients],
+            cc=cc,
+            issue_date=f"{local:%Y年%m月%d日}",
+            seal_image=seal_png,
+        ),
+        reason=f"{document.department.name} {document.number}",
     )
-    document.pdf = license_services.seal_pades_sign(
-        key=key, pdf=pdf, reason=f"{document.department.name} {document.number}"
-    )
-    document.signature, document.seal_key_version = signature, key.version
+    document.signature, document.seal_key_version = sealed["signature"], sealed["version"]
     document.state = Document.State.ISSUED
     document.save()
     Receipt.objects.bulk_create(
@@ -503,7 +505,7 @@ def _issue(*, actor, document: Document, now) -> None:
         obj=document,
         changes={
             "number": document.number,
-            "seal_key_version": key.version,
+            "seal_key_version": sealed["version"],
             "recipients": [d.code for d in recipients],
             "recipient_users": list(document.recipient_users.values_list("pk", flat=True)),
         },

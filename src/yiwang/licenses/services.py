@@ -568,31 +568,16 @@ def presentation_revoke(*, actor, presentation: Presentation) -> Presentation:
 
 
 # =============================================================================================
-# Seals for other apps' documents (the documents app's issued 公文)
-# =============================================================================================
-
-
-def seal_sign_document(*, department: Department, message: bytes) -> tuple[Seal, SealKey, str]:
-    """The department's seal (created by the platform when missing), its current key and the SM2
-    signature of ``message`` with it: for a document another app issues in the department's name.
-    ``ValidationFailed`` when the department cannot hold a seal (no 统一社会信用代码)."""
-    seal = seal_ensure(department=department)
-    key = seal_current_key(seal=seal)
-    return seal, key, keys.sm2_sign(keys.decrypt_key(key.sm2_private_key_encrypted), message)
-
-
-def seal_pades_sign(*, key: SealKey, pdf: bytes, reason: str) -> bytes:
-    """PAdES-sign a PDF with a seal key's certificate (the platform CA's), as licenses are."""
-# Sealing other apps' documents (e-receipts …): the department's seal, SM2 and PAdES
+# Sealing other apps' documents (公文, e-receipts …): the department's seal, SM2 and PAdES
 # =============================================================================================
 
 
 def document_seal_sign(*, department: Department, message: bytes) -> dict:
     """SM2-sign ``message`` with the department's current seal key (the seal is created if
-    missing). Returns ``{"seal_key_id", "public_key", "signature"}`` for the caller to store."""
+    missing). Returns ``{"seal_key_id", "version", "public_key", "signature"}`` for the caller to store."""
     key = seal_current_key(seal=seal_ensure(department=department))
     signature = gm.sm2_sign(keys.decrypt_key(key.sm2_private_key_encrypted), message)
-    return {"seal_key_id": key.pk, "public_key": key.sm2_public_key, "signature": signature}
+    return {"seal_key_id": key.pk, "version": key.version, "public_key": key.sm2_public_key, "signature": signature}
 
 
 def document_seal_verify(*, seal_key_id: int, message: bytes, signature: str) -> bool:
