@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "yiwang.evaluation",
     "yiwang.sso",
     "oauth2_provider",
+    "yiwang.appointments",
 ]
 
 MIDDLEWARE = [
