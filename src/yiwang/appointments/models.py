@@ -60,6 +60,9 @@ class SlotTemplate(models.Model):
             models.CheckConstraint(condition=Q(weekday__lte=6), name="appointments_template_weekday"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.hall_id}:{self.item_code} {self.weekday} {self.start_time:%H:%M}"
+
 
 class Slot(models.Model):
     hall = models.ForeignKey(Hall, verbose_name=_("大厅"), on_delete=models.CASCADE, related_name="slots")
@@ -82,6 +85,9 @@ class Slot(models.Model):
             models.CheckConstraint(condition=Q(booked__lte=models.F("capacity")), name="appointments_slot_not_over"),
         ]
         indexes = [models.Index(fields=["hall", "item_code", "date"])]
+
+    def __str__(self) -> str:
+        return f"{self.item_code} {self.date} {self.start_time:%H:%M}"
 
     @property
     def remaining(self) -> int:
@@ -162,6 +168,9 @@ class QueueCounter(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["hall", "date", "prefix"], name="appointments_counter_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.hall_id} {self.date} {self.prefix}{self.last}"
+
 
 class QueueTicket(models.Model):
     hall = models.ForeignKey(Hall, verbose_name=_("大厅"), on_delete=models.CASCADE, related_name="tickets")
@@ -189,6 +198,9 @@ class QueueTicket(models.Model):
         constraints = [models.UniqueConstraint(fields=["hall", "date", "code"], name="appointments_ticket_unique")]
         indexes = [models.Index(fields=["hall", "date", "state"])]
 
+    def __str__(self) -> str:
+        return self.code
+
 
 class KioskDevice(models.Model):
     """A self-service terminal in a hall. A browser becomes this kiosk by entering the device's
@@ -203,6 +215,9 @@ class KioskDevice(models.Model):
     class Meta:
         verbose_name = _("自助终端")
         verbose_name_plural = _("自助终端")
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class KioskLoginState(models.TextChoices):
@@ -226,6 +241,9 @@ class KioskLogin(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     used_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"{self.device_id}:{self.pk} {self.state}"
+
 
 class KioskSmsCode(models.Model):
     """A six-digit SMS code for signing in at a kiosk by ID number; stored as a digest."""
@@ -236,3 +254,6 @@ class KioskSmsCode(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.device_id}:{self.pk}"

@@ -122,7 +122,7 @@ def slot_template_save(
         fields["item_code"] = [_("请填写事项编码")]
     if fields:
         raise ValidationFailed(code="template_invalid", fields=fields)
-    template, created = SlotTemplate.objects.update_or_create(
+    template, _created = SlotTemplate.objects.update_or_create(
         hall=hall,
         item_code=item_code.strip(),
         weekday=int(weekday),
