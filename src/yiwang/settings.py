@@ -122,6 +122,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "yiwang.identity.middleware.IdleTimeoutMiddleware",
+    "yiwang.appointments.middleware.KioskMiddleware",
     "yiwang.identity.middleware.MfaRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -538,3 +539,11 @@ if env("YIWANG_REPLICA_DATABASE_URL"):
     MIDDLEWARE = [MIDDLEWARE[0], "yiwang.core.replica.ReplicaPinMiddleware", *MIDDLEWARE[1:]]
     DATABASE_ROUTERS = ["yiwang.core.replica.ReplicaRouter"]
 # === end of branch scaleout's block ===========================================================
+
+# Appointments and kiosks (docs/appointments.md).
+YIWANG_APPOINTMENT_DAYS_AHEAD = env_int("YIWANG_APPOINTMENT_DAYS_AHEAD", 7)  # working days of slots
+YIWANG_APPOINTMENT_NO_SHOW_LIMIT = env_int("YIWANG_APPOINTMENT_NO_SHOW_LIMIT", 3)  # 0: never limited
+YIWANG_APPOINTMENT_NO_SHOW_DAYS = env_int("YIWANG_APPOINTMENT_NO_SHOW_DAYS", 90)
+YIWANG_KIOSK_IDLE_SECONDS = env_int("YIWANG_KIOSK_IDLE_SECONDS", 120)
+YIWANG_KIOSK_QR_SECONDS = env_int("YIWANG_KIOSK_QR_SECONDS", 120)
+YIWANG_KIOSK_SMS_SECONDS = env_int("YIWANG_KIOSK_SMS_SECONDS", 300)

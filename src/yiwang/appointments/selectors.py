@@ -11,6 +11,8 @@ from yiwang.appointments.models import (
     BookingState,
     Hall,
     KioskDevice,
+    KioskLogin,
+    KioskLoginState,
     QueueTicket,
     Slot,
     SlotTemplate,
@@ -157,3 +159,9 @@ def kiosk_device_get(*, device_id: int) -> KioskDevice:
     if device is None:
         raise NotFound(code="kiosk_not_found")
     return device
+
+
+def kiosk_login_expired(*, login_id: int) -> bool:
+    """Whether the kiosk's QR sign-in is gone or past its time (the kiosk then shows a new QR)."""
+    login = KioskLogin.objects.filter(pk=login_id).first()
+    return login is None or (login.state == KioskLoginState.PENDING and login.expires_at <= timezone.now())
