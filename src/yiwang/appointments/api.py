@@ -141,7 +141,7 @@ def _ticket_out(ticket: QueueTicket) -> dict:
 
 
 @router.get("/halls", auth=None, response=list[HallOut], summary="Halls taking bookings")
-def halls(request: HttpRequest):
+def appointment_halls(request: HttpRequest):
     return [
         {
             "id": h.pk,
@@ -154,7 +154,7 @@ def halls(request: HttpRequest):
 
 
 @router.get("/halls/{int:hall_id}/slots", auth=None, response={200: list[SlotOut], 404: ErrorOut}, summary="Slots")
-def slots(request: HttpRequest, hall_id: int, item: str = "", date_from: datetime.date | None = None):
+def appointment_slots(request: HttpRequest, hall_id: int, item: str = "", date_from: datetime.date | None = None):
     """Future slots of the hall (optionally of one item), for two weeks from ``date_from``."""
     hall = selectors.hall_get(hall_id=hall_id)
     return [_slot_out(s) for s in selectors.slot_list(hall_id=hall.pk, item_code=item, date_from=date_from)]
@@ -164,7 +164,7 @@ def slots(request: HttpRequest, hall_id: int, item: str = "", date_from: datetim
 
 
 @router.post("/bookings", response={201: BookingOut, **WRITE_ERRORS}, summary="Book a slot")
-def book(request: HttpRequest, payload: BookingIn, idempotency_key: str = Header("", alias="Idempotency-Key")):
+def appointment_book(request: HttpRequest, payload: BookingIn, idempotency_key: str = Header("", alias="Idempotency-Key")):
     """``409 slot_full``; ``422 slot_past`` / ``slot_holiday`` / ``duplicate_booking`` (one booking of
     an item per day) / ``no_show_limited``. The same idempotency key returns the first booking."""
     booking = services.booking_create(
@@ -177,23 +177,23 @@ def book(request: HttpRequest, payload: BookingIn, idempotency_key: str = Header
 
 
 @router.get("/bookings/mine", response={200: list[BookingOut], 401: ErrorOut}, summary="My bookings")
-def my_bookings(request: HttpRequest):
+def appointment_my_bookings(request: HttpRequest):
     return [_booking_out(b) for b in selectors.booking_list_mine(actor=request.auth)[:200]]
 
 
 @router.get("/bookings/{number}", response={200: BookingOut, **READ_ERRORS}, summary="One of my bookings")
-def booking_detail(request: HttpRequest, number: str):
+def appointment_detail(request: HttpRequest, number: str):
     return _booking_out(selectors.booking_get_mine(actor=request.auth, number=number))
 
 
 @router.post("/bookings/{number}/cancel", response={200: BookingOut, **WRITE_ERRORS}, summary="Cancel my booking")
-def booking_cancel(request: HttpRequest, number: str):
+def appointment_cancel(request: HttpRequest, number: str):
     booking = services.booking_cancel(actor=request.auth, number=number)
     return _booking_out(selectors.booking_get_mine(actor=request.auth, number=booking.number))
 
 
 @router.post("/bookings/{number}/change", response={200: BookingOut, **WRITE_ERRORS}, summary="Move my booking")
-def booking_change(request: HttpRequest, number: str, payload: ChangeIn):
+def appointment_change(request: HttpRequest, number: str, payload: ChangeIn):
     """To another slot of the same hall and item; the number stays."""
     booking = services.booking_change(actor=request.auth, number=number, slot_id=payload.slot_id)
     return _booking_out(selectors.booking_get_mine(actor=request.auth, number=booking.number))
@@ -203,7 +203,7 @@ def booking_change(request: HttpRequest, number: str, payload: ChangeIn):
 
 
 @router.get("/halls/{int:hall_id}/today", response={200: TodayOut, **READ_ERRORS}, summary="Today's queue (staff)")
-def hall_today(request: HttpRequest, hall_id: int):
+def appointment_hall_today(request: HttpRequest, hall_id: int):
     from yiwang.core.masking import mask_name
 
     today = selectors.hall_today(actor=request.auth, hall_id=hall_id)
@@ -225,13 +225,13 @@ def hall_today(request: HttpRequest, hall_id: int):
 
 
 @router.post("/halls/{int:hall_id}/check-in", response={201: TicketOut, **WRITE_ERRORS}, summary="Check a booking in")
-def check_in(request: HttpRequest, hall_id: int, payload: CheckInIn):
+def appointment_check_in(request: HttpRequest, hall_id: int, payload: CheckInIn):
     ticket = services.booking_check_in(actor=request.auth, hall_id=hall_id, number=payload.number)
     return Respond(201, _ticket_out(ticket))
 
 
 @router.post("/halls/{int:hall_id}/walk-in", response={201: TicketOut, **WRITE_ERRORS}, summary="Walk-in number")
-def walk_in(request: HttpRequest, hall_id: int, payload: WalkInIn):
+def appointment_walk_in(request: HttpRequest, hall_id: int, payload: WalkInIn):
     ticket = services.walk_in_issue(actor=request.auth, hall_id=hall_id, item_code=payload.item_code, name=payload.name)
     return Respond(201, _ticket_out(ticket))
 
@@ -239,7 +239,7 @@ def walk_in(request: HttpRequest, hall_id: int, payload: WalkInIn):
 @router.post(
     "/halls/{int:hall_id}/call-next", response={200: TicketOut, 204: None, **WRITE_ERRORS}, summary="Call next"
 )
-def call_next(request: HttpRequest, hall_id: int, payload: CallIn):
+def appointment_call_next(request: HttpRequest, hall_id: int, payload: CallIn):
     """The next waiting number (checked-in bookings first); ``204`` when nobody waits."""
     ticket = services.ticket_call_next(actor=request.auth, hall_id=hall_id, window_label=payload.window_label)
     if ticket is None:
