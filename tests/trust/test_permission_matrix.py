@@ -91,7 +91,17 @@ def parameters(world: World) -> dict[str, object]:
         "name": "reply",
         # supervision: the demo's drawn joint plan, a task of scjg_reviewer1's, ent01's grade
         **_supervision_values(world),
+        # appointments: the demo hall (市场监管局), citizen01's booking, the queue's call button
+        "hall_id": _first("appointments.Hall"),
+        "appointment_number": _appointment_number(world),
+        "queue_action": "call_next",
     }
+
+
+def _appointment_number(world: World) -> str:
+    from yiwang.appointments.models import Booking
+
+    return Booking.objects.filter(citizen=world.users["citizen01"]).values_list("number", flat=True).first() or "none"
 
 
 def _supervision_values(world: World) -> dict[str, object]:

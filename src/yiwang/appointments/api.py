@@ -164,7 +164,9 @@ def appointment_slots(request: HttpRequest, hall_id: int, item: str = "", date_f
 
 
 @router.post("/bookings", response={201: BookingOut, **WRITE_ERRORS}, summary="Book a slot")
-def appointment_book(request: HttpRequest, payload: BookingIn, idempotency_key: str = Header("", alias="Idempotency-Key")):
+def appointment_book(
+    request: HttpRequest, payload: BookingIn, idempotency_key: str = Header("", alias="Idempotency-Key")
+):
     """``409 slot_full``; ``422 slot_past`` / ``slot_holiday`` / ``duplicate_booking`` (one booking of
     an item per day) / ``no_show_limited``. The same idempotency key returns the first booking."""
     booking = services.booking_create(

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from yiwang.appointments import selectors, services
 from yiwang.appointments.middleware import COOKIE as KIOSK_COOKIE
@@ -54,6 +54,7 @@ def idle_seconds() -> int:
 # --- the citizen -------------------------------------------------------------------------------
 
 
+@require_GET
 def index(request: HttpRequest) -> HttpResponse:
     """Choose a hall and an item, then a slot; booking needs sign-in (the form says so)."""
     halls = list(selectors.hall_list())
@@ -93,6 +94,7 @@ def book(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def mine(request: HttpRequest) -> HttpResponse:
     bookings = list(selectors.booking_list_mine(actor=request.user)[:100])
     return render(request, "appointments/mine.html", {"bookings": bookings, "BookingState": BookingState})
@@ -106,6 +108,7 @@ def _my_booking(request, number):
 
 
 @login_required
+@require_GET
 def slip(request: HttpRequest, number: str) -> HttpResponse:
     """预约凭证: printable (print stylesheet, a print button)."""
     return render(request, "appointments/slip.html", {"booking": _my_booking(request, number)})
@@ -145,6 +148,7 @@ def change(request: HttpRequest, number: str) -> HttpResponse:
 # --- the hall screen (public) -------------------------------------------------------------------
 
 
+@require_GET
 def screen(request: HttpRequest, hall_id: int) -> HttpResponse:
     try:
         board = selectors.screen_board(hall_id=hall_id)
@@ -153,6 +157,7 @@ def screen(request: HttpRequest, hall_id: int) -> HttpResponse:
     return render(request, "appointments/screen.html", board)
 
 
+@require_GET
 def screen_board(request: HttpRequest, hall_id: int) -> HttpResponse:
     try:
         board = selectors.screen_board(hall_id=hall_id)
@@ -165,6 +170,7 @@ def screen_board(request: HttpRequest, hall_id: int) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def workbench(request: HttpRequest) -> HttpResponse:
     halls = selectors.halls_for_staff(actor=request.user)
     if not halls:
@@ -173,6 +179,7 @@ def workbench(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def queue(request: HttpRequest, hall_id: int) -> HttpResponse:
     try:
         today = selectors.hall_today(actor=request.user, hall_id=hall_id)
@@ -278,6 +285,7 @@ def _start_qr(request, device) -> dict:
 
 
 @never_cache
+@require_GET
 def kiosk_home(request: HttpRequest) -> HttpResponse:
     device, redirect_to = _kiosk_or_activate(request)
     if redirect_to:
@@ -291,6 +299,7 @@ def kiosk_home(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
+@require_GET
 def kiosk_poll(request: HttpRequest) -> HttpResponse:
     """htmx every 2 s from the QR page: 286 (stop polling) + redirect once the phone confirmed."""
     device = kiosk_device(request)
