@@ -31,6 +31,7 @@ PILLAR_APPS = frozenset(
         "analytics",
         "oversight",
         "messaging",
+        "appointments",
     }
 )
 PUBLIC_MODULES = frozenset({"services", "selectors", "events"})

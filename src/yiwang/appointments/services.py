@@ -373,13 +373,14 @@ def booking_change(*, actor, number: str, slot_id: int) -> Booking:
 
 
 def booking_reminders_send(*, now: datetime.datetime | None = None) -> int:
-    """The day-before reminder: every active booking of the next working day not reminded yet
-    gets the 预约提醒 (in-site and SMS). Idempotent (``reminded_at`` and the message dedupe key)."""
+    """The day-before reminder: every active booking of the next working day (after today: a
+    Friday reminds Monday's) not reminded yet gets the 预约提醒 (in-site and SMS). Idempotent
+    (``reminded_at`` and the message dedupe key)."""
     now = now or timezone.now()
     tomorrow = working_calendar().next_working_day(timezone.localdate(now))
     sent = 0
     ids = list(
-        Booking.objects.filter(state=BookingState.BOOKED, date__lte=tomorrow, date__gte=timezone.localdate(now))
+        Booking.objects.filter(state=BookingState.BOOKED, date__lte=tomorrow, date__gt=timezone.localdate(now))
         .filter(reminded_at__isnull=True)
         .values_list("pk", flat=True)
     )
