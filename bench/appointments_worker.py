@@ -28,11 +28,17 @@ def setup(args: dict) -> dict:
     from yiwang.identity.services import api_token_create, department_create, user_create
 
     clients, capacity = int(args.get("clients", 200)), int(args.get("capacity", 20))
+    root = user_create(
+        actor="bench:setup", username="bench_hall_root", password=f"Qz7!{secrets.token_urlsafe(16)}",
+        kind=User.Kind.STAFF, is_staff=True,
+    )  # fmt: skip
+    root.is_superuser = True
+    root.save(update_fields=["is_superuser"])
     department = department_create(
-        actor=None, name="基准市政务服务中心", code="BENCH-HALL", level=Department.Level.CITY,
+        actor=root, name="基准市政务服务中心", code="BENCH-HALL", level=Department.Level.CITY,
         kind=Department.Kind.AGENCY, region_code="320500",
     )  # fmt: skip
-    hall = services.hall_save(actor=None, department=department, name="基准大厅")
+    hall = services.hall_save(actor=root, department=department, name="基准大厅")
     slot = Slot.objects.create(
         hall=hall, item_code="BENCH-0001", item_name="基准事项", date=add_working_days(timezone.localdate(), 1),
         start_time=datetime.time(9), end_time=datetime.time(10), capacity=capacity,
@@ -41,7 +47,7 @@ def setup(args: dict) -> dict:
     tokens = []
     for n in range(clients):
         user = user_create(
-            actor=None,
+            actor="bench:setup",
             username=f"bench_citizen{n:03d}",
             password_hash=password_hash,
             kind=User.Kind.CITIZEN,
