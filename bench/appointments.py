@@ -20,6 +20,7 @@ from bench.core import (
     http_once,
     http_request,
     latency_figures,
+    preflight,
     run_module,
     web_server,
     workers_peak_mb,
@@ -80,6 +81,9 @@ def run(ctx: Context, target: Target) -> list[Row]:
     )
     server = opts.get("server", "sync")
     with web_server(target, server=server, workers=opts["web_workers"], threads=opts["threads"]) as (process, port):
+        status = preflight(port, "/api/v1/appointments/halls")
+        if status != 200:
+            return [Row("appointments", target.name, "slot race", 0, 0, unit="req", note=f"SKIPPED: HTTP {status}")]
         for _ in range(opts["web_workers"] * 2):  # every worker has loaded the application
             asyncio.run(http_once(port, "/api/v1/appointments/halls"))
         result = asyncio.run(burst(port, made["tokens"], made["slot"]))
