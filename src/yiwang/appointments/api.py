@@ -36,8 +36,8 @@ class SlotOut(Schema):
     item_code: str
     item_name: str
     date: datetime.date
-    start_time: datetime.time
-    end_time: datetime.time
+    start_time: str = Field(description="HH:MM, local time (Asia/Shanghai by default)")
+    end_time: str = Field(description="HH:MM, local time")
     capacity: int
     remaining: int
 
@@ -102,8 +102,8 @@ def _slot_out(slot: Slot) -> dict:
         "item_code": slot.item_code,
         "item_name": slot.item_name,
         "date": slot.date,
-        "start_time": slot.start_time,
-        "end_time": slot.end_time,
+        "start_time": f"{slot.start_time:%H:%M}",
+        "end_time": f"{slot.end_time:%H:%M}",
         "capacity": slot.capacity,
         "remaining": slot.remaining,
     }
