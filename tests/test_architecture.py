@@ -33,6 +33,8 @@ PILLAR_APPS = frozenset(
         "documents",
         "messaging",
         "payments",
+        "appointments",
+        "channels",
     }
 )
 PUBLIC_MODULES = frozenset({"services", "selectors", "events"})

@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "yiwang.payments",
     "oauth2_provider",
     "yiwang.oversight",
+    "yiwang.appointments",
 ]
 
 MIDDLEWARE = [
@@ -125,6 +126,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "yiwang.identity.middleware.IdleTimeoutMiddleware",
+    "yiwang.appointments.middleware.KioskMiddleware",
     "yiwang.identity.middleware.MfaRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -550,3 +552,10 @@ YIWANG_PAYMENTS = {
     "paysim_public_key": env("YIWANG_PAYSIM_PUBLIC_KEY", ""),
     "paysim_key_file": env("YIWANG_PAYSIM_KEY_FILE", str(VAR_DIR / "paysim.key")),
 }
+# Appointments and kiosks (docs/appointments.md).
+YIWANG_APPOINTMENT_DAYS_AHEAD = env_int("YIWANG_APPOINTMENT_DAYS_AHEAD", 7)  # working days of slots
+YIWANG_APPOINTMENT_NO_SHOW_LIMIT = env_int("YIWANG_APPOINTMENT_NO_SHOW_LIMIT", 3)  # 0: never limited
+YIWANG_APPOINTMENT_NO_SHOW_DAYS = env_int("YIWANG_APPOINTMENT_NO_SHOW_DAYS", 90)
+YIWANG_KIOSK_IDLE_SECONDS = env_int("YIWANG_KIOSK_IDLE_SECONDS", 120)
+YIWANG_KIOSK_QR_SECONDS = env_int("YIWANG_KIOSK_QR_SECONDS", 120)
+YIWANG_KIOSK_SMS_SECONDS = env_int("YIWANG_KIOSK_SMS_SECONDS", 300)

@@ -878,3 +878,46 @@ PAYMENTS_ROWS = {
     ),
 }
 TABLE.update(PAYMENTS_ROWS)
+
+# --- appointments ------------------------------------------------------------------------------
+# The demo hall is the 市场监管局's: its clerk, head and department admin (and the city admin,
+# with descendants) work its queue; only a window clerk calls numbers. citizen01 holds a booking.
+# Booking is a person's own: staff accounts are refused (403); another's booking is a 404 for all.
+# The hall screen, the slots and the kiosk's start pages are public (a browser without the kiosk
+# cookie is sent to the activation page).
+HALL_STAFF = (CLERK, HEAD, DEPT_ADMIN, CITY_ADMIN)
+BOOKING = {"number": "appointment_number"}
+APPOINTMENT_ROWS = {
+    "api:appointment_halls": row(GET=everyone()),
+    "api:appointment_slots": row(GET=everyone()),
+    "api:appointment_book": row(POST=signed_in(FORBIDDEN, citizen=OK, enterprise_agent=OK)),  # staff: 403 citizen_only
+    "api:appointment_my_bookings": row(GET=signed_in(EMPTY, citizen=OK)),
+    "api:appointment_detail": row(GET=signed_in(NOT_FOUND, citizen=OK), kwargs=BOOKING),
+    "api:appointment_cancel": row(POST=signed_in(NOT_FOUND, citizen=OK), kwargs=BOOKING),
+    "api:appointment_change": row(POST=signed_in(NOT_FOUND, citizen=OK), kwargs=BOOKING),
+    "api:appointment_hall_today": row(GET=only(HALL_STAFF)),
+    "api:appointment_check_in": row(POST=only(HALL_STAFF), json={"number": "$appointment_number"}),  # 409 not today
+    "api:appointment_walk_in": row(POST=only(HALL_STAFF)),  # the sample item: 422 past the gate
+    "api:appointment_call_next": row(
+        POST=step(CLERK, hidden_from=(*PUBLIC_ACCOUNTS, REVIEWER, AUDITOR)), json={"window_label": "1"}
+    ),
+    "appointments:index": row(GET=everyone(), POST=refused()),
+    "appointments:book": action(signed_in()),  # refusals come back as a message on the slots page
+    "appointments:mine": row(GET=signed_in(), POST=refused(anonymous=LOGIN)),
+    "appointments:slip": row(GET=signed_in(NOT_FOUND, citizen=OK), POST=refused(anonymous=LOGIN), kwargs=BOOKING),
+    "appointments:cancel": action(signed_in(NOT_FOUND, citizen=OK), kwargs=BOOKING),
+    "appointments:change": page(signed_in(NOT_FOUND, citizen=OK), kwargs=BOOKING),
+    "appointments:screen": row(GET=everyone(), POST=refused()),
+    "appointments:screen_board": row(GET=everyone(), POST=refused()),
+    "appointments_workbench:index": row(GET=only(HALL_STAFF), POST=refused(anonymous=LOGIN)),
+    "appointments_workbench:queue": row(GET=only(HALL_STAFF), POST=refused(anonymous=LOGIN)),
+    "appointments_workbench:action": action(only(HALL_STAFF), kwargs={"action": "queue_action"}),
+    "kiosk:home": row(GET=everyone(), POST=refused()),
+    "kiosk:activate": page(everyone()),
+    "kiosk:poll": row(GET=everyone(NOT_FOUND), POST=refused()),  # no kiosk cookie
+    "kiosk:scan": page(signed_in(NOT_FOUND)),  # the sample token is no pending QR sign-in
+    "kiosk:sms": page(everyone()),
+    "kiosk:logout": row(GET=refused(), POST=everyone()),
+    "kiosk:bookings": page(signed_in()),
+}
+TABLE.update(APPOINTMENT_ROWS)

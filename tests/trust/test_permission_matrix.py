@@ -100,6 +100,10 @@ def parameters(world: World) -> dict[str, object]:
         # messaging: the 市场监管局's department group, its agenda file, the demo's work instruction
         **_staff_messaging_values(world),
         **_payments_values(world),
+        # appointments: the demo hall (市场监管局), citizen01's booking, the queue's call button
+        "hall_id": _first("appointments.Hall"),
+        "appointment_number": _appointment_number(world),
+        "queue_action": "call_next",
     }
 
 
@@ -152,6 +156,12 @@ def _payments_values(world: World) -> dict[str, object]:
         "reconciliation_report_id": 1,  # no report in the demo: the row's 404 for all
         "channel": "paysim",
     }
+
+
+def _appointment_number(world: World) -> str:
+    from yiwang.appointments.models import Booking
+
+    return Booking.objects.filter(citizen=world.users["citizen01"]).values_list("number", flat=True).first() or "none"
 
 
 def _supervision_values(world: World) -> dict[str, object]:

@@ -58,6 +58,12 @@ DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     "real_name_verify_user": (5, 3600),
     # 共享交换网关: refused reads per consuming system (each one is written to the evidence log).
     "exchange_refusal": (100, 60),
+    # 自助终端 (appointments): SMS sign-in codes per ID number and per kiosk, wrong codes per
+    # ID number, and wrong activation codes per client IP.
+    "kiosk_sms_id": (3, 900),
+    "kiosk_sms_device": (30, 900),
+    "kiosk_sms_verify": (5, 900),
+    "kiosk_activate_ip": (10, 900),
 }
 
 
