@@ -55,7 +55,6 @@ def _county_item(admin):
 def load(actor=None):
     from yiwang.cases import selectors as case_selectors
     from yiwang.cases import services as case_services
-    from yiwang.cases.models import Channel
     from yiwang.channels import selectors, services
     from yiwang.identity.models import Department, User
 
