@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "yiwang.demo",
     "yiwang.evaluation",
     "yiwang.sso",
+    "yiwang.analytics",
     "oauth2_provider",
 ]
 

@@ -28,6 +28,7 @@ urlpatterns = [
     path("hotline/", include("yiwang.hotline.portal_urls")),
     path("supervision/", include("yiwang.supervision.urls")),
     path("workbench/supervision/", include("yiwang.supervision.workbench_urls")),
+    path("workbench/dashboards/", include("yiwang.analytics.urls")),
     path("workbench/", include("yiwang.workbench.urls")),
     path("accounts/", include("yiwang.identity.urls", namespace="identity")),
     path("", include("yiwang.sso.urls")),
