@@ -4,7 +4,8 @@ department's head — and a hotline agent; data made through the apps' real serv
 
 from dataclasses import dataclass
 
-from yiwang.cases.tests.factories import FORM, build_world as build_cases_world
+from yiwang.cases.tests.factories import FORM
+from yiwang.cases.tests.factories import build_world as build_cases_world
 from yiwang.identity.models import Role, User
 from yiwang.identity.tests.tree import make_staff
 
