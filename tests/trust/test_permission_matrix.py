@@ -91,6 +91,7 @@ def parameters(world: World) -> dict[str, object]:
         "name": "reply",
         # supervision: the demo's drawn joint plan, a task of scjg_reviewer1's, ent01's grade
         **_supervision_values(world),
+        "panel_code": "cases_volume",  # analytics
     }
 
 

@@ -128,6 +128,13 @@ def dashboard_scopes(*, actor, city: City | None = None) -> list[Scope]:
     return scopes
 
 
+def has_dashboard(*, actor) -> bool:
+    """Whether the actor sees any dashboard (for a link; no query beyond the role grants)."""
+    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        return False
+    return actor.is_superuser or any(g.role in VIEWER_ROLES for g in actor_grants(actor=actor, remember=True))
+
+
 def scope_resolve(*, actor, key: str | None = None, city: City | None = None) -> Scope:
     """The scope ``key`` ("city", "district:610302", "department:SCJG") if the actor may see
     it, else their widest; ``NotFound`` when they may see none or not this one."""

@@ -14,6 +14,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
 from yiwang.analytics import registry, selectors, services
 from yiwang.analytics.models import Direction
@@ -69,6 +70,7 @@ def _geojson_url() -> str:
 
 
 @login_required
+@require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The leader's dashboard: every panel as a chart, the district map, the alerts."""
     context = _context(request)
@@ -78,6 +80,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def screen(request: HttpRequest) -> HttpResponse:
     """The big screen (一屏掌控, 1920×1080, dark): the same panels, refreshed every minute."""
     context = _context(request)
@@ -86,6 +89,7 @@ def screen(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def panel_xlsx(request: HttpRequest, code: str) -> HttpResponse:
     """One panel's figures (in the scope asked for) as an Excel sheet."""
     from openpyxl import Workbook
