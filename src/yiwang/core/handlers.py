@@ -67,10 +67,9 @@ def bearer_api_middleware(middleware: list[str]) -> list[str]:
 
 
 def is_bearer_api_call(environ) -> bool:
-    return (
-        environ.get("PATH_INFO", "").startswith(API_PREFIX)
-        and environ.get("HTTP_AUTHORIZATION", "")[:7].lower() == "bearer "
-    )
+    return environ.get("PATH_INFO", "").startswith(API_PREFIX) and environ.get("HTTP_AUTHORIZATION", "")[
+        :7
+    ].lower() == "bearer "
 
 
 class _BearerApiHandler(WSGIHandler):
