@@ -36,6 +36,27 @@ from bench.core import (
 
 CASES = 1_000_000
 TICKETS = 1_000_000
+PANELS = (
+    "cases_volume",
+    "cases_states",
+    "cases_sla",
+    "cases_rates",
+    "licenses",
+    "evaluation",
+    "hotline_volume",
+    "hotline_hotspots",
+    "hotline_satisfaction",
+    "supervision_coverage",
+    "credit_grades",
+    "exchange_reads",
+)
+
+
+def requests() -> dict[str, str]:
+    """The panel endpoints measured (a city operator's view), and the district map."""
+    paths = {code: f"/api/v1/analytics/panels/{code}?scope=city" for code in PANELS}
+    paths["district_map"] = "/api/v1/analytics/panels/district_map?scope=city&indicator=hotline.received"
+    return paths
 
 
 def _page_request(port: int, path: str, cookie: str, connection: str = "keep-alive") -> bytes:
@@ -106,8 +127,6 @@ def _measure_page(ctx: Context, target: Target, path: str, cookie: str) -> Row:
 
 @benchmark("analytics", "dashboard page and panel endpoints over 1M cases + 1M tickets (rollups), × bare floor")
 def run(ctx: Context, target: Target) -> list[Row]:
-    from bench.analytics_worker import requests
-
     cases = int(ctx.options.get("analytics_cases", CASES))
     tickets = int(ctx.options.get("analytics_tickets", TICKETS))
     setup = run_module(

@@ -18,26 +18,7 @@ import django
 
 django.setup()
 
-PANELS = (
-    "cases_volume",
-    "cases_states",
-    "cases_sla",
-    "cases_rates",
-    "licenses",
-    "evaluation",
-    "hotline_volume",
-    "hotline_hotspots",
-    "hotline_satisfaction",
-    "supervision_coverage",
-    "credit_grades",
-    "exchange_reads",
-)
-
-
-def requests() -> dict[str, str]:
-    paths = {code: f"/api/v1/analytics/panels/{code}?scope=city" for code in PANELS}
-    paths["district_map"] = "/api/v1/analytics/panels/district_map?scope=city&indicator=hotline.received"
-    return paths
+from bench.analytics import requests  # noqa: E402
 
 
 def _seed_tickets(total: int, *, departments: list[int]) -> None:

@@ -21,6 +21,7 @@ def _signed_in(new_page, base, user, width, height=1080):
     session[mfa.SESSION_VERIFIED] = True  # the operator is an admin: as after a TOTP check
     session.save()
     page = new_page(width, height)
+    page.set_default_timeout(90_000)  # a dozen charts, each fetching its data: slow on a busy machine
     page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base}])
     return page
 
