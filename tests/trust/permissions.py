@@ -661,7 +661,8 @@ ANALYTICS_ROWS = {
     "api:analytics_scopes": row(GET=DASHBOARD_VIEWERS),
     "api:analytics_panels": row(GET=DASHBOARD_VIEWERS),
     "api:analytics_panel": row(GET=DASHBOARD_VIEWERS, kwargs=PANEL),
-    "api:analytics_thresholds": row(GET=DASHBOARD_VIEWERS),
+    # the demo's thresholds are the city's: a department's viewers get an empty list
+    "api:analytics_thresholds": row(GET=only(CITY_ADMIN, **{HEAD: EMPTY, DEPT_ADMIN: EMPTY})),
     "api:analytics_threshold_save": row(POST=only(CITY_ADMIN)),
 }
 TABLE.update(ANALYTICS_ROWS)
