@@ -73,6 +73,10 @@ async def _once(port: int, request: bytes) -> int:
             conn[1].close()
 
 
+async def _warm(port: int, request: bytes, count: int) -> None:
+    await asyncio.gather(*(_once(port, request) for _ in range(count)), return_exceptions=True)
+
+
 def _measure_page(ctx: Context, target: Target, path: str, cookie: str) -> Row:
     """``measure_load`` for a page behind a session cookie (the core helper sends bearer
     tokens, which pages do not take)."""
@@ -95,7 +99,7 @@ def _measure_page(ctx: Context, target: Target, path: str, cookie: str) -> Row:
         if status != 200:
             return Row("analytics", target.name, f"GET {path}", 0, 0, unit="req", note=f"SKIPPED: HTTP {status}")
         first = _page_request(port, path, cookie, "close")
-        asyncio.run(asyncio.wait([asyncio.ensure_future(_once(port, first)) for _ in range(2 * opts["web_workers"])]))
+        asyncio.run(_warm(port, first, 2 * opts["web_workers"]))
         result = asyncio.run(
             load(
                 port,

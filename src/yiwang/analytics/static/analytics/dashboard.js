@@ -98,6 +98,7 @@
   function drawMap(el) {
     var select = document.querySelector("[data-map-select]");
     var indicator = select ? select.value : "cases.submitted";
+    el.setAttribute("data-rendered", "0");
     var xlsx = document.querySelector("[data-map-xlsx]");
     if (xlsx) {
       xlsx.href = xlsx.href.replace(/([?&])indicator=[^&]*/, "$1").replace(/[?&]$/, "") + "&indicator=" + encodeURIComponent(indicator);
