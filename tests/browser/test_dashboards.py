@@ -38,8 +38,8 @@ def test_dashboard_and_big_screen_render_charts(live_server, new_page, requests_
     problems = []
 
     page = _signed_in(new_page, base, world.operator, 1920)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on("console", lambda m: m.type == "error" and problems.append(m.text))
+    page.on("pageerror", lambda e: problems.append(f"page {e} {e.stack}"))
+    page.on("console", lambda m: m.type == "error" and problems.append(f"page {m.text} {m.location}"))
     page.goto(f"{base}/workbench/dashboards/?scope=city")
     page.wait_for_function(RENDERED)
     assert page.locator("[data-panel] canvas").count() >= 10
@@ -60,7 +60,8 @@ def test_dashboard_and_big_screen_render_charts(live_server, new_page, requests_
     page.screenshot(path=str(tmp_path / "dashboard-1920.png"), full_page=True)
 
     screen = _signed_in(new_page, base, world.operator, 1920)
-    screen.on("pageerror", lambda e: problems.append(str(e)))
+    screen.on("pageerror", lambda e: problems.append(f"screen {e} {e.stack}"))
+    screen.on("console", lambda m: m.type == "error" and problems.append(f"screen {m.text} {m.location}"))
     screen.goto(f"{base}/workbench/dashboards/screen/?scope=city")
     screen.wait_for_function(RENDERED)
     assert screen.evaluate("document.body.dataset.theme") == "dark"
@@ -68,13 +69,14 @@ def test_dashboard_and_big_screen_render_charts(live_server, new_page, requests_
     screen.screenshot(path=str(tmp_path / "screen-1920.png"))
 
     phone = _signed_in(new_page, base, world.head, 375, 800)
-    phone.on("pageerror", lambda e: problems.append(str(e)))
+    phone.on("pageerror", lambda e: problems.append(f"phone {e} {e.stack}"))
+    phone.on("console", lambda m: m.type == "error" and problems.append(f"phone {m.text} {m.location}"))
     phone.goto(f"{base}/workbench/dashboards/")
     phone.wait_for_function(RENDERED)
     assert phone.evaluate("document.documentElement.scrollWidth <= 375")
     phone.screenshot(path=str(tmp_path / "dashboard-375.png"), full_page=True)
 
-    assert problems == []
+    assert problems == [], problems
     assert requests_seen.foreign() == []
     for name in ("dashboard-1920.png", "screen-1920.png", "dashboard-375.png"):
         assert (tmp_path / name).stat().st_size > 10_000
