@@ -43,17 +43,25 @@ def drill_url(panel) -> str:
 def _context(request: HttpRequest) -> dict:
     city = selectors.city_structure()
     scope = _scope(request, city)
-    panels = [
-        {"panel": panel, "drill": drill_url(panel), "api": reverse("api:analytics_panel", kwargs={"code": panel.code})}
-        for panel in registry.panels()
-    ]
+    levels = selectors.threshold_levels(scope=scope)
+    rank = {"green": 0, "yellow": 1, "red": 2}
+    panels = []
+    for panel in registry.panels():
+        lights = [levels[code] for code in panel.indicators if code in levels]
+        panels.append(
+            {
+                "panel": panel,
+                "drill": drill_url(panel),
+                "api": reverse("api:analytics_panel", kwargs={"code": panel.code}),
+                "light": max(lights, key=lambda level: rank.get(level, 0)) if lights else "",
+            }
+        )
     return {
         "scope": scope,
         "scopes": selectors.dashboard_scopes(actor=request.user, city=city),
         "panels": panels,
         "map_indicators": selectors.map_indicators(),
         "map_api": reverse("api:analytics_panel", kwargs={"code": "district_map"}),
-        "levels": selectors.threshold_levels(scope=scope),
         "config": {
             "scope": scope.key,
             "geojson": _geojson_url(),
