@@ -116,7 +116,8 @@
         backgroundColor: dark ? "#0c1f3a" : "#ffffff",
         tooltip: { trigger: "item", formatter: function (p) {
           var v = p.data ? p.data.value : null;
-          return (names[p.name] || p.name) + ":" + (v === null || v === undefined ? "—" : (data.rate ? percent(v) : v));
+          var none = v === null || v === undefined || v === "-";
+          return (names[p.name] || p.name) + ":" + (none ? "—" : (data.rate ? percent(v) : v));
         } },
         visualMap: {
           min: 0, max: max || 1, calculable: true, left: 8, bottom: 8, text: [data.indicator_label, ""],
@@ -126,9 +127,12 @@
         series: [{
           type: "map", map: "yiwang-city", nameProperty: "code", roam: false,
           label: { show: true, color: "#111", formatter: function (p) { return names[p.name] || p.name; } },
-          data: data.districts.map(function (d) { return { name: d.code, value: d.visible ? d.value : null }; })
+          // "-" is ECharts' own "no value" (a null breaks the visual map's lookup)
+          data: data.districts.map(function (d) {
+            return { name: d.code, value: d.visible && d.value !== null ? d.value : "-" };
+          })
         }]
-      }, true);
+      });  // merged, not replaced: re-creating the geo component mid-frame throws inside ECharts
       el.setAttribute("data-rendered", "1");
     }).catch(function () { el.setAttribute("data-rendered", "error"); });
   }
