@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "yiwang.documents",
     "yiwang.channels",
     "yiwang.payments",
+    "yiwang.analytics",
     "oauth2_provider",
     "yiwang.oversight",
     "yiwang.appointments",

@@ -35,6 +35,7 @@ urlpatterns = [
     path("appointments/", include("yiwang.appointments.urls")),
     path("workbench/appointments/", include("yiwang.appointments.workbench_urls")),
     path("kiosk/", include("yiwang.appointments.kiosk_urls")),
+    path("workbench/dashboards/", include("yiwang.analytics.urls")),
     path("workbench/", include("yiwang.workbench.urls")),
     path("accounts/", include("yiwang.identity.urls", namespace="identity")),
     path("", include("yiwang.sso.urls")),

@@ -921,3 +921,23 @@ APPOINTMENT_ROWS = {
     "kiosk:bookings": page(signed_in()),
 }
 TABLE.update(APPOINTMENT_ROWS)
+
+# --- analytics ---------------------------------------------------------------------------------
+# The dashboards are for leaders and operators: the department head and admin see their
+# department (the 市场监管局), the city admin and the superuser the whole city; everyone else gets
+# 404. Thresholds (三色预警) are set by the city admin only (the sample body is refused: 422).
+DASHBOARD_VIEWERS = only(HEAD, DEPT_ADMIN, CITY_ADMIN)
+PANEL = {"code": "panel_code"}
+ANALYTICS_ROWS = {
+    "analytics:dashboard": row(GET=DASHBOARD_VIEWERS, POST=refused(anonymous=LOGIN)),
+    "analytics:screen": row(GET=DASHBOARD_VIEWERS, POST=refused(anonymous=LOGIN)),
+    "analytics:panel_xlsx": row(GET=DASHBOARD_VIEWERS, POST=refused(anonymous=LOGIN), kwargs=PANEL),
+    "analytics:thresholds": row(GET=DASHBOARD_VIEWERS, POST=only(CITY_ADMIN)),
+    "api:analytics_scopes": row(GET=DASHBOARD_VIEWERS),
+    "api:analytics_panels": row(GET=DASHBOARD_VIEWERS),
+    "api:analytics_panel": row(GET=DASHBOARD_VIEWERS, kwargs=PANEL),
+    # the demo's thresholds are the city's: a department's viewers get an empty list
+    "api:analytics_thresholds": row(GET=only(CITY_ADMIN, **{HEAD: EMPTY, DEPT_ADMIN: EMPTY})),
+    "api:analytics_threshold_save": row(POST=only(CITY_ADMIN)),
+}
+TABLE.update(ANALYTICS_ROWS)

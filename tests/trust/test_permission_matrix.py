@@ -104,6 +104,7 @@ def parameters(world: World) -> dict[str, object]:
         "hall_id": _first("appointments.Hall"),
         "appointment_number": _appointment_number(world),
         "queue_action": "call_next",
+        "panel_code": "cases_volume",  # analytics
     }
 
 

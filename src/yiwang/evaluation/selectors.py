@@ -442,3 +442,31 @@ def _good_rates(*, actor, group: str, since, until) -> dict:
     key = "item_code" if group == "item" else "department_id"
     counted = ratings.values(key).annotate(total=Count("pk"), good=Count("pk", filter=Q(level__in=GOOD_LEVELS)))
     return {row[key]: _ratio(row["good"], row["total"]) for row in counted}
+
+
+# --- Figures for the dashboards' rollups (analytics) --------------------------------------------
+
+
+def rating_daily_figures(*, since, until) -> list[dict]:
+    """Valid ratings (好差评) per department and local rating day in ``[since, until)``: one
+    grouped query for the analytics rollup. Keys: ``department_id, region_code, day, rated, good``."""
+    from django.db.models.functions import TruncDate
+
+    rows = (
+        Rating.objects.filter(rated_at__gte=since, rated_at__lt=until)
+        .exclude(validity=RatingValidity.INVALID)
+        .annotate(day=TruncDate("rated_at"))
+        .values("department_id", "department__region_code", "day")
+        .annotate(rated=Count("id"), good=Count("id", filter=Q(level__in=GOOD_LEVELS)))
+        .order_by()
+    )
+    return [
+        {
+            "department_id": row["department_id"],
+            "region_code": row["department__region_code"] or "",
+            "day": row["day"],
+            "rated": row["rated"],
+            "good": row["good"],
+        }
+        for row in rows
+    ]

@@ -112,3 +112,39 @@ def dispute_get(*, actor, id) -> DataDispute:
         return disputes_for_actor(actor=actor).get(pk=int(id))
     except (DataDispute.DoesNotExist, TypeError, ValueError):
         raise NotFound(_("未找到该异议。"), code="dispute_not_found") from None
+
+
+# --- Figures for the dashboards' rollups (analytics) --------------------------------------------
+
+
+def exchange_daily_figures(*, since, until) -> list[dict]:
+    """Registry reads through the gateway (evidence-log rows) per consuming department and
+    local day in ``[since, until)`` (answered reads only, not refusals): one grouped query for
+    the analytics rollup. Keys: ``department_id, region_code, day, reads``. No personal data."""
+    from django.db.models import Count
+    from django.db.models.functions import TruncDate
+
+    from yiwang.identity.models import Department
+
+    rows = list(
+        ExchangeLog.objects.filter(created_at__gte=since, created_at__lt=until, outcome="ok")
+        .annotate(day=TruncDate("created_at"))
+        .values("department_id", "day")
+        .annotate(reads=Count("id"))
+        .order_by()
+    )
+    # The log's department is a loose reference (no constraint): resolve regions separately.
+    regions = dict(
+        Department.objects.filter(pk__in={row["department_id"] for row in rows if row["department_id"]}).values_list(
+            "pk", "region_code"
+        )
+    )
+    return [
+        {
+            "department_id": row["department_id"],
+            "region_code": regions.get(row["department_id"], ""),
+            "day": row["day"],
+            "reads": row["reads"],
+        }
+        for row in rows
+    ]

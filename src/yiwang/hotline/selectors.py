@@ -310,3 +310,49 @@ def may_use_workbench(*, actor) -> bool:
     from yiwang.identity.selectors import actor_grants
 
     return actor.is_superuser or bool(member_roles(actor)) or bool(actor_grants(actor=actor))
+
+
+# --- Figures for the dashboards' rollups (analytics) --------------------------------------------
+
+
+def ticket_daily_figures(*, since, until) -> list[dict]:
+    """Tickets per handling department, region and local intake day in ``[since, until)``: one
+    grouped query for the analytics rollup. Keys: ``department_id, region_code, day, received,
+    rated`` (with a follow-up satisfaction), ``satisfied`` (满意 or 基本满意). No personal data."""
+    from django.db.models import Count
+    from django.db.models.functions import TruncDate
+
+    rows = (
+        Ticket.objects.filter(created_at__gte=since, created_at__lt=until, duplicate_of__isnull=True)
+        .annotate(day=TruncDate("created_at"))
+        .values("department_id", "region_code", "day")
+        .annotate(
+            received=Count("id"),
+            rated=Count("id", filter=Q(satisfaction__isnull=False)),
+            satisfied=Count("id", filter=Q(satisfaction__gte=Ticket.Satisfaction.BASIC)),
+        )
+        .order_by()
+    )
+    return [dict(row, region_code=(row["region_code"] or "")[:6]) for row in rows]
+
+
+def hotspot_figures() -> list[dict]:
+    """Open hotspots (未诉先办) now, per region, department and category: one grouped query for
+    the analytics rollup. Keys: ``department_id, region_code, category, count``."""
+    from django.db.models import Count
+
+    rows = (
+        Hotspot.objects.filter(status=Hotspot.Status.OPEN)
+        .values("department_id", "region_code", "category__name")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return [
+        {
+            "department_id": row["department_id"],
+            "region_code": (row["region_code"] or "")[:6],
+            "category": row["category__name"] or "",
+            "count": row["count"],
+        }
+        for row in rows
+    ]

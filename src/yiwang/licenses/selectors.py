@@ -270,3 +270,42 @@ def license_registry_rows(*, identifiers: list[str]) -> list[dict]:
             }
         )
     return rows
+
+
+# --- Figures for the dashboards' rollups (analytics) --------------------------------------------
+
+
+def license_daily_figures(*, since: datetime.date, until: datetime.date) -> list[dict]:
+    """Licenses issued per issuing department and issue day in ``[since, until)``, and
+    presentations verified (opened by a verifier, 亮证核验) per issuer and local day: two grouped
+    queries for the analytics rollup. Keys: ``department_id, region_code, day, issued, verified``."""
+    from collections import defaultdict
+
+    from django.db.models import Count
+    from django.db.models.functions import TruncDate
+
+    out: dict = defaultdict(lambda: {"issued": 0, "verified": 0})
+    issued = (
+        License.objects.filter(issue_date__gte=since, issue_date__lt=until)
+        .values("issuer_id", "issuer__region_code", "issue_date")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in issued:
+        out[(row["issuer_id"], row["issuer__region_code"], row["issue_date"])]["issued"] += row["n"]
+    start = timezone.make_aware(datetime.datetime.combine(since, datetime.time.min))
+    end = timezone.make_aware(datetime.datetime.combine(until, datetime.time.min))
+    verified = (
+        PresentationView.objects.filter(viewed_at__gte=start, viewed_at__lt=end)
+        .annotate(day=TruncDate("viewed_at"))
+        .values("presentation__license__issuer_id", "presentation__license__issuer__region_code", "day")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in verified:
+        key = (row["presentation__license__issuer_id"], row["presentation__license__issuer__region_code"], row["day"])
+        out[key]["verified"] += row["n"]
+    return [
+        {"department_id": dept, "region_code": region or "", "day": day, **counts}
+        for (dept, region, day), counts in out.items()
+    ]

@@ -250,3 +250,37 @@ def repairs_for_actor(*, actor) -> QuerySet[CreditRepair]:
     if actor.enterprise_uscc:
         return CreditRepair.objects.filter(uscc=actor.enterprise_uscc)
     return CreditRepair.objects.none()
+
+
+# --- Figures for the dashboards' rollups (analytics) --------------------------------------------
+
+
+def supervision_figures() -> dict:
+    """Supervision now, for the analytics rollup (grouped queries, no personal data):
+    ``coverage`` — per lead department of the drawn plans, ``drawn`` inspections and
+    ``inspected`` ones (recorded or published): 双随机 coverage; ``grades`` — how many entities
+    hold each credit grade (A–D), city-wide."""
+    from django.db.models import Count, Q
+
+    coverage = (
+        Inspection.objects.filter(plan__status=DrawPlan.Status.DRAWN)
+        .values("plan__lead_department_id", "plan__lead_department__region_code")
+        .annotate(
+            drawn=Count("id"),
+            inspected=Count("id", filter=~Q(status=Inspection.Status.ASSIGNED)),
+        )
+        .order_by()
+    )
+    grades = CreditGrade.objects.values("grade").annotate(count=Count("id")).order_by()
+    return {
+        "coverage": [
+            {
+                "department_id": row["plan__lead_department_id"],
+                "region_code": row["plan__lead_department__region_code"] or "",
+                "drawn": row["drawn"],
+                "inspected": row["inspected"],
+            }
+            for row in coverage
+        ],
+        "grades": [{"grade": row["grade"], "count": row["count"]} for row in grades],
+    }

@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from yiwang.analytics import selectors as analytics_selectors
 from yiwang.catalog import selectors as catalog_selectors
 from yiwang.core import health
 from yiwang.core.calendar import holiday_missing_message, holiday_years_missing
@@ -130,6 +131,14 @@ def _tools(user) -> list[dict]:
                 "url": reverse("oversight:list"),
                 "name": _("督查督办"),
                 "description": _("重点任务红黄绿灯、晒进度、审核催办、节点时间轴和部门月度排名。"),
+            }
+        )
+    if analytics_selectors.has_dashboard(actor=user):
+        tools.append(
+            {
+                "url": reverse("analytics:dashboard"),
+                "name": _("数据看板"),
+                "description": _("办件、证照、好差评、12345、监管和共享交换的指标图表、大屏和三色预警。"),
             }
         )
     if user.is_staff:
