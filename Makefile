@@ -5,6 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# pytest-xdist workers for `make test` / `make fuzz`: one per core (`auto`); `PYTEST_WORKERS=0` runs in one process.
+PYTEST_WORKERS ?= auto
 
 .PHONY: demo test install lint fmt bench docs clean fuzz
 
@@ -29,14 +31,15 @@ demo: install
 	$(BIN)/yiwang serve --host $(HOST) --port $(PORT)
 
 # 2. Run the whole test suite (lint, unit, integration, browser). Set DATABASE_URL for PostgreSQL.
+#    Skip the browser and slow tests locally: make test PYTEST_ARGS="-m 'not browser and not slow'"
 test: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/yiwang makemigrations --check --dry-run
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # Long API fuzzing run (nightly): many examples per operation and role, schemathesis' coverage phase.
 fuzz: install
-	YIWANG_FUZZ_EXAMPLES=$${YIWANG_FUZZ_EXAMPLES:-200} YIWANG_FUZZ_COVERAGE=1 $(BIN)/pytest tests/trust/test_api_fuzz.py -q $(PYTEST_ARGS)
+	YIWANG_FUZZ_EXAMPLES=$${YIWANG_FUZZ_EXAMPLES:-200} YIWANG_FUZZ_COVERAGE=1 $(BIN)/pytest -n $(PYTEST_WORKERS) tests/trust/test_api_fuzz.py -q $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check src tests bench
