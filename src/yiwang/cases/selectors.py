@@ -896,6 +896,8 @@ def real_name_level_shortfall(*, version, applicant) -> int:
     if needed <= 1 or getattr(applicant, "kind", "") == User.Kind.STAFF:
         return 0
     return needed if (getattr(applicant, "real_name_level", 1) or 1) < needed else 0
+
+
 # --- Figures for the dashboards' rollups (analytics) --------------------------------------------
 
 

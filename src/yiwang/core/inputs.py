@@ -100,3 +100,16 @@ def ensure_storable(data, *, field: str) -> None:
     For services that store client JSON: the defence behind the input layer."""
     problems, too_deep = json_problems(data, root=field)
     refuse(problems, too_deep=too_deep)
+
+
+def clean_text(value, *, field: str, required: bool = False, max_length: int = 4000) -> str:
+    """A free-text input made storable: stripped (a non-string is turned into its text), refused
+    with a message naming ``field`` when it holds what a database cannot keep (``ensure_storable``),
+    is empty but ``required``, or is longer than ``max_length`` characters."""
+    text = (value or "").strip() if isinstance(value, str) or value is None else str(value).strip()
+    ensure_storable(text, field=field)
+    if required and not text:
+        raise ValidationFailed(fields={field: [_("此项为必填项")]})
+    if len(text) > max_length:
+        raise ValidationFailed(fields={field: [_("不能超过 %(n)d 个字") % {"n": max_length}]})
+    return text

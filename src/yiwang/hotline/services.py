@@ -24,7 +24,7 @@ from yiwang.core.audit import audit_record
 from yiwang.core.codes import validate_region_code
 from yiwang.core.crypto import blind_index
 from yiwang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from yiwang.core.inputs import ensure_storable
+from yiwang.core.inputs import clean_text
 from yiwang.core.masking import mask_phone
 from yiwang.hotline import rules as hrules
 from yiwang.hotline.models import (
@@ -113,14 +113,7 @@ def _locked(ticket: Ticket) -> Ticket:
     return Ticket.objects.select_for_update(no_key=True, of=("self",)).get(pk=ticket.pk)
 
 
-def _text(value, *, field: str, required: bool = False, max_length: int = 4000) -> str:
-    text = (value or "").strip() if isinstance(value, str) or value is None else str(value).strip()
-    ensure_storable(text, field=field)
-    if required and not text:
-        raise ValidationFailed(fields={field: [_("此项为必填项")]})
-    if len(text) > max_length:
-        raise ValidationFailed(fields={field: [_("不能超过 %(n)d 个字") % {"n": max_length}]})
-    return text
+_text = clean_text  # core.inputs: stripped, storable, required, bounded
 
 
 def _department(value, *, field: str = "department") -> Department:

@@ -26,7 +26,7 @@ from yiwang.core.audit import audit_record
 from yiwang.core.calendar import working_calendar
 from yiwang.core.crypto import sm3_hex
 from yiwang.core.errors import Conflict, Forbidden, ValidationFailed
-from yiwang.core.inputs import ensure_storable
+from yiwang.core.inputs import clean_text
 from yiwang.identity.models import Department
 from yiwang.identity.selectors import actor_has_role, users_with_role
 from yiwang.oversight.models import KeyTask, Member, Milestone, ProgressReport, ReportAttachment, TaskEvent
@@ -119,14 +119,7 @@ def _locked(task: KeyTask) -> KeyTask:
     return KeyTask.objects.select_for_update(no_key=True, of=("self",)).get(pk=task.pk)
 
 
-def _text(value, *, field: str, required: bool = False, max_length: int = 4000) -> str:
-    text = (value or "").strip() if isinstance(value, str) or value is None else str(value).strip()
-    ensure_storable(text, field=field)
-    if required and not text:
-        raise ValidationFailed(fields={field: [_("此项为必填项")]})
-    if len(text) > max_length:
-        raise ValidationFailed(fields={field: [_("不能超过 %(n)d 个字") % {"n": max_length}]})
-    return text
+_text = clean_text  # core.inputs: stripped, storable, required, bounded
 
 
 def _date(value, *, field: str) -> datetime.date:
