@@ -218,3 +218,20 @@ def test_only_the_exchange_reads_registries_raw_and_nothing_imports_their_models
 def test_the_registry_check_tells_a_raw_read_from_a_public_one(source, bad):
     assert bool(registry_reach(source, app="cases", package="yiwang.cases")) is bad
     assert registry_reach(source, app="exchange", package="yiwang.exchange") == []
+
+
+# Schemas named alike in two apps: OpenAPI keeps one per name, so the second app's responses are
+# checked (by clients and by the API fuzzer) against the first's shape. Those below were alike
+# before the rule; give a new schema a name no other app uses.
+KNOWN_SCHEMA_NAME_CLASHES = frozenset({"DecideIn", "DecisionIn", "RecordOut", "ReasonIn"})
+
+
+def test_api_schema_names_are_unique_across_apps():
+    seen: dict[str, list[str]] = {}
+    for path in sorted(SRC.glob("*/*api.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and node.bases:
+                seen.setdefault(node.name, []).append(path.relative_to(SRC).as_posix())
+    clashes = {name: files for name, files in seen.items() if len(files) > 1 and name not in KNOWN_SCHEMA_NAME_CLASHES}
+    assert not clashes, f"schema classes with the same name in several API modules: {clashes}"

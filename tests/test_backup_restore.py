@@ -16,6 +16,16 @@ from tests.installs import PASSPHRASE, Install
 from yiwang.core.backup import CHUNK, BackupError, EncryptingWriter, decrypt_stream
 
 
+@pytest.fixture(autouse=True)
+def _chinese():
+    """The messages asserted here are the Chinese ones (they have English translations too, and a
+    test before this one in the same worker may have left English active)."""
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        yield
+
+
 def _seal(data: bytes, passphrase: str = PASSPHRASE) -> bytes:
     out = io.BytesIO()
     writer = EncryptingWriter(out, passphrase)

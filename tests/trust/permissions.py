@@ -447,6 +447,7 @@ TABLE: dict[str, Row] = {
             reviewer=OK,
             department_head=OK,
             department_admin=OK,
+            city_admin=OK,  # the city's demo sends it notices too (oversight, dashboards, documents)
             superuser=OK,
         )
     ),

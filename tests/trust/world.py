@@ -19,7 +19,7 @@ from yiwang.hotline.models import Ticket
 from yiwang.identity.models import Role, User
 from yiwang.identity.services import api_token_create
 from yiwang.licenses.models import License, Presentation
-from yiwang.licenses.services import presentation_create
+from yiwang.licenses.services import PRESENTATION_MAX_MINUTES, presentation_create
 from yiwang.licenses.subscribers import issue_for_case
 from yiwang.messaging.models import Message
 
@@ -106,7 +106,11 @@ def build_world() -> World:
     item_code = case.item_version.item.implementation_code
     item = catalog_selectors.item_get_published(implementation_code=item_code)
     draft = case_services.case_draft_save(actor=citizen, item=item, form_data={"business_name": "草稿小店"})
-    presentation = presentation_create(actor=citizen, license=license_, purpose="trust harness")
+    # The longest a presentation lives: the world is built once per worker, and a slow run may ask
+    # for it long after 10 minutes.
+    presentation = presentation_create(
+        actor=citizen, license=license_, minutes=PRESENTATION_MAX_MINUTES, purpose="trust harness"
+    )
     staff_message = Message.objects.filter(recipient__kind=User.Kind.STAFF).order_by("pk").first()
     return World(
         users=users,

@@ -64,7 +64,7 @@ class ChangeIn(Schema):
     slot_id: int
 
 
-class TicketOut(Schema):
+class QueueTicketOut(Schema):
     code: str
     kind: TicketKind
     state: TicketState
@@ -92,7 +92,7 @@ class TodayOut(Schema):
     hall_id: int
     date: datetime.date
     bookings: list[dict] = Field(description='[{"number", "time", "item_name", "masked_name", "state"}]')
-    tickets: list[TicketOut]
+    tickets: list[QueueTicketOut]
 
 
 def _slot_out(slot: Slot) -> dict:
@@ -226,20 +226,22 @@ def appointment_hall_today(request: HttpRequest, hall_id: int):
     }
 
 
-@router.post("/halls/{int:hall_id}/check-in", response={201: TicketOut, **WRITE_ERRORS}, summary="Check a booking in")
+@router.post(
+    "/halls/{int:hall_id}/check-in", response={201: QueueTicketOut, **WRITE_ERRORS}, summary="Check a booking in"
+)
 def appointment_check_in(request: HttpRequest, hall_id: int, payload: CheckInIn):
     ticket = services.booking_check_in(actor=request.auth, hall_id=hall_id, number=payload.number)
     return Respond(201, _ticket_out(ticket))
 
 
-@router.post("/halls/{int:hall_id}/walk-in", response={201: TicketOut, **WRITE_ERRORS}, summary="Walk-in number")
+@router.post("/halls/{int:hall_id}/walk-in", response={201: QueueTicketOut, **WRITE_ERRORS}, summary="Walk-in number")
 def appointment_walk_in(request: HttpRequest, hall_id: int, payload: WalkInIn):
     ticket = services.walk_in_issue(actor=request.auth, hall_id=hall_id, item_code=payload.item_code, name=payload.name)
     return Respond(201, _ticket_out(ticket))
 
 
 @router.post(
-    "/halls/{int:hall_id}/call-next", response={200: TicketOut, 204: None, **WRITE_ERRORS}, summary="Call next"
+    "/halls/{int:hall_id}/call-next", response={200: QueueTicketOut, 204: None, **WRITE_ERRORS}, summary="Call next"
 )
 def appointment_call_next(request: HttpRequest, hall_id: int, payload: CallIn):
     """The next waiting number (checked-in bookings first); ``204`` when nobody waits."""

@@ -65,7 +65,7 @@ class DocumentUpdateIn(Schema):
     recipient_users: list[int] = []
 
 
-class StepOut(Schema):
+class DocumentStepOut(Schema):
     id: int
     round: int
     position: int
@@ -82,7 +82,7 @@ class StepOut(Schema):
     acted_at: datetime.datetime | None
 
 
-class ReceiptOut(Schema):
+class DocumentReceiptOut(Schema):
     id: int
     department: str | None
     recipient: str
@@ -109,8 +109,8 @@ class DocumentOut(Schema):
     signature: str = Field(description="SM2 signature (r||s hex) of the issued content, by the department's seal")
     seal_key_version: int | None
     pdf_url: str | None
-    steps: list[StepOut]
-    receipts: list[ReceiptOut]
+    steps: list[DocumentStepOut]
+    receipts: list[DocumentReceiptOut]
 
 
 class DocumentSummaryOut(Schema):
@@ -123,7 +123,7 @@ class DocumentSummaryOut(Schema):
 
 
 class TodoOut(Schema):
-    step: StepOut
+    step: DocumentStepOut
     document_id: int
     title: str
 
@@ -132,7 +132,7 @@ class CommentIn(Schema):
     comment: str = ""
 
 
-class ReasonIn(Schema):
+class DocumentReasonIn(Schema):
     reason: str
 
 
@@ -410,7 +410,7 @@ def document_step_approve(request: HttpRequest, step_id: int, payload: CommentIn
 
 
 @router.post("/steps/{step_id}/return", response={200: DocumentOut, **WRITE_ERRORS}, summary="Return to the drafter")
-def document_step_return(request: HttpRequest, step_id: int, payload: ReasonIn):
+def document_step_return(request: HttpRequest, step_id: int, payload: DocumentReasonIn):
     step = services.step_return(actor=request.auth, step_id=step_id, reason=payload.reason)
     return _document(Document.objects.select_related("document_type", "department", "drafter").get(pk=step.document_id))
 
@@ -425,7 +425,9 @@ def document_pdf(request: HttpRequest, document_id: int):
     return response
 
 
-@router.get("/{document_id}/receipts", response={200: list[ReceiptOut], **READ_ERRORS}, summary="Who has signed for it")
+@router.get(
+    "/{document_id}/receipts", response={200: list[DocumentReceiptOut], **READ_ERRORS}, summary="Who has signed for it"
+)
 def document_receipts(request: HttpRequest, document_id: int):
     return [_receipt(r) for r in selectors.document_receipts(document=_visible(request, document_id))]
 

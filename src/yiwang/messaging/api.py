@@ -315,7 +315,7 @@ class InstructionIn(Schema):
     request_key: str = Field("", max_length=64, description="Optional: the same key again returns the first one")
 
 
-class ReceiptOut(Schema):
+class InstructionReceiptOut(Schema):
     recipient: PersonOut
     department_id: int | None
     department_name: str
@@ -334,7 +334,7 @@ class InstructionOut(Schema):
     deadline: datetime
     created_at: datetime
     department_ids: list[int]
-    my_receipt: ReceiptOut | None = Field(description="The caller's own receipt, if a recipient")
+    my_receipt: InstructionReceiptOut | None = Field(description="The caller's own receipt, if a recipient")
     counts: dict[str, int] | None = Field(description="For the sender: recipients, read, acknowledged, unread, overdue")
 
 
@@ -416,7 +416,7 @@ def work_instruction_detail(request: HttpRequest, instruction_id: int):
 
 @router.post(
     "/instructions/{int:instruction_id}/read",
-    response={200: ReceiptOut, **READ_ERRORS},
+    response={200: InstructionReceiptOut, **READ_ERRORS},
     summary="Record my read receipt",
 )
 def work_instruction_read(request: HttpRequest, instruction_id: int):
@@ -426,7 +426,7 @@ def work_instruction_read(request: HttpRequest, instruction_id: int):
 
 @router.post(
     "/instructions/{int:instruction_id}/ack",
-    response={200: ReceiptOut, **WRITE_ERRORS},
+    response={200: InstructionReceiptOut, **WRITE_ERRORS},
     summary="Acknowledge an instruction (签收)",
 )
 def work_instruction_ack(request: HttpRequest, instruction_id: int, payload: AckIn):
@@ -437,7 +437,7 @@ def work_instruction_ack(request: HttpRequest, instruction_id: int, payload: Ack
 
 @router.get(
     "/instructions/{int:instruction_id}/receipts",
-    response={200: list[ReceiptOut], **READ_ERRORS},
+    response={200: list[InstructionReceiptOut], **READ_ERRORS},
     summary="Who has read / acknowledged (the sender only)",
 )
 def work_instruction_receipts(request: HttpRequest, instruction_id: int):

@@ -72,7 +72,7 @@ class ReportOut(Schema):
     attachments: list[AttachmentOut]
 
 
-class TaskOut(Schema):
+class KeyTaskOut(Schema):
     id: int
     number: str
     title: str
@@ -86,7 +86,7 @@ class TaskOut(Schema):
     urge_count: int
 
 
-class TaskDetailOut(TaskOut):
+class TaskDetailOut(KeyTaskOut):
     source_text: str
     co_departments: list[str]
     milestones: list[MilestoneOut]
@@ -179,7 +179,7 @@ def _detail(request, task_id: int) -> dict:
     }
 
 
-@router.get("/tasks", response={200: list[TaskOut], **READ}, summary="Key tasks I may see, nearest deadline first")
+@router.get("/tasks", response={200: list[KeyTaskOut], **READ}, summary="Key tasks I may see, nearest deadline first")
 def oversight_tasks(request: HttpRequest, light: str = "", source_kind: str = ""):
     query = selectors.task_list(actor=request.auth, light=light[:10] or None, source_kind=source_kind[:12] or None)
     return [_task_out(t) for t in query[:200]]
@@ -278,7 +278,9 @@ def oversight_report_review(request: HttpRequest, report_id: int, payload: Revie
     return _report_out(report)
 
 
-@router.post("/tasks/{int:task_id}/urge", response={200: TaskOut, **WRITE}, summary="Urge the lead department (催办)")
+@router.post(
+    "/tasks/{int:task_id}/urge", response={200: KeyTaskOut, **WRITE}, summary="Urge the lead department (催办)"
+)
 def oversight_task_urge(request: HttpRequest, task_id: int, payload: UrgeIn):
     task = services.key_task_urge(
         actor=request.auth, task=selectors.task_get(actor=request.auth, id=task_id), note=payload.note
@@ -286,7 +288,7 @@ def oversight_task_urge(request: HttpRequest, task_id: int, payload: UrgeIn):
     return _task_out(selectors.task_get(actor=request.auth, id=task.pk))
 
 
-@router.post("/tasks/{int:task_id}/rate", response={200: TaskOut, **WRITE}, summary="Rate the task 0–100 (督查室)")
+@router.post("/tasks/{int:task_id}/rate", response={200: KeyTaskOut, **WRITE}, summary="Rate the task 0–100 (督查室)")
 def oversight_task_rate(request: HttpRequest, task_id: int, payload: RateIn):
     task = selectors.task_get(actor=request.auth, id=task_id)
     services.key_task_rate(actor=request.auth, task=task, score=payload.score, note=payload.note)
