@@ -891,11 +891,16 @@ BOOKING = {"number": "appointment_number"}
 APPOINTMENT_ROWS = {
     "api:appointment_halls": row(GET=everyone()),
     "api:appointment_slots": row(GET=everyone()),
-    "api:appointment_book": row(POST=signed_in(FORBIDDEN, citizen=OK, enterprise_agent=OK)),  # staff: 403 citizen_only
+    # The demo's first slot (by id, whatever the database's sequences gave it).
+    "api:appointment_book": row(
+        POST=signed_in(FORBIDDEN, citizen=OK, enterprise_agent=OK), json={"slot_id": "$first_slot_id"}
+    ),  # staff: 403 citizen_only
     "api:appointment_my_bookings": row(GET=signed_in(EMPTY, citizen=OK)),
     "api:appointment_detail": row(GET=signed_in(NOT_FOUND, citizen=OK), kwargs=BOOKING),
     "api:appointment_cancel": row(POST=signed_in(NOT_FOUND, citizen=OK), kwargs=BOOKING),
-    "api:appointment_change": row(POST=signed_in(NOT_FOUND, citizen=OK), kwargs=BOOKING),
+    "api:appointment_change": row(
+        POST=signed_in(NOT_FOUND, citizen=OK), kwargs=BOOKING, json={"slot_id": "$first_slot_id"}
+    ),
     "api:appointment_hall_today": row(GET=only(HALL_STAFF)),
     "api:appointment_check_in": row(POST=only(HALL_STAFF), json={"number": "$appointment_number"}),  # 409 not today
     "api:appointment_walk_in": row(POST=only(HALL_STAFF)),  # the sample item: 422 past the gate

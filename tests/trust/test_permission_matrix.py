@@ -106,6 +106,7 @@ def parameters(world: World) -> dict[str, object]:
         **_payments_values(world),
         # appointments: the demo hall (市场监管局), citizen01's booking, the queue's call button
         "hall_id": _first("appointments.Hall"),
+        "first_slot_id": _first("appointments.Slot"),
         "appointment_number": _appointment_number(world),
         "queue_action": "call_next",
         "panel_code": "cases_volume",  # analytics

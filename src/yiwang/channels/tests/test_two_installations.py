@@ -34,12 +34,21 @@ BIN = Path(sys.executable).parent
 CLIENT_ID, SECRET = "ywx_peer_a", "Peer-A-Secret-2026-xyz"
 
 
+def _test_database_url() -> str:
+    """The test database itself (B is a second process on the same data), SQLite or PostgreSQL."""
+    db = connection.settings_dict
+    if connection.vendor == "postgresql":
+        user = db.get("USER") or "postgres"
+        password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+        return f"postgres://{user}{password}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    return f"sqlite:///{db['NAME']}"
+
+
 def start_b(tmp_path: Path, port: int) -> subprocess.Popen:
-    db = connection.settings_dict["NAME"]
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "yiwang.settings",
-        "DATABASE_URL": f"sqlite:///{db}",
+        "DATABASE_URL": _test_database_url(),
         "YIWANG_VAR_DIR": str(tmp_path),
         "YIWANG_SECRET_KEY": settings.SECRET_KEY,
         "YIWANG_DATA_KEY": settings.DATA_KEY,
