@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from yiwang.core.audit import audit_record
 from yiwang.core.errors import Forbidden, NotFound, ValidationFailed
+from yiwang.core.filetypes import detect_content_type, zip_names
 from yiwang.messaging.channels import SENDERS, DeliveryError, Skip
 from yiwang.messaging.models import (
     Channel,
@@ -578,34 +579,25 @@ def chat_attachment_max_bytes() -> int:
 
 
 def detect_chat_attachment_type(content: bytes) -> str | None:
-    """The file's type from its content: one of ``CHAT_ATTACHMENT_TYPES``, or None."""
-    import io
-    import zipfile
-
-    if content.startswith(b"%PDF-"):
-        return "application/pdf"
-    if content.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if content.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
+    """The file's type from its content: one of ``CHAT_ATTACHMENT_TYPES``, or None. The official
+    formats (``core.filetypes``), then what staff also share: GIF, WebP, Office files, plain text."""
+    found = detect_content_type(content)
+    if found:
+        return found
     if content[:6] in (b"GIF87a", b"GIF89a"):
         return "image/gif"
     if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
         return "image/webp"
-    if content.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(io.BytesIO(content)) as archive:
-                names = {name.lower() for name in archive.namelist()}
-        except (zipfile.BadZipFile, ValueError):
-            return None
-        if "ofd.xml" in names:
-            return "application/ofd"
+    names = zip_names(content)
+    if names is not None:
         if "[content_types].xml" in names:
             for prefix, kind in (("word/", "wordprocessingml.document"), ("xl/", "spreadsheetml.sheet")):
                 if any(n.startswith(prefix) for n in names):
                     return f"application/vnd.openxmlformats-officedocument.{kind}"
             if any(n.startswith("ppt/") for n in names):
                 return "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+        return None
+    if content.startswith(b"PK\x03\x04"):  # a broken ZIP is no text
         return None
     if content and b"\x00" not in content:
         try:

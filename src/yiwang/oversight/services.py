@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import io
-import zipfile
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -26,6 +24,7 @@ from yiwang.core.audit import audit_record
 from yiwang.core.calendar import working_calendar
 from yiwang.core.crypto import sm3_hex
 from yiwang.core.errors import Conflict, Forbidden, ValidationFailed
+from yiwang.core.filetypes import detect_content_type
 from yiwang.core.inputs import clean_text
 from yiwang.identity.models import Department
 from yiwang.identity.selectors import actor_has_role, users_with_role
@@ -305,24 +304,6 @@ class EvidenceFile:
     evidence: str
     filename: str
     content: bytes
-
-
-def detect_content_type(content: bytes) -> str | None:
-    """PDF, JPEG, PNG or OFD from the bytes (never the name); else None."""
-    if content.startswith(b"%PDF-"):
-        return "application/pdf"
-    if content.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if content.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if content.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(io.BytesIO(content)) as archive:
-                if "ofd.xml" in {name.lower() for name in archive.namelist()}:
-                    return "application/ofd"
-        except (zipfile.BadZipFile, ValueError):
-            return None
-    return None
 
 
 def evidence_field(index: int) -> str:

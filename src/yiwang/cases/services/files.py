@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import itertools
-import zipfile
 from dataclasses import dataclass
 from datetime import timedelta
 from types import SimpleNamespace
@@ -29,6 +27,7 @@ from yiwang.catalog import selectors as catalog_selectors
 from yiwang.core.audit import audit_record
 from yiwang.core.crypto import sm3_hex
 from yiwang.core.errors import ValidationFailed
+from yiwang.core.filetypes import detect_content_type
 
 if TYPE_CHECKING:  # annotations only: catalog rows are read through catalog.selectors
     from yiwang.catalog.models import MaterialRequirement
@@ -45,25 +44,6 @@ ALLOWED_TYPES = {
     "image/png": "PNG",
     "application/ofd": "OFD",
 }
-
-
-def detect_content_type(content: bytes) -> str | None:
-    """The file's type from its bytes (never its name): PDF, JPEG, PNG or OFD; else None."""
-    if content.startswith(b"%PDF-"):
-        return "application/pdf"
-    if content.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if content.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if content.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(io.BytesIO(content)) as archive:
-                names = {name.lower() for name in archive.namelist()}
-        except (zipfile.BadZipFile, ValueError):
-            return None
-        if "ofd.xml" in names:
-            return "application/ofd"
-    return None
 
 
 def max_material_bytes() -> int:
