@@ -3,6 +3,8 @@ Variables: indicator, scope, level, value, yellow, red (docs/dashboards.md)."""
 
 from django.db import migrations
 
+from yiwang.core.migration_helpers import seed_message_templates
+
 TEMPLATES = [
     (
         "analytics.threshold_crossed",
@@ -25,12 +27,7 @@ TEMPLATES = [
 
 
 def seed(apps, schema_editor):
-    Template = apps.get_model("messaging", "Template")
-    for code, name, variants in TEMPLATES:
-        for channel, (subject, body) in variants.items():
-            Template.objects.get_or_create(
-                code=code, channel=channel, defaults={"name": name, "subject": subject, "body": body, "active": True}
-            )
+    seed_message_templates(apps, TEMPLATES)
 
 
 class Migration(migrations.Migration):

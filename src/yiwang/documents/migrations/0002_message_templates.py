@@ -4,6 +4,8 @@ issued; for swaps from_name, department, starts, ends (docs/documents.md)."""
 
 from django.db import migrations
 
+from yiwang.core.migration_helpers import seed_message_templates
+
 LINK = "{{ site_url }}{{ url }}"
 
 # (code, name, {channel: (subject, body)})
@@ -67,12 +69,7 @@ TEMPLATES = [
 
 
 def seed(apps, schema_editor):
-    Template = apps.get_model("messaging", "Template")
-    for code, name, variants in TEMPLATES:
-        for channel, (subject, body) in variants.items():
-            Template.objects.get_or_create(
-                code=code, channel=channel, defaults={"name": name, "subject": subject, "body": body, "active": True}
-            )
+    seed_message_templates(apps, TEMPLATES)
 
 
 class Migration(migrations.Migration):

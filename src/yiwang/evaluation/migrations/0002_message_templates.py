@@ -3,6 +3,8 @@ edits are never overwritten). Variables: number, item_name, level, due_date (doc
 
 from django.db import migrations
 
+from yiwang.core.migration_helpers import seed_message_templates
+
 LINK = "{{ site_url }}{{ url }}"
 CASE = "{{ item_name }}(办件编号 {{ number }})"
 
@@ -61,12 +63,7 @@ TEMPLATES = [
 
 
 def seed(apps, schema_editor):
-    Template = apps.get_model("messaging", "Template")
-    for code, name, variants in TEMPLATES:
-        for channel, (subject, body) in variants.items():
-            Template.objects.get_or_create(
-                code=code, channel=channel, defaults={"name": name, "subject": subject, "body": body, "active": True}
-            )
+    seed_message_templates(apps, TEMPLATES)
 
 
 class Migration(migrations.Migration):

@@ -4,6 +4,8 @@ Variables: see docs/exchange.md."""
 
 from django.db import migrations
 
+from yiwang.core.migration_helpers import seed_message_templates
+
 GENESIS = "0" * 64
 LINK = "{{ site_url }}{{ url }}"
 REQUEST = "{{ consumer_department }}申请共享 {{ registry }} 的数据项 {{ fields }}(申请 #{{ request_id }},用途:{{ purpose }})"
@@ -81,12 +83,7 @@ TEMPLATES = [
 def seed(apps, schema_editor):
     apps.get_model("exchange", "ExchangeLogHead").objects.get_or_create(pk=1, defaults={"sequence": 0, "hash": GENESIS})
     apps.get_model("exchange", "ExchangeState").objects.get_or_create(pk=1, defaults={"generation": 0})
-    Template = apps.get_model("messaging", "Template")
-    for code, name, variants in TEMPLATES:
-        for channel, (subject, body) in variants.items():
-            Template.objects.get_or_create(
-                code=code, channel=channel, defaults={"name": name, "subject": subject, "body": body, "active": True}
-            )
+    seed_message_templates(apps, TEMPLATES)
 
 
 class Migration(migrations.Migration):

@@ -4,6 +4,8 @@ Creates what is missing and never overwrites what an operator has edited."""
 
 from django.db import migrations
 
+from yiwang.core.migration_helpers import seed_message_templates
+
 LINK = "{{ site_url }}{{ url }}"
 TEMPLATES = [
     ("hotline.dispatched", "热线工单派单(承办部门)", {
@@ -52,12 +54,7 @@ CATEGORIES = [
 
 
 def seed(apps, schema_editor):
-    Template = apps.get_model("messaging", "Template")
-    for code, name, variants in TEMPLATES:
-        for channel, (subject, body) in variants.items():
-            Template.objects.get_or_create(
-                code=code, channel=channel, defaults={"name": name, "subject": subject, "body": body, "active": True}
-            )
+    seed_message_templates(apps, TEMPLATES)
     Category = apps.get_model("hotline", "Category")
     for code, name, group, keywords, attributes in CATEGORIES:
         Category.objects.get_or_create(

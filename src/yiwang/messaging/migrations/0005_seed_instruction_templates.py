@@ -6,6 +6,8 @@ Variables: see docs/messaging.md, "Work instructions".
 
 from django.db import migrations
 
+from yiwang.core.migration_helpers import seed_message_templates
+
 LINK = "{{ site_url }}{{ url }}"
 
 # (code, name, {channel: (subject, body)})
@@ -50,14 +52,7 @@ TEMPLATES = [
 
 
 def seed(apps, schema_editor):
-    Template = apps.get_model("messaging", "Template")
-    for code, name, variants in TEMPLATES:
-        for channel, (subject, body) in variants.items():
-            Template.objects.get_or_create(
-                code=code,
-                channel=channel,
-                defaults={"name": name, "subject": subject, "body": body, "active": True, "kind": "service"},
-            )
+    seed_message_templates(apps, TEMPLATES, kind="service")
 
 
 class Migration(migrations.Migration):

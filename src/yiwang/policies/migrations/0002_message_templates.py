@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from yiwang.core.migration_helpers import seed_message_templates
+
 TEMPLATES = [
     (
         "policies.eligible",
@@ -17,12 +19,7 @@ TEMPLATES = [
 
 
 def seed(apps, schema_editor):
-    Template = apps.get_model("messaging", "Template")
-    for code, name, variants in TEMPLATES:
-        for channel, (subject, body) in variants.items():
-            Template.objects.get_or_create(
-                code=code, channel=channel, defaults={"name": name, "subject": subject, "body": body, "active": True}
-            )
+    seed_message_templates(apps, TEMPLATES)
 
 
 class Migration(migrations.Migration):
