@@ -2,15 +2,13 @@
 last places of one slot at the same moment. Runs on SQLite (IMMEDIATE transactions) and, with
 DATABASE_URL on PostgreSQL, on row locks (``-m postgres``)."""
 
-import threading
-
 import pytest
-from django.db import connections
 
 from yiwang.appointments import services
 from yiwang.appointments.models import Booking, BookingState
 from yiwang.appointments.tests.factories import future_slot, make_citizen
 from yiwang.core.errors import Conflict
+from yiwang.core.tests.concurrency import run_together
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -23,27 +21,6 @@ def message_templates():
     from django.apps import apps
 
     importlib.import_module("yiwang.appointments.migrations.0002_message_templates").seed(apps, None)
-
-
-def run_together(functions) -> list:
-    barrier = threading.Barrier(len(functions))
-    results: list = [None] * len(functions)
-
-    def work(index, function):
-        try:
-            barrier.wait()
-            results[index] = function()
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=work, args=(i, f)) for i, f in enumerate(functions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 def _race(world, clients: int, capacity: int):

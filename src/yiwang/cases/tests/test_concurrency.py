@@ -3,39 +3,15 @@
 Run on PostgreSQL (row locks) and on SQLite (IMMEDIATE transactions serialize writers).
 """
 
-import threading
-
 import pytest
-from django.db import connections
 
 from yiwang.cases import services
 from yiwang.cases.models import Case, CaseState
 from yiwang.cases.tests.factories import FORM, attach_required, build_world
 from yiwang.core.errors import Conflict
+from yiwang.core.tests.concurrency import run_together
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-
-
-def run_together(functions) -> list:
-    """Start every function at the same moment, each on its own connection; return results/exceptions."""
-    barrier = threading.Barrier(len(functions))
-    results: list = [None] * len(functions)
-
-    def work(index, function):
-        try:
-            barrier.wait()
-            results[index] = function()
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=work, args=(i, f)) for i, f in enumerate(functions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 @pytest.fixture
