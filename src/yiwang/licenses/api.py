@@ -93,7 +93,7 @@ class IssueIn(Schema):
     valid_until: datetime.date | None = None
 
 
-class ReasonIn(Schema):
+class LicenseReasonIn(Schema):
     reason: str
 
 
@@ -248,23 +248,23 @@ def issue(request: HttpRequest, payload: IssueIn):
     return Respond(201, _issued(lic))
 
 
-def _change_status(request: HttpRequest, license_id: int, payload: ReasonIn, service) -> dict:
+def _change_status(request: HttpRequest, license_id: int, payload: LicenseReasonIn, service) -> dict:
     lic = selectors.license_get_for_staff(actor=request.auth, id=license_id)
     return _issued(service(actor=request.auth, license=lic, reason=payload.reason))
 
 
 @router.post("/{license_id}/revoke", response={200: IssuedOut, **ERRORS}, auth=api_auth, summary="Revoke a license")
-def revoke(request: HttpRequest, license_id: int, payload: ReasonIn):
+def revoke(request: HttpRequest, license_id: int, payload: LicenseReasonIn):
     return _change_status(request, license_id, payload, services.license_revoke)
 
 
 @router.post("/{license_id}/suspend", response={200: IssuedOut, **ERRORS}, auth=api_auth, summary="Suspend a license")
-def suspend(request: HttpRequest, license_id: int, payload: ReasonIn):
+def suspend(request: HttpRequest, license_id: int, payload: LicenseReasonIn):
     return _change_status(request, license_id, payload, services.license_suspend)
 
 
 @router.post(
     "/{license_id}/reinstate", response={200: IssuedOut, **ERRORS}, auth=api_auth, summary="Reinstate a license"
 )
-def reinstate(request: HttpRequest, license_id: int, payload: ReasonIn):
+def reinstate(request: HttpRequest, license_id: int, payload: LicenseReasonIn):
     return _change_status(request, license_id, payload, services.license_reinstate)
