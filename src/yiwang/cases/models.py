@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from yiwang.core.fields import EncryptedTextField
+from yiwang.core.fields import EncryptedJSONField, EncryptedTextField
 
 
 class CaseState(models.TextChoices):
@@ -124,7 +124,7 @@ class Case(models.Model):
         help_text=_("窗口申报为收件大厅的区划代码,网上申报为办理部门的区划代码;该区划的窗口受理和送达"),
     )
     idempotency_key = models.CharField(_("幂等键"), max_length=64, blank=True)
-    form_data = models.JSONField(_("申请表"), default=dict, blank=True)
+    form_data = EncryptedJSONField(_("申请表"), default=dict, blank=True)
 
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -370,7 +370,7 @@ class CaseBundle(models.Model):
         related_name="+",
     )
     idempotency_key = models.CharField(_("幂等键"), max_length=64, blank=True)
-    form_data = models.JSONField(_("申请表"), default=dict, blank=True)
+    form_data = EncryptedJSONField(_("申请表"), default=dict, blank=True)
     submitted_at = models.DateTimeField(_("提交时间"))
 
     class Meta:
