@@ -9,6 +9,9 @@
   var dark = false;
   var geoReady = null;
 
+  // the key tasks' lights (oversight_lights) keep their own colours
+  var LIGHT_COLOURS = { green: "#0f7b3a", yellow: "#c99400", red: "#b3001b", done: "#6b7280" };
+
   function percent(v) { return v === null || v === undefined ? "—" : (Math.round(v * 1000) / 10) + "%"; }
 
   function withScope(url, extra) {
@@ -43,7 +46,12 @@
       base.legend = { type: "scroll", bottom: 0, textStyle: { color: textColor } };
       base.series = [{
         type: "pie", radius: ["35%", "65%"], name: series.name,
-        data: data.categories.map(function (c, i) { return { name: c, value: series.data[i] }; })
+        data: data.categories.map(function (c, i) {
+          var item = { name: c, value: series.data[i] };
+          var colour = LIGHT_COLOURS[(data.dimensions || [])[i]];
+          if (colour) { item.itemStyle = { color: colour }; }
+          return item;
+        })
       }];
       return base;
     }
@@ -137,7 +145,16 @@
     }).catch(function () { el.setAttribute("data-rendered", "error"); });
   }
 
+  function loadDuty(el) {
+    // who is on duty now (政务值班): an HTML fragment of <li>, phones already masked by the server
+    return fetch(el.getAttribute("data-duty"), { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.text(); })
+      .then(function (html) { el.innerHTML = html; el.setAttribute("data-loaded", "1"); })
+      .catch(function () { el.setAttribute("data-loaded", "error"); });
+  }
+
   function drawAll() {
+    document.querySelectorAll("[data-duty]").forEach(function (el) { loadDuty(el); });
     document.querySelectorAll("[data-panel]").forEach(function (el) { drawPanel(el); });
     document.querySelectorAll("[data-map]").forEach(function (el) { drawMap(el); });
   }
