@@ -29,9 +29,19 @@
   function chartFor(el) {
     if (!charts[el.id]) {
       charts[el.id] = echarts.init(el, dark ? "dark" : null, { renderer: "canvas" });
-      window.addEventListener("resize", function () { charts[el.id].resize(); });
     }
     return charts[el.id];
+  }
+
+  // Resize the charts whose box has a size. A box can measure 0×0 for a moment while the
+  // window changes (a full-page screenshot, a rotated phone, a hidden tab): ECharts 6.1.0 then
+  // throws inside the map's geo layout (a zero view rect has no inverse transform, apache/echarts
+  // #21706), so such a chart waits for the next resize instead.
+  function resizeAll() {
+    Object.keys(charts).forEach(function (id) {
+      var el = document.getElementById(id);
+      if (el && el.clientWidth > 0 && el.clientHeight > 0) { charts[id].resize(); }
+    });
   }
 
   function optionFor(data) {
@@ -176,6 +186,7 @@
     config = JSON.parse(source.textContent);
     dark = document.body.getAttribute("data-theme") === "dark";
     drawAll();
+    window.addEventListener("resize", resizeAll);
     document.addEventListener("click", function (event) {
       var button = event.target.closest("[data-export-png]");
       if (button) { exportPng(button); }
