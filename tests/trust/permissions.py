@@ -682,6 +682,8 @@ DOCUMENTS_ROWS = {
     "documents:detail": page(only(ON_ROUTE), kwargs=DOC),
     "documents:pdf": page(only(ON_ROUTE), kwargs=DOC),
     "documents:action": action(only(ON_ROUTE), kwargs={**DOC, "action": "documents_action"}),
+    "documents:types": page(only(STAFF)),
+    "documents:type_edit": page(only(DEPT_ADMIN, CITY_ADMIN)),  # the sample's empty form: 422, past the gate
     "documents:duty": page(only(STAFF)),
     "documents:shift_new": action(only(STAFF)),
     "documents:swap": action(only(STAFF), kwargs={"shift_id": "documents_shift"}),

@@ -3,7 +3,9 @@
 milestones, reports and history, read-only — tasks change only on the workbench, through the
 services (roles, the calendar, the audit chain)."""
 
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from yiwang.oversight import services
 from yiwang.oversight.models import KeyTask, Member, Milestone, ProgressReport, TaskEvent
@@ -20,12 +22,26 @@ class ReadOnly:
         return False
 
 
+class MemberForm(forms.ModelForm):
+    class Meta:
+        model = Member
+        fields = ("user", "role")
+
+    def clean_user(self):
+        """The service's rule, said next to the field rather than as an error page."""
+        user = self.cleaned_data["user"]
+        if getattr(user, "kind", "") != "staff":
+            raise forms.ValidationError(_("只有工作人员可以成为督查人员"))
+        return user
+
+
 @admin.register(Member)
 class MemberAdmin(admin.ModelAdmin):
     """The 督查室 and the city leaders: a table of its own, not identity role grants, because
     the office oversees every department without holding a role in each (as the hotline
     centre's ``hotline.Member``). Add and remove only; a changed role is a new row."""
 
+    form = MemberForm
     list_display = ("user", "role", "created_at")
     list_filter = ("role",)
     search_fields = ("user__username", "user__real_name")

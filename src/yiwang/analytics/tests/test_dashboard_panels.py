@@ -8,19 +8,22 @@ from django.utils import timezone
 
 from yiwang.analytics import selectors, services, views
 from yiwang.analytics.tests.test_views import _sign_in
-from yiwang.identity.models import Department
+from yiwang.identity.models import Department, Role
 from yiwang.identity.services import department_create
 
 
-def _task(world, department, deadline_in, title="推进重点项目"):
+def _task(world, department, due_in, title="推进重点项目"):
+    """A task due in 90 days whose one milestone is due in ``due_in`` days (past: red)."""
     from yiwang.oversight import services as oversight
 
+    today = timezone.localdate()
     return oversight.key_task_create(
         actor=world.cases.tree.root,  # the superuser acts as the 督查室
         title=title,
         source_kind="project",
         lead_department=department,
-        deadline=timezone.localdate() + datetime.timedelta(days=deadline_in),
+        deadline=today + datetime.timedelta(days=90),
+        milestones=[oversight.MilestoneSpec("节点", today + datetime.timedelta(days=due_in), [])],
     )
 
 
@@ -52,6 +55,7 @@ def test_on_duty_now_is_scoped_and_the_phone_masked(world, client):
     from yiwang.documents import services as documents
 
     tree = world.cases.tree
+    tree.grant(world.reviewer, Role.REVIEWER, tree.huqiu_market)  # on duty where he works
     now = timezone.now()
     for department, person, phone in (
         (tree.city_market, world.head, "13812345678"),

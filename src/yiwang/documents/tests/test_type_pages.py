@@ -60,7 +60,7 @@ def test_department_admin_defines_a_route_for_his_department(client, office):
         "issue",
     ]
     assert doc_type.steps[1]["departments"] == ["T-GAJ", "T-SJJ"]
-    assert AuditEvent.objects.filter(action__startswith="document.type").exists()
+    assert AuditEvent.objects.filter(action__endswith=".type_created", object_id=str(doc_type.pk)).exists()
     page = client.get(TYPES).content.decode()
     assert "测试市公安局、测试市大数据局" in page and f"{EDIT}?code=qingshi" in page
     assert f"{EDIT}?code=notice" not in page  # the city-wide type is the city admin's

@@ -5,30 +5,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('messaging', '0005_seed_instruction_templates'),
+        ("messaging", "0005_seed_instruction_templates"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='chatmessage',
-            name='changed_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='最后变更时间'),
+            model_name="chatmessage",
+            name="changed_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="最后变更时间"),
         ),
         migrations.AddField(
-            model_name='chatmessage',
-            name='edited_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='编辑时间'),
+            model_name="chatmessage",
+            name="edited_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="编辑时间"),
         ),
         migrations.AddField(
-            model_name='chatmessage',
-            name='recalled_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='撤回时间'),
+            model_name="chatmessage",
+            name="recalled_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="撤回时间"),
         ),
         migrations.AddIndex(
-            model_name='chatmessage',
-            index=models.Index(fields=['group', 'changed_at'], name='messaging_chatmsg_changed_idx'),
+            model_name="chatmessage",
+            index=models.Index(fields=["group", "changed_at"], name="messaging_chatmsg_changed_idx"),
         ),
     ]
