@@ -300,6 +300,9 @@ def _new_messages(request: HttpRequest, group, after, *, errors=None, status=200
         upto=after,
         since=_since(request.GET.get("since") or request.POST.get("since")),
     )
+    # One's own changes came back with the edit itself; re-sending them would close an open
+    # 编辑 / 撤回 box under the author's hands at every poll of the overlap.
+    changed = [m for m in changed if m.author_id != request.user.pk]
     new = selectors.chat_messages(actor=request.user, group_id=group.pk, after=after, limit=200)
     last_id = new[-1].pk if new else after
     if new:
