@@ -7,6 +7,8 @@ over 400 days and bulk-inserted, then the real rollup over the whole period. Row
 * ``GET /workbench/dashboards/?scope=city`` — the full page (HTML; its charts then fetch the
   panel endpoints below), as a signed-in city operator: target ≥ 0.33 × floor (≤ 3 floor
   requests);
+* ``GET /workbench/dashboards/duty/?scope=city`` — who is on duty now (the fragment the page
+  fetches after it is shown);
 * ``GET /api/v1/analytics/panels/<code>?scope=city`` — every panel's data, and the district map:
   target p99 < 100 ms. They read rollup rows only, so their cost does not grow with the cases;
 * ``rollup`` — the full rollup (400 days) and the incremental one the 15-minute job runs
@@ -49,7 +51,9 @@ PANELS = (
     "supervision_coverage",
     "credit_grades",
     "exchange_reads",
+    "oversight_lights",
 )
+DUTY = "/workbench/dashboards/duty/?scope=city"  # who is on duty now: the fragment the page fetches
 
 
 def requests() -> dict[str, str]:
@@ -141,6 +145,10 @@ def run(ctx: Context, target: Target) -> list[Row]:
     page = "/workbench/dashboards/?scope=city"
     row = _measure_page(ctx, target, page, setup["cookie"])
     row.queries = setup["queries"]["page"]
+    row.note += f"; {size}"
+    rows.append(row)
+    row = _measure_page(ctx, target, DUTY, setup["cookie"])
+    row.queries = setup["queries"]["duty"]
     row.note += f"; {size}"
     rows.append(row)
     for name, path in requests().items():

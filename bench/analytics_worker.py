@@ -18,7 +18,7 @@ import django
 
 django.setup()
 
-from bench.analytics import requests  # noqa: E402
+from bench.analytics import DUTY, requests  # noqa: E402
 
 
 def _seed_tickets(total: int, *, departments: list[int]) -> None:
@@ -142,8 +142,9 @@ def setup(args: dict) -> dict:
     cookie = client.cookies["sessionid"].value
 
     queries = {}
-    for name, path in {**requests(), "page": "/workbench/dashboards/?scope=city"}.items():
-        headers = {} if name == "page" else {"HTTP_AUTHORIZATION": f"Bearer {token}", "HTTP_ACCEPT": "application/json"}
+    for name, path in {**requests(), "page": "/workbench/dashboards/?scope=city", "duty": DUTY}.items():
+        api = {"HTTP_AUTHORIZATION": f"Bearer {token}", "HTTP_ACCEPT": "application/json"}
+        headers = {} if name in ("page", "duty") else api
         for _ in range(2):
             with CaptureQueriesContext(connection) as captured:
                 response = client.get(path, **headers)

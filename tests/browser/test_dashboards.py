@@ -79,9 +79,6 @@ def test_dashboard_and_big_screen_render_charts(live_server, new_page, requests_
 
     # the site has no favicon (every page's browser asks for one): not this page's error
     problems = [p for p in problems if "/favicon.ico" not in p]
-    # KNOWN, NOT FIXED (see docs/dashboards.md, "Limits"): on the 1920-px page ECharts' geo layout
-    # throws once inside echarts.min.js after the map is redrawn; every chart has rendered by then.
-    problems = [p for p in problems if not ("reading '0'" in p and "echarts.min.js" in p)]
     assert problems == [], problems
     assert requests_seen.foreign() == []
     for name in ("dashboard-1920.png", "screen-1920.png", "dashboard-375.png"):

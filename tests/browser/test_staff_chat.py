@@ -56,6 +56,21 @@ def test_two_staff_chat_and_the_other_sees_it_without_reloading(
     expect(head.locator("#chat-log")).to_contain_text("收到,已在整理", timeout=15_000)
     assert head.locator(".chat-msg").count() == 2  # each message once, however the polls and sends interleave
 
+    # Its author edits, then recalls, his message; the other page sees each on its next poll.
+    first = head.locator(".chat-msg", has_text="请今天下班前报送排查台账")
+    first.locator("summary").click()
+    first.get_by_label("修改消息").fill("请明天上午报送排查台账")
+    first.get_by_role("button", name="保存修改").click()
+    expect(head.locator("#chat-log")).to_contain_text("(已编辑)")
+    expect(reviewer.locator("#chat-log")).to_contain_text("请明天上午报送排查台账", timeout=15_000)
+    edited = head.locator(".chat-msg", has_text="请明天上午报送排查台账")
+    edited.locator("summary").click()
+    edited.get_by_role("button", name="撤回").click()
+    expect(head.locator("#chat-log")).to_contain_text("你撤回了一条消息")
+    expect(reviewer.locator("#chat-log")).to_contain_text("撤回了一条消息", timeout=15_000)
+    expect(reviewer.locator("#chat-log")).not_to_contain_text("排查台账")
+    assert reviewer.locator(".chat-msg").count() == 2  # swapped in place, not added
+
     head.get_by_role("button", name="发送", exact=True).click()  # nothing typed
     expect(head.locator("#id_body_err")).to_contain_text("请输入消息内容或选择文件")
     head.screenshot(path=str(tmp_path / "chat-375.png"), full_page=True)

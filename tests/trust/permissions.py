@@ -682,6 +682,8 @@ DOCUMENTS_ROWS = {
     "documents:detail": page(only(ON_ROUTE), kwargs=DOC),
     "documents:pdf": page(only(ON_ROUTE), kwargs=DOC),
     "documents:action": action(only(ON_ROUTE), kwargs={**DOC, "action": "documents_action"}),
+    "documents:types": page(only(STAFF)),
+    "documents:type_edit": page(only(DEPT_ADMIN, CITY_ADMIN)),  # the sample's empty form: 422, past the gate
     "documents:duty": page(only(STAFF)),
     "documents:shift_new": action(only(STAFF)),
     "documents:swap": action(only(STAFF), kwargs={"shift_id": "documents_shift"}),
@@ -773,6 +775,18 @@ STAFF_MESSAGING_ROWS = {
     "messaging_workbench:instruction_ack": action(RECIPIENTS, kwargs=INSTRUCTION),
 }
 TABLE.update(STAFF_MESSAGING_ROWS)
+# Editing and recalling a chat message (the sample file message is scjg_head's): its author gets
+# through (409 once the change window has passed), the other members 403 (they see it, it is not
+# theirs) — on the pages a redirect with the reason —, everyone else 404.
+MESSAGE_AUTHOR = only(HEAD, **dict.fromkeys((CLERK, REVIEWER, DEPT_ADMIN), FORBIDDEN), **{SUPERUSER: NOT_FOUND})
+TABLE.update(
+    {
+        "api:chat_message_edit": row(PATCH=MESSAGE_AUTHOR, kwargs=CHAT_FILE),
+        "api:chat_message_recall": row(POST=MESSAGE_AUTHOR, kwargs=CHAT_FILE),
+        "messaging_workbench:chat_message_edit": action(GROUP_MEMBERS, kwargs=CHAT_FILE),
+        "messaging_workbench:chat_message_recall": action(GROUP_MEMBERS, kwargs=CHAT_FILE),
+    }
+)
 
 
 # --- admin: per model, what the superuser may do besides looking (a add, c change, d delete) ---
@@ -844,6 +858,10 @@ TABLE.update({key: page(ADMIN_READ_ONLY) for key in _admin_rows("core_auditevent
 for _model in ("exchange_exchangelog", "exchange_exchangelogseal"):
     TABLE.update({key: page(ADMIN_READ_ONLY) for key in _admin_rows(_model, "")})
 TABLE["admin:exchange_exchangelogseal_history"] = page(ADMIN_OPEN)
+# oversight: the 督查室 and city leaders (added and removed through the audited services, never
+# edited); the key tasks read-only (they change on the workbench).
+for _model, _may in {"oversight_member": "ad", "oversight_keytask": ""}.items():
+    TABLE.update(_admin_rows(_model, _may))
 
 # --- payments ------------------------------------------------------------------------------------
 # The sample bill (bill_id) is citizen01's paid 居民身份证工本费 bill of a 公安局 case (demo); the
@@ -947,3 +965,10 @@ ANALYTICS_ROWS = {
     "api:analytics_threshold_save": row(POST=only(CITY_ADMIN)),
 }
 TABLE.update(ANALYTICS_ROWS)
+# The department search of the scope picker and who is on duty now (a fragment): the viewers.
+TABLE.update(
+    {
+        "analytics:scopes": row(GET=DASHBOARD_VIEWERS, POST=refused(anonymous=LOGIN)),
+        "analytics:duty": row(GET=DASHBOARD_VIEWERS, POST=refused(anonymous=LOGIN)),
+    }
+)

@@ -62,26 +62,24 @@ class City:
 
 def city_structure() -> City:
     """The city government (the first active city-level government in the tree), the county
-    and district governments below it, and every active department: two small queries."""
-    city = (
-        Department.objects.filter(level=Department.Level.CITY, kind=Department.Kind.GOVERNMENT, is_active=True)
+    and district governments below it, and every active department: one query."""
+    rows = list(
+        Department.objects.filter(is_active=True)
         .order_by("path")
-        .first()
+        .values_list("pk", "code", "name", "short_name", "region_code", "level", "kind", "path")
     )
+    city = next((row for row in rows if row[5] == Department.Level.CITY and row[6] == Department.Kind.GOVERNMENT), None)
     departments = {}
     districts = {}
-    rows = Department.objects.filter(is_active=True)
-    if city is not None:
-        rows = rows.filter(path__startswith=city.path)
-    for pk, code, name, short, region, level, kind in rows.values_list(
-        "pk", "code", "name", "short_name", "region_code", "level", "kind"
-    ):
+    for pk, code, name, short, region, level, kind, path in rows:
+        if city is not None and not path.startswith(city[7]):
+            continue
         departments[pk] = (code, name, region)
         if level == Department.Level.COUNTY and kind == Department.Kind.GOVERNMENT:
             districts[region[:6]] = short or name
     if city is None:
         return City(code="", name=_("全市"), districts=districts, departments=departments)
-    return City(code=city.region_code[:6], name=city.name, districts=districts, departments=departments)
+    return City(code=city[4][:6], name=city[2], districts=districts, departments=departments)
 
 
 def _city_scope(city: City) -> Scope:
@@ -135,10 +133,13 @@ def has_dashboard(*, actor) -> bool:
     return actor.is_superuser or any(g.role in VIEWER_ROLES for g in actor_grants(actor=actor, remember=True))
 
 
-def scope_resolve(*, actor, key: str | None = None, city: City | None = None) -> Scope:
+def scope_resolve(
+    *, actor, key: str | None = None, city: City | None = None, scopes: list[Scope] | None = None
+) -> Scope:
     """The scope ``key`` ("city", "district:610302", "department:SCJG") if the actor may see
-    it, else their widest; ``NotFound`` when they may see none or not this one."""
-    scopes = dashboard_scopes(actor=actor, city=city)
+    it, else their widest; ``NotFound`` when they may see none or not this one. ``scopes``:
+    the actor's ``dashboard_scopes`` when the caller already has them."""
+    scopes = dashboard_scopes(actor=actor, city=city) if scopes is None else scopes
     if not scopes:
         raise NotFound(_("页面不存在。"))
     if not key:
@@ -333,8 +334,8 @@ def threshold_levels(*, scope: Scope) -> dict[str, str]:
     )
 
 
-def alert_list(*, actor, limit: int = 20) -> list[Alert]:
-    scopes = dashboard_scopes(actor=actor)
+def alert_list(*, actor, limit: int = 20, scopes: list[Scope] | None = None) -> list[Alert]:
+    scopes = dashboard_scopes(actor=actor) if scopes is None else scopes
     if not scopes:
         raise NotFound(_("页面不存在。"))
     keys = {(s.kind, s.code) for s in scopes}
@@ -374,3 +375,34 @@ def current_value(*, indicator: Indicator, scope_kind: str, scope_code: str, tod
     if indicator.rate:
         return (num / den if den else None), start
     return num, start
+
+
+DUTY_LIMIT = 30
+
+
+def duty_contacts(*, scope: Scope, limit: int = DUTY_LIMIT) -> list[dict]:
+    """Who is on duty now (政务值班, the documents app's rosters) in an (already authorized)
+    scope: the city's every department, a district's departments (by region code), or one
+    department; phones masked here, never sent in clear. ``[]`` without the documents app."""
+    from django.apps import apps
+
+    if not apps.is_installed("yiwang.documents"):
+        return []
+    from yiwang.core.masking import mask_phone
+    from yiwang.documents.selectors import duty_on_now
+
+    shifts = duty_on_now()
+    if scope.kind == ScopeKind.DEPARTMENT:
+        shifts = shifts.filter(department__code=scope.code)
+    elif scope.kind == ScopeKind.DISTRICT:
+        shifts = shifts.filter(department__region_code__startswith=scope.code)
+    return [
+        {
+            "department": shift.department.short_name or shift.department.name,
+            "person": shift.person.real_name or shift.person.username,
+            "phone": mask_phone(shift.phone),
+            "until": shift.ends_at,
+            "note": shift.note,
+        }
+        for shift in shifts[:limit]
+    ]

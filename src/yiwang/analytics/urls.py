@@ -10,4 +10,6 @@ urlpatterns = [
     path("screen/", views.screen, name="screen"),
     path("thresholds/", views.thresholds, name="thresholds"),
     path("panels/<str:code>.xlsx", views.panel_xlsx, name="panel_xlsx"),
+    path("scopes/", views.scope_search, name="scopes"),
+    path("duty/", views.duty, name="duty"),
 ]

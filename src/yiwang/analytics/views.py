@@ -21,9 +21,11 @@ from yiwang.analytics.models import Direction
 from yiwang.core.errors import NotFound, ValidationFailed
 
 
-def _scope(request: HttpRequest, city=None):
+def _scope(request: HttpRequest, city=None, scopes=None):
     try:
-        return selectors.scope_resolve(actor=request.user, key=request.GET.get("scope") or None, city=city)
+        return selectors.scope_resolve(
+            actor=request.user, key=request.GET.get("scope") or None, city=city, scopes=scopes
+        )
     except NotFound as exc:
         raise Http404(str(exc.message)) from exc
 
@@ -40,9 +42,13 @@ def drill_url(panel) -> str:
     return f"{url}?{urlencode(query)}" if query else url
 
 
+SCOPE_SELECT_MAX = 40  # above this many scopes the picker lists the wide ones and searches the rest
+
+
 def _context(request: HttpRequest) -> dict:
     city = selectors.city_structure()
-    scope = _scope(request, city)
+    scopes = selectors.dashboard_scopes(actor=request.user, city=city)
+    scope = _scope(request, city, scopes)
     levels = selectors.threshold_levels(scope=scope)
     rank = {"green": 0, "yellow": 1, "red": 2}
     panels = []
@@ -56,12 +62,19 @@ def _context(request: HttpRequest) -> dict:
                 "light": max(lights, key=lambda level: rank.get(level, 0)) if lights else "",
             }
         )
+    # A city has hundreds of departments: the page lists the city and its districts (and the
+    # scope shown) and finds a department by search (``scope_search``), not a 300-row select.
+    searchable = len(scopes) > SCOPE_SELECT_MAX
+    choices = [s for s in scopes if not searchable or s.kind != "department" or s.key == scope.key]
     return {
         "scope": scope,
-        "scopes": selectors.dashboard_scopes(actor=request.user, city=city),
+        "scopes": choices,
+        "scope_search": searchable,
+        "all_scopes": scopes,
         "panels": panels,
         "map_indicators": selectors.map_indicators(),
         "map_api": reverse("api:analytics_panel", kwargs={"code": "district_map"}),
+        "duty_url": f"{reverse('analytics:duty')}?{urlencode({'scope': scope.key})}",
         "config": {
             "scope": scope.key,
             "geojson": _geojson_url(),
@@ -82,7 +95,7 @@ def _geojson_url() -> str:
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The leader's dashboard: every panel as a chart, the district map, the alerts."""
     context = _context(request)
-    context["alerts"] = selectors.alert_list(actor=request.user, limit=10)
+    context["alerts"] = selectors.alert_list(actor=request.user, limit=10, scopes=context.pop("all_scopes"))
     context["may_configure"] = selectors.may_configure_thresholds(actor=request.user)
     return render(request, "analytics/dashboard.html", context)
 
@@ -92,8 +105,32 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def screen(request: HttpRequest) -> HttpResponse:
     """The big screen (一屏掌控, 1920×1080, dark): the same panels, refreshed every minute."""
     context = _context(request)
+    context.pop("all_scopes")
     context["now"] = timezone.localtime()
     return render(request, "analytics/screen.html", context)
+
+
+@login_required
+@require_GET
+def scope_search(request: HttpRequest) -> HttpResponse:
+    """The scopes whose name or code contains ``q`` (at most 20): the dashboard's department
+    picker asks here as one types (htmx), instead of listing every department in the page."""
+    scopes = selectors.dashboard_scopes(actor=request.user)
+    if not scopes:
+        raise Http404(_("页面不存在。"))
+    words = (request.GET.get("q") or "").strip()[:50].lower()
+    found = [s for s in scopes if words and (words in s.name.lower() or words in s.code.lower())][:20]
+    template = "analytics/_scope_results.html" if request.htmx else "analytics/scope_search.html"
+    return render(request, template, {"found": found, "q": words, "screen": request.GET.get("screen") == "1"})
+
+
+@login_required
+@require_GET
+def duty(request: HttpRequest) -> HttpResponse:
+    """Who is on duty now in the scope (政务值班, phones masked): a fragment the dashboard and the
+    big screen fetch after the page and every minute."""
+    scope = _scope(request)
+    return render(request, "analytics/_duty.html", {"shifts": selectors.duty_contacts(scope=scope), "scope": scope})
 
 
 @login_required

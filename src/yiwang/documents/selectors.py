@@ -113,6 +113,30 @@ def document_types(*, actor, department: Department | None = None) -> QuerySet[D
     return types.order_by("code")
 
 
+def type_admin_scope(*, actor) -> tuple[bool, QuerySet[Department]]:
+    """Where the actor may define document types: (city-wide types too?, the departments whose
+    own types he may define) — a city admin or superuser everything, a department admin his
+    departments (with those below where his grant says so). (False, none): not at all."""
+    from yiwang.identity.models import Role
+    from yiwang.identity.selectors import actor_has_role, departments_for_actor
+
+    if not _staff(actor):
+        return False, Department.objects.none()
+    active = Department.objects.filter(is_active=True).order_by("path")
+    if actor.is_superuser or actor_has_role(actor, roles=(Role.CITY_ADMIN,)):
+        return True, active
+    mine = departments_for_actor(actor=actor, role=Role.DEPARTMENT_ADMIN).values("pk")
+    return False, active.filter(pk__in=mine)
+
+
+def document_types_all(*, actor) -> QuerySet[DocumentType]:
+    """Every type, inactive ones too, with its defining department (staff only): the
+    workbench's list of types and their routes."""
+    if not _staff(actor):
+        return DocumentType.objects.none()
+    return DocumentType.objects.select_related("department").order_by("-is_active", "code")
+
+
 def drafting_departments(*, actor) -> QuerySet[Department]:
     """Where the actor may draft: the departments in which he holds a role himself."""
     if not _staff(actor):

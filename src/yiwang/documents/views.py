@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from yiwang.core.errors import ValidationFailed, YiwangError
 from yiwang.core.masking import mask_phone
 from yiwang.documents import selectors, services
-from yiwang.documents.models import Document, DutyShift, DutySwap
+from yiwang.documents.models import Document, DutyShift, DutySwap, StepKind
 from yiwang.identity.models import Department, User
 
 
@@ -331,3 +331,148 @@ def swap_decide(request: HttpRequest, swap_id: int) -> HttpResponse:
     else:
         messages.success(request, _("已换班") if accept else _("已拒绝换班"))
     return _duty_redirect(swap_request.shift.department_id)
+
+
+# --- document types: their routes --------------------------------------------------------------
+
+TYPE_FORM_BLANK_STEPS = 3  # empty step rows offered below the route's steps
+
+
+def _steps_from_post(post) -> list[dict]:
+    """The route rows of the form (``step-<n>-kind``, ``-role``, ``-departments``), in order;
+    a row with neither a step kind nor a role is left out (the blank rows)."""
+    import re
+
+    steps = []
+    indexes = sorted({int(m.group(1)) for key in post for m in [re.fullmatch(r"step-(\d{1,2})-kind", key)] if m})
+    for n in indexes:
+        kind = post.get(f"step-{n}-kind", "").strip()
+        role = post.get(f"step-{n}-role", "").strip()
+        codes = [c for c in re.split(r"[\s,，、;；]+", post.get(f"step-{n}-departments", "")) if c]
+        if kind or role or codes:
+            steps.append({"kind": kind, "role": role, "departments": codes})
+    return steps
+
+
+def _route_rows(steps: list[dict]) -> list[dict]:
+    rows = [
+        {
+            "n": n,
+            "kind": s.get("kind", ""),
+            "role": s.get("role", ""),
+            "departments": " ".join(s.get("departments", [])),
+        }
+        for n, s in enumerate(steps)
+    ]
+    start = len(rows)
+    rows += [{"n": start + i, "kind": "", "role": "", "departments": ""} for i in range(TYPE_FORM_BLANK_STEPS)]
+    return rows
+
+
+@login_required
+def types(request: HttpRequest) -> HttpResponse:
+    """公文类型: every type and its route (环节 · 角色 · 部门), for staff; who may define types
+    gets the links to change them."""
+    from yiwang.identity.models import Role
+
+    _staff(request)
+    city_wide, departments = selectors.type_admin_scope(actor=request.user)
+    manageable = set(departments.values_list("pk", flat=True))
+    names = dict(Department.objects.filter(is_active=True).values_list("code", "name"))
+    roles = dict(Role.choices)
+    rows = []
+    for doc_type in selectors.document_types_all(actor=request.user):
+        route = [
+            {
+                "kind": StepKind(s["kind"]).label if s.get("kind") in StepKind.values else s.get("kind"),
+                "role": roles.get(s.get("role", ""), s.get("role", "")),
+                "departments": [names.get(code, code) for code in s.get("departments", [])],
+            }
+            for s in doc_type.steps
+        ]
+        may_edit = city_wide if doc_type.department_id is None else doc_type.department_id in manageable
+        rows.append({"type": doc_type, "route": route, "may_edit": may_edit})
+    return render(request, "documents/types.html", {"rows": rows, "may_define": city_wide or bool(manageable)})
+
+
+@login_required
+def type_edit(request: HttpRequest) -> HttpResponse:
+    """Define a type or change its route (``?code=``): a city admin the city-wide ones, a
+    department admin his department's. Errors next to the fields, the route's naming the step."""
+    from yiwang.identity.models import Role
+
+    _staff(request)
+    city_wide, departments = selectors.type_admin_scope(actor=request.user)
+    if not city_wide and not departments.exists():
+        raise Http404
+    existing = None
+    code = (request.POST.get("code") if request.method == "POST" else request.GET.get("code")) or ""
+    if code:
+        existing = selectors.document_types_all(actor=request.user).filter(code=code).first()
+        if existing is not None and not (
+            city_wide if existing.department_id is None else departments.filter(pk=existing.department_id).exists()
+        ):
+            raise Http404  # another department's type: not his to change
+    errors: dict = {}
+    if request.method == "POST":
+        department = None
+        if request.POST.get("department"):
+            department = departments.filter(code=request.POST["department"]).first()
+            if department is None:
+                errors["department"] = [_("请选择您可以管理的部门")]
+        elif not city_wide:
+            errors["department"] = [_("请选择部门;全市通用的类型由市级管理员定义")]
+        steps = _steps_from_post(request.POST)
+        if not errors:
+            try:
+                saved = services.document_type_save(
+                    actor=request.user,
+                    code=code,
+                    name=request.POST.get("name", ""),
+                    number_prefix=request.POST.get("number_prefix", ""),
+                    department=department,
+                    steps=steps,
+                    is_active=request.POST.get("is_active") == "on",
+                )
+            except ValidationFailed as exc:
+                errors = {k: [str(m) for m in v] for k, v in exc.fields.items()} or {"form": [str(exc.message)]}
+            except YiwangError as exc:
+                errors = {"form": [str(exc.message)]}
+            else:
+                messages.success(request, _("公文类型“%(name)s”已保存。") % {"name": saved.name})
+                return redirect("documents:types")
+        values = {
+            "code": code,
+            "name": request.POST.get("name", ""),
+            "number_prefix": request.POST.get("number_prefix", ""),
+            "department": request.POST.get("department", ""),
+            "is_active": request.POST.get("is_active") == "on",
+        }
+        route = _route_rows(steps)
+    elif existing is not None:
+        values = {
+            "code": existing.code,
+            "name": existing.name,
+            "number_prefix": existing.number_prefix,
+            "department": existing.department.code if existing.department else "",
+            "is_active": existing.is_active,
+        }
+        route = _route_rows(existing.steps)
+    else:
+        values = {"code": "", "name": "", "number_prefix": "", "department": "", "is_active": True}
+        route = _route_rows([])
+    return render(
+        request,
+        "documents/type_edit.html",
+        {
+            "existing": existing,
+            "values": values,
+            "route": route,
+            "errors": errors,
+            "city_wide": city_wide,
+            "departments": departments,
+            "kinds": StepKind.choices,
+            "roles": Role.choices,
+        },
+        status=422 if errors else 200,
+    )

@@ -151,6 +151,13 @@ class ChatMessageOut(Schema):
     attachment_size: int
     attachment_url: str = Field(description="API path to download the file (empty without one)")
     created_at: datetime
+    edited_at: datetime | None = Field(None, description="When its author last changed the text (已编辑)")
+    recalled: bool = Field(False, description="Recalled by its author (已撤回): no text, no file")
+    recalled_at: datetime | None = None
+
+
+class ChatMessageEditIn(Schema):
+    body: str
 
 
 class MemberIn(Schema):
@@ -184,7 +191,25 @@ def _group_detail(request, group_id) -> dict:
 
 
 def _chat_message_out(message) -> dict:
+    if message.recalled_at is not None:  # what was recalled is shown to no one
+        return {
+            "id": message.pk,
+            "group_id": message.group_id,
+            "author": _person(message.author),
+            "body": "",
+            "attachment_name": "",
+            "attachment_type": "",
+            "attachment_size": 0,
+            "attachment_url": "",
+            "created_at": message.created_at,
+            "edited_at": None,
+            "recalled": True,
+            "recalled_at": message.recalled_at,
+        }
     return {
+        "edited_at": message.edited_at,
+        "recalled": False,
+        "recalled_at": None,
         "id": message.pk,
         "group_id": message.group_id,
         "author": _person(message.author),
@@ -230,10 +255,21 @@ def chat_group_detail(request: HttpRequest, group_id: int):
     summary="Messages of a group, oldest first",
 )
 def chat_message_list(
-    request: HttpRequest, group_id: int, after: int | None = None, before: int | None = None, limit: int = 50
+    request: HttpRequest,
+    group_id: int,
+    after: int | None = None,
+    before: int | None = None,
+    limit: int = 50,
+    changed_since: datetime | None = None,
 ):
     """The last ``limit`` (≤ 200) messages; ``?after=<id>`` those newer than a message (poll
-    with the last id seen); ``?before=<id>`` older ones. Reading does not mark them read."""
+    with the last id seen); ``?before=<id>`` older ones; ``?changed_since=<ISO time>&after=<id>``
+    those up to ``after`` edited or recalled since then. Reading does not mark them read."""
+    if changed_since is not None:
+        messages = selectors.chat_messages_changed(
+            actor=request.auth, group_id=group_id, upto=after if after is not None else 2**62, since=changed_since
+        )
+        return [_chat_message_out(m) for m in messages]
     messages = selectors.chat_messages(actor=request.auth, group_id=group_id, after=after, before=before, limit=limit)
     return [_chat_message_out(m) for m in messages]
 
@@ -255,6 +291,31 @@ def chat_message_post(request: HttpRequest, group_id: int, body: Form[str] = "",
     (10 MB). Neither: 422 ``message_empty``."""
     message = services.chat_message_post(actor=request.auth, group_id=group_id, body=body, attachment=attachment)
     return Respond(201, _chat_message_out(message))
+
+
+@router.patch(
+    "/chat-messages/{int:chat_message_id}",
+    response={200: ChatMessageOut, 409: ErrorOut, **WRITE_ERRORS},
+    summary="Edit one's own chat message (within the change window)",
+)
+def chat_message_edit(request: HttpRequest, chat_message_id: int, payload: ChatMessageEditIn):
+    """The author only (403 ``chat_message_not_yours``), within ``YIWANG_CHAT_CHANGE_MINUTES``
+    (default 2) of posting (409 ``chat_message_too_old``), not after a recall (409
+    ``chat_message_recalled``). Audited ``chat_message.edit`` (SM3 digests, not the text)."""
+    message = services.chat_message_edit(actor=request.auth, message_id=chat_message_id, body=payload.body)
+    return _chat_message_out(message)
+
+
+@router.post(
+    "/chat-messages/{int:chat_message_id}/recall",
+    response={200: ChatMessageOut, 409: ErrorOut, **WRITE_ERRORS},
+    summary="Recall (撤回) one's own chat message (within the change window)",
+)
+def chat_message_recall(request: HttpRequest, chat_message_id: int):
+    """As for editing; the others then see it as recalled (no text, no file). Audited
+    ``chat_message.recall``."""
+    message = services.chat_message_recall(actor=request.auth, message_id=chat_message_id)
+    return _chat_message_out(message)
 
 
 @router.post(

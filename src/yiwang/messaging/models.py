@@ -272,14 +272,26 @@ class ChatMessage(models.Model):
     attachment_type = models.CharField(_("附件类型"), max_length=100, blank=True)
     attachment_size = models.PositiveIntegerField(_("附件大小"), default=0)
     created_at = models.DateTimeField(_("发送时间"), auto_now_add=True)
+    # Its author may edit or recall it within ``YIWANG_CHAT_CHANGE_MINUTES`` (audited); a poll
+    # re-sends the messages changed since its last look (``changed_at``).
+    edited_at = models.DateTimeField(_("编辑时间"), null=True, blank=True)
+    recalled_at = models.DateTimeField(_("撤回时间"), null=True, blank=True)
+    changed_at = models.DateTimeField(_("最后变更时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("群消息")
         verbose_name_plural = _("群消息")
-        indexes = [models.Index(fields=["group", "id"], name="messaging_chatmsg_group_idx")]
+        indexes = [
+            models.Index(fields=["group", "id"], name="messaging_chatmsg_group_idx"),
+            models.Index(fields=["group", "changed_at"], name="messaging_chatmsg_changed_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.group_id} #{self.pk}"
+
+    @property
+    def is_recalled(self) -> bool:
+        return self.recalled_at is not None
 
 
 # --- work instructions (一键触达) ---------------------------------------------------------------

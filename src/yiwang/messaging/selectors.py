@@ -157,6 +157,35 @@ def chat_messages(*, actor, group_id, after: int | None = None, before: int | No
     return list(reversed(messages.order_by("-pk")[:limit]))
 
 
+def chat_message_get(*, actor, message_id) -> ChatMessage:
+    """One message of a group the actor is a member of; else ``NotFound``."""
+    try:
+        pk = db_id(message_id)
+    except (TypeError, ValueError):
+        raise NotFound(_("未找到该消息。"), code="chat_message_not_found") from None
+    message = ChatMessage.objects.select_related("author").filter(pk=pk).first()
+    if message is None or not _is_staff(actor):
+        raise NotFound(_("未找到该消息。"), code="chat_message_not_found")
+    try:
+        chat_group_get(actor=actor, group_id=message.group_id)
+    except NotFound:
+        raise NotFound(_("未找到该消息。"), code="chat_message_not_found") from None
+    return message
+
+
+def chat_messages_changed(*, actor, group_id, upto: int, since) -> list:
+    """Messages up to ``upto`` (those a polling page already shows) edited or recalled after
+    ``since``: the poll sends them again so every member sees the change (one indexed query)."""
+    group = chat_group_get(actor=actor, group_id=group_id)
+    if since is None:
+        return []
+    return list(
+        ChatMessage.objects.filter(group=group, changed_at__gt=since, pk__lte=max(0, min(int(upto), 2**62)))
+        .select_related("author")
+        .order_by("pk")[:200]
+    )
+
+
 def chat_read_upto(*, actor, group) -> int:
     return ChatMembership.objects.filter(group=group, user=actor).values_list("last_read_id", flat=True).first() or 0
 
@@ -167,7 +196,7 @@ def chat_attachment_get(*, actor, message_id) -> ChatMessage:
         pk = db_id(message_id)
     except (TypeError, ValueError):
         raise NotFound(_("未找到该文件。"), code="attachment_not_found") from None
-    message = ChatMessage.objects.filter(pk=pk).exclude(attachment="").first()
+    message = ChatMessage.objects.filter(pk=pk, recalled_at=None).exclude(attachment="").first()
     if message is None or not _is_staff(actor):
         raise NotFound(_("未找到该文件。"), code="attachment_not_found")
     try:

@@ -864,6 +864,88 @@ def chat_message_post(*, actor, group_id, body: str = "", attachment=None) -> Ch
     return chat
 
 
+def chat_change_minutes() -> int:
+    """How long after posting its author may edit or recall a message (minutes)."""
+    return int(getattr(settings, "YIWANG_CHAT_CHANGE_MINUTES", 2))
+
+
+def _own_message_for_change(*, actor, message_id) -> ChatMessage:
+    """The actor's own message, locked, in a group he is still a member of, not recalled and
+    still within the change window; else the error that says why."""
+    from yiwang.core.errors import Conflict
+    from yiwang.messaging.selectors import db_id
+
+    try:
+        pk = db_id(message_id)
+    except (TypeError, ValueError):
+        raise NotFound(_("未找到该消息。"), code="chat_message_not_found") from None
+    message = ChatMessage.objects.select_for_update().filter(pk=pk).first()
+    if message is None or not _is_staff(actor):
+        raise NotFound(_("未找到该消息。"), code="chat_message_not_found")
+    try:
+        _chat_group_for_update(actor=actor, group_id=message.group_id)
+    except NotFound:
+        raise NotFound(_("未找到该消息。"), code="chat_message_not_found") from None
+    if message.author_id != actor.pk:
+        raise Forbidden(_("只能编辑或撤回自己发送的消息。"), code="chat_message_not_yours")
+    if message.recalled_at is not None:
+        raise Conflict(_("该消息已撤回。"), code="chat_message_recalled")
+    minutes = chat_change_minutes()
+    if timezone.now() - message.created_at > timedelta(minutes=minutes):
+        raise Conflict(
+            _("发送超过 %(minutes)d 分钟的消息不能再编辑或撤回。") % {"minutes": minutes}, code="chat_message_too_old"
+        )
+    return message
+
+
+@transaction.atomic
+def chat_message_edit(*, actor, message_id, body: str) -> ChatMessage:
+    """Change the text of one's own message within the change window. Audited with the SM3
+    digests of the text before and after (not the text, as for a post); the others see
+    "已编辑" and, on their next poll, the new text."""
+    from yiwang.core.crypto import sm3_hex
+
+    message = _own_message_for_change(actor=actor, message_id=message_id)
+    body = (body or "").strip()
+    if len(body) > CHAT_BODY_MAX:
+        text = _("消息不能超过 %(max)d 个字") % {"max": CHAT_BODY_MAX}
+        raise ValidationFailed(text, code="message_too_long", fields={"body": [text]})
+    if not body and not message.attachment:
+        text = _("请输入消息内容;不再需要这条消息请撤回")
+        raise ValidationFailed(text, code="message_empty", fields={"body": [text]})
+    if body == message.body:
+        return message
+    before = sm3_hex(message.body.encode())
+    now = timezone.now()
+    message.body, message.edited_at, message.changed_at = body, now, now
+    message.save(update_fields=["body", "edited_at", "changed_at"])
+    audit_record(
+        actor=actor,
+        action="chat_message.edit",
+        obj=message,
+        changes={"group": message.group_id, "body_sm3": [before, sm3_hex(body.encode())]},
+    )
+    return message
+
+
+@transaction.atomic
+def chat_message_recall(*, actor, message_id) -> ChatMessage:
+    """Recall (撤回) one's own message within the change window: every member then sees
+    "已撤回" in its place, and neither its text nor its file is shown or served again (both
+    stay stored, as the record of what was sent). Audited."""
+    message = _own_message_for_change(actor=actor, message_id=message_id)
+    now = timezone.now()
+    message.recalled_at, message.changed_at = now, now
+    message.save(update_fields=["recalled_at", "changed_at"])
+    audit_record(
+        actor=actor,
+        action="chat_message.recall",
+        obj=message,
+        changes={"group": message.group_id, "had_attachment": bool(message.attachment)},
+    )
+    return message
+
+
 @transaction.atomic
 def chat_group_mark_read(*, actor, group_id, up_to: int | None = None) -> int:
     """Mark the group read for the actor up to message ``up_to`` (default: the newest);

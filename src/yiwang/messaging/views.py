@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
-from yiwang.core.errors import Forbidden, NotFound, ValidationFailed
+from yiwang.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yiwang.messaging import selectors, services
 
 PAGE_SIZE = 20
@@ -116,6 +116,7 @@ def _inbox_url(conf: dict) -> str:
 # still works as a plain POST and a reload shows what is new.
 
 CHAT_POLL_SECONDS = 3
+CHAT_POLL_OVERLAP_SECONDS = 10  # a poll asks for the changes of a little more than since its last look
 # What a task or incident group may be about (``ChatGroup.ref_type``; the API takes any key).
 REF_TYPES = (
     ("hotline_ticket", gettext_lazy("12345 热线工单")),
@@ -210,10 +211,45 @@ def _usernames_to_ids(text: str, *, field: str) -> list[int]:
     return [found[n] for n in dict.fromkeys(names)]
 
 
+def _poll_since() -> int:
+    """The moment a page's next poll asks for changes from (µs since the epoch): a little
+    before now, so a change committed while this request ran is not missed (sent twice at
+    worst; swapping a message in again changes nothing)."""
+    import time
+
+    return int((time.time() - CHAT_POLL_OVERLAP_SECONDS) * 1_000_000)
+
+
+def _since(value):
+    import datetime
+
+    try:
+        micros = int(value)
+    except (TypeError, ValueError):
+        return None
+    if micros <= 0:
+        return None
+    try:
+        return datetime.datetime.fromtimestamp(micros / 1_000_000, tz=datetime.UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _change_after():
+    """Messages created after this moment may still be edited or recalled by their author."""
+    import datetime
+
+    from django.utils import timezone
+
+    return timezone.now() - datetime.timedelta(minutes=services.chat_change_minutes())
+
+
 def _room_context(request: HttpRequest, group, *, errors=None, body: str = "") -> dict:
     messages = selectors.chat_messages(actor=request.user, group_id=group.pk)
     last_id = messages[-1].pk if messages else 0
     return {
+        "since": _poll_since(),
+        "change_after": _change_after(),
         "group": group,
         "chat_messages": messages,
         "last_id": last_id,
@@ -257,6 +293,16 @@ def _new_messages(request: HttpRequest, group, after, *, errors=None, status=200
         after = max(0, int(after or 0))
     except (TypeError, ValueError):
         after = 0
+    since = _poll_since()
+    changed = selectors.chat_messages_changed(
+        actor=request.user,
+        group_id=group.pk,
+        upto=after,
+        since=_since(request.GET.get("since") or request.POST.get("since")),
+    )
+    # One's own changes came back with the edit itself; re-sending them would close an open
+    # 编辑 / 撤回 box under the author's hands at every poll of the overlap.
+    changed = [m for m in changed if m.author_id != request.user.pk]
     new = selectors.chat_messages(actor=request.user, group_id=group.pk, after=after, limit=200)
     last_id = new[-1].pk if new else after
     if new:
@@ -264,7 +310,15 @@ def _new_messages(request: HttpRequest, group, after, *, errors=None, status=200
     return render(
         request,
         "messaging/chat/_poll.html",
-        {"group": group, "chat_messages": new, "last_id": last_id, "poll_seconds": CHAT_POLL_SECONDS},
+        {
+            "group": group,
+            "chat_messages": new,
+            "changed_messages": changed,
+            "last_id": last_id,
+            "since": since,
+            "change_after": _change_after(),
+            "poll_seconds": CHAT_POLL_SECONDS,
+        },
         status=status,
     )
 
@@ -296,6 +350,53 @@ def chat_send(request: HttpRequest, group_id: int) -> HttpResponse:
     if request.htmx:
         return _new_messages(request, group, request.POST.get("after"))
     return redirect(reverse("messaging_workbench:chat_room", args=[group.pk]))
+
+
+def _chat_message_changed(request: HttpRequest, message_id: int, change) -> HttpResponse:
+    """Edit or recall one's own message: htmx gets the message again (changed, or with the
+    error under it); without JavaScript, back to the conversation with a notice."""
+    _staff_only(request)
+    try:
+        message = change()
+    except NotFound as exc:
+        raise Http404 from exc
+    except (Forbidden, ValidationFailed, Conflict) as exc:
+        message = selectors.chat_message_get(actor=request.user, message_id=message_id)
+        if request.htmx:
+            return render(
+                request,
+                "messaging/chat/_message.html",
+                {"m": message, "change_after": _change_after(), "change_error": str(exc.message), "editing": True},
+                status=200,  # htmx swaps only successful answers: the message comes back with the error
+            )
+        flash.error(request, str(exc.message))
+        return redirect(reverse("messaging_workbench:chat_room", args=[message.group_id]))
+    if request.htmx:
+        return render(request, "messaging/chat/_message.html", {"m": message, "change_after": _change_after()})
+    flash.success(request, _("消息已撤回。") if message.recalled_at else _("消息已修改。"))
+    return redirect(reverse("messaging_workbench:chat_room", args=[message.group_id]))
+
+
+@login_required
+@require_POST
+def chat_message_edit(request: HttpRequest, chat_message_id: int) -> HttpResponse:
+    """Change the text of one's own message (within ``YIWANG_CHAT_CHANGE_MINUTES``)."""
+    return _chat_message_changed(
+        request,
+        chat_message_id,
+        lambda: services.chat_message_edit(
+            actor=request.user, message_id=chat_message_id, body=request.POST.get("body", "")
+        ),
+    )
+
+
+@login_required
+@require_POST
+def chat_message_recall(request: HttpRequest, chat_message_id: int) -> HttpResponse:
+    """Recall (撤回) one's own message (within ``YIWANG_CHAT_CHANGE_MINUTES``)."""
+    return _chat_message_changed(
+        request, chat_message_id, lambda: services.chat_message_recall(actor=request.user, message_id=chat_message_id)
+    )
 
 
 @login_required

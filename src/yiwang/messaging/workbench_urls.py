@@ -20,6 +20,8 @@ urlpatterns = [
     path("chat/<int:group_id>/send/", views.chat_send, name="chat_send"),
     path("chat/<int:group_id>/members/", views.chat_members, name="chat_members"),
     path("chat/files/<int:chat_message_id>/", views.chat_attachment, name="chat_attachment"),
+    path("chat/messages/<int:chat_message_id>/edit/", views.chat_message_edit, name="chat_message_edit"),
+    path("chat/messages/<int:chat_message_id>/recall/", views.chat_message_recall, name="chat_message_recall"),
     # work instructions
     path("instructions/", views.instructions, name="instructions"),
     path("instructions/new/", views.instruction_new, name="instruction_new"),

@@ -6,7 +6,7 @@ not see is ``NotFound`` like a missing one.
 The traffic light is computed in the query, never stored: ``done`` for a completed task;
 ``red`` when the task or one of its unfinished milestones is past its date; ``yellow`` when one
 of them falls within ``YIWANG_OVERSIGHT_YELLOW_DAYS`` working days (``core.calendar``); ``green``
-otherwise. The dashboards call ``task_light_counts`` and ``task_list``.
+otherwise. The dashboards' rollup calls ``task_light_figures`` (per lead department, no actor).
 """
 
 from __future__ import annotations
@@ -115,6 +115,29 @@ def task_light_counts(*, actor, today: datetime.date | None = None) -> dict[str,
     for light in with_light(visible_tasks(actor=actor), today=today).values_list("light", flat=True):
         counts[light] += 1
     return counts
+
+
+def task_light_figures(*, today: datetime.date | None = None) -> list[dict]:
+    """Key tasks per lead department and light, over every task (no actor: a system read for
+    the analytics rollup, like the other apps' ``*_figures``). One grouped query. Keys:
+    ``department_id, region_code, light, count``."""
+    from django.db.models import Count
+
+    rows = (
+        with_light(KeyTask.objects.all(), today=today)
+        .values("lead_department_id", "lead_department__region_code", "light")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return [
+        {
+            "department_id": row["lead_department_id"],
+            "region_code": (row["lead_department__region_code"] or "")[:6],
+            "light": row["light"],
+            "count": row["count"],
+        }
+        for row in rows
+    ]
 
 
 def task_get(*, actor, id) -> KeyTask:

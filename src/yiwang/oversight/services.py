@@ -199,6 +199,17 @@ def member_set(*, actor, user, role: str) -> Member:
     return member
 
 
+@transaction.atomic
+def member_remove(*, actor, member: Member) -> None:
+    """Take a member out of the office or the city leaders (the superuser only). Audited."""
+    if not isinstance(actor, str) and not (_signed_in(actor) and actor.is_superuser):
+        raise Forbidden()
+    audit_record(
+        actor=actor, action="oversight.member_remove", obj=member, changes={"user": member.user_id, "role": member.role}
+    )
+    Member.objects.filter(pk=member.pk).delete()
+
+
 # --- tasks and milestones ----------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ import pytest
 from yiwang.core.calendar import add_working_days
 from yiwang.core.errors import NotFound
 from yiwang.oversight import selectors, services
+from yiwang.oversight.models import KeyTask
 from yiwang.oversight.tests.factories import PDF, days, make_task
 
 pytestmark = pytest.mark.django_db
@@ -108,3 +109,34 @@ def test_ranking_counts_on_time_milestones_lights_and_ratings(world):
     _label, mine = selectors.department_ranking(actor=world.lead_reviewer, month=month)
     assert [r.department for r in mine] == [world.lead.name]
     assert PDF  # the evidence-free milestone needs no file
+
+
+def test_light_figures_per_lead_department_for_the_rollup(world):
+    """The analytics rollup's read: every task (no actor), grouped by lead department and light."""
+    _one(world, due_in=40)
+    _one(world, due_in=-2)
+    done = _one(world, due_in=30)
+    KeyTask.objects.filter(pk=done.pk).update(status=KeyTask.Status.COMPLETED)
+    services.key_task_create(
+        actor=world.office, title="水务任务", source_kind="project", lead_department=world.other, deadline=days(90)
+    )
+    rows = {(r["department_id"], r["light"]): r["count"] for r in selectors.task_light_figures()}
+    assert rows == {
+        (world.lead.pk, "green"): 1,
+        (world.lead.pk, "red"): 1,
+        (world.lead.pk, "done"): 1,
+        (world.other.pk, "green"): 1,
+    }
+    region = {r["department_id"]: r["region_code"] for r in selectors.task_light_figures()}
+    assert region[world.lead.pk] == (world.lead.region_code or "")[:6]
+    # The oversight app's panel module turns them into facts of ``oversight.tasks`` by light.
+    from yiwang.oversight import panels
+
+    facts = list(panels.collect(since=None, until=None, today=days(0)))
+    assert {(f["department_id"], f["dimension"], f["numerator"]) for f in facts} == {
+        (world.lead.pk, "green", 1),
+        (world.lead.pk, "red", 1),
+        (world.lead.pk, "done", 1),
+        (world.other.pk, "green", 1),
+    }
+    assert {f["indicator"] for f in facts} == {"oversight.tasks"} and all(f["day"] == days(0) for f in facts)

@@ -9,6 +9,9 @@
   var dark = false;
   var geoReady = null;
 
+  // the key tasks' lights (oversight_lights) keep their own colours
+  var LIGHT_COLOURS = { green: "#0f7b3a", yellow: "#c99400", red: "#b3001b", done: "#6b7280" };
+
   function percent(v) { return v === null || v === undefined ? "—" : (Math.round(v * 1000) / 10) + "%"; }
 
   function withScope(url, extra) {
@@ -26,9 +29,19 @@
   function chartFor(el) {
     if (!charts[el.id]) {
       charts[el.id] = echarts.init(el, dark ? "dark" : null, { renderer: "canvas" });
-      window.addEventListener("resize", function () { charts[el.id].resize(); });
     }
     return charts[el.id];
+  }
+
+  // Resize the charts whose box has a size. A box can measure 0×0 for a moment while the
+  // window changes (a full-page screenshot, a rotated phone, a hidden tab): ECharts 6.1.0 then
+  // throws inside the map's geo layout (a zero view rect has no inverse transform, apache/echarts
+  // #21706), so such a chart waits for the next resize instead.
+  function resizeAll() {
+    Object.keys(charts).forEach(function (id) {
+      var el = document.getElementById(id);
+      if (el && el.clientWidth > 0 && el.clientHeight > 0) { charts[id].resize(); }
+    });
   }
 
   function optionFor(data) {
@@ -43,7 +56,12 @@
       base.legend = { type: "scroll", bottom: 0, textStyle: { color: textColor } };
       base.series = [{
         type: "pie", radius: ["35%", "65%"], name: series.name,
-        data: data.categories.map(function (c, i) { return { name: c, value: series.data[i] }; })
+        data: data.categories.map(function (c, i) {
+          var item = { name: c, value: series.data[i] };
+          var colour = LIGHT_COLOURS[(data.dimensions || [])[i]];
+          if (colour) { item.itemStyle = { color: colour }; }
+          return item;
+        })
       }];
       return base;
     }
@@ -137,7 +155,16 @@
     }).catch(function () { el.setAttribute("data-rendered", "error"); });
   }
 
+  function loadDuty(el) {
+    // who is on duty now (政务值班): an HTML fragment of <li>, phones already masked by the server
+    return fetch(el.getAttribute("data-duty"), { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.text(); })
+      .then(function (html) { el.innerHTML = html; el.setAttribute("data-loaded", "1"); })
+      .catch(function () { el.setAttribute("data-loaded", "error"); });
+  }
+
   function drawAll() {
+    document.querySelectorAll("[data-duty]").forEach(function (el) { loadDuty(el); });
     document.querySelectorAll("[data-panel]").forEach(function (el) { drawPanel(el); });
     document.querySelectorAll("[data-map]").forEach(function (el) { drawMap(el); });
   }
@@ -159,6 +186,7 @@
     config = JSON.parse(source.textContent);
     dark = document.body.getAttribute("data-theme") === "dark";
     drawAll();
+    window.addEventListener("resize", resizeAll);
     document.addEventListener("click", function (event) {
       var button = event.target.closest("[data-export-png]");
       if (button) { exportPng(button); }
