@@ -118,6 +118,16 @@ def _locked(ticket: Ticket) -> Ticket:
 _text = clean_text  # core.inputs: stripped, storable, required, bounded
 
 
+def _text_into(errors: dict, value, *, field: str, **kwargs) -> str:
+    """``_text``, its refusal added to ``errors`` (so a form shows every field's error at once)."""
+    try:
+        return _text(value, field=field, **kwargs)
+    except ValidationFailed as exc:
+        for name, messages in exc.fields.items():
+            errors.setdefault(name, []).extend(messages)
+        return ""
+
+
 def _department(value, *, field: str = "department") -> Department:
     """An active department by id or code; a clear error for one that does not exist."""
     department = None
@@ -314,6 +324,7 @@ def ticket_create(
             errors["category"] = [_("诉求分类不存在")]
     if patrol is not None:
         # An issue found on a patrol: the patrol's own worker, while it runs, in its cell.
+        patrol = Patrol.objects.filter(pk=patrol.pk).first() or patrol
         if channel != Ticket.Channel.GRID or patrol.worker_id != getattr(actor, "pk", None):
             raise NotFound()
         if patrol.status != Patrol.Status.ACTIVE:
@@ -1076,9 +1087,12 @@ def knowledge_save(
         _require(is_centre(actor) or handles(actor, entry.department))
     else:
         entry = KnowledgeEntry()
-    entry.title = _text(title, field="title", required=True, max_length=200)
-    entry.answer = _text(answer, field="answer", required=True, max_length=4000)
-    entry.keywords = _text(keywords, field="keywords", max_length=300)
+    errors: dict[str, list[str]] = {}
+    entry.title = _text_into(errors, title, field="title", required=True, max_length=200)
+    entry.answer = _text_into(errors, answer, field="answer", required=True, max_length=4000)
+    entry.keywords = _text_into(errors, keywords, field="keywords", max_length=300)
+    if errors:
+        raise ValidationFailed(fields=errors)
     entry.department = department
     entry.expires_on = expires_on
     if active is not None:
@@ -1111,9 +1125,9 @@ def rule_save(
 ) -> DispatchRule:
     """Create or change a dispatch rule (dispatchers and the centre supervisor)."""
     _require(has_role(actor, Member.Role.DISPATCHER, Member.Role.SUPERVISOR))
-    errors = {}
-    name = _text(name, field="name", required=True, max_length=100)
-    keywords = _text(keywords, field="keywords", max_length=400)
+    errors: dict[str, list[str]] = {}
+    name = _text_into(errors, name, field="name", required=True, max_length=100)
+    keywords = _text_into(errors, keywords, field="keywords", max_length=400)
     region_prefix = (region_prefix or "").strip()
     if region_prefix and (not region_prefix.isdigit() or len(region_prefix) > 12):
         errors["region_prefix"] = [_("区划代码前缀只能是 1 到 12 位数字")]
@@ -1124,9 +1138,12 @@ def rule_save(
             errors["category"] = [_("诉求分类不存在")]
     if not (category or keywords or region_prefix) and not errors:
         errors["keywords"] = [_("规则至少要有分类、关键词或区划之一")]
+    try:
+        department = _department(department)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
     if errors:
         raise ValidationFailed(fields=errors)
-    department = _department(department)
     rule = DispatchRule.objects.select_for_update(no_key=True).get(pk=rule.pk) if rule is not None else DispatchRule()
     rule.name, rule.department, rule.category = name, department, category
     rule.keywords, rule.region_prefix, rule.priority, rule.active = keywords, region_prefix, int(priority), bool(active)
