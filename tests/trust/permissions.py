@@ -384,6 +384,17 @@ TABLE: dict[str, Row] = {
     "hotline_portal:mine": page(signed_in()),
     "hotline_portal:track": row(GET=everyone(), POST=everyone(NOT_FOUND)),  # nothing found for no number
     "hotline_portal:detail": page(only(CITIZEN, superuser=NOT_FOUND)),  # the filer's own page only
+    # hotline, wave 2: rule and knowledge editing, grids (map, GeoJSON import, patrols), rating
+    "hotline:rule_new": page(only()),  # dispatchers
+    "hotline:rule_edit": page(only()),  # dispatchers
+    "hotline:knowledge_new": page(only(STAFF)),  # the department is checked on save
+    "hotline:knowledge_edit": page(only()),  # the demo's first entry is the 大数据局's: its staff, the centre
+    "hotline:grid_map": page(only(STAFF)),
+    "hotline:grid_import": page(only(CITY_ADMIN)),  # city admins and the centre's supervisors
+    "hotline:patrols": row(GET=only(CITY_ADMIN), POST=only()),  # grid workers start; grid managers read
+    "hotline:patrol": page(only(CITY_ADMIN)),  # the demo's patrol (grid_worker1's)
+    "hotline:patrol_action": row(GET=signed_in(NOT_FOUND), POST=signed_in(NOT_FOUND)),  # "reply" is no action
+    "hotline_portal:rate": action(only(CITIZEN, superuser=NOT_FOUND)),  # the filer only
     "open311:discovery": row(GET=everyone(), POST=everyone(METHOD_NOT_ALLOWED)),
     "open311:services": row(GET=everyone(), POST=everyone(METHOD_NOT_ALLOWED)),
     "open311:service": row(GET=everyone(), POST=everyone(METHOD_NOT_ALLOWED)),

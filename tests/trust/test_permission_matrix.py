@@ -93,6 +93,9 @@ def parameters(world: World) -> dict[str, object]:
         "ticket_id": world.objects["hotline_ticket"].pk,  # citizen01's hotline ticket, sent to 市场监管局
         "which": "department",
         "name": "reply",
+        "rule_id": _first("hotline.DispatchRule"),  # hotline: the demo's first rule, entry, patrol
+        "entry_id": _first("hotline.KnowledgeEntry"),
+        "patrol_id": _first("hotline.Patrol"),
         # supervision: the demo's drawn joint plan, a task of scjg_reviewer1's, ent01's grade
         **_supervision_values(world),
         **_documents_values(),

@@ -64,6 +64,10 @@ DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     "kiosk_sms_device": (30, 900),
     "kiosk_sms_verify": (5, 900),
     "kiosk_activate_ip": (10, 900),
+    # 12345 诉求查询 (/hotline/track/, by ticket number and phone): every lookup per client IP,
+    # and failed lookups per ticket number (the phone must not be guessable).
+    "hotline_track_ip": (30, 900),
+    "hotline_track_number": (5, 900),
 }
 
 

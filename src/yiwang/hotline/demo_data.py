@@ -16,7 +16,7 @@ from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from yiwang.hotline import services
-from yiwang.hotline.models import DispatchRule, KnowledgeEntry, Member, Ticket
+from yiwang.hotline.models import DispatchRule, GridArea, KnowledgeEntry, Member, Patrol, Ticket
 
 SYSTEM = "system:demo"
 PASSWORD = "Demo@2026yw"  # noqa: S105 - the published demo password (yiwang.demo.city.DEMO_PASSWORD)
@@ -147,7 +147,83 @@ def load(actor=None) -> Summary:
     if not Ticket.objects.filter(external_id__startswith="demo-").exists():
         _tickets(users, grids)
     summary["工单"] = Ticket.objects.count()
+    if grids and not GridArea.objects.exists():
+        _grid_areas(grids)
+    summary["网格范围"] = GridArea.objects.count()
+    if grids and not Patrol.objects.exists():
+        _patrol(users)
+    summary["巡查记录"] = Patrol.objects.count()
     return summary
+
+
+def _grid_areas(grids) -> None:
+    """The registries' grid cells as small squares inside their district on the demo map (the
+    demo city has no surveyed cell boundaries), imported as GeoJSON through ``grid_import``."""
+    import json
+
+    from yiwang.hotline.views import MAP_FILE
+
+    districts = {}
+    for feature in json.loads(MAP_FILE.read_text(encoding="utf-8"))["features"]:
+        ring = feature["geometry"]["coordinates"][0]
+        districts[feature["properties"]["code"]] = (
+            sum(p[0] for p in ring) / len(ring),
+            sum(p[1] for p in ring) / len(ring),
+        )
+    placed: dict[str, int] = {}
+    features = []
+    for code, region in grids:
+        center = districts.get(region[:6])
+        if center is None:
+            continue
+        n = placed[region[:6]] = placed.get(region[:6], -1) + 1
+        size = 0.018
+        lon = round(center[0] - 2 * size + (n % 4) * size, 6)
+        lat = round(center[1] - 1.5 * size + (n // 4 % 4) * size, 6)
+        ring = [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]
+        ring = [[round(x, 6), round(y, 6)] for x, y in ring]
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"code": code, "name": f"第{n + 1}网格({code[-3:]})", "region_code": region},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            }
+        )
+    if features:
+        services.grid_import(
+            actor=SYSTEM, data=json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
+        )
+
+
+def _patrol(users) -> None:
+    """Yesterday's patrol of grid_worker1: three route points and one issue reported on the way."""
+    worker = users["grid_worker1"]
+    start = timezone.now() - datetime.timedelta(days=1, hours=3)
+    patrol = services.patrol_start(actor=worker, now=start)
+    for i, (lat, lon) in enumerate(((34.361, 107.198), (34.363, 107.201), (34.366, 107.204))):
+        services.patrol_point_add(
+            actor=worker, patrol=patrol, latitude=lat, longitude=lon, now=start + datetime.timedelta(minutes=20 * i)
+        )
+    services.ticket_create(
+        actor=worker,
+        channel="grid",
+        kind="help",
+        title="人行道井盖破损",
+        content="巡查发现滨河路人行道井盖破损,已设置临时警示,请市政部门更换。",
+        category_code="road",
+        address="滨河路人行道",
+        latitude=Decimal("34.363000"),
+        longitude=Decimal("107.201000"),
+        patrol=patrol,
+        external_id="demo-patrol-1",
+        now=start + datetime.timedelta(minutes=25),
+    )
+    services.patrol_finish(
+        actor=worker,
+        patrol=patrol,
+        note="巡查网格主要道路,发现井盖破损一处,已上报。",
+        now=start + datetime.timedelta(hours=1),
+    )
 
 
 def _tickets(users, grids) -> None:

@@ -162,6 +162,14 @@ class Ticket(models.Model):
     close_reason = models.CharField(_("办结方式"), max_length=16, choices=CloseReason.choices, blank=True)
     reopen_count = models.PositiveSmallIntegerField(_("重办次数"), default=0)
     supervised_at = models.DateTimeField(_("督办时间"), null=True, blank=True)
+    patrol = models.ForeignKey(
+        "hotline.Patrol",
+        verbose_name=_("巡查记录"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="findings",
+    )
     created_at = models.DateTimeField(_("受理时间"), db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -199,6 +207,7 @@ class TicketEvent(models.Model):
         SUPERVISED = "supervised", _("督办")
         REPLIED = "replied", _("答复")
         VISITED = "visited", _("回访")
+        RATED = "rated", _("群众评价")
         REOPENED = "reopened", _("重办")
         CLOSED = "closed", _("办结")
         WARNING = "warning", _("临近超期")
@@ -326,3 +335,51 @@ class SensorAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id}:{self.metric}"
+
+
+class GridArea(models.Model):
+    """网格的空间范围: a grid cell's polygon (imported GeoJSON), keyed by the grid code the
+    registries' ``GridCell``, the grid workers and the tickets use. Drawn on the grid map."""
+
+    code = models.CharField(_("网格编码"), max_length=15, unique=True)
+    name = models.CharField(_("网格名称"), max_length=100)
+    region_code = models.CharField(_("所在行政区划"), max_length=12, db_index=True)
+    # A GeoJSON geometry: {"type": "Polygon"|"MultiPolygon", "coordinates": [...]} in degrees (CGCS2000).
+    geometry = models.JSONField(_("范围"))
+    imported_at = models.DateTimeField(_("导入时间"))
+
+    class Meta:
+        verbose_name = _("网格范围")
+        verbose_name_plural = _("网格范围")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name}({self.code})"
+
+
+class Patrol(models.Model):
+    """网格员巡查: one round of a grid worker through a grid cell — its route (points with time)
+    and the issues found on the way, each of which became a ticket (``Ticket.patrol``)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("巡查中")
+        FINISHED = "finished", _("已结束")
+
+    worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("网格员"), on_delete=models.PROTECT, related_name="hotline_patrols"
+    )
+    grid_code = models.CharField(_("网格"), max_length=15, db_index=True)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    # [{"lat": "31.300000", "lon": "120.580000", "at": "2026-12-03T09:00:00+08:00", "note": ""}, ...]
+    route = models.JSONField(_("巡查路线"), default=list, blank=True)
+    note = models.TextField(_("巡查情况"), blank=True)
+    started_at = models.DateTimeField(_("开始时间"))
+    finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("巡查记录")
+        verbose_name_plural = _("巡查记录")
+        ordering = ["-started_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.grid_code}:{self.started_at:%Y-%m-%d}"

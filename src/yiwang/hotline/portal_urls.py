@@ -10,4 +10,5 @@ urlpatterns = [
     path("mine/", views.portal_mine, name="mine"),
     path("track/", views.portal_track, name="track"),
     path("tickets/<int:ticket_id>/", views.portal_detail, name="detail"),
+    path("tickets/<int:ticket_id>/rate/", views.portal_rate, name="rate"),
 ]

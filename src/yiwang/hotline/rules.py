@@ -197,9 +197,32 @@ class CompiledRule:
         return score
 
 
+class RuleIndex:
+    """The active rules grouped by category, so that a ticket is scored only against the rules
+    of its own category and the rules without one (with many categories, a fraction of them)."""
+
+    def __init__(self, rules: list[CompiledRule]):
+        self.rules = list(rules)
+        self.by_category: dict[int | None, list[CompiledRule]] = {}
+        for rule in self.rules:
+            if rule.category_id or rule.keywords or rule.region_prefix:  # an empty rule never matches
+                self.by_category.setdefault(rule.category_id or None, []).append(rule)
+
+    def candidates(self, category_id: int | None) -> list[CompiledRule]:
+        generic = self.by_category.get(None, [])
+        if not category_id:
+            return generic
+        return [*self.by_category.get(category_id, []), *generic]
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+
 def best_rule(
-    rules: list[CompiledRule], *, category_id: int | None, text: str, region_code: str
+    rules: list[CompiledRule] | RuleIndex, *, category_id: int | None, text: str, region_code: str
 ) -> CompiledRule | None:
+    if isinstance(rules, RuleIndex):
+        rules = rules.candidates(category_id)
     best, best_key = None, None
     for rule in rules:
         score = rule.score(category_id=category_id, text=text, region_code=region_code)

@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 from yiwang.core.errors import NotFound
 from yiwang.core.masking import mask_name, mask_phone
 from yiwang.hotline import rules as hrules
-from yiwang.hotline.models import Category, Hotspot, KnowledgeEntry, Ticket
-from yiwang.hotline.services import _signed_in, handles, is_centre
+from yiwang.hotline.models import Category, GridArea, Hotspot, KnowledgeEntry, Member, Patrol, Ticket
+from yiwang.hotline.services import _signed_in, handles, has_role, is_centre, may_manage_grids
 from yiwang.identity.selectors import departments_for_actor
 
 
@@ -356,3 +356,56 @@ def hotspot_figures() -> list[dict]:
         }
         for row in rows
     ]
+
+
+# --- grids and patrols -------------------------------------------------------------------------
+
+
+def grid_areas(*, actor) -> QuerySet[GridArea]:
+    """The imported grid cells (staff only: the city's internal map)."""
+    if not _signed_in(actor) or getattr(actor, "kind", "") != "staff":
+        return GridArea.objects.none()
+    return GridArea.objects.all()
+
+
+def open_tickets_by_grid(*, actor) -> dict[str, int]:
+    """Open tickets the actor may see, counted per grid code (one grouped query)."""
+    from django.db.models import Count
+
+    rows = (
+        ticket_list(actor=actor)
+        .exclude(status=Ticket.Status.CLOSED)
+        .exclude(grid_code="")
+        .order_by()
+        .values("grid_code")
+        .annotate(n=Count("pk", distinct=True))
+    )
+    return {row["grid_code"]: row["n"] for row in rows}
+
+
+def patrol_list(*, actor) -> QuerySet[Patrol]:
+    """A grid worker sees his own patrols; the centre (and grid managers) everyone's."""
+    if not _signed_in(actor) or getattr(actor, "kind", "") != "staff":
+        return Patrol.objects.none()
+    base = Patrol.objects.select_related("worker")
+    if is_centre(actor) or may_manage_grids(actor):
+        return base
+    if has_role(actor, Member.Role.GRID_WORKER):
+        return base.filter(worker=actor)
+    return Patrol.objects.none()
+
+
+def patrol_get(*, actor, id) -> Patrol:
+    try:
+        if not 0 < int(id) < 2**63:
+            raise NotFound()
+        return patrol_list(actor=actor).get(pk=int(id))
+    except (Patrol.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise NotFound() from None
+
+
+def knowledge_get(*, actor, id) -> KnowledgeEntry:
+    try:
+        return knowledge_list(actor=actor).get(pk=int(id))
+    except (KnowledgeEntry.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise NotFound() from None

@@ -15,11 +15,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
-from django.db.models import Max
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from yiwang.core import db
 from yiwang.core.audit import audit_record
 from yiwang.core.codes import validate_region_code
 from yiwang.core.crypto import blind_index
@@ -30,9 +30,11 @@ from yiwang.hotline import rules as hrules
 from yiwang.hotline.models import (
     Category,
     DispatchRule,
+    GridArea,
     Hotspot,
     KnowledgeEntry,
     Member,
+    Patrol,
     SensorAlert,
     Ticket,
     TicketEvent,
@@ -114,6 +116,16 @@ def _locked(ticket: Ticket) -> Ticket:
 
 
 _text = clean_text  # core.inputs: stripped, storable, required, bounded
+
+
+def _text_into(errors: dict, value, *, field: str, **kwargs) -> str:
+    """``_text``, its refusal added to ``errors`` (so a form shows every field's error at once)."""
+    try:
+        return _text(value, field=field, **kwargs)
+    except ValidationFailed as exc:
+        for name, messages in exc.fields.items():
+            errors.setdefault(name, []).extend(messages)
+        return ""
 
 
 def _department(value, *, field: str = "department") -> Department:
@@ -235,7 +247,11 @@ def _location(*, region_code: str, latitude, longitude, errors: dict) -> tuple[s
 
 
 def category_get(code: str) -> Category | None:
-    return Category.objects.filter(code=code, active=True).first() if code else None
+    """An active category by its code (one statement, its SQL built once per process)."""
+    if not code or len(code) > 40:
+        return None
+    category = db.get_one(Category, by="code", value=code)
+    return category if category is not None and category.active else None
 
 
 def ticket_create(
@@ -261,6 +277,7 @@ def ticket_create(
     duplicate_of: Ticket | None = None,
     external_id: str = "",
     require_location: bool = False,
+    patrol: Patrol | None = None,
     now: datetime.datetime | None = None,
 ) -> Ticket:
     """Take in one ticket from any channel. Everything is checked before anything is written;
@@ -305,6 +322,14 @@ def ticket_create(
         category = category_get(category_code)
         if category is None:
             errors["category"] = [_("诉求分类不存在")]
+    if patrol is not None:
+        # An issue found on a patrol: the patrol's own worker, while it runs, in its cell.
+        patrol = Patrol.objects.filter(pk=patrol.pk).first() or patrol
+        if channel != Ticket.Channel.GRID or patrol.worker_id != getattr(actor, "pk", None):
+            raise NotFound()
+        if patrol.status != Patrol.Status.ACTIVE:
+            errors["patrol"] = [_("该巡查已结束,不能再上报问题")]
+        grid_code = grid_code or patrol.grid_code
     if channel == Ticket.Channel.GRID and not grid_code:
         grid_code = (
             Member.objects.filter(user=actor, role=Member.Role.GRID_WORKER).values_list("grid_code", flat=True).first()
@@ -343,6 +368,7 @@ def ticket_create(
         longitude=lon,
         terms=" ".join(hrules.terms(f"{title} {content}"))[:400],
         external_id=external_id,
+        patrol=patrol,
         created_at=now,
     )
     # Segmenting, the duplicate check and the rules are read-only and the slow part: done before
@@ -351,7 +377,7 @@ def ticket_create(
     if original is not None and not original.is_open:
         original = None
     if original is None and entry is None:
-        ticket.suggested_department = dispatch_suggest(ticket=ticket).department
+        ticket.suggested_department = _suggested_department(ticket)
     with transaction.atomic():
         _ticket_write(
             ticket,
@@ -370,8 +396,6 @@ def ticket_create(
 def _ticket_write(ticket, *, actor, channel, kind, phone, photo, original, entry, now) -> None:
     if photo is not None:
         ticket.photo = photo
-    ticket.save()
-    ticket.number = f"{timezone.localtime(now):%Y%m%d}{ticket.pk:08d}"
     if original is not None:
         ticket.duplicate_of = original
         ticket.status = Ticket.Status.CLOSED
@@ -383,7 +407,11 @@ def _ticket_write(ticket, *, actor, channel, kind, phone, photo, original, entry
         ticket.status = Ticket.Status.CLOSED
         ticket.close_reason = Ticket.CloseReason.DIRECT_ANSWER
         ticket.responded_at = ticket.replied_at = ticket.closed_at = now
-    ticket.save()
+    ticket.save(force_insert=True)
+    # The number carries the row id: set by one narrow UPDATE, not a second save of every
+    # column (which re-encrypted the caller's name and phone).
+    ticket.number = f"{timezone.localtime(now):%Y%m%d}{ticket.pk:08d}"
+    db.update(ticket, ["number"])
     _event(ticket, TicketEvent.Kind.CREATED, actor=actor, note=Ticket.Channel(channel).label, at=now)
     if ticket.duplicate_of_id:
         _event(ticket, TicketEvent.Kind.LINKED, actor=actor, note=original.number, at=now)
@@ -422,25 +450,36 @@ def _find_duplicate(ticket: Ticket) -> Ticket | None:
 
 # --- dispatch ----------------------------------------------------------------------------------
 
-_rule_cache: dict = {"key": None, "rules": []}
+_rule_cache: dict = {"key": None, "rules": hrules.RuleIndex([])}
 
 
-def _compiled_rules() -> list[hrules.CompiledRule]:
-    """Active rules, compiled once per change of the rule table (one small query to check)."""
-    key = tuple(DispatchRule.objects.filter(active=True).aggregate(n=Max("pk"), t=Max("updated_at")).values())
-    key = (*key, DispatchRule.objects.filter(active=True).count())
+def _rules_version() -> tuple:
+    """(max id, last change, count) of the active rules: one small statement, its SQL written
+    once — every intake asks it, so the ORM's compile of an aggregate (which cost more than
+    running it) is skipped."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT MAX(id), MAX(updated_at), COUNT(*) FROM hotline_dispatchrule WHERE active = %s", [True])
+        return tuple(cursor.fetchone())
+
+
+def _compiled_rules() -> hrules.RuleIndex:
+    """Active rules, compiled and indexed by category once per change of the rule table (one
+    small query to check)."""
+    key = _rules_version()
     if _rule_cache["key"] != key:
-        _rule_cache["rules"] = [
-            hrules.CompiledRule(
-                id=r.pk,
-                category_id=r.category_id,
-                keywords=tuple(r.keyword_list()),
-                region_prefix=r.region_prefix,
-                department_id=r.department_id,
-                priority=r.priority,
-            )
-            for r in DispatchRule.objects.filter(active=True, department__is_active=True)
-        ]
+        _rule_cache["rules"] = hrules.RuleIndex(
+            [
+                hrules.CompiledRule(
+                    id=r.pk,
+                    category_id=r.category_id,
+                    keywords=tuple(r.keyword_list()),
+                    region_prefix=r.region_prefix,
+                    department_id=r.department_id,
+                    priority=r.priority,
+                )
+                for r in DispatchRule.objects.filter(active=True, department__is_active=True)
+            ]
+        )
         _rule_cache["key"] = key
     return _rule_cache["rules"]
 
@@ -464,16 +503,32 @@ def territorial_department(region_code: str) -> Department | None:
     return None
 
 
-def dispatch_suggest(*, ticket: Ticket) -> Suggestion:
-    """The department the rules suggest (category, keywords, region), else the territorial one."""
+def _suggest(ticket: Ticket) -> tuple[int | None, int | None, Department | None]:
+    """(rule id, department id) from the rules, else (None, None, the territorial department)."""
     text = f"{ticket.title} {ticket.content} {ticket.terms}"
     rule = hrules.best_rule(
         _compiled_rules(), category_id=ticket.category_id, text=text, region_code=ticket.region_code or ""
     )
     if rule is not None:
-        return Suggestion(Department.objects.filter(pk=rule.department_id).first(), rule.id, "rule")
-    department = territorial_department(ticket.region_code)
-    return Suggestion(department, None, "territory" if department else "")
+        return rule.id, rule.department_id, None
+    return None, None, territorial_department(ticket.region_code)
+
+
+def dispatch_suggest(*, ticket: Ticket) -> Suggestion:
+    """The department the rules suggest (category, keywords, region), else the territorial one."""
+    rule_id, department_id, territorial = _suggest(ticket)
+    if rule_id is not None:
+        return Suggestion(Department.objects.filter(pk=department_id).first(), rule_id, "rule")
+    return Suggestion(territorial, None, "territory" if territorial else "")
+
+
+def _suggested_department(ticket: Ticket) -> Department | None:
+    """Intake's suggestion: the department row read by one prepared statement (the API answers
+    with its name), not through the ORM's compile of a filter."""
+    rule_id, department_id, territorial = _suggest(ticket)
+    if rule_id is None:
+        return territorial
+    return db.get_one(Department, by="id", value=department_id)
 
 
 def _start_clock(ticket: Ticket, now: datetime.datetime) -> None:
@@ -1022,6 +1077,7 @@ def knowledge_save(
     keywords: str = "",
     department,
     expires_on: datetime.date | None = None,
+    active: bool | None = None,
 ) -> KnowledgeEntry:
     """Create or change a knowledge entry; only its owner department's staff or the centre."""
     department = _department(department)
@@ -1031,11 +1087,16 @@ def knowledge_save(
         _require(is_centre(actor) or handles(actor, entry.department))
     else:
         entry = KnowledgeEntry()
-    entry.title = _text(title, field="title", required=True, max_length=200)
-    entry.answer = _text(answer, field="answer", required=True, max_length=4000)
-    entry.keywords = _text(keywords, field="keywords", max_length=300)
+    errors: dict[str, list[str]] = {}
+    entry.title = _text_into(errors, title, field="title", required=True, max_length=200)
+    entry.answer = _text_into(errors, answer, field="answer", required=True, max_length=4000)
+    entry.keywords = _text_into(errors, keywords, field="keywords", max_length=300)
+    if errors:
+        raise ValidationFailed(fields=errors)
     entry.department = department
     entry.expires_on = expires_on
+    if active is not None:
+        entry.active = bool(active)
     entry.terms = " ".join(hrules.terms(f"{entry.title} {entry.keywords}"))[:600]
     created = entry.pk is None
     entry.save()
@@ -1044,7 +1105,7 @@ def knowledge_save(
         action="hotline.knowledge_save",
         obj=entry,
         object_repr=entry.title,
-        changes={"created": created, "department": department.code},
+        changes={"created": created, "department": department.code, "active": entry.active},
     )
     return entry
 
@@ -1064,9 +1125,9 @@ def rule_save(
 ) -> DispatchRule:
     """Create or change a dispatch rule (dispatchers and the centre supervisor)."""
     _require(has_role(actor, Member.Role.DISPATCHER, Member.Role.SUPERVISOR))
-    errors = {}
-    name = _text(name, field="name", required=True, max_length=100)
-    keywords = _text(keywords, field="keywords", max_length=400)
+    errors: dict[str, list[str]] = {}
+    name = _text_into(errors, name, field="name", required=True, max_length=100)
+    keywords = _text_into(errors, keywords, field="keywords", max_length=400)
     region_prefix = (region_prefix or "").strip()
     if region_prefix and (not region_prefix.isdigit() or len(region_prefix) > 12):
         errors["region_prefix"] = [_("区划代码前缀只能是 1 到 12 位数字")]
@@ -1077,9 +1138,12 @@ def rule_save(
             errors["category"] = [_("诉求分类不存在")]
     if not (category or keywords or region_prefix) and not errors:
         errors["keywords"] = [_("规则至少要有分类、关键词或区划之一")]
+    try:
+        department = _department(department)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
     if errors:
         raise ValidationFailed(fields=errors)
-    department = _department(department)
     rule = DispatchRule.objects.select_for_update(no_key=True).get(pk=rule.pk) if rule is not None else DispatchRule()
     rule.name, rule.department, rule.category = name, department, category
     rule.keywords, rule.region_prefix, rule.priority, rule.active = keywords, region_prefix, int(priority), bool(active)
@@ -1136,3 +1200,301 @@ def member_set(*, actor, user, role: str, grid_code: str = "") -> Member:
         changes={"role": role, "grid_code": grid_code},
     )
     return member
+
+
+# --- citizens rate the reply ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_rate(*, actor, ticket: Ticket, satisfaction, resolved: bool, note: str = "", now=None) -> Ticket:
+    """群众评价: the citizen who filed the ticket reads the department's reply on the portal and
+    rates it himself — the same record as the hotline's 回访 (satisfaction, resolved or not).
+    Resolved → 办结; not resolved → back to the dispatcher (重办 or 办结), as after a visit."""
+    now = now or timezone.now()
+    ticket = _locked(ticket)
+    if not _signed_in(actor) or ticket.citizen_id != actor.pk:
+        raise NotFound()
+    if ticket.status != Ticket.Status.REPLIED:
+        raise Conflict(_("只有已答复、尚未评价的诉求可以评价"), code="ticket_state")
+    try:
+        satisfaction = int(satisfaction)
+    except (TypeError, ValueError):
+        satisfaction = 0
+    if satisfaction not in Ticket.Satisfaction.values:
+        raise ValidationFailed(fields={"satisfaction": [_("请选择 满意、基本满意 或 不满意")]})
+    note = _text(note, field="note", max_length=1000)
+    ticket.satisfaction = satisfaction
+    ticket.resolved = bool(resolved)
+    if ticket.resolved:
+        ticket.status = Ticket.Status.CLOSED
+        ticket.close_reason = Ticket.CloseReason.VISITED
+        ticket.closed_at = now
+    else:
+        ticket.status = Ticket.Status.UNRESOLVED
+    ticket.save()
+    label = f"{Ticket.Satisfaction(satisfaction).label} · {_('已解决') if resolved else _('未解决')}"
+    _event(ticket, TicketEvent.Kind.RATED, actor=actor, note=f"{label} {note}".strip(), at=now)
+    if ticket.resolved:
+        _event(ticket, TicketEvent.Kind.CLOSED, actor=actor, at=now)
+    _audit(actor, "ticket_rate", ticket, satisfaction=satisfaction, resolved=ticket.resolved)
+    return ticket
+
+
+# --- grids (网格化): cell polygons and patrols -----------------------------------------------------
+
+GRID_IMPORT_MAX_BYTES = 20 * 1024 * 1024
+GRID_IMPORT_MAX_FEATURES = 20000
+GRID_CODE_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-_")
+PATROL_MAX_POINTS = 2000
+
+
+def may_manage_grids(actor) -> bool:
+    """Grid polygons are the city's: city administrators and the hotline centre's supervisors."""
+    return has_role(actor, Member.Role.SUPERVISOR) or actor_has_role(actor, roles=("city_admin",))
+
+
+def _feature_error(errors: dict, index: int, field: str, message: str) -> None:
+    key = f"features[{index}].{field}"
+    text = _("第 %(n)d 个网格(features[%(i)d])的 %(field)s:%(message)s") % {
+        "n": index + 1,
+        "i": index,
+        "field": field,
+        "message": message,
+    }
+    errors.setdefault(key, []).append(text)
+
+
+def _ring_error(ring) -> str:
+    """'' when ``ring`` is a closed linear ring of at least four [lon, lat] positions in China."""
+    if not isinstance(ring, list) or len(ring) < 4:
+        return _("每个环至少要有 4 个坐标点(首尾相同)")
+    for position in ring:
+        if not isinstance(position, list | tuple) or len(position) < 2:
+            return _("坐标点应为 [经度, 纬度]")
+        lon, lat = position[0], position[1]
+        if (
+            isinstance(lon, bool)
+            or isinstance(lat, bool)
+            or not isinstance(lon, int | float)
+            or not isinstance(lat, int | float)
+        ):
+            return _("坐标必须是数字")
+        try:
+            hrules.parse_coordinate(lon, kind="lon")
+            hrules.parse_coordinate(lat, kind="lat")
+        except ValueError as exc:
+            return f"{exc}({lon}, {lat})"
+    if list(ring[0][:2]) != list(ring[-1][:2]):
+        return _("环的首尾坐标必须相同(闭合)")
+    return ""
+
+
+def _geometry_error(geometry) -> str:
+    if not isinstance(geometry, dict):
+        return _("缺少 geometry")
+    kind, coordinates = geometry.get("type"), geometry.get("coordinates")
+    if kind == "Polygon":
+        polygons = [coordinates]
+    elif kind == "MultiPolygon":
+        polygons = coordinates if isinstance(coordinates, list) else None
+    else:
+        return _("类型须为 Polygon 或 MultiPolygon(当前为 %(kind)s)") % {"kind": kind}
+    if not polygons or not all(isinstance(p, list) and p for p in polygons):
+        return _("coordinates 为空或格式不对")
+    for polygon in polygons:
+        for ring in polygon:
+            problem = _ring_error(ring)
+            if problem:
+                return problem
+    return ""
+
+
+def grid_import(*, actor, data: bytes | str, now=None) -> dict:
+    """Import grid cells from a GeoJSON FeatureCollection: each feature a Polygon or MultiPolygon
+    with ``properties.code`` (grid code), ``properties.name`` and ``properties.region_code``.
+    Every feature is checked before anything is written; one bad feature refuses the whole file,
+    the errors naming the feature's index and field (``features[3].properties.region_code``).
+    Cells are created or replaced by code, all in one transaction, and audited."""
+    _require(isinstance(actor, str) or may_manage_grids(actor))  # or the platform (the demo loader)
+    now = now or timezone.now()
+    if isinstance(data, bytes):
+        if len(data) > GRID_IMPORT_MAX_BYTES:
+            raise ValidationFailed(fields={"file": [_("文件不能超过 20 MB")]})
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationFailed(fields={"file": [_("文件必须是 UTF-8 编码的 GeoJSON")]}) from None
+    import json
+
+    try:
+        document = json.loads(data)
+    except ValueError as exc:
+        raise ValidationFailed(
+            fields={
+                "file": [
+                    _("不是有效的 JSON:第 %(line)d 行第 %(col)d 列")
+                    % {"line": getattr(exc, "lineno", 0), "col": getattr(exc, "colno", 0)}
+                ]
+            }
+        ) from None
+    if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
+        raise ValidationFailed(fields={"file": [_("GeoJSON 顶层须为 FeatureCollection")]})
+    features = document.get("features")
+    if not isinstance(features, list) or not features:
+        raise ValidationFailed(fields={"file": [_("FeatureCollection 中没有 features")]})
+    if len(features) > GRID_IMPORT_MAX_FEATURES:
+        raise ValidationFailed(fields={"file": [_("一次最多导入 %(n)d 个网格") % {"n": GRID_IMPORT_MAX_FEATURES}]})
+    errors: dict[str, list[str]] = {}
+    cells: dict[str, dict] = {}
+    for index, feature in enumerate(features):
+        if not isinstance(feature, dict) or feature.get("type") != "Feature":
+            _feature_error(errors, index, "type", _("须为 Feature"))
+            continue
+        properties = feature.get("properties") if isinstance(feature.get("properties"), dict) else {}
+        code = str(properties.get("code") or "").strip().upper()
+        name = str(properties.get("name") or "").strip()
+        region = str(properties.get("region_code") or "").strip()
+        if not code:
+            _feature_error(errors, index, "properties.code", _("请填写网格编码"))
+        elif len(code) > 15 or not set(code) <= GRID_CODE_CHARS:
+            _feature_error(errors, index, "properties.code", _("网格编码只能是 15 位以内的字母、数字、- 或 _"))
+        elif code in cells:
+            _feature_error(
+                errors,
+                index,
+                "properties.code",
+                _("网格编码 %(code)s 与第 %(n)d 个重复") % {"code": code, "n": cells[code]["index"] + 1},
+            )
+        if not name:
+            _feature_error(errors, index, "properties.name", _("请填写网格名称"))
+        elif len(name) > 100:
+            _feature_error(errors, index, "properties.name", _("网格名称不能超过 100 个字"))
+        try:
+            region = validate_region_code(region)
+        except DjangoValidationError as exc:
+            _feature_error(errors, index, "properties.region_code", " ".join(str(m) for m in exc.messages))
+        problem = _geometry_error(feature.get("geometry"))
+        if problem:
+            _feature_error(errors, index, "geometry", problem)
+        if code and code not in cells:
+            cells[code] = {"index": index, "name": name, "region_code": region, "geometry": feature.get("geometry")}
+    if errors:
+        raise ValidationFailed(_("GeoJSON 有 %(n)d 处错误,未导入任何网格") % {"n": len(errors)}, fields=errors)
+    with transaction.atomic():
+        existing = {a.code: a for a in GridArea.objects.select_for_update().filter(code__in=list(cells))}
+        created = []
+        for code, cell in cells.items():
+            geometry = {"type": cell["geometry"]["type"], "coordinates": cell["geometry"]["coordinates"]}
+            area = existing.get(code)
+            if area is None:
+                created.append(
+                    GridArea(
+                        code=code,
+                        name=cell["name"],
+                        region_code=cell["region_code"],
+                        geometry=geometry,
+                        imported_at=now,
+                    )
+                )
+            else:
+                area.name, area.region_code, area.geometry, area.imported_at = (
+                    cell["name"],
+                    cell["region_code"],
+                    geometry,
+                    now,
+                )
+        GridArea.objects.bulk_create(created, batch_size=500)
+        GridArea.objects.bulk_update(
+            list(existing.values()), ["name", "region_code", "geometry", "imported_at"], batch_size=500
+        )
+        audit_record(
+            actor=actor,
+            action="hotline.grid_import",
+            object_type="hotline.gridarea",
+            object_repr=_("网格导入"),
+            changes={"created": len(created), "updated": len(existing), "codes": sorted(cells)[:50]},
+        )
+    return {"created": len(created), "updated": len(existing)}
+
+
+def _patrol_locked(actor, patrol: Patrol) -> Patrol:
+    patrol = Patrol.objects.select_for_update(no_key=True).get(pk=patrol.pk)
+    if patrol.worker_id != getattr(actor, "pk", None):
+        raise NotFound()  # another worker's patrol looks missing
+    if patrol.status != Patrol.Status.ACTIVE:
+        raise Conflict(_("该巡查已结束"), code="patrol_finished")
+    return patrol
+
+
+@transaction.atomic
+def patrol_start(*, actor, grid_code: str = "", note: str = "", now=None) -> Patrol:
+    """A grid worker starts a patrol of his cell (or of the cell named); one at a time."""
+    _require(has_role(actor, Member.Role.GRID_WORKER))
+    now = now or timezone.now()
+    assigned = list(
+        Member.objects.filter(user=actor, role=Member.Role.GRID_WORKER)
+        .exclude(grid_code="")
+        .values_list("grid_code", flat=True)
+    )
+    grid_code = _text(grid_code, field="grid_code", max_length=15).upper() or (assigned[0] if assigned else "")
+    if not grid_code:
+        raise ValidationFailed(fields={"grid_code": [_("请填写巡查的网格编码")]})
+    if assigned and grid_code not in assigned and not actor.is_superuser:
+        raise ValidationFailed(fields={"grid_code": [_("只能巡查分配给您的网格")]})
+    if Patrol.objects.select_for_update(no_key=True).filter(worker=actor, status=Patrol.Status.ACTIVE).exists():
+        raise Conflict(_("您有一次巡查尚未结束,请先结束它"), code="patrol_active")
+    patrol = Patrol.objects.create(
+        worker=actor, grid_code=grid_code, note=_text(note, field="note", max_length=2000), started_at=now
+    )
+    audit_record(
+        actor=actor, action="hotline.patrol_start", obj=patrol, object_repr=str(patrol), changes={"grid": grid_code}
+    )
+    return patrol
+
+
+@transaction.atomic
+def patrol_point_add(*, actor, patrol: Patrol, latitude, longitude, note: str = "", now=None) -> Patrol:
+    """One point of the route: where the worker is now (the page's location button, or typed)."""
+    now = now or timezone.now()
+    patrol = _patrol_locked(actor, patrol)
+    errors: dict = {}
+    _region, lat, lon = _location(region_code="", latitude=latitude, longitude=longitude, errors=errors)
+    if lat is None and "latitude" not in errors and "longitude" not in errors:
+        errors["latitude"] = [_("请填写经纬度")]
+    if len(patrol.route) >= PATROL_MAX_POINTS:
+        errors["route"] = [_("一次巡查最多记录 %(n)d 个点") % {"n": PATROL_MAX_POINTS}]
+    if errors:
+        raise ValidationFailed(fields=errors)
+    point = {"lat": str(lat), "lon": str(lon), "at": now.isoformat(), "note": _text(note, field="note", max_length=200)}
+    patrol.route = [*patrol.route, point]
+    patrol.save(update_fields=["route"])
+    audit_record(
+        actor=actor,
+        action="hotline.patrol_point",
+        obj=patrol,
+        object_repr=str(patrol),
+        changes={"points": len(patrol.route)},
+    )
+    return patrol
+
+
+@transaction.atomic
+def patrol_finish(*, actor, patrol: Patrol, note: str = "", now=None) -> Patrol:
+    """The worker ends the patrol with what he saw (required when no issue was reported)."""
+    now = now or timezone.now()
+    patrol = _patrol_locked(actor, patrol)
+    note = _text(note, field="note", max_length=2000)
+    if not note and not patrol.findings.exists():
+        raise ValidationFailed(fields={"note": [_("没有上报问题时,请写明巡查情况(如:未发现问题)")]})
+    patrol.note = "\n".join(part for part in (patrol.note, note) if part)
+    patrol.status = Patrol.Status.FINISHED
+    patrol.finished_at = now
+    patrol.save(update_fields=["note", "status", "finished_at"])
+    audit_record(
+        actor=actor,
+        action="hotline.patrol_finish",
+        obj=patrol,
+        object_repr=str(patrol),
+        changes={"points": len(patrol.route), "findings": patrol.findings.count()},
+    )
+    return patrol
