@@ -107,3 +107,50 @@ def batch_get_for_department(*, actor, id):
     if found is None:
         raise NotFound()
     return found
+
+
+def policies_for_department(*, actor) -> QuerySet[Policy]:
+    """The policies of the actor's departments (drafts included), for the workbench."""
+    rows = Policy.objects.select_related("department").prefetch_related("benefits")
+    if getattr(actor, "is_superuser", False):
+        return rows
+    return rows.filter(department__in=departments_for_actor(actor=actor))
+
+
+def policy_get_for_department(*, actor, id) -> Policy:
+    found = policies_for_department(actor=actor).filter(pk=id).first()
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def benefit_get_published(*, id) -> Benefit:
+    found = Benefit.objects.filter(pk=id, policy__status=Policy.Status.PUBLISHED).select_related("policy").first()
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def objections_for_department(*, actor) -> QuerySet:
+    from yiwang.policies.models import Objection
+
+    rows = Objection.objects.select_related("benefit", "benefit__policy")
+    if getattr(actor, "is_superuser", False):
+        return rows
+    return rows.filter(benefit__policy__department__in=departments_for_actor(actor=actor))
+
+
+def objection_get_for_department(*, actor, id):
+    found = objections_for_department(actor=actor).filter(pk=id).first()
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def objections_of_enterprise(*, actor) -> QuerySet:
+    from yiwang.policies.models import Objection
+
+    uscc = enterprise_of(actor)
+    if not uscc:
+        return Objection.objects.none()
+    return Objection.objects.filter(uscc=uscc).select_related("benefit")
