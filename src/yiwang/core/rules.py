@@ -32,6 +32,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from functools import lru_cache
+
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -278,11 +281,18 @@ class Finding:
 
     def reason(self) -> str:
         """One line a person reads: ``✓ 行业代码开头为C(实际:C3411)``."""
-        info = fact_info(self.fact, check_form=False)
-        label = info.label if isinstance(info, FactInfo) else self.fact
+        label, op = _labels(self.fact, self.op, get_language())
         value = "" if self.op == "exists" else _shown(self.value)
         mark = "✓" if self.held else "✗"
-        return f"{mark} {label}{OP_LABELS.get(self.op, self.op)}{value}(实际:{_shown(self.actual)})"
+        return f"{mark} {label}{op}{value}(实际:{_shown(self.actual)})"
+
+
+@lru_cache(maxsize=4096)
+def _labels(fact: str, op: str, language: str | None) -> tuple[str, str]:
+    """(the fact's label, the operator's) as texts in ``language``: a run over many subjects
+    words the same few conditions again and again."""
+    info = fact_info(fact, check_form=False)
+    return str(info.label if isinstance(info, FactInfo) else fact), str(OP_LABELS.get(op, op))
 
 
 @dataclass

@@ -165,3 +165,11 @@ def evaluate(table, facts: dict[str, Any]) -> tuple[bool, list[str]]:
 def outcome_of(table, facts: dict[str, Any]):
     """The whole result (outcome approve / refuse / refer, row, findings) of one subject."""
     return rule_language.table_evaluate(table, facts, stop_at_failure=False)
+
+
+def decide(table, facts: dict[str, Any]):
+    """The result of one subject, stopping at each row's first failing condition (a bulk run):
+    an approving row's findings are complete, so its reasons are the same as ``evaluate``'s."""
+    if isinstance(table, list):
+        table = _legacy_table([rule_language.legacy_condition(c) for c in table])
+    return rule_language.table_evaluate(table, facts)

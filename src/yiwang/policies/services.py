@@ -237,15 +237,17 @@ def eligibility_run(*, actor, benefits: list[Benefit], usccs: list[str], agents:
             counts["evaluated"] += 1
             name = facts.get("registry.legal_entity.name") or uscc
             for benefit in benefits:
-                eligible, reasons = rules.evaluate(benefit.rules, facts)
-                if not eligible:
+                result = rules.decide(benefit.rules, facts)  # reasons worded only when needed
+                if result.outcome != "approve":
                     award = pending.get((benefit.pk, uscc))
                     if award is not None:
+                        _eligible, reasons = rules.evaluate(benefit.rules, facts)
                         award.status, award.reasons = Award.Status.EXCLUDED, reasons
                         award.save(update_fields=["status", "reasons"])
                         counts["lapsed"] += 1
                     continue
                 counts["eligible"] += 1
+                reasons = result.reasons()
                 if benefit.mode == Benefit.Mode.NO_APPLICATION and (benefit.pk, uscc) not in pending:
                     new_awards.append(
                         Award(benefit=benefit, uscc=uscc, name=str(name)[:200], amount=benefit.amount, reasons=reasons)
