@@ -30,13 +30,11 @@ import datetime
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from functools import lru_cache
-
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 OUTCOMES = ("approve", "refuse", "refer")
 OPERATORS = ("==", "!=", "<", "<=", ">", ">=", "in", "not in", "exists", "startswith")
