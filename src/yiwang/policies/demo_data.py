@@ -138,10 +138,10 @@ def load(actor=None) -> Summary:
     head = User.objects.filter(username="scjg_head", is_active=True).first() or root
     if root is None or market is None:
         return summary
-    for registry, fields in (
-        ("legal_entity", rules.REGISTRY_FIELDS),
-        ("economy", rules.ECONOMY_FIELDS),
-        ("population", rules.POPULATION_FIELDS),
+    for registry, fields, unmasked in (
+        ("legal_entity", rules.REGISTRY_FIELDS, []),
+        ("economy", rules.ECONOMY_FIELDS, []),
+        ("population", rules.POPULATION_FIELDS, ["birth_date"]),  # a person's age is a fact
     ):
         grant_for_app(
             actor=root,
@@ -152,6 +152,7 @@ def load(actor=None) -> Summary:
             purpose=services.PURPOSE,
             legal_basis="《优化营商环境条例》第二十五条",
             valid_until=datetime.date.today() + datetime.timedelta(days=3 * 365),
+            unmasked_fields=unmasked,
         )
     policy = services.policy_create(
         actor=head,

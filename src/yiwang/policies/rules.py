@@ -30,7 +30,7 @@ REGISTRIES = ("legal_entity", "economy", "population")
 # The legal-entity fields the policies read (the exchange grant of the app ``policies``).
 REGISTRY_FIELDS = ["established_on", "industry_code", "kind", "name", "region_code", "registered_capital", "status"]
 ECONOMY_FIELDS = ["tax_paid", "output_value", "energy_use", "land_area_mu", "employees", "rd_spend"]
-POPULATION_FIELDS = ["sex", "birth_date", "region_code", "marital_status", "household_id"]
+POPULATION_FIELDS = ["sex", "birth_date", "region_code"]  # 户号 and 婚姻状况 are not shared (不予共享)
 DEFAULT = {"outcome": "refuse", "reason": "不符合本项待遇的条件"}
 
 

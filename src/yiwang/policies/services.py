@@ -111,8 +111,8 @@ def _read_many(*, actor, registry: str, keys: list[str], fields: list[str]) -> d
         result = gateway.read_many(
             consumer=consumer, purpose=PURPOSE, registry=registry, keys=keys[first : first + limit], fields=fields
         )
-        for record in result["records"]:
-            found[record.key] = record.values
+        for record in result["records"]:  # a masked value is no fact: left out
+            found[record.key] = {k: v for k, v in record.values.items() if k not in record.masked}
     return found
 
 

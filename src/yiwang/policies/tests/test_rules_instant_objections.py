@@ -114,7 +114,13 @@ def test_economy_and_credit_facts_decide_and_the_dishonest_one_is_told_why(econo
 def test_examples_must_pass_before_publication(economy):
     wrong = {
         **MU_TABLE,
-        "examples": [{"name": "高亩均", "facts": {"registry.economy.tax_per_mu": 8}, "expect": "refuse"}],
+        "examples": [
+            {
+                "name": "高亩均",
+                "facts": {"registry.economy.tax_per_mu": 8, "applicant.years_in_business": 3},
+                "expect": "refuse",
+            }
+        ],
     }
     policy = services.policy_create(
         actor=economy["head"],
@@ -166,10 +172,9 @@ def test_a_changed_registry_record_runs_eligibility_again(economy, django_captur
 
     benefit = _publish(economy)
     assert not Award.objects.filter(benefit=benefit, uscc=SMALL).exists()
-    RegistryField.objects.filter(registry="economy").update(source_department=None)
     with django_capture_on_commit_callbacks(execute=True):
         records_upsert(
-            actor=economy["root"],
+            actor="test:economy-import",  # a system import (the registry's own loader)
             registry="economy",
             rows=[{"uscc": SMALL, "year": services.economy_year(), "tax_paid": "600", "land_area_mu": "50"}],
         )
