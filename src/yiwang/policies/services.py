@@ -97,9 +97,29 @@ def policy_create(
     return policy
 
 
+def _field_groups(consumer, registry: str, fields: list[str]) -> list[list[str]]:
+    """``fields`` split by the app's live grants (a registry's fields may come from several source
+    departments, each granting its own): the exchange answers one grant per read."""
+    from yiwang.exchange import gateway
+
+    now = timezone.now()
+    grants = [g for g in consumer.grants(gateway.current()) if g.registry == registry and g.live(now)]
+    groups, remaining = [], list(fields)
+    while remaining:
+        best = max(grants, key=lambda g: len(set(g.fields) & set(remaining)), default=None)
+        covered = [f for f in remaining if best is not None and f in best.fields]
+        if not covered:  # not granted: the exchange refuses with its own message
+            groups.append(remaining)
+            break
+        groups.append(covered)
+        remaining = [f for f in remaining if f not in covered]
+    return groups
+
+
 def _read_many(*, actor, registry: str, keys: list[str], fields: list[str]) -> dict[str, dict]:
     """{key: values} of ``keys`` read through the exchange as the app ``policies`` in batches of
-    the exchange's limit (each read in its evidence log; refused without a grant)."""
+    the exchange's limit, one read per grant the fields fall under (each read in the exchange's
+    evidence log; refused without a grant). A masked value is no fact: left out."""
     from yiwang.exchange import gateway
 
     found: dict[str, dict] = {}
@@ -107,12 +127,14 @@ def _read_many(*, actor, registry: str, keys: list[str], fields: list[str]) -> d
         return found
     consumer = gateway.AppConsumer(app=APP, actor_repr=_actor_repr(actor))
     limit = gateway.batch_limit()
-    for first in range(0, len(keys), limit):
-        result = gateway.read_many(
-            consumer=consumer, purpose=PURPOSE, registry=registry, keys=keys[first : first + limit], fields=fields
-        )
-        for record in result["records"]:  # a masked value is no fact: left out
-            found[record.key] = {k: v for k, v in record.values.items() if k not in record.masked}
+    for group in _field_groups(consumer, registry, fields):
+        for first in range(0, len(keys), limit):
+            result = gateway.read_many(
+                consumer=consumer, purpose=PURPOSE, registry=registry, keys=keys[first : first + limit], fields=group
+            )
+            for record in result["records"]:
+                values = found.setdefault(record.key, {})
+                values.update({k: v for k, v in record.values.items() if k not in record.masked})
     return found
 
 
