@@ -48,6 +48,13 @@ TABLE = {
 }
 
 
+def queued(args: dict) -> dict:
+    """How many tasks wait in the database queue."""
+    from django_tasks_db.models import DBTaskResult
+
+    return {"queued": DBTaskResult.objects.filter(status="READY").count()}
+
+
 def setup(args: dict) -> dict:
     import datetime
     import secrets
@@ -193,4 +200,6 @@ def setup(args: dict) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(setup(json.loads(sys.argv[1] if len(sys.argv) > 1 else "{}"))), flush=True)
+    arguments = json.loads(sys.argv[1] if len(sys.argv) > 1 else "{}")
+    step = queued if arguments.get("step") == "queued" else setup
+    print(json.dumps(step(arguments)), flush=True)

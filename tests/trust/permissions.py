@@ -158,6 +158,10 @@ TABLE: dict[str, Row] = {
     "api:notice": row(GET=only(CASE_STAFF, CITIZEN, CITY_ADMIN, AUDITOR)),
     "api:supplement_answer": row(POST=step(CITIZEN, CLERK, hidden_from=CASE_HIDDEN)),
     "api:withdraw": row(POST=signed_in(FORBIDDEN, citizen=OK, enterprise_agent=NOT_FOUND, department_admin=NOT_FOUND)),
+    # 人工复核 of a 秒批 refusal: the applicant only (409 on the sample case, which no table refused).
+    "api:human_review_request": row(
+        POST=signed_in(FORBIDDEN, citizen=OK, enterprise_agent=NOT_FOUND, department_admin=NOT_FOUND)
+    ),
     "api:drafts": row(GET=signed_in(EMPTY, citizen=OK)),
     "api:draft_create": row(POST=signed_in(), json={"item": "$implementation_code"}),
     "api:draft_detail": row(GET=signed_in(NOT_FOUND, citizen=OK)),
@@ -537,6 +541,14 @@ TABLE: dict[str, Row] = {
     "policies:benefit_confirm": action(only(STAFF), kwargs={"id": "policy_benefit_id"}),
     "policies:batch_file": row(GET=signed_in(NOT_FOUND), POST=refused(anonymous=LOGIN), kwargs={"id": "number"}),
     "policies:batch_import": action(signed_in(NOT_FOUND), kwargs={"id": "number"}),
+    # The rule editor and publication: the issuing department's staff; objections answered there.
+    "policies:benefit_rules": page(only(STAFF), kwargs={"id": "policy_benefit_id"}),
+    "policies:policy_publish": action(only(STAFF), kwargs={"id": "policy_id"}),
+    "policies:objection_answer": action(signed_in(NOT_FOUND), kwargs={"id": "number"}),
+    # 即申即享 and objections: any signed-in account reaches the form's target; the service
+    # answers a non-enterprise (or a benefit not 即申即享) with a message on the library page.
+    "policies:benefit_apply": action(signed_in(), kwargs={"id": "policy_benefit_id"}),
+    "policies:objection_raise": action(signed_in(), kwargs={"id": "policy_benefit_id"}),
 
     # --- workbench ---
     "workbench:home": page(only(STAFF)),

@@ -90,6 +90,7 @@ def parameters(world: World) -> dict[str, object]:
         "od_comment_id": _first("opendata.Comment"),
         "award_id": _first("policies.Award"),
         "policy_benefit_id": _first("policies.Benefit"),
+        "policy_id": _first("policies.Policy"),
         "ticket_id": world.objects["hotline_ticket"].pk,  # citizen01's hotline ticket, sent to 市场监管局
         "which": "department",
         "name": "reply",

@@ -518,6 +518,21 @@ def withdraw(request: HttpRequest, case_id: int, payload: ReasonIn):
     return _detail(request, selectors.case_get(actor=request.auth, case_id=case_id))
 
 
+@router.post(
+    "/{int:case_id}/human-review",
+    response={200: CaseDetail, **WRITE_ERRORS},
+    summary="Ask for a human review of an automatic refusal (人工复核)",
+)
+def human_review_request(request: HttpRequest, case_id: int, payload: ReasonIn):
+    """The applicant asks that a person look again at a 秒批 refusal: the case goes back to review
+    in the department's queue with the table's findings. Only the applicant, once, and only for
+    a refusal made by the system actor (``409 not_auto_refused`` / ``review_already_requested``)."""
+    services.case_request_human_review(
+        actor=request.auth, case_id=case_id, reason=payload.reason, expected_version=payload.version
+    )
+    return _detail(request, selectors.case_get(actor=request.auth, case_id=case_id))
+
+
 # --- drafts ------------------------------------------------------------------------------------
 
 

@@ -91,10 +91,17 @@ def notify_sla(case_id, sla_status: str) -> int:
     )
 
 
+# 受理 is stale news once the case is decided: an automatic decision (秒批) accepts and decides in
+# one transaction, and the decision's own notification tells the applicant both.
+DECIDED_STATES = ("approved", "rejected", "delivered", "withdrawn")
+
+
 def notify_applicant(case_id, event_name: str) -> int:
     """Tell the applicant what happened to their case; returns how many messages were created."""
     facts = _facts(case_id)
     if facts is None:
+        return 0
+    if event_name == "case.accepted" and facts["state"] in DECIDED_STATES:
         return 0
     applicant = User.objects.filter(pk=facts["applicant_id"]).first()
     ref = Ref("case", facts["case_id"], reverse("cases:detail", args=[facts["case_id"]]))

@@ -6,3 +6,7 @@ class PoliciesConfig(AppConfig):
     name = "yiwang.policies"
     label = "policies"
     verbose_name = _("惠企政策")
+
+    def ready(self) -> None:
+        # Eligibility runs again when a registry record of an enterprise changes.
+        from yiwang.policies import subscribers  # noqa: F401

@@ -50,7 +50,8 @@ class Benefit(models.Model):
     kind = models.CharField(_("类别"), max_length=20, choices=Kind.choices)
     mode = models.CharField(_("兑现方式"), max_length=20, choices=Mode.choices, default=Mode.NO_APPLICATION)
     amount = models.DecimalField(_("金额(元)"), max_digits=14, decimal_places=2, default=Decimal("0"))
-    rules = models.JSONField(_("条件"), default=list)
+    # A decision table in the platform's rule language (core.rules): {rules, default, examples}.
+    rules = models.JSONField(_("条件"), default=dict)
 
     class Meta:
         verbose_name = _("政策待遇")
@@ -105,6 +106,10 @@ class Award(models.Model):
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # 即申即享: the agent who applied with one click (empty for 免申即享, listed by the platform).
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:
@@ -115,3 +120,41 @@ class Award(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.amount}"
+
+
+class Objection(models.Model):
+    """An enterprise objects to what the platform decided about one benefit (left off the list,
+    taken off, the amount): the department answers within its deadline (working days)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("待处理")
+        UPHELD = "upheld", _("异议成立")
+        DISMISSED = "dismissed", _("异议不成立")
+
+    benefit = models.ForeignKey(Benefit, on_delete=models.PROTECT, related_name="objections")
+    uscc = models.CharField(_("统一社会信用代码"), max_length=18)
+    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("异议内容"))
+    reasons_seen = models.JSONField(_("当时的判定理由"), default=list)
+    status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.OPEN)
+    due_on = models.DateField(_("答复期限"))
+    answer = models.TextField(_("答复"), blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("提出时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("政策异议")
+        verbose_name_plural = _("政策异议")
+        ordering = ["status", "due_on", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.uscc} {self.benefit_id}"
+
+    @property
+    def overdue(self) -> bool:
+        from django.utils import timezone
+
+        return self.status == self.Status.OPEN and self.due_on < timezone.localdate()

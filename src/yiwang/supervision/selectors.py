@@ -284,3 +284,16 @@ def supervision_figures() -> dict:
         ],
         "grades": [{"grade": row["grade"], "count": row["count"]} for row in grades],
     }
+
+
+def credit_grades_of(*, usccs) -> dict[str, dict]:
+    """{USCC: {"grade", "dishonest"}} of graded entities among ``usccs`` (chunked IN lists), for
+    the policies' credit facts: ``dishonest`` when the entity is on the 严重失信 list. Entities
+    not graded yet are absent. Platform-side, no personal data."""
+    found: dict[str, dict] = {}
+    usccs = list(dict.fromkeys(usccs))
+    for first in range(0, len(usccs), 1000):
+        rows = CreditGrade.objects.filter(uscc__in=usccs[first : first + 1000]).values_list("uscc", "grade", "lists")
+        for uscc, grade, lists in rows:
+            found[uscc] = {"grade": grade, "dishonest": "blacklist" in (lists or [])}
+    return found

@@ -438,10 +438,10 @@ def _check_case(*, actor, case: Case, entry: NewCase, requirements, table, marke
         else:
             note = _("已转人工审查:%(why)s") % {"why": check.referral or check.reason}
         steps.append(_new_step(case, StepKind.AUTO_CHECKED, system_name(), note=note))
-    if steps:
+    if check.applied:  # its steps are written with the decision's (one insert)
+        _apply(case, check, facts={k: details["facts"].get(k) for k in result.facts_used}, steps=steps)
+    elif steps:
         CaseStep.objects.bulk_create(steps)
-    if check.applied:
-        _apply(case, check, facts={k: details["facts"].get(k) for k in result.facts_used})
 
 
 def _referral(case: Case, result, unverified: dict, evidence: list[CaseEvidence], human_review: bool) -> str:
@@ -470,7 +470,7 @@ def _referral(case: Case, result, unverified: dict, evidence: list[CaseEvidence]
     return ""
 
 
-def _apply(case: Case, check: CaseAutoCheck, *, facts: dict) -> None:
+def _apply(case: Case, check: CaseAutoCheck, *, facts: dict, steps: list | None = None) -> None:
     """Accept and decide ``case`` as the table said, by the system actor, audited with the
     table version and the facts the deciding row used."""
     cal = working_calendar()
@@ -479,7 +479,7 @@ def _apply(case: Case, check: CaseAutoCheck, *, facts: dict) -> None:
     case.decided_at = timezone.now()
     case.decided_by = None
     case.sla_status = SlaStatus.DONE
-    steps = [_new_step(case, StepKind.ACCEPTED, system_name(), note=_("秒批:自动受理"))]
+    steps = [*(steps or []), _new_step(case, StepKind.ACCEPTED, system_name(), note=_("秒批:自动受理"))]
     if check.outcome == AutoOutcome.APPROVE:
         case.decision, case.state = Decision.APPROVE, CaseState.APPROVED
         case.decision_reasons = check.reason or _("符合决策表准予条件,自动准予")

@@ -306,3 +306,43 @@ def test_the_applicant_asks_for_a_human_review_on_the_page(world, client):
     assert response.status_code == 302
     case.refresh_from_db()
     assert case.state == CaseState.UNDER_REVIEW
+
+
+def test_the_applicant_asks_for_a_human_review_by_api(world, client):
+    """POST /api/v1/cases/{id}/human-review: the applicant's 人工复核 of a 秒批 refusal, beside the page."""
+    case = _submit(world, amount=9000)
+    url = f"/api/v1/cases/{case.pk}/human-review"
+    from yiwang.identity.services import api_token_create
+
+    def bearer(user):
+        return {"HTTP_AUTHORIZATION": f"Bearer {api_token_create(actor=user, user=user, name='t')[1]}"}
+
+    stranger, own = bearer(world.other_citizen), bearer(world.applicant)
+    assert client.post(url, {"reason": "x"}, content_type="application/json", **stranger).status_code == 404
+    answer = client.post(url, {"reason": "金额填错"}, content_type="application/json", **own)
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["state"] == CaseState.UNDER_REVIEW
+    check = CaseAutoCheck.objects.get(case=case)
+    assert check.review_reason == "金额填错" and check.review_requested_at is not None
+    again = client.post(url, {}, content_type="application/json", **own)
+    assert again.status_code == 409  # under review now: no automatic refusal to review again
+    # A case no table refused cannot be sent back to review this way.
+    other = _submit(world, home_address="别处")
+    refused = client.post(f"/api/v1/cases/{other.pk}/human-review", {}, content_type="application/json", **own)
+    assert refused.status_code == 409 and refused.json()["code"] == "not_auto_refused"
+
+
+def test_an_automatic_approval_tells_the_applicant_once(world, django_capture_on_commit_callbacks):
+    """Accepted and approved in one transaction: the 受理 notice is stale by the time its event is
+    delivered, and the approval's own message tells the applicant (one message, not two)."""
+    from yiwang.messaging.models import Message
+
+    _issue(world)
+    with django_capture_on_commit_callbacks(execute=True):
+        case = _submit(world)
+    case.refresh_from_db()
+    assert case.state == CaseState.APPROVED
+    codes = list(
+        Message.objects.filter(recipient=world.applicant, channel="in_app").values_list("template_code", flat=True)
+    )
+    assert "case.approved" in codes and "case.accepted" not in codes

@@ -104,6 +104,19 @@ BENEFITS = [
             {"fact": "registered_capital", "op": "ge", "value": 1000},
             {"fact": "years_in_business", "op": "ge", "value": 3},
         ],
+        "examples": [
+            {
+                "name": "老牌制造企业",
+                "facts": {
+                    "kind": "enterprise",
+                    "industry_code": "C3411",
+                    "registered_capital": 5000,
+                    "years_in_business": 12,
+                },
+                "expect": "approve",
+            },
+            {"name": "个体户", "facts": {"kind": "individual_business"}, "expect": "refuse"},
+        ],
     },
     {
         "name": "小微企业开办补贴",
@@ -114,6 +127,13 @@ BENEFITS = [
             {"fact": "status", "op": "eq", "value": "active"},
             {"fact": "kind", "op": "in", "value": ["enterprise", "individual_business"]},
             {"fact": "registered_capital", "op": "le", "value": "500"},
+        ],
+        "examples": [
+            {
+                "name": "小店",
+                "facts": {"status": "active", "kind": "individual_business", "registered_capital": 5},
+                "expect": "approve",
+            },
         ],
     },
 ]
