@@ -541,6 +541,25 @@ def registry_read(*, actor, app: str, purpose: str, registry: str, key: str, fie
     )
 
 
+def registry_read_many(
+    *, actor, app: str, purpose: str, registry: str, keys: list[str], fields: list[str]
+) -> dict[str, gateway.ReadResult]:
+    """``registry_read`` for many keys (e.g. supervision's 回避 check over a draw's pool): read in
+    batches of the gateway's limit, each record's read on the evidence log like any other.
+    Returns {normalized key: ReadResult}; keys without a record are absent (logged as not found).
+    Refusals raise as for ``registry_read``, before any record of that batch is returned."""
+    consumer = gateway.AppConsumer(app=app, actor_repr=_actor_repr(actor))
+    keys = list(dict.fromkeys(keys))
+    found: dict[str, gateway.ReadResult] = {}
+    step = gateway.batch_limit()
+    for first in range(0, len(keys), step):
+        result = gateway.read_many(
+            consumer=consumer, purpose=purpose, registry=registry, keys=keys[first : first + step], fields=fields
+        )
+        found.update((record.key, record) for record in result["records"])
+    return found
+
+
 def _actor_repr(actor) -> str:
     if actor is None:
         return "system"
