@@ -350,7 +350,7 @@ def _tax_grades_and_commitments(entities) -> list[dict]:
     """纳税信用等级 of the last tax year for every enterprise (A 15 %, B 55 %, M 15 %, C 10 %,
     D 5 %), and 信用承诺 of about forty (kept, a few broken, some within their period) — scored by
     supervision's credit rule. Its own generator, so the rows before it do not change."""
-    rng = random.Random(20251231)
+    rng = random.Random(20251231)  # noqa: S311 - synthetic demo data, reproducible
     rows = []
     enterprises = [e for e in entities if e["kind"] == "enterprise"]
     grades = "A" * 15 + "B" * 55 + "M" * 15 + "C" * 10 + "D" * 5
