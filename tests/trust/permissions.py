@@ -353,6 +353,9 @@ TABLE: dict[str, Row] = {
     "exchange_workbench:system_create": action(only(STAFF)),
     "exchange_workbench:system_revoke": action(only(STAFF)),
     "exchange_workbench:dispute": page(signed_in(NOT_FOUND)),
+    # Mutual TLS (branch supervise2): binding a credential to a client certificate, as revoking it.
+    "api:system_certificate": row(POST=only(city_admin=FORBIDDEN, auditor=FORBIDDEN)),
+    "exchange_workbench:system_certificate": action(only(STAFF)),
 
     # --- hotline (citizen01's ticket, dispatched to the 市场监管局; hotline roles are hotline.Member,
     # held by none of the actors but the superuser) ---
