@@ -194,3 +194,34 @@ def test_too_few_inspectors_after_avoidance_names_the_entity_and_the_reasons():
     assert "须回避 2 名" in message
     assert "登记的近亲属关系 1 名" in message and "与法定代表人同户(人口库) 1 名" in message
     assert not DrawPlan.objects.exists()
+
+
+def test_managers_keep_qualifications_by_api_and_others_see_nothing(client):
+    w = build(n_entities=4)
+    client.force_login(w.head)
+    listed = client.get("/api/v1/supervision/inspectors").json()
+    assert {i["certificate_number"] for i in listed} == {i.certificate_number for i in w.inspectors}
+    assert all(i["has_id_number"] and i["qualifications"][0]["kind"] == "market" for i in listed)
+    body = {
+        "inspector": w.inspectors[0].certificate_number,
+        "kind": "comprehensive",
+        "certificate_number": "ZH-API-1",
+        "valid_from": "2026-01-01",
+        "valid_to": "2028-12-31",
+        "issued_by": "苏州市司法局",
+    }
+    made = client.post("/api/v1/supervision/qualifications", body, content_type="application/json")
+    assert made.status_code == 201, made.content
+    bad = client.post("/api/v1/supervision/qualifications", body | {"kind": "police"}, content_type="application/json")
+    assert bad.status_code == 422 and "kind" in bad.json()["fields"]
+    revoked = client.post(
+        "/api/v1/supervision/qualifications/revoke",
+        {"qualification": made.json()["id"], "reason": "调离执法岗位"},
+        content_type="application/json",
+    )
+    assert revoked.status_code == 200 and revoked.json()["revoked"] is True
+    client.force_login(w.health_head)  # another department's head: the market's inspectors are not his
+    assert {i["department"] for i in client.get("/api/v1/supervision/inspectors").json()} == {w.health.code}
+    other = client.post("/api/v1/supervision/qualifications", body | {"certificate_number": "ZH-API-2"},
+                        content_type="application/json")  # fmt: skip
+    assert other.status_code == 404
