@@ -146,11 +146,12 @@ def load(actor=None) -> Summary:
     summary["抽查事项"] = created
     created = 0
     people = []
-    for code, stem in INSPECTOR_STEMS.items():
+    for d, (code, stem) in enumerate(INSPECTOR_STEMS.items()):
         users = User.objects.filter(username__in=[f"{stem}_{s}" for s in ("reviewer1", "reviewer2", "clerk", "head")])
         region = (departments[code].region_code or "110101")[:6]
         for n, user in enumerate(users.order_by("username"), start=1):
-            number = make_id_number(region, datetime.date(1975 + n, n, 10 + len(stem)), 2 * (n + 10 * len(stem)) + 1)
+            # One distinct 身份证号 per inspector (department d, n-th user); odd order code: male.
+            number = make_id_number(region, datetime.date(1970 + 5 * d + n, n, 11 + d), 2 * (n + 10 * d) + 701)
             kind = QUALIFICATION_KINDS[code]
             qualification = {
                 "kind": kind,
