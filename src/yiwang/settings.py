@@ -560,3 +560,12 @@ YIWANG_APPOINTMENT_NO_SHOW_DAYS = env_int("YIWANG_APPOINTMENT_NO_SHOW_DAYS", 90)
 YIWANG_KIOSK_IDLE_SECONDS = env_int("YIWANG_KIOSK_IDLE_SECONDS", 120)
 YIWANG_KIOSK_QR_SECONDS = env_int("YIWANG_KIOSK_QR_SECONDS", 120)
 YIWANG_KIOSK_SMS_SECONDS = env_int("YIWANG_KIOSK_SMS_SECONDS", 300)
+
+# === branch supervise2: mutual TLS of the exchange gateway (docs/exchange.md, "Mutual TLS") =====
+# The TLS proxies (addresses or networks) that verify consuming systems' client certificates and
+# pass the verified certificate on (URL-encoded PEM, nginx's $ssl_client_escaped_cert) with the
+# verification result (nginx's $ssl_client_verify, "SUCCESS"); from any other address the two
+# headers are ignored. Empty: no request carries a certificate.
+YIWANG_EXCHANGE_TLS_PROXIES = env_list("YIWANG_EXCHANGE_TLS_PROXIES", "")
+YIWANG_EXCHANGE_CLIENT_CERT_HEADER = env("YIWANG_EXCHANGE_CLIENT_CERT_HEADER", "X-SSL-Client-Cert")
+YIWANG_EXCHANGE_CLIENT_VERIFY_HEADER = env("YIWANG_EXCHANGE_CLIENT_VERIFY_HEADER", "X-SSL-Client-Verify")

@@ -357,6 +357,9 @@ TABLE: dict[str, Row] = {
     "exchange_workbench:system_create": action(only(STAFF)),
     "exchange_workbench:system_revoke": action(only(STAFF)),
     "exchange_workbench:dispute": page(signed_in(NOT_FOUND)),
+    # Mutual TLS (branch supervise2): binding a credential to a client certificate, as revoking it.
+    "api:system_certificate": row(POST=only(city_admin=FORBIDDEN, auditor=FORBIDDEN)),
+    "exchange_workbench:system_certificate": action(only(STAFF)),
 
     # --- hotline (citizen01's ticket, dispatched to the 市场监管局; hotline roles are hotline.Member,
     # held by none of the actors but the superuser) ---
@@ -596,6 +599,20 @@ SUPERVISION_ROWS = {
     "api:repairs": row(GET=signed_in(EMPTY)),
     "api:repair_apply": row(POST=signed_in(NOT_FOUND)),  # the sample USCC is nobody's enterprise
     "api:repair_decide": row(POST=signed_in(NOT_FOUND)),
+    # 执法资格 (branch supervise2): the 市场监管局's head and admin manage its inspectors; the sample
+    # body names its first demo inspector with a kind that does not exist (422 past the gate).
+    "api:inspector_list": row(GET=only(HEAD, DEPT_ADMIN, others=EMPTY)),
+    "api:qualification_add": row(
+        POST=only(HEAD, DEPT_ADMIN),
+        json={
+            "inspector": "61SCJG0001",
+            "kind": "no_such_kind",
+            "certificate_number": "MATRIX-1",
+            "valid_from": "2026-01-01",
+            "valid_to": "2027-01-01",
+        },
+    ),
+    "api:qualification_revoke": row(POST=signed_in(NOT_FOUND), json={"qualification": 0, "reason": "矩阵"}),
     "supervision:index": page(everyone()),
     "supervision:plan_new": page(only(HEAD, DEPT_ADMIN)),
     "supervision:plan": page(everyone(), kwargs=PLAN),

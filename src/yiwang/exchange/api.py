@@ -2,6 +2,8 @@
 
 * ``gateway/…`` — consuming systems, with their client credential (HTTP Basic
   ``client_id:secret``) and a declared purpose: one record, or a bounded batch; ask for fields.
+  A credential bound to a client certificate also needs that certificate (mutual TLS, verified
+  by the TLS proxy: ``gateway.check_client_certificate``).
 * ``catalog`` — the resource catalog, public.
 * ``requests``, ``grants``, ``systems`` — staff of consuming and source departments.
 * ``usage`` — 数据使用记录 of the signed-in citizen or enterprise agent.
@@ -48,6 +50,9 @@ class SystemAuth(HttpBasicAuth):
     def authenticate(self, request: HttpRequest, username: str, password: str):
         consumer = gateway.authenticate_system(username, password)
         if consumer is not None:
+            match = getattr(request, "resolver_match", None)
+            registry = (match.kwargs.get("registry", "") if match else "") or ""
+            gateway.check_client_certificate(consumer, request, registry=registry)  # mutual TLS, if bound
             request.exchange_consumer = consumer
         return consumer
 
@@ -365,37 +370,41 @@ class SystemOut(Schema):
     client_id: str
     client_secret: str | None = Field(None, description="Only in the answer that creates the system")
     revoked_at: datetime.datetime | None
+    client_cert_sha256: str = Field("", description="SHA-256 of the bound client certificate (mutual TLS), or empty")
+    client_cert_subject: str = ""
+    client_cert_not_after: datetime.datetime | None = None
+
+
+def _system_out(s, secret: str | None = None) -> dict:
+    return {
+        "id": s.pk,
+        "name": s.name,
+        "department": s.department.name,
+        "client_id": s.client_id,
+        "client_secret": secret,
+        "revoked_at": s.revoked_at,
+        "client_cert_sha256": s.client_cert_sha256,
+        "client_cert_subject": s.client_cert_subject,
+        "client_cert_not_after": s.client_cert_not_after,
+    }
+
+
+class SystemCertificateIn(Schema):
+    certificate: str = Field(
+        description="The client certificate (PEM) or its SHA-256 fingerprint (hex); empty removes the binding"
+    )
 
 
 @router.get("/systems", auth=api_auth, response=list[SystemOut], summary="Consuming systems of my departments")
 def system_list(request):
-    return [
-        {
-            "id": s.pk,
-            "name": s.name,
-            "department": s.department.name,
-            "client_id": s.client_id,
-            "revoked_at": s.revoked_at,
-        }
-        for s in selectors.systems_for_actor(actor=request.user)
-    ]
+    return [_system_out(s) for s in selectors.systems_for_actor(actor=request.user)]
 
 
 @router.post("/systems", auth=api_auth, response={201: SystemOut, **ERRORS}, summary="Register a consuming system")
 def system_create(request, payload: SystemIn):
     department = department_get(actor=request.user, id=payload.department)
     system, secret = services.consumer_system_create(actor=request.user, department=department, name=payload.name)
-    return Respond(
-        201,
-        {
-            "id": system.pk,
-            "name": system.name,
-            "department": department.name,
-            "client_id": system.client_id,
-            "client_secret": secret,
-            "revoked_at": None,
-        },
-    )
+    return Respond(201, _system_out(system, secret))
 
 
 @router.post("/systems/{system_id}/revoke", auth=api_auth, response={200: SystemOut, **ERRORS})
@@ -403,13 +412,22 @@ def system_revoke(request, system_id: int):
     system = services.consumer_system_revoke(
         actor=request.user, system=selectors.system_get(actor=request.user, id=system_id)
     )
-    return {
-        "id": system.pk,
-        "name": system.name,
-        "department": system.department.name,
-        "client_id": system.client_id,
-        "revoked_at": system.revoked_at,
-    }
+    return _system_out(system)
+
+
+@router.post(
+    "/systems/{system_id}/certificate",
+    auth=api_auth,
+    response={200: SystemOut, **ERRORS},
+    summary="Bind a system's credential to a client certificate (mutual TLS)",
+)
+def system_certificate(request, system_id: int, payload: SystemCertificateIn):
+    system = services.consumer_system_bind_certificate(
+        actor=request.user,
+        system=selectors.system_get(actor=request.user, id=system_id),
+        certificate=payload.certificate,
+    )
+    return _system_out(system)
 
 
 # --- 数据使用记录 -------------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """The exchange in the demo city 示范市 (loaded by ``yiwang demo`` after the registries).
 
-* the resource catalog from the registries' fields; 户号 (``population.household_id``) 不予共享;
+* the resource catalog from the registries' fields; 户号 (``population.household_id``) 有条件共享
+  (granted by the 公安局 only for a stated legal purpose, here supervision's 回避 check);
 * a consuming system of the 人社局, 社保经办系统, with a published demo credential (printed by
   ``yiwang demo``), granted 姓名/性别/出生日期/联系电话 of the population registry by the 公安局;
 * app grants: ``cases`` (审批局) reads legal entities from the 市场监管局, ``supervision``
-  (市场监管局) reads credit records from the 大数据局;
+  (市场监管局) reads credit records from the 大数据局, and for the draw's household 回避 check
+  the 户号 (公安局) and legal representatives' 身份证号 (市场监管局), in clear;
 * one pending request (民政局 asks the 公安局 for 户籍地址), to answer on the workbench;
 * one read of citizen01's record by the 社保经办系统, so 数据使用记录 is not empty.
 
@@ -47,16 +49,16 @@ def load(actor=None) -> Summary:
     counts = services.catalog_sync(actor=actor or "system:demo")
     summary["资源目录新增数据项"] = counts["created"]
     household = DataResource.objects.filter(registry="population", field="household_id").first()
-    if household is not None and counts["created"] and household.share_type != ShareType.NOT_SHARED:
+    if household is not None and household.share_type == ShareType.NOT_SHARED:
+        # Demo databases of before 2026-12-03 had it 不予共享; the draw's 回避 check needs it.
         root = User.objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
         if root is not None:
             services.data_resource_update(
                 actor=root,
                 resource=household,
-                share_type=ShareType.NOT_SHARED,
+                share_type=ShareType.CONDITIONAL,
                 open_type=household.open_type,
                 mask_kind=household.mask_kind,
-                not_shared_reason="户籍档案按《户口登记条例》管理,不予共享",
             )
     rsj, gaj_head = _dept("SFS-RSJ"), _user("gaj_head")
     if rsj is None or gaj_head is None:  # city-less database
@@ -106,6 +108,26 @@ def load(actor=None) -> Summary:
             "信用分级分类监管",
             "《社会信用体系建设规划纲要》",
             [],
+        ),
+        (
+            "supervision",
+            "SFS-SCJG",
+            "gaj_head",
+            "population",
+            ["household_id"],
+            "双随机抽查检查人员回避核查:是否与被检查主体的法定代表人同户",
+            "《中华人民共和国行政处罚法》第四十三条;《市场监管领域全面推行部门联合“双随机、一公开”监管的意见》",
+            ["household_id"],
+        ),
+        (
+            "supervision",
+            "SFS-SCJG",
+            "scjg_head",
+            "legal_entity",
+            ["legal_representative_id_number"],
+            "双随机抽查检查人员回避核查:被检查主体的法定代表人",
+            "《中华人民共和国行政处罚法》第四十三条",
+            ["legal_representative_id_number"],
         ),
         (
             # 实名核验 (L2): the account's name compared with the record of its 身份证号; the

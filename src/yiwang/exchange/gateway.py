@@ -17,10 +17,17 @@ reads that one integer (one indexed query) and reloads the cache when it moved. 
 costs: the generation, the registry read, the head lock and the append.
 """
 
+import base64
+import binascii
+import functools
+import hashlib
+import hmac
+import ipaddress
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from urllib.parse import unquote
 
 from django.db import connection
 from django.utils import timezone
@@ -65,6 +72,7 @@ class SystemEntry:
     department_id: int
     secret_digest: str
     revoked: bool
+    cert_sha256: str = ""  # bound client certificate (mutual TLS), or ""
 
 
 @dataclass(frozen=True)
@@ -125,9 +133,9 @@ def _load(generation: int) -> _Cache:
 
     cache = _Cache(generation=generation)
     for s in ConsumerSystem.objects.values_list(
-        "id", "client_id", "name", "department_id", "secret_digest", "revoked_at"
+        "id", "client_id", "name", "department_id", "secret_digest", "revoked_at", "client_cert_sha256"
     ):
-        cache.systems[s[1]] = SystemEntry(s[0], s[1], s[2], s[3], s[4], s[5] is not None)
+        cache.systems[s[1]] = SystemEntry(s[0], s[1], s[2], s[3], s[4], s[5] is not None, s[6])
     grants = Grant.objects.values_list(
         "id", "registry", "fields", "unmasked_fields", "consumer_department_id", "system_id", "consumer_app",
         "expires_at", "revoked_at",
@@ -216,6 +224,82 @@ def authenticate_system(client_id: str, secret: str) -> SystemConsumer | None:
     if entry is None or entry.revoked or not secret_matches(secret or "", entry.secret_digest):
         return None
     return SystemConsumer(entry, cache)
+
+
+# --- mutual TLS ------------------------------------------------------------------------------------
+#
+# TLS ends at the proxy (nginx), which verifies the client certificate against the consuming
+# systems' CA and passes it to the app on the trusted hop: the certificate (URL-encoded PEM,
+# nginx's ``$ssl_client_escaped_cert``) in ``YIWANG_EXCHANGE_CLIENT_CERT_HEADER`` and the
+# verification result (``$ssl_client_verify``) in ``YIWANG_EXCHANGE_CLIENT_VERIFY_HEADER``. The
+# app believes those headers only when the request comes from an address of
+# ``YIWANG_EXCHANGE_TLS_PROXIES``; from anywhere else there is no certificate.
+
+
+def _meta_name(header: str) -> str:
+    return "HTTP_" + header.upper().replace("-", "_")
+
+
+@functools.cache
+def _proxy_networks(spec: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(item, strict=False) for item in spec)
+
+
+def _from_tls_proxy(address: str) -> bool:
+    from django.conf import settings
+
+    spec = tuple(getattr(settings, "YIWANG_EXCHANGE_TLS_PROXIES", ()) or ())
+    if not spec:
+        return False
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in _proxy_networks(spec))
+
+
+def presented_certificate(request) -> str | None:
+    """The SHA-256 fingerprint (hex) of the client certificate the TLS proxy verified for this
+    request, or None: no certificate, not verified, or not from a configured TLS proxy."""
+    from django.conf import settings
+
+    meta = request.META
+    if not _from_tls_proxy(meta.get("REMOTE_ADDR", "") or ""):
+        return None
+    verify = getattr(settings, "YIWANG_EXCHANGE_CLIENT_VERIFY_HEADER", "X-SSL-Client-Verify")
+    if meta.get(_meta_name(verify), "") != "SUCCESS":
+        return None
+    header = getattr(settings, "YIWANG_EXCHANGE_CLIENT_CERT_HEADER", "X-SSL-Client-Cert")
+    pem = unquote(meta.get(_meta_name(header), "") or "")
+    begin, end = "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----"
+    if begin not in pem or end not in pem:
+        return None
+    body = pem.split(begin, 1)[1].split(end, 1)[0]
+    try:
+        der = base64.b64decode("".join(body.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return hashlib.sha256(der).hexdigest()
+
+
+def check_client_certificate(consumer: "SystemConsumer", request, *, registry: str = "") -> None:
+    """A credential bound to a client certificate is answered only with that certificate,
+    verified by the TLS proxy. Otherwise refused (401 without one, 403 with another), and the
+    refusal logged like the gateway's others (within the refusal budget)."""
+    bound = consumer.system.cert_sha256
+    if not bound:
+        return
+    presented = presented_certificate(request)
+    if presented is not None and hmac.compare_digest(presented, bound):
+        return
+    if presented is None:
+        message = _("该接入系统须经双向 TLS 出示其登记的客户端证书")
+        error = _refusal("client_certificate_required", 401, message, {"certificate": [message]})
+    else:
+        message = _("客户端证书与该接入系统登记的证书不符")
+        error = _refusal("client_certificate_mismatch", 403, message, {"certificate": [message]})
+    purpose = (request.GET.get("purpose") or "-")[:300]
+    _refuse(consumer, error, purpose=purpose, registry=registry, fields=[], keys=[])
 
 
 # --- masking ---------------------------------------------------------------------------------------

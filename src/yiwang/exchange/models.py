@@ -76,6 +76,9 @@ class ConsumerSystem(models.Model):
     """A consuming system (a department's business system) with its gateway credential.
 
     Only a keyed HMAC-SM3 digest of the secret is stored; the secret is shown once, when made.
+    With ``client_cert_sha256`` set, the credential is bound to that client certificate (mutual
+    TLS): the gateway answers only requests whose certificate, verified by a configured TLS
+    proxy, has this SHA-256 fingerprint (docs/exchange.md, "Mutual TLS").
     """
 
     name = models.CharField(_("系统名称"), max_length=100)
@@ -84,6 +87,9 @@ class ConsumerSystem(models.Model):
     )
     client_id = models.CharField(_("客户端标识"), max_length=40, unique=True)
     secret_digest = models.CharField(max_length=64, editable=False)
+    client_cert_sha256 = models.CharField(_("客户端证书指纹(SHA-256)"), max_length=64, blank=True)
+    client_cert_subject = models.CharField(_("客户端证书主体"), max_length=300, blank=True)
+    client_cert_not_after = models.DateTimeField(_("客户端证书有效期至"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

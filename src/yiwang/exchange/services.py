@@ -234,6 +234,71 @@ def consumer_system_revoke(*, actor, system: ConsumerSystem) -> ConsumerSystem:
     return system
 
 
+FINGERPRINT_CHARS = frozenset("0123456789abcdef")
+
+
+def certificate_facts(certificate: str) -> tuple[str, str, datetime.datetime | None]:
+    """(SHA-256 fingerprint hex, subject, not-after) of a PEM certificate, or of a bare
+    fingerprint (64 hex digits, colons allowed: then no subject or end date is known).
+    Raises ``ValidationFailed`` naming ``certificate``."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    text = (certificate or "").strip()
+    compact = text.replace(":", "").replace(" ", "").lower()
+    if len(compact) == 64 and set(compact) <= FINGERPRINT_CHARS:
+        return compact, "", None
+    try:
+        cert = x509.load_pem_x509_certificate(text.encode())
+    except ValueError:
+        message = _("请粘贴 PEM 格式的客户端证书(-----BEGIN CERTIFICATE-----),或 64 位十六进制的 SHA-256 指纹")
+        raise ValidationFailed(message, code="certificate_invalid", fields={"certificate": [message]}) from None
+    subject = cert.subject.rfc4514_string()[:300]
+    return cert.fingerprint(hashes.SHA256()).hex(), subject, cert.not_valid_after_utc
+
+
+@transaction.atomic
+def consumer_system_bind_certificate(*, actor, system: ConsumerSystem, certificate: str) -> ConsumerSystem:
+    """Bind a system's credential to a client certificate (mutual TLS): from now on the gateway
+    answers it only when a configured TLS proxy verified that certificate. An empty
+    ``certificate`` removes the binding. The department's administrator or head (or a
+    superuser); audited with the fingerprint and subject."""
+    if not (actor.is_superuser or _has_any_role(actor, DECIDER_ROLES, system.department)):
+        raise Forbidden()
+    system = ConsumerSystem.objects.select_for_update(no_key=True).get(pk=system.pk)
+    if system.revoked_at is not None:
+        raise Conflict(_("该接入系统已停用。"), code="system_revoked")
+    before = system.client_cert_sha256
+    if (certificate or "").strip():
+        fingerprint, subject, not_after = certificate_facts(certificate)
+        if not_after is not None and not_after <= timezone.now():
+            message = _("该证书已于 %(day)s 过期") % {"day": not_after.date().isoformat()}
+            raise ValidationFailed(message, code="certificate_expired", fields={"certificate": [message]})
+        if ConsumerSystem.objects.filter(client_cert_sha256=fingerprint).exclude(pk=system.pk).exists():
+            message = _("该证书已绑定另一接入系统")
+            raise Conflict(message, code="certificate_taken", fields={"certificate": [message]})
+        action = "exchange.system_certificate_bind"
+    elif not before:
+        return system  # nothing bound, nothing to remove
+    else:
+        fingerprint, subject, not_after = "", "", None
+        action = "exchange.system_certificate_unbind"
+    system.client_cert_sha256, system.client_cert_subject, system.client_cert_not_after = (
+        fingerprint,
+        subject,
+        not_after,
+    )
+    system.save(update_fields=["client_cert_sha256", "client_cert_subject", "client_cert_not_after"])
+    audit_record(
+        actor=actor,
+        action=action,
+        obj=system,
+        changes={"sha256": [before, fingerprint], "subject": subject},
+    )
+    _touch()
+    return system
+
+
 # --- share requests and grants -----------------------------------------------------------------------
 
 
@@ -539,6 +604,25 @@ def registry_read(*, actor, app: str, purpose: str, registry: str, key: str, fie
         key=key,
         fields=fields,
     )
+
+
+def registry_read_many(
+    *, actor, app: str, purpose: str, registry: str, keys: list[str], fields: list[str]
+) -> dict[str, gateway.ReadResult]:
+    """``registry_read`` for many keys (e.g. supervision's 回避 check over a draw's pool): read in
+    batches of the gateway's limit, each record's read on the evidence log like any other.
+    Returns {normalized key: ReadResult}; keys without a record are absent (logged as not found).
+    Refusals raise as for ``registry_read``, before any record of that batch is returned."""
+    consumer = gateway.AppConsumer(app=app, actor_repr=_actor_repr(actor))
+    keys = list(dict.fromkeys(keys))
+    found: dict[str, gateway.ReadResult] = {}
+    step = gateway.batch_limit()
+    for first in range(0, len(keys), step):
+        result = gateway.read_many(
+            consumer=consumer, purpose=purpose, registry=registry, keys=keys[first : first + step], fields=fields
+        )
+        found.update((record.key, record) for record in result["records"])
+    return found
 
 
 def _actor_repr(actor) -> str:

@@ -239,6 +239,27 @@ def system_revoke(request: HttpRequest, system_id: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def system_certificate(request: HttpRequest, system_id: int) -> HttpResponse:
+    """Bind (or, empty, unbind) a system's credential to a client certificate: mutual TLS."""
+    _staff(request)
+    try:
+        system = services.consumer_system_bind_certificate(
+            actor=request.user,
+            system=selectors.system_get(actor=request.user, id=system_id),
+            certificate=request.POST.get("certificate", ""),
+        )
+    except YiwangError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        if system.client_cert_sha256:
+            messages.success(request, _("已绑定客户端证书,该系统此后须经双向 TLS 访问网关。"))
+        else:
+            messages.success(request, _("已解除客户端证书绑定。"))
+    return redirect("exchange_workbench:home")
+
+
+@login_required
 def dispute_detail(request: HttpRequest, dispute_id: int) -> HttpResponse:
     _staff(request)
     try:

@@ -12,5 +12,6 @@ urlpatterns = [
     path("grants/<int:grant_id>/revoke/", views.grant_revoke, name="grant_revoke"),
     path("systems/new/", views.system_create, name="system_create"),
     path("systems/<int:system_id>/revoke/", views.system_revoke, name="system_revoke"),
+    path("systems/<int:system_id>/certificate/", views.system_certificate, name="system_certificate"),
     path("disputes/<int:dispute_id>/", views.dispute_detail, name="dispute"),
 ]

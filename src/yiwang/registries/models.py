@@ -76,7 +76,9 @@ class LegalEntity(RegistryRecord):
 
 
 class CreditRecord(RegistryRecord):
-    """信用库: one administrative license, penalty, blacklist or redlist entry about a subject."""
+    """信用库: one administrative license, penalty, blacklist or redlist entry, inspection result,
+    纳税信用等级 or 信用承诺 about a subject (``outcome``: the tax grade, or whether the commitment
+    was kept)."""
 
     record_number = models.CharField(_("信用记录编号"), max_length=64, unique=True)
     subject_kind = models.CharField(_("主体类型"), max_length=16, choices=schema.SUBJECT_KINDS, blank=True)
@@ -85,6 +87,7 @@ class CreditRecord(RegistryRecord):
     subject_name = models.CharField(_("主体名称"), max_length=200, blank=True)
     kind = models.CharField(_("信用信息类别"), max_length=16, choices=schema.CREDIT_KINDS, blank=True)
     content = models.TextField(_("内容"), blank=True)
+    outcome = models.CharField(_("结论"), max_length=8, choices=schema.CREDIT_OUTCOMES, blank=True)
     authority = models.CharField(_("认定部门"), max_length=200, blank=True)
     decided_on = models.DateField(_("决定日期"), null=True, blank=True)
     valid_from = models.DateField(_("有效期自"), null=True, blank=True)

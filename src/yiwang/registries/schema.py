@@ -34,6 +34,22 @@ CREDIT_KINDS = (
     ("blacklist", _("黑名单")),
     ("redlist", _("红名单")),
     ("inspection", _("抽查检查结果")),
+    ("tax_grade", _("纳税信用等级")),
+    ("commitment", _("信用承诺")),
+)
+# A credit record's outcome (结论): the 纳税信用等级 of a ``tax_grade`` record, whether a
+# ``commitment`` (信用承诺) was kept; other kinds leave it empty.
+TAX_GRADES = ("A", "B", "M", "C", "D")
+COMMITMENT_OUTCOMES = ("kept", "broken", "pending")
+CREDIT_OUTCOMES = (
+    ("A", _("A级")),
+    ("B", _("B级")),
+    ("M", _("M级")),
+    ("C", _("C级")),
+    ("D", _("D级")),
+    ("kept", _("已履约")),
+    ("broken", _("未履约(失诺)")),
+    ("pending", _("履约期内")),
 )
 HOLDER_KINDS = (("person", _("自然人")), ("enterprise", _("法人和其他组织")))
 LICENSE_STATUS = (("valid", _("有效")), ("suspended", _("暂停")), ("revoked", _("已注销")), ("expired", _("已过期")))
@@ -151,6 +167,13 @@ CREDIT = RegistrySpec(
         FieldSpec("subject_name", _("主体名称"), TEXT, personal=True, required=True),
         FieldSpec("kind", _("信用信息类别"), CHOICE, choices=CREDIT_KINDS, required=True),
         FieldSpec("content", _("内容"), TEXT, required=True, max_length=2000),
+        FieldSpec(
+            "outcome",
+            _("结论"),
+            CHOICE,
+            choices=CREDIT_OUTCOMES,
+            help=_("纳税信用等级 A/B/M/C/D;信用承诺 kept/broken/pending;其他类别留空"),
+        ),
         FieldSpec("authority", _("认定部门"), TEXT, required=True),
         FieldSpec("decided_on", _("决定日期"), DATE, required=True),
         FieldSpec("valid_from", _("有效期自"), DATE, required=True),

@@ -415,7 +415,9 @@ def legal_entity_pool(
     return list(rows.order_by("uscc").values("uscc", "name", "kind", "industry_code", "region_code"))
 
 
-CREDIT_COLUMNS = ("record_number", "kind", "content", "authority", "decided_on", "valid_from", "valid_to")
+CREDIT_COLUMNS = (
+    "record_number", "kind", "content", "outcome", "authority", "decided_on", "valid_from", "valid_to",
+)  # fmt: skip
 
 
 def credit_records_of_entities(*, usccs: Sequence[str]) -> dict[str, list[dict[str, Any]]]:

@@ -252,6 +252,14 @@ def _cross_check(spec: RegistrySpec, index: int, values: dict, errors: list) -> 
             errors.append((index, "sex", str(_("性别与身份证号(第17位)不一致"))))
     if values.get("valid_from") and values.get("valid_to") and values["valid_to"] < values["valid_from"]:
         errors.append((index, "valid_to", str(_("有效期至不能早于有效期自"))))
+    if spec.name == "credit" and "kind" in values:
+        kind, outcome = values["kind"], values.get("outcome", "")
+        if kind == "tax_grade" and outcome not in schema.TAX_GRADES:
+            errors.append((index, "outcome", str(_("纳税信用等级记录须给出结论 A、B、M、C 或 D"))))
+        elif kind == "commitment" and outcome not in schema.COMMITMENT_OUTCOMES:
+            errors.append((index, "outcome", str(_("信用承诺记录须给出履约结论 kept、broken 或 pending"))))
+        elif kind not in ("tax_grade", "commitment") and outcome:
+            errors.append((index, "outcome", str(_("只有纳税信用等级和信用承诺记录有结论"))))
 
 
 def _existing(spec: RegistrySpec, rows: list[_Row], *, lock: bool = False) -> dict[str, Model]:

@@ -294,6 +294,83 @@ def publish(request: HttpRequest, inspection_id: int):
     return _task(services.inspection_publish(actor=request.user, inspection_id=inspection_id))
 
 
+# --- 执法检查人员名录 and their 执法资格 (managers of the department) ------------------------------
+
+
+class QualificationOut(Schema):
+    id: int
+    kind: str = Field(description="market | health | transport | ecology | emergency | agriculture | culture | …")
+    certificate_number: str
+    issued_by: str
+    valid_from: datetime.date
+    valid_to: datetime.date
+    revoked: bool
+
+
+class InspectorOut(Schema):
+    certificate_number: str = Field(description="执法证号: the inspector's key (hashed in plan files)")
+    name: str
+    department: str
+    is_active: bool
+    has_id_number: bool = Field(description="A 身份证号 is registered (needed for the household 回避 check)")
+    qualifications: list[QualificationOut]
+
+
+class QualificationIn(Schema):
+    inspector: str = Field(description="The inspector's 执法证号")
+    kind: str
+    certificate_number: str
+    valid_from: datetime.date
+    valid_to: datetime.date
+    issued_by: str = ""
+
+
+class QualificationRevokeIn(Schema):
+    qualification: int
+    reason: str
+
+
+def _qualification(q) -> dict:
+    return {
+        **{k: getattr(q, k) for k in ("id", "kind", "certificate_number", "issued_by", "valid_from", "valid_to")},
+        "revoked": q.revoked_at is not None,
+    }
+
+
+@router.get("/inspectors", response={200: list[InspectorOut], **ERRORS}, summary="Inspectors of my departments")
+def inspector_list(request: HttpRequest):
+    return [
+        {
+            "certificate_number": i.certificate_number,
+            "name": i.user.real_name or i.user.username,
+            "department": i.department.code,
+            "is_active": i.is_active,
+            "has_id_number": bool(i.id_number),
+            "qualifications": [_qualification(q) for q in i.qualifications.all()],
+        }
+        for i in selectors.inspectors_managed_by(actor=request.user)[:2000]
+    ]
+
+
+@router.post("/qualifications", response={201: QualificationOut, **ERRORS}, summary="Register a 执法资格")
+def qualification_add(request: HttpRequest, payload: QualificationIn):
+    inspector = selectors.inspector_get_managed(actor=request.user, certificate_number=payload.inspector)
+    values = payload.dict()
+    values.pop("inspector")
+    return Status(201, _qualification(services.qualification_add(actor=request.user, inspector=inspector, **values)))
+
+
+@router.post("/qualifications/revoke", response={200: QualificationOut, **ERRORS}, summary="Revoke a 执法资格")
+def qualification_revoke(request: HttpRequest, payload: QualificationRevokeIn):
+    managed = selectors.inspectors_managed_by(actor=request.user)
+    if not managed.filter(qualifications__pk=payload.qualification).exists():
+        raise NotFound(code="supervision_qualification_not_found")
+    row = services.qualification_revoke(
+        actor=request.user, qualification_id=payload.qualification, reason=payload.reason
+    )
+    return _qualification(row)
+
+
 # --- credit ------------------------------------------------------------------------------------
 
 

@@ -1,7 +1,9 @@
 """Demo supervision for the demo city, through the services; idempotent (what exists is kept).
 
 * 抽查事项清单 of 市场监管局, 卫健委 and 交通运输局;
-* their reviewers, clerks and heads as inspectors (执法证号 made up), one 回避 declared;
+* their reviewers, clerks and heads as inspectors (执法证号 and 身份证号 made up) with a valid
+  执法资格 of their department's kind, each in the 人口库 with a household — one of them in the
+  household of a demo enterprise's legal representative, so the draw avoids him there;
 * the credit rule 2026.1 and grades for every demo legal entity;
 * this quarter's joint draw (市场监管局 + 卫健委) published and drawn — verifiable with the
   two files on /supervision/plans/<code>/ and scripts/verify_draw.py — two thirds of its
@@ -14,6 +16,8 @@ from __future__ import annotations
 import datetime
 
 from django.utils import timezone
+
+from yiwang.core.codes import make_id_number
 
 ITEMS = (
     (
@@ -50,6 +54,7 @@ ITEMS = (
     ),
 )
 INSPECTOR_STEMS = {"SFS-SCJG": "scjg", "SFS-WJW": "wjw", "SFS-JTJ": "jtj"}
+QUALIFICATION_KINDS = {"SFS-SCJG": "market", "SFS-WJW": "health", "SFS-JTJ": "transport"}
 RESULTS = ("passed", "passed", "passed", "rectify", "passed", "case")
 
 
@@ -62,6 +67,57 @@ def _quarter(today: datetime.date) -> str:
     return f"{today.year}Q{(today.month - 1) // 3 + 1}"
 
 
+def _inspectors_in_population(actor, people: list[tuple[str, str, str]]) -> None:
+    """The demo inspectors in the 人口库 (only those missing), each with his own household but the
+    first, who shares the household of a demo enterprise's legal representative (read through the
+    exchange like every read) — so the quarter's draw has a household 回避 to show."""
+    from yiwang.core.errors import YiwangError
+    from yiwang.exchange import services as exchange
+    from yiwang.registries import selectors as registries
+    from yiwang.registries import services as registry_services
+
+    if not people:
+        return
+    purpose = "演示数据:登记检查人员户籍(回避核查)"
+    try:
+        known = exchange.registry_read_many(
+            actor=actor, app="supervision", purpose=purpose, registry="population",
+            keys=[p[0] for p in people], fields=["household_id"],
+        )  # fmt: skip
+        shared = ""
+        entity = next(iter(registries.legal_entity_pool(kinds=["enterprise"])), None)
+        if entity is not None:
+            rep = exchange.registry_read(
+                actor=actor, app="supervision", purpose=purpose, registry="legal_entity",
+                key=entity["uscc"], fields=["legal_representative_id_number"],
+            ).values.get("legal_representative_id_number")  # fmt: skip
+            if rep:
+                shared = exchange.registry_read(
+                    actor=actor, app="supervision", purpose=purpose, registry="population",
+                    key=rep, fields=["household_id"],
+                ).values.get("household_id") or ""  # fmt: skip
+    except YiwangError:  # no exchange grants (a city-only demo): the draw then skips the check
+        return
+    rows = []
+    for index, (number, name, region) in enumerate(people):
+        if number in known:
+            continue
+        birth = datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+        rows.append(
+            {
+                "id_number": number,
+                "name": name[:50],
+                "sex": "male" if int(number[16]) % 2 else "female",
+                "birth_date": birth.isoformat(),
+                "region_code": region,
+                "address": "示范市政务服务中心集体户",
+                "household_id": shared if index == 0 and shared else f"{region}9{index:07d}",
+            }
+        )
+    if rows:
+        registry_services.records_upsert(actor=actor, registry="population", rows=rows, channel="demo")
+
+
 def load(actor=None) -> Summary:
     from yiwang.identity.models import Department, User
     from yiwang.supervision import grading, services
@@ -70,6 +126,7 @@ def load(actor=None) -> Summary:
     actor = actor or "system:demo"
     summary = Summary()
     departments = {d.code: d for d in Department.objects.filter(code__in=INSPECTOR_STEMS)}
+    kind_of_item = {item[1]: QUALIFICATION_KINDS[item[0]] for item in ITEMS}
     if len(departments) < len(INSPECTOR_STEMS):
         return summary  # no demo city
     created = 0
@@ -83,24 +140,50 @@ def load(actor=None) -> Summary:
                 legal_basis=basis,
                 entity_kinds=kinds,
                 checklist=checklist,
+                qualification_kind=kind_of_item[item_code],
             )
             created += 1
     summary["抽查事项"] = created
     created = 0
-    for code, stem in INSPECTOR_STEMS.items():
+    people = []
+    for d, (code, stem) in enumerate(INSPECTOR_STEMS.items()):
         users = User.objects.filter(username__in=[f"{stem}_{s}" for s in ("reviewer1", "reviewer2", "clerk", "head")])
+        region = (departments[code].region_code or "110101")[:6]
         for n, user in enumerate(users.order_by("username"), start=1):
-            if not Inspector.objects.filter(user=user).exists():
+            # One distinct 身份证号 per inspector (department d, n-th user); odd order code: male.
+            number = make_id_number(region, datetime.date(1970 + 5 * d + n, n, 11 + d), 2 * (n + 10 * d) + 701)
+            kind = QUALIFICATION_KINDS[code]
+            qualification = {
+                "kind": kind,
+                "certificate_number": f"{code[-4:].replace('-', '')}{kind[:2].upper()}{n:06d}",
+                "issued_by": "示范市司法局",
+                "valid_from": datetime.date(2024, 1, 1),
+                "valid_to": datetime.date(2029, 12, 31),
+            }
+            inspector = Inspector.objects.filter(user=user).first()
+            if inspector is None:
                 services.inspector_register(
                     actor=actor,
                     user=user,
                     department=departments[code],
                     certificate_number=f"61{code[-4:].replace('-', '')}{n:04d}",
-                    qualifications=["行政执法证"],
+                    id_number=number,
+                    qualifications=[qualification],
                 )
                 created += 1
+            else:  # an older demo database: bring its inspectors up to date
+                services.inspector_register(
+                    actor=actor,
+                    user=user,
+                    department=inspector.department,
+                    certificate_number=inspector.certificate_number,
+                    id_number=number,
+                    qualifications=[] if inspector.qualifications.exists() else [qualification],
+                )
+            people.append((number, user.real_name or user.username, region))
+    _inspectors_in_population(actor, people)
     summary["执法检查人员"] = created
-    if not CreditRule.objects.exists():
+    if not CreditRule.objects.filter(version=grading.DEFAULT_VERSION).exists():
         services.credit_rule_publish(actor=actor, version=grading.DEFAULT_VERSION, rule=grading.DEFAULT_RULE)
     summary["信用等级"] = services.grades_recompute(actor=actor)["entities"]
 

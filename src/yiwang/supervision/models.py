@@ -10,12 +10,27 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from yiwang.core.fields import EncryptedTextField
+
 ENTITY_KINDS = (
     ("enterprise", _("企业")),
     ("individual_business", _("个体工商户")),
     ("social_organization", _("社会组织")),
     ("public_body", _("机关事业单位")),
 )
+
+
+class QualificationKind(models.TextChoices):
+    """执法资格类别: what an inspector's 行政执法证 entitles him to inspect."""
+
+    MARKET = "market", _("市场监管行政执法")
+    HEALTH = "health", _("卫生健康监督执法")
+    TRANSPORT = "transport", _("交通运输行政执法")
+    ECOLOGY = "ecology", _("生态环境保护执法")
+    EMERGENCY = "emergency", _("应急管理执法")
+    AGRICULTURE = "agriculture", _("农业综合行政执法")
+    CULTURE = "culture", _("文化市场综合执法")
+    COMPREHENSIVE = "comprehensive", _("综合行政执法")
 
 
 class SupervisionItem(models.Model):
@@ -30,6 +45,11 @@ class SupervisionItem(models.Model):
     entity_kinds = models.JSONField(_("抽查对象类型"), default=list)
     industry_prefixes = models.JSONField(_("行业范围(GB/T 4754 前缀)"), default=list, blank=True)
     checklist = models.JSONField(_("检查内容"), default=list)
+    # Only inspectors holding a qualification of this kind, valid on the day, are drawn for it
+    # (blank: any valid 执法资格).
+    qualification_kind = models.CharField(
+        _("所需执法资格"), max_length=20, choices=QualificationKind.choices, blank=True
+    )
     is_active = models.BooleanField(_("有效"), default=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
@@ -43,7 +63,11 @@ class SupervisionItem(models.Model):
 
 
 class Inspector(models.Model):
-    """执法检查人员名录: a staff member who may be drawn, with the 回避 facts about him."""
+    """执法检查人员名录: a staff member who may be drawn, with the 回避 facts about him.
+
+    His 身份证号 (encrypted; blind index for lookups) is how the draw finds his household in
+    the 人口库 (回避 of relatives of an entity's legal representative); without it, or without
+    a valid 执法资格 (``InspectorQualification``) for the plan's items, he is not drawn."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, verbose_name=_("工作人员"), on_delete=models.PROTECT, related_name="+"
@@ -52,7 +76,8 @@ class Inspector(models.Model):
         "identity.Department", verbose_name=_("所属部门"), on_delete=models.PROTECT, related_name="+"
     )
     certificate_number = models.CharField(_("执法证号"), max_length=32, unique=True)
-    qualifications = models.JSONField(_("执法资格"), default=list, blank=True)
+    id_number = EncryptedTextField(_("居民身份证号码"), blank=True)
+    id_number_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     is_active = models.BooleanField(_("在册"), default=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
@@ -63,6 +88,35 @@ class Inspector(models.Model):
 
     def __str__(self) -> str:
         return self.certificate_number
+
+
+class InspectorQualification(models.Model):
+    """执法资格: one 行政执法证 of an inspector — its kind, number and validity."""
+
+    inspector = models.ForeignKey(
+        Inspector, verbose_name=_("检查人员"), on_delete=models.CASCADE, related_name="qualifications"
+    )
+    kind = models.CharField(_("执法资格类别"), max_length=20, choices=QualificationKind.choices)
+    certificate_number = models.CharField(_("执法证件号"), max_length=40)
+    issued_by = models.CharField(_("发证机关"), max_length=100, blank=True)
+    valid_from = models.DateField(_("有效期自"))
+    valid_to = models.DateField(_("有效期至"))
+    revoked_at = models.DateTimeField(_("注销时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("执法资格")
+        verbose_name_plural = _("执法资格")
+        ordering = ["inspector_id", "kind", "-valid_to"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "certificate_number"], name="supervision_qualification_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.certificate_number}"
+
+    def valid_on(self, day) -> bool:
+        return self.revoked_at is None and self.valid_from <= day <= self.valid_to
 
 
 class Conflict(models.Model):

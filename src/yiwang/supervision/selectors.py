@@ -175,6 +175,31 @@ def inspector_of(*, actor) -> Inspector | None:
     return Inspector.objects.filter(user=actor, is_active=True).select_related("department").first()
 
 
+def inspectors_managed_by(*, actor) -> QuerySet[Inspector]:
+    """The 执法检查人员 of the departments the actor heads or administers (superuser: all), with
+    their qualifications; nobody else's (an empty list)."""
+    rows = Inspector.objects.select_related("department", "user").prefetch_related("qualifications")
+    if not _signed_in(actor):
+        return rows.none()
+    if actor.is_superuser:
+        return rows
+    departments = {i.department for i in Inspector.objects.select_related("department").distinct()}
+    mine = [
+        d.pk
+        for d in departments
+        if actor_has_role(actor, roles=(Role.DEPARTMENT_HEAD, Role.DEPARTMENT_ADMIN), department=d)
+    ]
+    return rows.filter(department_id__in=mine)
+
+
+def inspector_get_managed(*, actor, certificate_number: str) -> Inspector:
+    """One inspector of the actor's departments by 执法证号; anybody else's is ``NotFound``."""
+    row = inspectors_managed_by(actor=actor).filter(certificate_number=certificate_number).first()
+    if row is None:
+        raise NotFound(code="supervision_inspector_not_found")
+    return row
+
+
 def inspection_list_for_actor(*, actor) -> QuerySet[Inspection]:
     """The inspector's tasks in drawn (not superseded) plans, open ones first."""
     me = inspector_of(actor=actor)

@@ -46,8 +46,10 @@ from yiwang.supervision.models import (
     Inspection,
     InspectionPhoto,
     Inspector,
+    InspectorQualification,
     MuEvaluation,
     MuResult,
+    QualificationKind,
     SupervisionItem,
 )
 from yiwang.supervision.models import (
@@ -118,8 +120,10 @@ def item_create(
     entity_kinds: Sequence[str],
     checklist: Sequence[str],
     industry_prefixes: Sequence[str] = (),
+    qualification_kind: str = "",
 ) -> SupervisionItem:
-    """Add one item to a department's 抽查事项清单 (department head or admin)."""
+    """Add one item to a department's 抽查事项清单 (department head or admin); only inspectors
+    holding a valid qualification of ``qualification_kind`` (blank: any) are drawn for it."""
     _require_manager(actor, department)
     data = {"code": code, "name": name, "legal_basis": legal_basis, "checklist": list(checklist)}
     for field, value in data.items():
@@ -133,6 +137,8 @@ def item_create(
         errors["entity_kinds"] = [_("须为企业、个体工商户、社会组织、机关事业单位中的一项或多项")]
     if not checklist:
         errors["checklist"] = [_("至少一项检查内容")]
+    if qualification_kind and qualification_kind not in QualificationKind.values:
+        errors["qualification_kind"] = [_("执法资格类别无效")]
     if errors:
         raise ValidationFailed(fields=errors)
     with transaction.atomic():
@@ -146,33 +152,153 @@ def item_create(
             entity_kinds=sorted(entity_kinds),
             industry_prefixes=list(industry_prefixes),
             checklist=[str(c) for c in checklist],
+            qualification_kind=qualification_kind or "",
         )
         audit_record(actor=actor, action="supervision.item_create", obj=item, changes={"department": department.code})
     return item
 
 
+def _validate_id_number(id_number: str) -> str:
+    from yiwang.core.codes import validate_id_number
+
+    value = (id_number or "").strip().upper()
+    if not value:
+        return ""
+    try:
+        validate_id_number(value)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(fields={"id_number": list(exc.messages)}) from None
+    return value
+
+
 def inspector_register(
-    *, actor, user: User, department: Department, certificate_number: str, qualifications: Sequence[str] = ()
+    *,
+    actor,
+    user: User,
+    department: Department,
+    certificate_number: str,
+    id_number: str = "",
+    qualifications: Sequence[dict] = (),
 ) -> Inspector:
-    """Enter a staff member in the department's 执法检查人员名录 (idempotent on the user)."""
+    """Enter a staff member in the department's 执法检查人员名录 (idempotent on the user), with
+    his 身份证号 (for the household 回避 check; default: his account's) and his 执法资格
+    (each ``{kind, certificate_number, valid_from, valid_to, issued_by}``, see
+    ``qualification_add``)."""
+    from yiwang.core.crypto import blind_index
+
     _require_manager(actor, department)
     ensure_storable(certificate_number, field="certificate_number")
     if user.kind != User.Kind.STAFF:
         raise ValidationFailed(fields={"user": [_("只有工作人员可以登记为检查人员")]})
     if not certificate_number.strip():
         raise ValidationFailed(fields={"certificate_number": [_("必填")]})
+    id_number = _validate_id_number(id_number or user.id_number or "")
     with transaction.atomic():
         inspector, created = Inspector.objects.get_or_create(
             user=user,
             defaults={
                 "department": department,
                 "certificate_number": certificate_number.strip(),
-                "qualifications": list(qualifications),
+                "id_number": id_number,
+                "id_number_index": blind_index(id_number) if id_number else "",
             },
         )
         if created:
             audit_record(actor=actor, action="supervision.inspector_register", obj=inspector)
+        elif id_number and not inspector.id_number:
+            inspector.id_number, inspector.id_number_index = id_number, blind_index(id_number)
+            inspector.save(update_fields=["id_number", "id_number_index"])
+            audit_record(actor=actor, action="supervision.inspector_id_number_set", obj=inspector)
+        for q in qualifications:
+            if not InspectorQualification.objects.filter(
+                kind=q.get("kind"), certificate_number=str(q.get("certificate_number", "")).strip()
+            ).exists():
+                qualification_add(actor=actor, inspector=inspector, **q)
     return inspector
+
+
+def _as_date(value, field: str) -> datetime.date:
+    if isinstance(value, datetime.date):
+        return value
+    try:
+        return datetime.date.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationFailed(fields={field: [_("日期格式应为 YYYY-MM-DD")]}) from None
+
+
+def qualification_add(
+    *,
+    actor,
+    inspector: Inspector,
+    kind: str,
+    certificate_number: str,
+    valid_from,
+    valid_to,
+    issued_by: str = "",
+) -> InspectorQualification:
+    """Register one 执法资格 (行政执法证) of an inspector: its kind, number and validity (his
+    department's head or administrator). Only inspectors holding a qualification of the kind an
+    item asks for, valid on the day the plan is published, are drawn for it. Audited."""
+    _require_manager(actor, inspector.department)
+    certificate_number = str(certificate_number or "").strip()
+    issued_by = str(issued_by or "").strip()
+    ensure_storable(certificate_number, field="certificate_number")
+    ensure_storable(issued_by, field="issued_by")
+    errors = _too_long({"certificate_number": (certificate_number, 40), "issued_by": (issued_by, 100)})
+    if kind not in QualificationKind.values:
+        errors["kind"] = [_("执法资格类别无效")]
+    if not certificate_number:
+        errors["certificate_number"] = [_("必填")]
+    start, end = _as_date(valid_from, "valid_from"), _as_date(valid_to, "valid_to")
+    if end < start:
+        errors["valid_to"] = [_("有效期至不能早于有效期自")]
+    if errors:
+        raise ValidationFailed(fields=errors)
+    with transaction.atomic():
+        if InspectorQualification.objects.filter(kind=kind, certificate_number=certificate_number).exists():
+            raise ValidationFailed(
+                code="supervision_qualification_taken", fields={"certificate_number": [_("该执法证件号已登记")]}
+            )
+        row = InspectorQualification.objects.create(
+            inspector=inspector,
+            kind=kind,
+            certificate_number=certificate_number,
+            issued_by=issued_by,
+            valid_from=start,
+            valid_to=end,
+        )
+        audit_record(
+            actor=actor,
+            action="supervision.qualification_add",
+            obj=row,
+            changes={"inspector": inspector.pk, "kind": kind, "valid_from": str(start), "valid_to": str(end)},
+        )
+    return row
+
+
+def qualification_revoke(*, actor, qualification_id: int, reason: str) -> InspectorQualification:
+    """注销 a qualification (withdrawn, suspended): from now on it does not qualify. Audited."""
+    ensure_storable(reason, field="reason")
+    if not (reason or "").strip():
+        raise ValidationFailed(fields={"reason": [_("请说明注销原因")]})
+    with transaction.atomic():
+        row = (
+            InspectorQualification.objects.select_for_update(no_key=True)
+            .select_related("inspector__department")
+            .filter(pk=qualification_id)
+            .first()
+        )
+        if row is None:
+            raise NotFound(code="supervision_qualification_not_found")
+        _require_manager(actor, row.inspector.department)
+        if row.revoked_at is not None:
+            raise Conflict(_("该执法资格已注销"), code="supervision_qualification_revoked")
+        row.revoked_at = timezone.now()
+        row.save(update_fields=["revoked_at"])
+        audit_record(
+            actor=actor, action="supervision.qualification_revoke", obj=row, changes={"reason": reason.strip()[:300]}
+        )
+    return row
 
 
 def conflict_add(
@@ -210,18 +336,31 @@ def _grades_of(usccs: Sequence[str]) -> dict[str, str]:
     return {u: grades.get(u, "B") for u in usccs}  # not yet graded: B, the ordinary grade
 
 
-def _avoidance_pairs(inspectors: list[Inspector], usccs: set[str], years: int, today: datetime.date) -> set[tuple]:
-    """(uscc, inspector id) pairs that must not meet: registered conflicts (a former employer only
-    within ``years``), and whoever inspected the entity last time."""
+AVOIDANCE_REASONS = {
+    "relative": _("登记的近亲属关系"),
+    "former_employer": _("曾任职单位"),
+    "stated": _("本人申报的利害关系"),
+    "last_inspected": _("上次检查过该主体"),
+    "household": _("与法定代表人同户(人口库)"),
+    "self": _("本人即法定代表人"),
+}
+HOUSEHOLD_PURPOSE = "双随机抽查回避核查:检查人员是否与被检查主体的法定代表人同户"
+
+
+def _avoidance_pairs(
+    inspectors: list[Inspector], usccs: set[str], years: int, today: datetime.date
+) -> dict[tuple, set[str]]:
+    """{(uscc, inspector id): reasons} of pairs that must not meet: registered conflicts (a former
+    employer only within ``years``), and whoever inspected the entity last time."""
     ids = {i.pk for i in inspectors}
-    pairs = set()
+    pairs: dict[tuple, set[str]] = {}
     since = _years_later(today, -years)
     for c in AvoidanceConflict.objects.filter(inspector_id__in=ids):
         if c.entity_uscc not in usccs:
             continue
         if c.kind == AvoidanceConflict.Kind.FORMER_EMPLOYER and c.ended_on and c.ended_on < since:
             continue
-        pairs.add((c.entity_uscc, c.inspector_id))
+        pairs.setdefault((c.entity_uscc, c.inspector_id), set()).add(c.kind)
     last: dict[str, int] = {}
     rows = Inspection.objects.exclude(plan__status=DrawPlan.Status.SUPERSEDED)
     if len(usccs) <= 10000:  # a large pool reads every inspection instead of a huge IN list
@@ -233,8 +372,128 @@ def _avoidance_pairs(inspectors: list[Inspector], usccs: set[str], years: int, t
     through = Inspection.inspectors.through.objects.filter(inspector_id__in=list(ids))
     for inspection_id, inspector_id in through.values_list("inspection_id", "inspector_id"):
         if inspection_id in by_inspection:
-            pairs.add((by_inspection[inspection_id], inspector_id))
+            pairs.setdefault((by_inspection[inspection_id], inspector_id), set()).add("last_inspected")
     return pairs
+
+
+def _registry_read_many(actor, registry: str, keys: list[str], fields: list[str]) -> dict:
+    """A bulk read through the exchange as the app ``supervision`` (its grant decides; every
+    record read is on the evidence log). A missing grant is a clear error naming it."""
+    from yiwang.core.errors import YiwangError
+    from yiwang.exchange import services as exchange
+
+    try:
+        return exchange.registry_read_many(
+            actor=actor, app="supervision", purpose=HOUSEHOLD_PURPOSE, registry=registry, keys=keys, fields=fields
+        )
+    except YiwangError as exc:
+        if exc.code in ("grant_missing", "field_not_granted", "grant_expired", "grant_revoked", "field_not_shared",
+                        "registry_unknown"):  # fmt: skip
+            message = _(
+                "不能核对亲属回避:监管应用(supervision)没有%(registry)s“%(fields)s”的有效共享授权(%(why)s)。"
+                "请向数源部门申请授权,或在计划中关闭同户回避核查。"
+            ) % {
+                "registry": {"population": _("人口库"), "legal_entity": _("法人库")}[registry],
+                "fields": "、".join(fields),
+                "why": exc.message,
+            }
+            raise ValidationFailed(
+                message, code="supervision_household_grant_missing", fields={"household_avoidance": [message]}
+            ) from None
+        raise
+
+
+def _household_pairs(actor, inspectors: list[Inspector], usccs: list[str]) -> tuple[dict[tuple, set[str]], set[int]]:
+    """回避 by household: (uscc, inspector id) pairs where the inspector is the entity's legal
+    representative or is in his household (same 户号 in the 人口库), and the inspectors whose
+    household cannot be found (no 人口库 record): those cannot be checked, so are not drawn.
+
+    Reads, through the exchange (evidence-logged): each inspector's 户号, each entity's
+    法定代表人身份证号, and each legal representative's 户号."""
+    numbers = {i.pk: (i.id_number or "").upper() for i in inspectors if i.id_number}
+    people = _registry_read_many(actor, "population", sorted(set(numbers.values())), ["household_id"])
+    unknown = {pk for pk, n in numbers.items() if not (people.get(n) and people[n].values.get("household_id"))}
+    by_number: dict[str, list[int]] = {}
+    by_household: dict[str, list[int]] = {}
+    for pk, number in numbers.items():
+        if pk in unknown:
+            continue
+        by_number.setdefault(number, []).append(pk)
+        by_household.setdefault(people[number].values["household_id"], []).append(pk)
+    reps = _registry_read_many(actor, "legal_entity", usccs, ["legal_representative_id_number"])
+    rep_of = {
+        uscc: str(view.values.get("legal_representative_id_number") or "").upper()
+        for uscc, view in reps.items()
+        if view.values.get("legal_representative_id_number")
+    }
+    rep_people = _registry_read_many(actor, "population", sorted(set(rep_of.values())), ["household_id"])
+    pairs: dict[tuple, set[str]] = {}
+    for uscc, rep in rep_of.items():
+        for pk in by_number.get(rep, ()):
+            pairs.setdefault((uscc, pk), set()).add("self")
+        view = rep_people.get(rep)
+        household = view.values.get("household_id") if view else None
+        for pk in by_household.get(household, ()) if household else ():
+            if pk not in by_number.get(rep, ()):
+                pairs.setdefault((uscc, pk), set()).add("household")
+    return pairs, unknown
+
+
+QUALIFICATION_EXCLUSIONS = {
+    "no_qualification": _("无所需执法资格"),
+    "qualification_not_valid": _("执法资格不在有效期内或已注销"),
+    "no_id_number": _("未登记身份证号,无法核对亲属回避"),
+    "no_household": _("人口库中无其户籍记录,无法核对亲属回避"),
+}
+
+
+def _qualification_gap(inspector: Inspector, kinds: set[str], day: datetime.date) -> str | None:
+    """Why the inspector may not be drawn for items asking ``kinds`` on ``day`` (None: he may).
+    No kind asked: any valid qualification will do."""
+    held = list(inspector.qualifications.all())
+    for kind in kinds or {None}:
+        mine = [q for q in held if kind is None or q.kind == kind]
+        if not mine:
+            return "no_qualification"
+        if not any(q.valid_on(day) for q in mine):
+            return "qualification_not_valid"
+    return None
+
+
+def _pool_too_small(dept: Department, total: int, excluded: dict[str, int], kinds: set[str], ok: int, size: int):
+    labels = dict(QualificationKind.choices)
+    parts = []
+    for reason, n in excluded.items():
+        if not n:
+            continue
+        label = QUALIFICATION_EXCLUSIONS[reason]
+        if reason == "no_qualification" and kinds:
+            label = _("无“%(kinds)s”执法资格") % {"kinds": "、".join(str(labels[k]) for k in sorted(kinds))}
+        parts.append(f"{label} {n} 名")
+    message = _("%(dept)s:在册检查人员 %(total)d 名%(why)s,可抽 %(ok)d 名,少于每户所需 %(size)d 名") % {
+        "dept": dept.name,
+        "total": total,
+        "why": (",其中" + "、".join(parts)) if parts else "",
+        "ok": ok,
+        "size": size,
+    }
+    return ValidationFailed(
+        message, code="supervision_inspector_pool_too_small", fields={f"inspectors.{dept.code}": [message]}
+    )
+
+
+def _avoidance_too_small(dept, entity: dict, ok: int, reasons: dict[str, int], size: int) -> ValidationFailed:
+    why = "、".join(f"{AVOIDANCE_REASONS[r]} {n} 名" for r, n in sorted(reasons.items()))
+    message = _(
+        "回避后检查人员不足:%(entity)s(%(uscc)s)%(dept)s可抽检查人员 %(ok)d 名,须回避 %(avoid)d 名(%(why)s),"
+        "少于每户所需 %(size)d 名"
+    ) % {"entity": entity.get("name", ""), "uscc": entity["uscc"], "dept": dept.name, "ok": ok,
+         "avoid": sum(reasons.values()), "why": why, "size": size}  # fmt: skip
+    return ValidationFailed(
+        message,
+        code="supervision_inspector_pool_too_small_after_avoidance",
+        fields={f"inspectors.{dept.code}": [message]},
+    )
 
 
 def _ratios(ratios_bp: dict | None) -> dict[str, int]:
@@ -266,6 +525,7 @@ def plan_publish(
     region_prefixes: Sequence[str] = (),
     period: str = "",
     avoidance_years: int = DEFAULT_AVOIDANCE_YEARS,
+    household_avoidance: bool = True,
     supersedes: DrawPlan | None = None,
     redraw_reason: str = "",
     today: datetime.date | None = None,
@@ -276,6 +536,15 @@ def plan_publish(
     draws (部门联合抽查): ``departments`` lists every taking-part department (default: the lead
     alone); each drawn entity gets ``team[dept code]`` inspectors of each (default 2 for a
     single department, 1 each in a joint draw), so one visit serves them all.
+
+    The inspector pool: a department's active inspectors holding, valid on ``today``, a
+    qualification of every kind its items in the plan ask (``SupervisionItem.qualification_kind``;
+    none asked: any valid one). With ``household_avoidance`` (default) the 人口库 is read through
+    the exchange (as the app ``supervision``, evidence-logged) for each inspector's and each
+    entity's legal representative's 户号: an inspector in the same household as (or who is) the
+    legal representative is avoided for that entity, and an inspector whose household cannot be
+    read is not drawn. A pool too small — before or after avoidance — is refused with a message
+    naming the department (and entity) and how many were set aside for which reason.
     """
     _require_manager(actor, lead_department)
     for field, value in {"code": code, "title": title, "period": period, "redraw_reason": redraw_reason}.items():
@@ -304,6 +573,8 @@ def plan_publish(
     team = dict(team or {d.code: default_size for d in departments})
     if set(team) != {d.code for d in departments}:
         raise ValidationFailed(fields={"team": [_("须为每个参与部门给出每户检查人数")]})
+    if not all(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= 10 for n in team.values()):
+        raise ValidationFailed(fields={"team": [_("每户检查人数须为 1 到 10 之间的整数")]})
     kinds = sorted({k for i in items for k in i.entity_kinds})
     industries = (
         sorted({p for i in items for p in i.industry_prefixes}) if all(i.industry_prefixes for i in items) else []
@@ -318,23 +589,67 @@ def plan_publish(
         entities[grades[u]].append(entity_hashes[u])
     for hashes in entities.values():
         hashes.sort()
-    inspectors = list(
-        Inspector.objects.filter(department__in=departments, is_active=True, user__is_active=True).select_related(
-            "department"
-        )
+    required = {d.code: {i.qualification_kind for i in items if i.department_id == d.pk and i.qualification_kind}
+                for d in departments}  # fmt: skip
+    registered = list(
+        Inspector.objects.filter(department__in=departments, is_active=True, user__is_active=True)
+        .select_related("department")
+        .prefetch_related("qualifications")
     )
+    excluded: dict[str, dict[str, int]] = {d.code: dict.fromkeys(QUALIFICATION_EXCLUSIONS, 0) for d in departments}
+    inspectors = []
+    for i in registered:
+        gap = _qualification_gap(i, required[i.department.code], today)
+        if gap is None and household_avoidance and not i.id_number:
+            gap = "no_id_number"
+        if gap is None:
+            inspectors.append(i)
+        else:
+            excluded[i.department.code][gap] += 1
+    pairs = _avoidance_pairs(inspectors, set(usccs), avoidance_years, today)
+    if household_avoidance and usccs and inspectors:
+        household, unknown = _household_pairs(actor, inspectors, usccs)
+        for i in inspectors:
+            if i.pk in unknown:
+                excluded[i.department.code]["no_household"] += 1
+        inspectors = [i for i in inspectors if i.pk not in unknown]
+        for pair, reasons in household.items():
+            pairs.setdefault(pair, set()).update(reasons)
     by_dept: dict[str, list[str]] = {d.code: [] for d in departments}
+    members: dict[str, set[int]] = {d.code: set() for d in departments}
     inspector_keys = {}
     for i in inspectors:
         h = drawing.inspector_hash(i.certificate_number)
         by_dept[i.department.code].append(h)
+        members[i.department.code].add(i.pk)
         inspector_keys[h] = i.pk
+    for d in departments:  # why a pool is too small, named before anything is published
+        total = sum(1 for i in registered if i.department_id == d.pk)
+        if len(by_dept[d.code]) < team[d.code]:
+            raise _pool_too_small(d, total, excluded[d.code], required[d.code], len(by_dept[d.code]), team[d.code])
+    blocked: dict[str, dict[int, set[str]]] = {}
+    for (uscc, pk), reasons in pairs.items():
+        blocked.setdefault(uscc, {})[pk] = reasons
+    rows_by_uscc = {row["uscc"]: row for row in pool}
+    for uscc, avoid in blocked.items():
+        for d in departments:
+            mine = {pk: r for pk, r in avoid.items() if pk in members[d.code]}
+            if len(members[d.code]) - len(mine) < team[d.code]:
+                counts: dict[str, int] = {}
+                for reasons in mine.values():
+                    for r in reasons:
+                        counts[r] = counts.get(r, 0) + 1
+                ok = len(members[d.code]) - len(mine)
+                raise _avoidance_too_small(d, rows_by_uscc.get(uscc, {"uscc": uscc}), ok, counts, team[d.code])
     for hashes in by_dept.values():
         hashes.sort()
     id_hash = {pk: h for h, pk in inspector_keys.items()}
-    conflicts = sorted(
-        [entity_hashes[u], id_hash[pk]] for u, pk in _avoidance_pairs(inspectors, set(usccs), avoidance_years, today)
-    )
+    conflicts = sorted([entity_hashes[u], id_hash[pk]] for (u, pk) in pairs if pk in id_hash)
+    conflict_counts: dict[str, int] = {}
+    for (_u, pk), reasons in pairs.items():
+        if pk in id_hash:
+            for r in reasons:
+                conflict_counts[r] = conflict_counts.get(r, 0) + 1
     seed = secrets.token_hex(32)
     document = {
         "algorithm": drawing.ALGORITHM,
@@ -349,7 +664,11 @@ def plan_publish(
         "inspectors": by_dept,
         "team": team,
         "conflicts": conflicts,
+        "conflict_reasons": conflict_counts,
         "avoidance_years": avoidance_years,
+        "household_avoidance": household_avoidance,
+        "qualifications": {code: sorted(kinds) for code, kinds in required.items()},
+        "qualified_on": today.isoformat(),
         "commitment": drawing.commitment_of(seed),
         "supersedes": supersedes.code if supersedes else None,
         "redraw_reason": redraw_reason.strip(),

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from yiwang.core.errors import NotFound, ValidationFailed, YiwangError
-from yiwang.supervision import drawing, exports, mu, selectors, services
+from yiwang.supervision import drawing, exports, grading, mu, selectors, services
 from yiwang.supervision.models import Inspection
 
 
@@ -101,10 +101,21 @@ def results(request: HttpRequest) -> HttpResponse:
 
 def rule(request: HttpRequest) -> HttpResponse:
     version, rule = selectors.rule_current()
+    caps = rule.get("caps") or {}
+    points = [
+        {"key": key, "label": grading.REASONS.get(key, key), "points": value, "cap": caps.get(key)}
+        for key, value in rule["points"].items()
+    ]
     return render(
         request,
         "supervision/rule.html",
-        {"version": version, "rule": rule, "measures": selectors.measure_list(), "versions": selectors.rule_versions()},
+        {
+            "version": version,
+            "rule": rule,
+            "points": points,
+            "measures": selectors.measure_list(),
+            "versions": selectors.rule_versions(),
+        },
     )
 
 

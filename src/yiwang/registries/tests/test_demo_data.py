@@ -73,7 +73,7 @@ def test_sources_districts_grids_and_credit_lists(loaded):
         villages.values_list("region_code", flat=True)
     )
     kinds = set(CreditRecord.objects.values_list("kind", flat=True))
-    assert kinds == {"license", "penalty", "blacklist", "redlist"}
+    assert kinds == {"license", "penalty", "blacklist", "redlist", "tax_grade", "commitment"}
     assert CreditRecord.objects.filter(kind="blacklist", subject_kind="person").count() == 2
 
 
