@@ -62,7 +62,7 @@ def _materials_prefetch() -> Prefetch:
 
 
 def material_to_data(material: MaterialRequirement) -> dict:
-    return {field: getattr(material, field) for field in MATERIAL_FIELDS}
+    return {field: getattr(material, field) for field in MATERIAL_FIELDS if field != "name_en" or material.name_en}
 
 
 def item_version_to_data(version: ServiceItemVersion, *, item: ServiceItem | None = None) -> dict:
@@ -84,15 +84,23 @@ def item_version_to_data(version: ServiceItemVersion, *, item: ServiceItem | Non
         data.pop("decision_table", None)
     if data.get("real_name_level", 1) <= 1:
         data.pop("real_name_level", None)
+    for field in ("name_en", "description_en", "auto_accept"):
+        if not data.get(field):
+            data.pop(field, None)
     return {field: data[field] for field in ITEM_FIELDS if field in data}
 
 
 def life_event_version_to_data(version: LifeEventVersion) -> dict:
-    data = {field: getattr(version, field) for field in ("name", "aliases", "keywords", "description", "targets")}
+    fields = ("name", "aliases", "keywords", "description", "targets", "name_en", "description_en")
+    data = {field: getattr(version, field) for field in fields}
     data["code"] = version.life_event.code
     data["department"] = version.life_event.department.code
     data["items"] = [entry.item.implementation_code for entry in version.entries.all()]
-    return {field: data[field] for field in LIFE_EVENT_FIELDS}
+    return {
+        field: data[field]
+        for field in LIFE_EVENT_FIELDS
+        if field in data and (data[field] or not field.endswith("_en"))
+    }
 
 
 # --- service items -------------------------------------------------------------------------
