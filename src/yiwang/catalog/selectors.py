@@ -396,3 +396,28 @@ def text_words(text: str) -> list[str]:
     from yiwang.catalog.search import normalize, words
 
     return words(normalize(text))
+
+
+# --- the catalog's Chinese search, for other apps' own indexes (publicity: 政务公开) -----------------
+
+
+def search_postings(fields: list[tuple[str, str]]) -> dict[str, int]:
+    """``{term: weight}`` for ``(field, text)`` pairs, exactly as the catalog indexes an item
+    (jieba words, bigrams, pinyin; fields as in ``catalog.search.FIELD_WEIGHTS``)."""
+    from yiwang.catalog import search
+
+    return search.terms_for(fields)
+
+
+def search_query_weights(query: str) -> dict[str, int]:
+    """``{term: weight}`` of a query, as the catalog reads one (filler dropped, synonyms added)."""
+    from yiwang.catalog import search
+
+    return search.query_terms(query)
+
+
+def search_min_relative_score() -> int:
+    """Results under this percentage of the best score are noise (the catalog's cut-off)."""
+    from yiwang.catalog import search
+
+    return search.MIN_RELATIVE_SCORE
