@@ -4,50 +4,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0005_item_real_name_level'),
+        ("catalog", "0005_item_real_name_level"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='lifeeventversion',
-            name='description_en',
-            field=models.TextField(blank=True, verbose_name='简介（英文）'),
+            model_name="lifeeventversion",
+            name="description_en",
+            field=models.TextField(blank=True, verbose_name="简介（英文）"),
         ),
         migrations.AddField(
-            model_name='lifeeventversion',
-            name='name_en',
-            field=models.CharField(blank=True, max_length=200, verbose_name='名称（英文）'),
+            model_name="lifeeventversion",
+            name="name_en",
+            field=models.CharField(blank=True, max_length=200, verbose_name="名称（英文）"),
         ),
         migrations.AddField(
-            model_name='materialrequirement',
-            name='name_en',
-            field=models.CharField(blank=True, max_length=200, verbose_name='材料名称（英文）'),
+            model_name="materialrequirement",
+            name="name_en",
+            field=models.CharField(blank=True, max_length=200, verbose_name="材料名称（英文）"),
         ),
         migrations.AddField(
-            model_name='searchentry',
-            name='name_en',
-            field=models.CharField(blank=True, max_length=200, verbose_name='名称（英文）'),
+            model_name="searchentry",
+            name="name_en",
+            field=models.CharField(blank=True, max_length=200, verbose_name="名称（英文）"),
         ),
         migrations.AddField(
-            model_name='searchentry',
-            name='summary_en',
-            field=models.CharField(blank=True, max_length=300, verbose_name='摘要（英文）'),
+            model_name="searchentry",
+            name="summary_en",
+            field=models.CharField(blank=True, max_length=300, verbose_name="摘要（英文）"),
         ),
         migrations.AddField(
-            model_name='serviceitemversion',
-            name='auto_accept',
-            field=models.BooleanField(default=False, verbose_name='网上申请自动受理'),
+            model_name="serviceitemversion",
+            name="auto_accept",
+            field=models.BooleanField(default=False, verbose_name="网上申请自动受理"),
         ),
         migrations.AddField(
-            model_name='serviceitemversion',
-            name='description_en',
-            field=models.TextField(blank=True, verbose_name='事项简介（英文）'),
+            model_name="serviceitemversion",
+            name="description_en",
+            field=models.TextField(blank=True, verbose_name="事项简介（英文）"),
         ),
         migrations.AddField(
-            model_name='serviceitemversion',
-            name='name_en',
-            field=models.CharField(blank=True, max_length=200, verbose_name='事项名称（英文）'),
+            model_name="serviceitemversion",
+            name="name_en",
+            field=models.CharField(blank=True, max_length=200, verbose_name="事项名称（英文）"),
         ),
     ]

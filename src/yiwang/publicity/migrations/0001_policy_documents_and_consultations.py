@@ -6,116 +6,205 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('identity', '0005_password_history'),
+        ("identity", "0005_password_history"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Consultation',
+            name="Consultation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200, verbose_name='标题')),
-                ('description', models.TextField(blank=True, verbose_name='起草说明')),
-                ('draft_text', models.TextField(verbose_name='草案全文')),
-                ('opens_on', models.DateField(verbose_name='开始日期')),
-                ('closes_on', models.DateField(verbose_name='截止日期')),
-                ('status', models.CharField(choices=[('open', '征集中'), ('closed', '已截止'), ('summarized', '已公布采纳情况')], default='open', max_length=12, verbose_name='状态')),
-                ('summary', models.TextField(blank=True, verbose_name='采纳情况说明')),
-                ('summary_published_at', models.DateTimeField(blank=True, null=True, verbose_name='说明公布时间')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('department', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='identity.department', verbose_name='征集部门')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=200, verbose_name="标题")),
+                ("description", models.TextField(blank=True, verbose_name="起草说明")),
+                ("draft_text", models.TextField(verbose_name="草案全文")),
+                ("opens_on", models.DateField(verbose_name="开始日期")),
+                ("closes_on", models.DateField(verbose_name="截止日期")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "征集中"), ("closed", "已截止"), ("summarized", "已公布采纳情况")],
+                        default="open",
+                        max_length=12,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("summary", models.TextField(blank=True, verbose_name="采纳情况说明")),
+                ("summary_published_at", models.DateTimeField(blank=True, null=True, verbose_name="说明公布时间")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "department",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="identity.department",
+                        verbose_name="征集部门",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '意见征集',
-                'verbose_name_plural': '意见征集',
-                'ordering': ['-opens_on', '-pk'],
+                "verbose_name": "意见征集",
+                "verbose_name_plural": "意见征集",
+                "ordering": ["-opens_on", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='ConsultationComment',
+            name="ConsultationComment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('body', models.TextField(verbose_name='意见内容')),
-                ('status', models.CharField(choices=[('pending', '待审核'), ('published', '已公开'), ('rejected', '不予公开')], default='pending', max_length=10, verbose_name='审核状态')),
-                ('moderation_note', models.CharField(blank=True, max_length=200, verbose_name='审核说明')),
-                ('adopted', models.BooleanField(blank=True, null=True, verbose_name='是否采纳')),
-                ('response', models.TextField(blank=True, verbose_name='采纳情况及理由')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('consultation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='comments', to='publicity.consultation')),
-                ('moderated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("body", models.TextField(verbose_name="意见内容")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "待审核"), ("published", "已公开"), ("rejected", "不予公开")],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="审核状态",
+                    ),
+                ),
+                ("moderation_note", models.CharField(blank=True, max_length=200, verbose_name="审核说明")),
+                ("adopted", models.BooleanField(blank=True, null=True, verbose_name="是否采纳")),
+                ("response", models.TextField(blank=True, verbose_name="采纳情况及理由")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "consultation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="comments",
+                        to="publicity.consultation",
+                    ),
+                ),
+                (
+                    "moderated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '征集意见',
-                'verbose_name_plural': '征集意见',
-                'ordering': ['consultation', 'created_at', 'pk'],
+                "verbose_name": "征集意见",
+                "verbose_name_plural": "征集意见",
+                "ordering": ["consultation", "created_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='PolicyDocument',
+            name="PolicyDocument",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200, verbose_name='标题')),
-                ('doc_number', models.CharField(blank=True, max_length=100, verbose_name='文号')),
-                ('summary', models.CharField(blank=True, max_length=300, verbose_name='摘要')),
-                ('body', models.TextField(verbose_name='正文')),
-                ('published_at', models.DateTimeField(blank=True, db_index=True, null=True, verbose_name='发布时间')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('department', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='identity.department', verbose_name='发文机关')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=200, verbose_name="标题")),
+                ("doc_number", models.CharField(blank=True, max_length=100, verbose_name="文号")),
+                ("summary", models.CharField(blank=True, max_length=300, verbose_name="摘要")),
+                ("body", models.TextField(verbose_name="正文")),
+                ("published_at", models.DateTimeField(blank=True, db_index=True, null=True, verbose_name="发布时间")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "department",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="identity.department",
+                        verbose_name="发文机关",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '政策文件',
-                'verbose_name_plural': '政策文件',
-                'ordering': ['-published_at', '-pk'],
+                "verbose_name": "政策文件",
+                "verbose_name_plural": "政策文件",
+                "ordering": ["-published_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Interpretation',
+            name="Interpretation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200, verbose_name='解读标题')),
-                ('body', models.TextField(verbose_name='解读内容')),
-                ('sort', models.PositiveIntegerField(default=0)),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='interpretations', to='publicity.policydocument')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=200, verbose_name="解读标题")),
+                ("body", models.TextField(verbose_name="解读内容")),
+                ("sort", models.PositiveIntegerField(default=0)),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="interpretations",
+                        to="publicity.policydocument",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '政策解读',
-                'verbose_name_plural': '政策解读',
-                'ordering': ['document', 'sort', 'pk'],
+                "verbose_name": "政策解读",
+                "verbose_name_plural": "政策解读",
+                "ordering": ["document", "sort", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='PolicyQuestion',
+            name="PolicyQuestion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('question', models.CharField(max_length=300, verbose_name='问题')),
-                ('answer', models.TextField(verbose_name='回答')),
-                ('sort', models.PositiveIntegerField(default=0)),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='questions', to='publicity.policydocument')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("question", models.CharField(max_length=300, verbose_name="问题")),
+                ("answer", models.TextField(verbose_name="回答")),
+                ("sort", models.PositiveIntegerField(default=0)),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="questions",
+                        to="publicity.policydocument",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '政策问答',
-                'verbose_name_plural': '政策问答',
-                'ordering': ['document', 'sort', 'pk'],
+                "verbose_name": "政策问答",
+                "verbose_name_plural": "政策问答",
+                "ordering": ["document", "sort", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='DocumentTerm',
+            name="DocumentTerm",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('term', models.CharField(max_length=64)),
-                ('weight', models.PositiveIntegerField()),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='publicity.policydocument')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("term", models.CharField(max_length=64)),
+                ("weight", models.PositiveIntegerField()),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="publicity.policydocument"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['term', 'weight'], name='publicity_term_idx')],
+                "indexes": [models.Index(fields=["term", "weight"], name="publicity_term_idx")],
             },
         ),
     ]
