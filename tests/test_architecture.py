@@ -35,6 +35,7 @@ PILLAR_APPS = frozenset(
         "payments",
         "appointments",
         "channels",
+        "publicity",
     }
 )
 PUBLIC_MODULES = frozenset({"services", "selectors", "events"})

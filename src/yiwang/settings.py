@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "yiwang.oversight",
     "yiwang.appointments",
+    "yiwang.publicity",
 ]
 
 MIDDLEWARE = [

@@ -42,5 +42,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("payments/", include("yiwang.payments.urls")),
     path("workbench/payments/", include("yiwang.payments.workbench_urls")),
+    path("", include("yiwang.publicity.urls")),  # 政务公开, 意见征集: /publicity/, /workbench/publicity/
     path("admin/", admin.site.urls),
 ]

@@ -1012,3 +1012,23 @@ TABLE.update(
         "analytics:duty": row(GET=DASHBOARD_VIEWERS, POST=refused(anonymous=LOGIN)),
     }
 )
+
+# --- publicity (政务公开, 意见征集) -----------------------------------------------------------------
+# Documents and consultations are public; commenting needs a sign-in (the demo's open
+# consultation is the 市场监管局's, so the sample comment is accepted or refused with a message,
+# never by the gate). Publishing and moderation are for the department's admins and the city
+# admin (the catalog's rule): the 市场监管局 admin holds it, every other actor gets 404.
+PUBLICITY_ADMINS = only(DEPT_ADMIN, CITY_ADMIN)
+PUBLICITY_ROWS = {
+    "publicity:index": row(GET=everyone(), POST=refused()),
+    "publicity:document": row(GET=everyone(), POST=refused(), kwargs={"pk": "publicity_document_id"}),
+    "publicity:consultation": row(GET=everyone(), POST=refused(), kwargs={"pk": "publicity_consultation_id"}),
+    "publicity:comment": action(signed_in(), kwargs={"pk": "publicity_consultation_id"}),
+    "publicity:workbench": page(PUBLICITY_ADMINS),
+    "publicity:moderation": row(
+        GET=PUBLICITY_ADMINS, POST=refused(anonymous=LOGIN), kwargs={"pk": "publicity_consultation_id"}
+    ),
+    "publicity:moderate": action(PUBLICITY_ADMINS, kwargs={"pk": "publicity_comment_id"}),
+    "publicity:summarize": action(PUBLICITY_ADMINS, kwargs={"pk": "publicity_consultation_id"}),
+}
+TABLE.update(PUBLICITY_ROWS)

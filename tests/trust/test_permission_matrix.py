@@ -114,6 +114,10 @@ def parameters(world: World) -> dict[str, object]:
         "appointment_number": _appointment_number(world),
         "queue_action": "call_next",
         "panel_code": "cases_volume",  # analytics
+        # publicity: the demo's first document; the 市场监管局's open consultation and its pending comment
+        "publicity_document_id": _first("publicity.PolicyDocument"),
+        "publicity_consultation_id": _first("publicity.Consultation", department__code="SFS-SCJG"),
+        "publicity_comment_id": _first("publicity.ConsultationComment", status="pending"),
     }
 
 

@@ -489,11 +489,11 @@ def material_download(request: HttpRequest, case_id: int, material_id: int):
 @router.get(
     "/{int:case_id}/notices/{kind}",
     response={200: None, **READ_ERRORS},
-    summary="A notice as PDF (受理通知书, 不予受理通知书, 补正告知书, decision)",
+    summary="A notice as PDF (申请书, 受理通知书, 不予受理通知书, 补正告知书, decision)",
 )
 def notice(request: HttpRequest, case_id: int, kind: str):
-    """``kind``: ``acceptance`` | ``refusal`` | ``supplement`` | ``decision``. ``404 notice_not_found``
-    when the case has no such notice (yet). Same visibility as the case."""
+    """``kind``: ``application`` (申请书, from the form data) | ``acceptance`` | ``refusal`` | ``supplement`` |
+    ``decision``. ``404 notice_not_found`` when the case has no such notice (yet). Same visibility as the case."""
     case = selectors.case_get(actor=request.auth, case_id=case_id)
     response = HttpResponse(notice_pdf(case, kind), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{case.number}-{kind}.pdf"'

@@ -1,5 +1,7 @@
 """Written notices of a case as PDF (reportlab): 受理通知书, 不予受理通知书, 补正告知书 and the
-decision (准予许可决定书 / 不予许可决定书), each with the case number, in Chinese.
+decision (准予许可决定书 / 不予许可决定书), each with the case number, in Chinese; and the
+申请书 generated from the case's form data (issue #14: not an upload), with a line for the
+applicant's signature.
 
 The font comes from ``yiwang.core.pdf``: WenQuanYi (Debian ``fonts-wqy-microhei``) when installed, else
 reportlab's built-in CID font ``STSong-Light`` (no file needed; viewers supply the glyphs).
@@ -16,7 +18,7 @@ from yiwang.cases.models import Case, CaseState, Decision, Supplement
 from yiwang.core.errors import NotFound
 from yiwang.core.pdf import pdf_font
 
-NOTICE_KINDS = ("acceptance", "refusal", "supplement", "decision")
+NOTICE_KINDS = ("application", "acceptance", "refusal", "supplement", "decision")
 
 
 def _cn_date(value) -> str:
@@ -28,8 +30,9 @@ def _supplement(case: Case) -> Supplement | None:
 
 
 def available_notices(case: Case, *, supplement: Supplement | None) -> list[str]:
-    """The notices the case has (``supplement``: the case's notice row, already loaded, or None)."""
-    kinds = []
+    """The notices the case has (``supplement``: the case's notice row, already loaded, or None).
+    Every submitted case has its 申请书."""
+    kinds = ["application"] if case.submitted_at is not None else []
     if case.accepted_at is not None:
         kinds.append("acceptance")
     if case.state == CaseState.REFUSED:
@@ -144,6 +147,8 @@ def notice_pdf(case: Case, kind: str) -> bytes:
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
+    if kind == "application":
+        return application_pdf(case)
     title, paragraphs, items, day = _content(case, kind)
     font = pdf_font()
     base = ParagraphStyle("body", fontName=font, fontSize=12, leading=22, wordWrap="CJK", firstLineIndent=24)
@@ -182,4 +187,108 @@ def notice_pdf(case: Case, kind: str) -> bytes:
         invariant=True,
     )
     document.build(story)
+    return out.getvalue()
+
+
+def _form_rows(case: Case) -> list[tuple[str, str]]:
+    """(title, value) of each answered form field, in the schema's order; yes/no in words."""
+    schema = case.item_version.form_schema or {}
+    data = case.form_data or {}
+    rows = []
+    for key, spec in (schema.get("properties") or {}).items():
+        if key not in data or data[key] in (None, "", []):
+            continue
+        value = data[key]
+        if isinstance(value, bool):
+            value = _("是") if value else _("否")
+        elif isinstance(value, list):
+            value = "、".join(str(v) for v in value)
+        rows.append((str(spec.get("title") or key), str(value)))
+    return rows
+
+
+def application_pdf(case: Case) -> bytes:
+    """申请书: the applicant's data and the form as submitted, the materials handed in, the
+    applicant's pledge and a line to sign. Deterministic for the same case (reportlab ``invariant``);
+    the SM3 digest of the form data printed at the foot ties the paper to the case record."""
+    import json
+    from xml.sax.saxutils import escape
+
+    from reportlab.lib import colors
+    from reportlab.lib.enums import TA_CENTER
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    from yiwang.core.gm import sm3_hex
+
+    if case.submitted_at is None:
+        raise NotFound(_("该办件尚未提交,没有申请书。"), code="notice_not_found")
+    font = pdf_font()
+    body = ParagraphStyle("body", fontName=font, fontSize=11, leading=18, wordWrap="CJK")
+    label = ParagraphStyle("label", parent=body, textColor=colors.HexColor("#333333"))
+    heading = ParagraphStyle("title", parent=body, fontSize=18, leading=28, alignment=TA_CENTER)
+    meta = ParagraphStyle("meta", parent=body, fontSize=10, alignment=TA_CENTER)
+    small = ParagraphStyle("small", parent=body, fontSize=8.5, leading=12, textColor=colors.HexColor("#555555"))
+
+    def cell(text, style=body):
+        return Paragraph(escape(str(text)), style)
+
+    title = _("%(item)s申请书") % {"item": case.item_version.name}
+    applicant = [
+        (_("申请人"), case.applicant_name),
+        (_("证件号码"), case.applicant_id_number),
+        (_("联系电话"), case.applicant_phone or "—"),
+        (_("申请事项"), case.item_version.name),
+        (_("受理部门"), case.department.name),
+        (_("申请日期"), _cn_date(local_day(case.submitted_at))),
+    ]
+    rows = [[cell(k, label), cell(v)] for k, v in applicant]
+    rows += [[cell(k, label), cell(v)] for k, v in _form_rows(case)]
+    grid = TableStyle(
+        [
+            ("FONTNAME", (0, 0), (-1, -1), font),
+            ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#888888")),
+            ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#F2F2F2")),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ]
+    )
+    table = Table(rows, colWidths=[42 * mm, 112 * mm], style=grid)
+    materials = [m.name for m in case.materials.all()]
+    story = [
+        Paragraph(escape(title), heading),
+        Paragraph(escape(_("办件编号:%(number)s") % {"number": case.number}), meta),
+        Spacer(1, 6 * mm),
+        table,
+        Spacer(1, 5 * mm),
+        Paragraph(escape(_("随附材料:")) + escape("、".join(materials) if materials else _("无")), body),
+        Spacer(1, 5 * mm),
+        Paragraph(
+            escape(_("申请人承诺:本申请书所填内容和所附材料真实、合法、有效,如有虚假,愿承担相应的法律责任。")),
+            body,
+        ),
+        Spacer(1, 14 * mm),
+        Paragraph(escape(_("申请人(签名或盖章):____________________　　日期:______年____月____日")), body),
+        Spacer(1, 16 * mm),
+        Paragraph(
+            escape(
+                _("本申请书由一网通办平台根据网上申请表生成。申请表摘要(SM3):%(digest)s")
+                % {"digest": sm3_hex(json.dumps(case.form_data or {}, ensure_ascii=False, sort_keys=True))}
+            ),
+            small,
+        ),
+    ]
+    out = io.BytesIO()
+    SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        leftMargin=28 * mm,
+        rightMargin=26 * mm,
+        topMargin=25 * mm,
+        bottomMargin=22 * mm,
+        title=f"{title} {case.number}",
+        author=case.applicant_name,
+        invariant=True,
+    ).build(story)
     return out.getvalue()

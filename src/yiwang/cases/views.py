@@ -46,6 +46,7 @@ from yiwang.identity.services import (
 from yiwang.supervision import selectors as supervision_selectors
 
 NOTICE_LABELS = {
+    "application": _("申请书"),
     "acceptance": _("受理通知书"),
     "refusal": _("不予受理通知书"),
     "supplement": _("补正告知书"),
@@ -252,6 +253,7 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
         return redirect("cases:draft", draft_id=draft.pk)
     data, problems = parse_form(schema, request.POST)
     status = 422
+    materials = _posted_materials(request, requirements)
     if problems:
         errors = _submit_errors(schema, data, problems)
     else:
@@ -261,7 +263,7 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
                 item=item,
                 form_data=data,
                 idempotency_key=key,
-                materials=_posted_materials(request, requirements),
+                materials=materials,
                 human_review=request.POST.get("human_review") == "1",
             )
         except ValidationFailed as exc:
@@ -274,7 +276,45 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
             if created:
                 messages.success(request, _("申请已提交,办件编号 %(number)s。") % {"number": case.number})
             return redirect("cases:detail", case_id=case.pk)
+    if materials and status == 422:
+        kept = _keep_files_in_draft(request, item, schema, materials)
+        if kept is not None:
+            draft, failures = kept
+            errors = {**errors, "": [*errors.get("", []), *failures]}
+            return _draft_page(request, draft, key, data, errors, status=status)
     return _apply_page(request, context, version, key, data, errors, status=status)
+
+
+def _keep_files_in_draft(request: HttpRequest, item, schema: dict, materials: list) -> tuple[Case, list[str]] | None:
+    """Issue #14: after a form error the chosen files must not have to be chosen again. The
+    application is kept as a draft (what was typed, as typed) with the files attached, and the
+    page is shown again as that draft, each file named under its material. Returns the draft and
+    the messages for files the service refused (each names the material), or None if the draft
+    cannot be saved (the page is then shown as before)."""
+    try:
+        draft = services.case_draft_save(actor=request.user, item=item, form_data=_draft_data(schema, request.POST))
+    except YiwangError:
+        return None
+    failures = []
+    for upload in materials:
+        try:
+            services.case_material_add(
+                actor=request.user,
+                case_id=draft.pk,
+                requirement_id=upload.requirement_id,
+                filename=upload.filename,
+                content=upload.content,
+                name=upload.name,
+            )
+        except YiwangError as exc:
+            failures.append(_error_text(exc))
+    kept = len(materials) - len(failures)
+    if kept:
+        messages.info(
+            request,
+            _("已选择的 %(n)d 个文件已保存在草稿中,改正后直接提交即可,无需重新选择。") % {"n": kept},
+        )
+    return selectors.case_draft_get(actor=request.user, draft_id=draft.pk), failures
 
 
 @login_required

@@ -80,6 +80,9 @@ def item_labels() -> dict[str, str]:
         "output": _("办理结果"),
         "decision_table": _("决策表"),
         "real_name_level": _("申报所需实名等级"),
+        "name_en": _("英文事项名称"),
+        "description_en": _("英文事项简介"),
+        "auto_accept": _("网上申请自动受理"),
     }
 
 
@@ -97,6 +100,7 @@ def material_labels() -> dict[str, str]:
         "description": _("填报说明"),
         "blank_form": _("空白表格"),
         "sample": _("示例样表"),
+        "name_en": _("英文材料名称"),
     }
 
 
@@ -110,6 +114,8 @@ def life_event_labels() -> dict[str, str]:
         "department": _("牵头部门编码"),
         "targets": _("服务对象"),
         "items": _("包含事项"),
+        "name_en": _("英文名称"),
+        "description_en": _("英文简介"),
     }
 
 
@@ -154,10 +160,16 @@ ITEM_FIELDS = (
     "output",
     "decision_table",
     "real_name_level",
+    "name_en",
+    "description_en",
+    "auto_accept",
 )
 # Left out of an item's dict when empty (a real-name level of L1, the default, is left out too),
 # so that items without one keep their content digest.
-OPTIONAL_ITEM_FIELDS = ("decision_table", "real_name_level")
+OPTIONAL_ITEM_FIELDS = ("decision_table", "real_name_level", "name_en", "description_en", "auto_accept")
+# The English content (issue #14) is optional everywhere and left out when empty, like the above.
+OPTIONAL_MATERIAL_FIELDS = ("name_en",)
+OPTIONAL_LIFE_EVENT_FIELDS = ("name_en", "description_en")
 MATERIAL_FIELDS = (
     "name",
     "requirement",
@@ -170,8 +182,20 @@ MATERIAL_FIELDS = (
     "source",
     "license_type_code",
     "registry_field",
+    "name_en",
 )
-LIFE_EVENT_FIELDS = ("code", "name", "aliases", "keywords", "description", "department", "targets", "items")
+LIFE_EVENT_FIELDS = (
+    "code",
+    "name",
+    "aliases",
+    "keywords",
+    "description",
+    "department",
+    "targets",
+    "items",
+    "name_en",
+    "description_en",
+)
 
 
 def _choices_text(choices) -> str:
@@ -304,7 +328,23 @@ def check_item(data, *, prefix: tuple = ()) -> tuple[dict, list[Problem]]:
     out["output"] = _check_output(c, data.get("output"))
     out["decision_table"] = _check_decision_table(c, data.get("decision_table"), out["form_schema"])
     out["real_name_level"] = _check_real_name_level(c, data.get("real_name_level"))
+    out["name_en"] = c.text(data, "name_en", max_length=200)
+    out["description_en"] = c.text(data, "description_en")
+    out["auto_accept"] = _check_flag(c, data, "auto_accept")
+    if out["auto_accept"] and out["handling_form"] == HandlingForm.WINDOW:
+        c.add("auto_accept", _("窗口办理的事项没有网上申请，不能设为网上申请自动受理"))
     return {key: out[key] for key in ITEM_FIELDS if key not in OPTIONAL_ITEM_FIELDS or out[key]}, c.problems
+
+
+def _check_flag(c: _Checker, data: dict, field: str) -> bool:
+    """A yes/no field: true/false (YAML, JSON) or 是/否 (Excel); empty is no."""
+    value = data.get(field)
+    if value in (None, "", False, "否", "false", "False"):
+        return False
+    if value in (True, "是", "true", "True"):
+        return True
+    c.add(field, _("必须是“是”或“否”（true / false）"))
+    return False
 
 
 def _check_real_name_level(c: _Checker, value) -> int:
@@ -420,6 +460,7 @@ def _check_materials(c: _Checker, value, prefix: tuple) -> list[dict]:
         )
         for field in MATERIAL_TEXT_FIELDS:
             out[field] = m.text(material, field, max_length=None if field in ("condition", "description") else 300)
+        out["name_en"] = m.text(material, "name_en", max_length=200)
         out["copies"] = m.integer(material, "copies", minimum=1, default=1, message=_("必须是不小于 1 的整数"))
         out["format"] = m.choice(material, "format", MaterialFormat, default=MaterialFormat.BOTH)
         out["source"] = m.choice(material, "source", MaterialSource, default=MaterialSource.APPLICANT)
@@ -434,7 +475,7 @@ def _check_materials(c: _Checker, value, prefix: tuple) -> list[dict]:
             m.add("name", _("同一事项中材料「%(name)s」重复") % {"name": out["name"]})
         seen.add(key)
         c.problems.extend(m.problems)
-        materials.append({key: out[key] for key in MATERIAL_FIELDS})
+        materials.append({key: out[key] for key in MATERIAL_FIELDS if key not in OPTIONAL_MATERIAL_FIELDS or out[key]})
     return materials
 
 
@@ -543,7 +584,9 @@ def check_life_event(data, *, prefix: tuple = ()) -> tuple[dict, list[Problem]]:
     elif len(items) < 2 and not any(p.path[len(prefix) :][:1] == ("items",) for p in c.problems):
         c.add("items", _("一件事至少包含两个事项"))
     out["items"] = list(dict.fromkeys(items))
-    return {key: out[key] for key in LIFE_EVENT_FIELDS}, c.problems
+    out["name_en"] = c.text(data, "name_en", max_length=200)
+    out["description_en"] = c.text(data, "description_en")
+    return {key: out[key] for key in LIFE_EVENT_FIELDS if key not in OPTIONAL_LIFE_EVENT_FIELDS or out[key]}, c.problems
 
 
 def content_digest(data: dict, *, exclude: tuple = ("department",)) -> str:

@@ -11,7 +11,28 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+
+def localized(chinese: str, english: str) -> str:
+    """The English text when the interface is English and there is one, else the Chinese
+    (issue #14: catalog content in English where the catalog has a translation)."""
+    if english and (get_language() or "").startswith("en"):
+        return english
+    return chinese
+
+
+class LocalizedText:
+    """``display_name`` / ``display_description``: the English content in an English interface."""
+
+    @property
+    def display_name(self) -> str:
+        return localized(self.name, getattr(self, "name_en", ""))
+
+    @property
+    def display_description(self) -> str:
+        return localized(getattr(self, "description", ""), getattr(self, "description_en", ""))
 
 
 class ItemKind(models.TextChoices):
@@ -165,7 +186,7 @@ class PublishedVersion(models.Model):
         return self.published_at is not None
 
 
-class ServiceItemVersion(PublishedVersion):
+class ServiceItemVersion(LocalizedText, PublishedVersion):
     """One version of an item's guide (办事指南). Immutable once ``published_at`` is set."""
 
     item = models.ForeignKey(ServiceItem, verbose_name=_("事项"), on_delete=models.CASCADE, related_name="versions")
@@ -202,6 +223,11 @@ class ServiceItemVersion(PublishedVersion):
     real_name_level = models.PositiveSmallIntegerField(
         _("申报所需实名等级"), default=1, validators=[MinValueValidator(1), MaxValueValidator(3)]
     )
+    # English content (issue #14): shown when the interface is English, else the Chinese above.
+    name_en = models.CharField(_("事项名称（英文）"), max_length=200, blank=True)
+    description_en = models.TextField(_("事项简介（英文）"), blank=True)
+    # 网上申请自动受理: an online application with every required material is accepted at once.
+    auto_accept = models.BooleanField(_("网上申请自动受理"), default=False)
 
     class Meta:
         verbose_name = _("事项版本")
@@ -237,7 +263,7 @@ class ServiceItemVersion(PublishedVersion):
         return free, (round(free / len(sources), 4) if sources else 0.0)
 
 
-class MaterialRequirement(models.Model):
+class MaterialRequirement(LocalizedText, models.Model):
     """One material (申请材料) of one item version, with where it comes from."""
 
     version = models.ForeignKey(
@@ -259,6 +285,7 @@ class MaterialRequirement(models.Model):
     license_type_code = models.CharField(_("证照类型编码"), max_length=64, blank=True)
     registry_field = models.CharField(_("基础库字段"), max_length=100, blank=True)
     sort = models.PositiveIntegerField(_("排序"), default=0)
+    name_en = models.CharField(_("材料名称（英文）"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("申请材料")
@@ -303,7 +330,7 @@ class LifeEvent(models.Model):
         return f"{self.code} {version.name if version else ''}".strip()
 
 
-class LifeEventVersion(PublishedVersion):
+class LifeEventVersion(LocalizedText, PublishedVersion):
     """One version of a bundle's definition. Immutable once published."""
 
     life_event = models.ForeignKey(
@@ -315,6 +342,9 @@ class LifeEventVersion(PublishedVersion):
     keywords = models.JSONField(_("关键词"), default=list, blank=True)
     description = models.TextField(_("简介"), blank=True)
     targets = models.JSONField(_("服务对象"), default=list, blank=True)
+    name_en = models.CharField(_("名称（英文）"), max_length=200, blank=True)
+    description_en = models.TextField(_("简介（英文）"), blank=True)
+
     items = models.ManyToManyField(
         ServiceItem, verbose_name=_("包含事项"), through="LifeEventItem", related_name="life_event_versions"
     )
@@ -407,6 +437,8 @@ class SearchEntry(models.Model):
     for_natural_person = models.BooleanField(_("面向自然人"), default=False)
     for_legal_person = models.BooleanField(_("面向法人"), default=False)
     summary = models.CharField(_("摘要"), max_length=300, blank=True)
+    name_en = models.CharField(_("名称（英文）"), max_length=200, blank=True)
+    summary_en = models.CharField(_("摘要（英文）"), max_length=300, blank=True)
     promised_time_limit = models.PositiveIntegerField(_("承诺办结时限"), null=True, blank=True)
     onsite_visits = models.PositiveSmallIntegerField(_("到现场次数"), null=True, blank=True)
     indexed_at = models.DateTimeField(_("索引时间"), auto_now=True)

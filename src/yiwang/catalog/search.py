@@ -48,6 +48,7 @@ from yiwang.catalog.models import (
     SearchTerm,
     ServiceItem,
     Status,
+    localized,
 )
 from yiwang.core import events
 from yiwang.core.audit import audit_record
@@ -301,6 +302,8 @@ class EntryData:
     department_names: list[str] = field(default_factory=list)
     promised_time_limit: int | None = None
     onsite_visits: int | None = None
+    name_en: str = ""
+    description_en: str = ""
 
     def fields(self) -> list[tuple[str, str]]:
         return [
@@ -327,6 +330,8 @@ def _write_entry(data: EntryData, *, item_id: int | None = None, life_event_id: 
             "for_natural_person": "natural_person" in data.targets,
             "for_legal_person": "legal_person" in data.targets,
             "summary": (data.description or "")[:300],
+            "name_en": (data.name_en or "")[:200],
+            "summary_en": (data.description_en or "")[:300],
             "promised_time_limit": data.promised_time_limit,
             "onsite_visits": data.onsite_visits,
         },
@@ -360,6 +365,8 @@ def bulk_index(entries: list[EntryData], *, batch_size: int = 1000) -> int:
                         for_natural_person="natural_person" in e.targets,
                         for_legal_person="legal_person" in e.targets,
                         summary=(e.description or "")[:300],
+                        name_en=(e.name_en or "")[:200],
+                        summary_en=(e.description_en or "")[:300],
                         promised_time_limit=e.promised_time_limit,
                         onsite_visits=e.onsite_visits,
                     )
@@ -401,6 +408,8 @@ def _item_data(item: ServiceItem) -> EntryData:
         description=version.description,
         promised_time_limit=version.promised_time_limit,
         onsite_visits=version.onsite_visits,
+        name_en=version.name_en,
+        description_en=version.description_en,
     )
 
 
@@ -420,6 +429,8 @@ def _life_event_data(life_event: LifeEvent) -> EntryData:
         # A bundle is also found by the names of the items it bundles.
         keywords=[*(version.keywords or []), *(i.current_version.name for i in items if i.current_version)],
         description=version.description,
+        name_en=version.name_en,
+        description_en=version.description_en,
     )
 
 
@@ -710,6 +721,17 @@ class SearchHit:
     promised_time_limit: int | None
     onsite_visits: int | None
     score: int
+    name_en: str = ""
+    summary_en: str = ""
+
+    @property
+    def display_name(self) -> str:
+        """The English name when the interface is English and the catalog has one (issue #14)."""
+        return localized(self.name, self.name_en)
+
+    @property
+    def display_summary(self) -> str:
+        return localized(self.summary, self.summary_en)
 
 
 @dataclass
@@ -796,6 +818,8 @@ _HIT_FIELDS = (
     "summary",
     "promised_time_limit",
     "onsite_visits",
+    "name_en",
+    "summary_en",
 )
 
 

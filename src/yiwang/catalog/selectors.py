@@ -62,7 +62,7 @@ def _materials_prefetch() -> Prefetch:
 
 
 def material_to_data(material: MaterialRequirement) -> dict:
-    return {field: getattr(material, field) for field in MATERIAL_FIELDS}
+    return {field: getattr(material, field) for field in MATERIAL_FIELDS if field != "name_en" or material.name_en}
 
 
 def item_version_to_data(version: ServiceItemVersion, *, item: ServiceItem | None = None) -> dict:
@@ -84,15 +84,23 @@ def item_version_to_data(version: ServiceItemVersion, *, item: ServiceItem | Non
         data.pop("decision_table", None)
     if data.get("real_name_level", 1) <= 1:
         data.pop("real_name_level", None)
+    for field in ("name_en", "description_en", "auto_accept"):
+        if not data.get(field):
+            data.pop(field, None)
     return {field: data[field] for field in ITEM_FIELDS if field in data}
 
 
 def life_event_version_to_data(version: LifeEventVersion) -> dict:
-    data = {field: getattr(version, field) for field in ("name", "aliases", "keywords", "description", "targets")}
+    fields = ("name", "aliases", "keywords", "description", "targets", "name_en", "description_en")
+    data = {field: getattr(version, field) for field in fields}
     data["code"] = version.life_event.code
     data["department"] = version.life_event.department.code
     data["items"] = [entry.item.implementation_code for entry in version.entries.all()]
-    return {field: data[field] for field in LIFE_EVENT_FIELDS}
+    return {
+        field: data[field]
+        for field in LIFE_EVENT_FIELDS
+        if field in data and (data[field] or not field.endswith("_en"))
+    }
 
 
 # --- service items -------------------------------------------------------------------------
@@ -388,3 +396,28 @@ def text_words(text: str) -> list[str]:
     from yiwang.catalog.search import normalize, words
 
     return words(normalize(text))
+
+
+# --- the catalog's Chinese search, for other apps' own indexes (publicity: 政务公开) -----------------
+
+
+def search_postings(fields: list[tuple[str, str]]) -> dict[str, int]:
+    """``{term: weight}`` for ``(field, text)`` pairs, exactly as the catalog indexes an item
+    (jieba words, bigrams, pinyin; fields as in ``catalog.search.FIELD_WEIGHTS``)."""
+    from yiwang.catalog import search
+
+    return search.terms_for(fields)
+
+
+def search_query_weights(query: str) -> dict[str, int]:
+    """``{term: weight}`` of a query, as the catalog reads one (filler dropped, synonyms added)."""
+    from yiwang.catalog import search
+
+    return search.query_terms(query)
+
+
+def search_min_relative_score() -> int:
+    """Results under this percentage of the best score are noise (the catalog's cut-off)."""
+    from yiwang.catalog import search
+
+    return search.MIN_RELATIVE_SCORE

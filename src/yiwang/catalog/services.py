@@ -77,6 +77,11 @@ def _item_version_fields(data: dict) -> dict:
     fields["output_license_type_code"] = output.get("license_type_code", "")
     fields["output_description"] = output.get("description", "")
     fields["decision_table"] = data.get("decision_table") or {}
+    # Optional fields left out of the dict when empty still overwrite a draft's old value.
+    fields["real_name_level"] = data.get("real_name_level") or 1
+    fields["name_en"] = data.get("name_en", "")
+    fields["description_en"] = data.get("description_en", "")
+    fields["auto_accept"] = bool(data.get("auto_accept"))
     fields["content_digest"] = content_digest(data)
     return fields
 
@@ -305,6 +310,7 @@ def life_event_save_draft(*, actor, data: dict, must_exist: bool | None = None) 
     _require_admin(actor, department)
     digest = content_digest(clean)
     fields = {k: clean[k] for k in ("name", "aliases", "keywords", "description", "targets")}
+    fields |= {k: clean.get(k, "") for k in ("name_en", "description_en")}
     items = {i.implementation_code: i for i in ServiceItem.objects.filter(implementation_code__in=clean["items"])}
     if life_event is None:
         life_event = LifeEvent.objects.create(code=code, department=department)

@@ -64,6 +64,9 @@ ITEM_COLUMNS = (
     "output_description",
     "decision_table",
     "real_name_level",
+    "name_en",
+    "description_en",
+    "auto_accept",
 )
 MATERIAL_COLUMNS = (
     "implementation_code",
@@ -78,8 +81,20 @@ MATERIAL_COLUMNS = (
     "description",
     "blank_form",
     "sample",
+    "name_en",
 )
-LIFE_EVENT_COLUMNS = ("code", "name", "aliases", "keywords", "description", "department", "targets", "items")
+LIFE_EVENT_COLUMNS = (
+    "code",
+    "name",
+    "aliases",
+    "keywords",
+    "description",
+    "department",
+    "targets",
+    "items",
+    "name_en",
+    "description_en",
+)
 
 ITEM_CHOICES = {
     "kind": ItemKind,
@@ -120,6 +135,9 @@ HELP = {
     "license_type_code": "来源为“电子证照”时必填",
     "registry_field": "来源为“基础库数据”时必填",
     "items": "包含事项的实施编码，按顺序，用顿号或换行分隔",
+    "name_en": "可选。英文名称，界面为英文时显示；留空则显示中文",
+    "description_en": "可选。英文简介，界面为英文时显示",
+    "auto_accept": "是 或 否（留空为否）。是：网上申请材料齐全的，由平台即时自动受理",
 }
 
 
@@ -408,6 +426,8 @@ def _item_cells(item: dict) -> list:
             cells.append(output.get("license_type_code", ""))
         elif field == "output_description":
             cells.append(output.get("description", ""))
+        elif field == "auto_accept":
+            cells.append("是" if value else "")
         else:
             cells.append(value if value is not None else "")
     return cells

@@ -122,6 +122,15 @@ CITY_AGENCIES = (
     ("SFJ", "司法局", "司法局", True),
     ("FGW", "发展和改革委员会", "发改委", False),
     ("CZJ", "财政局", "财政局", False),
+    # The other departments of a county's 事项清单 (issue #14: the demo catalog spans ≥ 20 departments).
+    ("TYJR", "退役军人事务局", "退役军人局", True),
+    ("NYNC", "农业农村局", "农业农村局", True),
+    ("WHLY", "文化和旅游局", "文旅局", True),
+    ("SHJ", "生态环境局", "生态环境局", True),
+    ("YJGL", "应急管理局", "应急管理局", True),
+    ("SLJ", "水利局", "水利局", True),
+    ("LYJ", "林业局", "林业局", True),
+    ("TYJ", "体育局", "体育局", True),
 )
 
 # (code, name, short name, region code, agencies, townships)

@@ -79,6 +79,60 @@ def preview_rows(*, distribution: Distribution, limit: int = 10) -> list[dict[st
     return [r.data for r in DatastoreRow.objects.filter(distribution=distribution).order_by("number")[:limit]]
 
 
+CHART_MAX_SERIES = 4
+
+
+def _number(value) -> int | float | None:
+    """A cell as a number: numbers as they are, numeric text (CSV cells) read, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return value
+    text = str(value or "").strip().replace(",", "")
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
+def preview_chart(*, fields: list[dict], rows: list[dict[str, Any]]) -> dict | None:
+    """A bar chart of the preview rows (issue #18: the dataset page's chart): one bar group per
+    row, labelled by its text columns, one series per numeric column (at most four; a column is
+    numeric when every filled cell reads as a number, CSV text included; a year column labels
+    the bars instead). ``None`` when there is no numeric column or no row: no empty chart."""
+    if not rows:
+        return None
+    names = [f["id"] for f in fields]
+
+    def numeric(name: str) -> bool:
+        values = [row.get(name) for row in rows if row.get(name) not in (None, "")]
+        return bool(values) and all(_number(v) is not None for v in values)
+
+    quantities = [n for n in names if numeric(n) and not _is_period(n, rows)][:CHART_MAX_SERIES]
+    labels = [n for n in names if not numeric(n) or _is_period(n, rows)]
+    if not quantities:
+        return None
+    categories = []
+    for number, row in enumerate(rows, start=1):
+        parts = [str(row.get(name)) for name in labels if row.get(name) not in (None, "")]
+        categories.append(" · ".join(parts) or str(number))
+    series = [{"name": name, "data": [_number(row.get(name)) for row in rows]} for name in quantities]
+    return {"categories": categories, "series": series}
+
+
+def _is_period(name: str, rows: list[dict[str, Any]]) -> bool:
+    """A year column (年份, 年度, year) labels the bars; it is not a quantity to draw."""
+    if not any(word in name.lower() for word in ("年份", "年度", "year")):
+        return False
+    values = [_number(row.get(name)) for row in rows if row.get(name) not in (None, "")]
+    return bool(values) and all(isinstance(v, int) and 1900 <= v <= 2100 for v in values)
+
+
 def _field_ids(distribution: Distribution) -> list[str]:
     return [f["id"] for f in distribution.fields]
 

@@ -154,7 +154,13 @@ def dataset_page(request: HttpRequest, name: str) -> HttpResponse:
     preview = None
     if may_read and distributions:
         first = distributions[0]
-        preview = {"fields": [f["id"] for f in first.fields], "rows": selectors.preview_rows(distribution=first)}
+        rows = selectors.preview_rows(distribution=first)
+        preview = {
+            "fields": [f["id"] for f in first.fields],
+            "rows": rows,
+            "chart": selectors.preview_chart(fields=first.fields, rows=rows),
+            "resource": first.name,
+        }
     applications = list(selectors.applications_of(actor=request.user).filter(dataset=dataset)[:5])
     return render(
         request,

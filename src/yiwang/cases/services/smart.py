@@ -529,6 +529,43 @@ def _apply(case: Case, check: CaseAutoCheck, *, facts: dict, steps: list | None 
     _publish(event, case)
 
 
+AUTO_ACCEPT_ACTOR = "cases.auto_accept"
+
+
+def auto_accept(*, cases: list[Case]) -> list[Case]:
+    """网上申请自动受理 (issue #14): an online application to an item marked ``auto_accept`` whose
+    every required material is there is accepted by the platform at once — the legal clock starts
+    now and the clerk's acceptance step is skipped. One still missing a material waits for a clerk
+    (who asks for it once, 一次性告知). Window applications are accepted by the clerk who takes
+    them. Returns the cases it accepted; runs in the caller's transaction."""
+    from yiwang.cases.models import Channel
+    from yiwang.cases.selectors import case_missing_materials
+
+    accepted = []
+    cal = None
+    for case in cases:
+        version = case.item_version
+        if not version.auto_accept or case.channel != Channel.ONLINE or case.state != CaseState.SUBMITTED:
+            continue
+        if case_missing_materials(case=case):
+            continue
+        cal = cal or working_calendar()
+        _start_clock(case, cal, deemed=False, actor=AUTO_ACCEPT_ACTOR)
+        case.version += 1
+        db.update(case, ["state", "deemed_accepted", "accepted_at", "accepted_by", "due_date", "sla_status", "version"])
+        note = _("网上申请自动受理:材料齐全,系统即时受理")
+        CaseStep.objects.bulk_create([_new_step(case, StepKind.ACCEPTED, system_name(), note=note)])
+        audit_record(
+            actor=AUTO_ACCEPT_ACTOR,
+            action="case.auto_accept",
+            obj=case,
+            changes={"state": [CaseState.SUBMITTED, case.state], "due_date": case.due_date},
+        )
+        _publish("case.accepted", case)
+        accepted.append(case)
+    return accepted
+
+
 @transaction.atomic
 def case_request_human_review(*, actor, case_id, reason: str = "", expected_version: int | None = None) -> Case:
     """The applicant asks for a human to look again at an automatic refusal (秒批 不予): the case

@@ -392,6 +392,8 @@ def case_create(
         _publish("case.submitted", case)
     # 免提交, 减填 and 秒批 (``services.smart``): may accept and decide a case at once.
     smart.after_create(actor=actor, cases=cases, entries=entries, human_review=human_review)
+    # 网上申请自动受理 where the item promises it (``catalog`` ``auto_accept``).
+    smart.auto_accept(cases=cases)
     return cases
 
 

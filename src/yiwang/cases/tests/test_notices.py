@@ -64,7 +64,7 @@ def test_refusal_notice_and_api_download(client, world):
     assert client.get(f"{API}/{case.pk}/notices/decision", **auth(world.applicant)).status_code == 404
     assert client.get(f"{API}/{case.pk}/notices/refusal", **auth(world.other_citizen)).status_code == 404
     detail = client.get(f"{API}/{case.pk}", **auth(world.applicant)).json()
-    assert detail["notices"] == ["refusal"]
+    assert detail["notices"] == ["application", "refusal"]
 
 
 def test_without_the_wqy_font_the_builtin_cid_font_is_used(world, monkeypatch, settings):

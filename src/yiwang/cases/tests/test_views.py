@@ -269,9 +269,11 @@ def test_a_bad_file_refuses_the_whole_submission_naming_the_material(world, sett
     assert response.status_code == 422
     assert "材料「经营场所使用证明」" in html and "不是 PDF、JPEG、PNG 或 OFD 格式" in html
     assert "张三小吃店" in html  # what was typed is kept
-    # nothing was submitted, and the good file was not left on disk either
-    assert not Case.objects.exists()
-    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+    # nothing was submitted; the good file is kept in a draft so it need not be chosen again (#14)
+    assert not Case.objects.exclude(state=CaseState.DRAFT).exists()
+    draft = Case.objects.get(state=CaseState.DRAFT)
+    assert [m.name for m in draft.materials.all()] == ["个体工商户登记申请书"]
+    assert "已上传：form.pdf" in html
     # the applicant picks the right file and submits again: one case, both files
     response = applicant.post(
         f"/cases/apply/{world.market_item.implementation_code}/",
@@ -283,7 +285,7 @@ def test_a_bad_file_refuses_the_whole_submission_naming_the_material(world, sett
         follow=True,
     )
     assert response.status_code == 200
-    case = Case.objects.get()
+    case = Case.objects.exclude(state=CaseState.DRAFT).get()
     assert sorted(m.name for m in case.materials.all()) == ["个体工商户登记申请书", "经营场所使用证明"]
     assert case.steps.filter(kind="material_added").count() == 2
 
