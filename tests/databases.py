@@ -121,11 +121,12 @@ def point_at(name: str) -> str:
     from django.db import connections
 
     previous = connections["default"].settings_dict["NAME"]
-    for alias in connections:
-        connection = connections[alias]
-        if connection.settings_dict["NAME"] == previous:
-            connection.close()
-            connection.settings_dict["NAME"] = name
+    # The mirror may share the default's settings dict: find them all before renaming any.
+    on_previous = [connections[alias] for alias in connections if connections[alias].settings_dict["NAME"] == previous]
+    for connection in on_previous:
+        connection.close()
+    for connection in on_previous:
+        connection.settings_dict["NAME"] = name
     return previous
 
 
