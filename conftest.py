@@ -189,7 +189,10 @@ def pytest_configure(config):
 
 def pytest_sessionfinish(session):
     if not hasattr(session.config, "workerinput"):
-        databases.cleanup_run()
+        from pytest_django.plugin import blocking_manager_key
+
+        with session.config.stash[blocking_manager_key].unblock():  # pytest-django blocks the database here
+            databases.cleanup_run()
 
 
 @pytest.fixture(scope="session")
