@@ -37,9 +37,12 @@ test: install
 	$(BIN)/yiwang makemigrations --check --dry-run
 	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
-# Long API fuzzing run (nightly): many examples per operation and role, schemathesis' coverage phase.
+# Long API fuzzing run (nightly): many examples per operation and role, schemathesis' coverage phase,
+# and longer stateful scenarios (create → read → act) per role.
 fuzz: install
-	YIWANG_FUZZ_EXAMPLES=$${YIWANG_FUZZ_EXAMPLES:-200} YIWANG_FUZZ_COVERAGE=1 $(BIN)/pytest -n $(PYTEST_WORKERS) tests/trust/test_api_fuzz.py -q $(PYTEST_ARGS)
+	YIWANG_FUZZ_EXAMPLES=$${YIWANG_FUZZ_EXAMPLES:-200} YIWANG_FUZZ_COVERAGE=1 \
+	  YIWANG_FUZZ_STATEFUL_EXAMPLES=$${YIWANG_FUZZ_STATEFUL_EXAMPLES:-50} YIWANG_FUZZ_STATEFUL_STEPS=$${YIWANG_FUZZ_STATEFUL_STEPS:-12} \
+	  $(BIN)/pytest -n $(PYTEST_WORKERS) tests/trust/test_api_fuzz.py tests/trust/test_api_stateful.py -q $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -3,8 +3,10 @@
 import ipaddress
 import os
 import socket
+import uuid
 
 import pytest
+from tests import databases
 
 _real_connect = socket.socket.connect
 
@@ -162,31 +164,104 @@ def object_store_settings(object_store, settings):
     return object_store
 
 
-# Rows that data migrations put in every install (message templates, the exchange log heads). A
-# transactional test (live server, threads with their own connections) runs on a database that an
-# earlier transactional test flushed, rows of data migrations included: put them back first.
-_PLATFORM_ROWS = (
-    ("yiwang.messaging.migrations.0002_seed_templates", "seed"),
-    ("yiwang.messaging.migrations.0003_delivery_claim_kind_preferences", "forwards"),
-    ("yiwang.exchange.migrations.0002_heads_and_message_templates", "seed"),
-    ("yiwang.evaluation.migrations.0002_message_templates", "seed"),
-    ("yiwang.policies.migrations.0002_message_templates", "seed"),
-    ("yiwang.hotline.migrations.0002_message_templates_and_categories", "seed"),
-)
-
-
 @pytest.fixture(autouse=True)
 def _platform_rows(request):
+    """A transactional test (live server, threads with their own connections) runs on a database
+    that an earlier transactional test flushed, rows of data migrations included: put them back
+    first (``tests.databases.PLATFORM_ROWS``)."""
     marker = request.node.get_closest_marker("django_db")
     transactional = "live_server" in request.fixturenames or "transactional_db" in request.fixturenames
     if marker is not None and marker.kwargs.get("transaction"):
         transactional = True
     if not transactional:
         return
-    import importlib
-
-    from django.apps import apps
-
     request.getfixturevalue("transactional_db")
-    for module, function in _PLATFORM_ROWS:
-        getattr(importlib.import_module(module), function)(apps, None)
+    databases.restore_platform_rows()
+
+
+# --- One migrated database per run, copied per worker (tests/databases.py) ----------------------
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):  # the process that starts the run (and its workers)
+        os.environ[databases.RUN_ENV] = uuid.uuid4().hex[:12]
+
+
+def pytest_sessionfinish(session):
+    if not hasattr(session.config, "workerinput"):
+        from pytest_django.plugin import blocking_manager_key
+
+        with session.config.stash[blocking_manager_key].unblock():  # pytest-django blocks the database here
+            databases.cleanup_run()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(
+    request,
+    django_test_environment,
+    django_db_blocker,
+    django_db_use_migrations,
+    django_db_keepdb,
+    django_db_createdb,
+    django_db_modify_db_settings,
+):
+    """pytest-django's test databases, except that under pytest-xdist the schema is migrated once
+    per run (by the first worker that gets here) and every worker gets a copy of it. With one
+    process, ``--reuse-db`` or ``--nomigrations`` it is pytest-django's own setup."""
+    from django.conf import settings
+    from django.db import connections
+    from django.test.utils import setup_databases, teardown_databases
+    from pytest_django.fixtures import _disable_migrations, _get_databases_for_setup
+
+    verbosity = request.config.option.verbose
+    aliases, serialized_aliases = _get_databases_for_setup(request.session.items)
+    shared = hasattr(request.config, "workerinput") and django_db_use_migrations and not django_db_keepdb
+    if not shared:
+        if not django_db_use_migrations:
+            _disable_migrations()
+        keep = {"keepdb": True} if django_db_keepdb and not django_db_createdb else {}
+        with django_db_blocker.unblock():
+            db_cfg = setup_databases(
+                verbosity=verbosity,
+                interactive=False,
+                aliases=aliases,
+                serialized_aliases=serialized_aliases,
+                **keep,
+            )
+        yield
+        if not django_db_keepdb:
+            with django_db_blocker.unblock():
+                teardown_databases(db_cfg, verbosity=verbosity)
+        return
+
+    default = connections["default"]
+    with django_db_blocker.unblock():
+        with databases.locked("schema"):
+            ready = databases.run_dir() / "schema.ready"
+            if ready.exists():
+                template = ready.read_text()
+            else:
+                test_settings = settings.DATABASES["default"].setdefault("TEST", {})
+                test_settings["NAME"] = databases.database_name(default, "schema")
+                setup_databases(verbosity=verbosity, interactive=False, aliases=["default"], serialized_aliases=[])
+                template = default.settings_dict["NAME"]
+                default.close()
+                if not databases.is_sqlite(default):
+                    databases.remember(template)
+                ready.write_text(template)
+            mine = databases.database_name(default, f"schema-{databases.worker_id()}")
+            if not databases.is_sqlite(default):
+                databases.remember(mine)
+            databases.copy_database(default, template, mine)
+        databases.point_at(mine)
+        for alias in connections:
+            mirror = connections[alias].settings_dict.get("TEST", {}).get("MIRROR")
+            if mirror:
+                connections[alias].creation.set_as_test_mirror(connections[mirror].settings_dict)
+        for alias in serialized_aliases or ():
+            connections[alias]._test_serialized_contents = connections[alias].creation.serialize_db_to_string()
+    yield
+    with django_db_blocker.unblock():
+        for alias in connections:
+            connections[alias].close()
+        databases.drop_database(default, mine)

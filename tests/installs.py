@@ -2,9 +2,13 @@
 
 Each `Install` has its own var dir (keys, SQLite file, uploads) and its own database: a SQLite file,
 or, when the suite runs on PostgreSQL, a database of its own on the same server.
+
+`Install.migrate()` is `yiwang migrate` done once per test run: the first test that asks migrates
+a template installation (under the run's lock) and every install copies its var dir and database.
 """
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -12,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import yiwang
+from tests import databases
 
 SRC = str(Path(yiwang.__file__).resolve().parent.parent)
 ROOT = str(Path(SRC).parent)
@@ -41,11 +46,11 @@ def _pg_admin(url: str, sql: str) -> None:
 class Install:
     """One installation: its own var dir (keys, SQLite, uploads) and database."""
 
-    def __init__(self, root: Path, name: str):
+    def __init__(self, root: Path, name: str, *, sqlite: bool = False):
         self.var = root / name
         self.var.mkdir()
         self.extra_env: dict[str, str] = {}
-        base = _postgres_url()
+        base = None if sqlite else _postgres_url()
         if base:
             parts = urlsplit(base)
             self.pg_name = f"yiwang_it_{name}_{os.getpid()}"
@@ -55,6 +60,16 @@ class Install:
         else:
             self.pg_name = None
             self.database_url = f"sqlite:///{self.var / 'yiwang.sqlite3'}"
+
+    def migrate(self) -> None:
+        """This installation as `yiwang migrate --noinput` leaves it: a copy of the run's migrated
+        template installation (its var dir, keys included, and its database)."""
+        template, pg_name = _migrated_template(postgres=self.pg_name is not None)
+        shutil.copytree(template, self.var, dirs_exist_ok=True)
+        if self.pg_name:
+            base = _postgres_url()
+            _pg_admin(base, f'DROP DATABASE IF EXISTS "{self.pg_name}"')
+            _pg_admin(base, f'CREATE DATABASE "{self.pg_name}" TEMPLATE "{pg_name}"')
 
     def env(self) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith("YIWANG_") and k != "DJANGO_SETTINGS_MODULE"}
@@ -103,3 +118,27 @@ class Install:
     def drop(self) -> None:
         if self.pg_name:
             _pg_admin(_postgres_url(), f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+
+
+def _migrated_template(*, postgres: bool) -> tuple[Path, str]:
+    """The var dir of the run's migrated installation (SQLite, or on the suite's PostgreSQL) and
+    the name of its PostgreSQL database; migrated by the first test that asks, under a lock."""
+    kind = "postgres" if postgres else "sqlite"
+    root = databases.run_dir()
+    ready = root / f"install-{kind}.ready"
+    with databases.locked(f"install-{kind}"):
+        if not ready.exists():
+            shutil.rmtree(root / f"install-{kind}", ignore_errors=True)
+            template = Install(root, f"install-{kind}", sqlite=not postgres)
+            if template.pg_name:
+                databases.remember(template.pg_name)
+            template.run("migrate", "--noinput")
+            ready.write_text(template.pg_name or "")
+    return root / f"install-{kind}", ready.read_text()
+
+
+def migrated_sqlite_var(var: Path) -> None:
+    """Fill ``var`` (a YIWANG_VAR_DIR whose database is the default var/yiwang.sqlite3) with a
+    freshly migrated installation, as `yiwang migrate` would leave it (once per run, copied)."""
+    template, _ = _migrated_template(postgres=False)
+    shutil.copytree(template, var, dirs_exist_ok=True)

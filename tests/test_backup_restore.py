@@ -110,7 +110,7 @@ print(citizen.id_number)  # decrypts with the data key
 def test_demo_city_round_trip(tmp_path):
     source, target = Install(tmp_path, "src"), Install(tmp_path, "dst")
     try:
-        source.run("migrate", "--noinput")
+        source.migrate()
         source.run("demo")
         source.run("worker", "--batch")  # the queued event tasks: licenses issued for the decided demo cases
         before = source.python(SNAPSHOT)

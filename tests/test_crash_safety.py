@@ -208,7 +208,7 @@ def test_kill_9_mid_load_loses_and_duplicates_nothing(tmp_path):
     install.extra_env["YIWANG_TASK_LEASE_SECONDS"] = "3"
     server = Server(install)
     try:
-        install.run("migrate", "--noinput")
+        install.migrate()
         setup = json.loads(install.python(SETUP).strip().splitlines()[-1])
         server.start()
         load = Load(server.port, setup)

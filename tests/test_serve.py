@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.installs import migrated_sqlite_var
+
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
@@ -27,7 +29,7 @@ def served(tmp_path):
     env = {**os.environ, "YIWANG_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "yiwang.settings"}
     env.pop("DATABASE_URL", None)  # the embedded default: SQLite under the var dir
     env.pop("YIWANG_SITE_URL", None)  # serve derives it from --host/--port (issue #14)
-    subprocess.run([BIN / "yiwang", "migrate", "--noinput", "-v0"], env=env, check=True, timeout=300)
+    migrated_sqlite_var(tmp_path)  # `yiwang migrate` into the var dir (migrated once per run, copied)
     port = free_port()
     proc = subprocess.Popen(
         [BIN / "yiwang", "serve", "--port", str(port), "--workers", "1"],
@@ -121,7 +123,7 @@ def test_serve_restarts_a_killed_worker_and_its_heartbeat_resumes(tmp_path):
         "YIWANG_WORKER_HEARTBEAT_SECONDS": "1",
     }
     env.pop("DATABASE_URL", None)
-    subprocess.run([BIN / "yiwang", "migrate", "--noinput", "-v0"], env=env, check=True, timeout=300)
+    migrated_sqlite_var(tmp_path)  # `yiwang migrate` into the var dir (migrated once per run, copied)
     port = free_port()
     log = (tmp_path / "serve.log").open("w")
     proc = subprocess.Popen(

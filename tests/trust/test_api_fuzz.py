@@ -12,7 +12,7 @@ import os
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, seed, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -26,6 +26,8 @@ from tests.trust.world import ROLES, World
 from yiwang.core.handlers import YiwangWSGIHandler
 
 EXAMPLES = int(os.environ.get("YIWANG_FUZZ_EXAMPLES", "2"))
+# Unset: derandomized (the same examples every run). Set (nightly: the date): other examples, reproducibly.
+SEED = int(os.environ["YIWANG_FUZZ_SEED"]) if os.environ.get("YIWANG_FUZZ_SEED") else None
 # The coverage phase (schemathesis' boundary values, many requests per operation) only in the long run.
 COVERAGE = bool(os.environ.get("YIWANG_FUZZ_COVERAGE"))
 CHECKS = [
@@ -87,6 +89,7 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", YiwangWSGIHandle
 
 @pytest.mark.parametrize("role", ROLES)
 @schema.parametrize()
+@(seed(SEED) if SEED is not None else lambda test: test)  # a seed overrides derandomize
 @settings(
     max_examples=EXAMPLES,
     derandomize=True,

@@ -1,8 +1,8 @@
 """The world the trust harness runs in: the demo city (``yiwang demo``, every app's demo data),
 an API token for each actor, and one object of every kind owned by a known person.
 
-Built once per package (``conftest.demo_world``) inside a transaction that is rolled back at
-the end, so nothing leaks into the other tests.
+Built once per run (``conftest.demo_world``) into a database of its own that each worker copies,
+so nothing leaks into the other tests.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def build_world() -> World:
     item_code = case.item_version.item.implementation_code
     item = catalog_selectors.item_get_published(implementation_code=item_code)
     draft = case_services.case_draft_save(actor=citizen, item=item, form_data={"business_name": "草稿小店"})
-    # The longest a presentation lives: the world is built once per worker, and a slow run may ask
+    # The longest a presentation lives: the world is built once per run, and a slow run may ask
     # for it long after 10 minutes.
     presentation = presentation_create(
         actor=citizen, license=license_, minutes=PRESENTATION_MAX_MINUTES, purpose="trust harness"

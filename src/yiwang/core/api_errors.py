@@ -28,8 +28,10 @@ signed-in caller, 422 where it takes parameters or a body, 400 where it reads a 
 where its path names an object. Clients (and the fuzzer in tests/trust) can rely on it.
 """
 
+import copy
 import json
 import logging
+import threading
 from functools import wraps
 from typing import Any
 
@@ -45,7 +47,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.urls import URLPattern, re_path
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from ninja import Field, NinjaAPI, Schema
@@ -258,6 +260,8 @@ class YiwangAPI(NinjaAPI):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        self._openapi_cache: dict[tuple, dict] = {}
+        self._openapi_lock = threading.Lock()
         self.add_exception_handler(YiwangError, self._yiwang_error)
         self.add_exception_handler(ValidationError, self._validation_error)
         self.add_exception_handler(DjangoValidationError, self._django_validation_error)
@@ -272,8 +276,17 @@ class YiwangAPI(NinjaAPI):
         self.add_exception_handler(Exception, self._server_error)
 
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):
-        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
-        return document_framework_errors(schema)
+        """The OpenAPI document, built once per process (and per language, path prefix and path
+        parameters): pydantic takes seconds to derive the ~1,300 models' JSON schemas, and the
+        routers do not change once the URLconf is loaded. Each caller gets its own copy."""
+        key = (path_prefix, tuple(sorted((path_params or {}).items())), get_language())
+        with self._openapi_lock:
+            schema = self._openapi_cache.get(key)
+            if schema is None:
+                schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+                # A plain dict: ninja's OpenAPISchema keeps a reference to the API (and its lock).
+                schema = self._openapi_cache[key] = dict(document_framework_errors(schema))
+        return copy.deepcopy(schema)
 
     def validation_error_from_error_contexts(self, error_contexts) -> ValidationError:
         # Name each error by the JSON path the client wrote, while the parameter model that
