@@ -23,6 +23,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from yiwang.cases import selectors, services
@@ -46,11 +47,11 @@ from yiwang.identity.services import (
 from yiwang.supervision import selectors as supervision_selectors
 
 NOTICE_LABELS = {
-    "application": _("申请书"),
-    "acceptance": _("受理通知书"),
-    "refusal": _("不予受理通知书"),
-    "supplement": _("补正告知书"),
-    "decision": _("决定书"),
+    "application": gettext_lazy("申请书"),
+    "acceptance": gettext_lazy("受理通知书"),
+    "refusal": gettext_lazy("不予受理通知书"),
+    "supplement": gettext_lazy("补正告知书"),
+    "decision": gettext_lazy("决定书"),
 }
 LIST_LIMIT = 100
 WINDOW_SESSION_KEY = "cases_window_applicant"

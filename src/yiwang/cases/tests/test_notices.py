@@ -83,3 +83,16 @@ def test_without_the_wqy_font_the_builtin_cid_font_is_used(world, monkeypatch, s
     # the built-in CID font is referenced by name and nothing is embedded
     assert b"STSong-Light" in pdf and b"/FontFile2" not in pdf
     assert case.number in text_of(pdf)
+
+
+def test_notice_labels_follow_the_language_of_the_request():
+    """The labels are lazy: translated when the page is drawn, not once when the module loads."""
+    from django.utils import translation
+
+    from yiwang.cases.views import NOTICE_LABELS
+
+    with translation.override("en"):
+        assert str(NOTICE_LABELS["acceptance"]) == "Notice of acceptance"
+        assert str(NOTICE_LABELS["application"]) == "Application form"
+    with translation.override("zh-hans"):
+        assert str(NOTICE_LABELS["acceptance"]) == "受理通知书"
