@@ -63,7 +63,7 @@ system_auth = SystemAuth()
 # --- gateway ---------------------------------------------------------------------------------------
 
 
-class RecordOut(Schema):
+class GatewayRecordOut(Schema):
     registry: str
     key: str
     values: dict[str, Any] = Field(
@@ -84,7 +84,7 @@ class BatchOut(Schema):
     registry: str
     grant: int
     fields: list[str]
-    records: list[RecordOut]
+    records: list[GatewayRecordOut]
     not_found: list[str]
 
 
@@ -125,7 +125,7 @@ def gateway_batch(request, registry: str, payload: BatchIn):
 
 
 @router.get(
-    "/gateway/{registry}/{key}", auth=system_auth, response={200: RecordOut, **ERRORS}, summary="Read one record"
+    "/gateway/{registry}/{key}", auth=system_auth, response={200: GatewayRecordOut, **ERRORS}, summary="Read one record"
 )
 def gateway_lookup(request, registry: str, key: str, query: Query[LookupQuery]):
     """One record's granted fields, masked as the grant says. Every call is in the evidence log."""
@@ -136,7 +136,9 @@ def gateway_lookup(request, registry: str, key: str, query: Query[LookupQuery]):
     return _record(result)
 
 
-@router.get("/gateway/{registry}/batch", auth=system_auth, response={200: RecordOut, **ERRORS}, include_in_schema=False)
+@router.get(
+    "/gateway/{registry}/batch", auth=system_auth, response={200: GatewayRecordOut, **ERRORS}, include_in_schema=False
+)
 def gateway_lookup_batch_word(request, registry: str, query: Query[LookupQuery]):
     """A GET of ``…/{registry}/batch`` reaches the batch route's URL first: it is the lookup of
     the key "batch" (refused as a key, like any malformed one), not a 405."""
@@ -298,19 +300,19 @@ def request_list(request, status: str = ""):
     return [_request_out(r) for r in rows[:500]]
 
 
-class DecisionIn(Schema):
+class ExchangeDecisionIn(Schema):
     reason: str = ""
 
 
 @router.post("/requests/{request_id}/approve", auth=api_auth, response={200: RequestOut, **ERRORS})
-def request_approve(request, request_id: int, payload: DecisionIn):
+def request_approve(request, request_id: int, payload: ExchangeDecisionIn):
     share_request = selectors.share_request_get(actor=request.user, id=request_id)
     services.share_request_approve(actor=request.user, request=share_request, reason=payload.reason)
     return _request_out(selectors.share_request_get(actor=request.user, id=request_id))
 
 
 @router.post("/requests/{request_id}/refuse", auth=api_auth, response={200: RequestOut, **ERRORS})
-def request_refuse(request, request_id: int, payload: DecisionIn):
+def request_refuse(request, request_id: int, payload: ExchangeDecisionIn):
     share_request = selectors.share_request_get(actor=request.user, id=request_id)
     services.share_request_refuse(actor=request.user, request=share_request, reason=payload.reason)
     return _request_out(selectors.share_request_get(actor=request.user, id=request_id))
@@ -352,7 +354,7 @@ def grant_list(request):
 
 
 @router.post("/grants/{grant_id}/revoke", auth=api_auth, response={200: GrantOut, **ERRORS})
-def grant_revoke(request, grant_id: int, payload: DecisionIn):
+def grant_revoke(request, grant_id: int, payload: ExchangeDecisionIn):
     grant = selectors.grant_get(actor=request.user, id=grant_id)
     services.grant_revoke(actor=request.user, grant=grant, reason=payload.reason)
     return _grant_out(selectors.grant_get(actor=request.user, id=grant_id))
@@ -536,6 +538,6 @@ def dispute_correct(request, dispute_id: int, payload: CorrectIn):
 
 
 @router.post("/disputes/{dispute_id}/reject", auth=api_auth, response={200: DisputeOut, **ERRORS})
-def dispute_reject(request, dispute_id: int, payload: DecisionIn):
+def dispute_reject(request, dispute_id: int, payload: ExchangeDecisionIn):
     dispute = selectors.dispute_get(actor=request.user, id=dispute_id)
     return _dispute_out(services.dispute_reject(actor=request.user, dispute=dispute, reason=payload.reason))

@@ -75,11 +75,11 @@ class DispatchIn(Schema):
     note: str = Field("", max_length=1000)
 
 
-class ReasonIn(Schema):
+class TicketReasonIn(Schema):
     reason: str = Field(max_length=1000)
 
 
-class DecisionIn(Schema):
+class TicketDecisionIn(Schema):
     accept: bool
     note: str = Field("", max_length=1000)
 
@@ -181,7 +181,7 @@ def ticket_accept(request: HttpRequest, ticket_id: int):
 
 
 @router.post("/tickets/{int:ticket_id}/return", response={200: TicketOut, **WRITE}, summary="退单 with a reason")
-def ticket_return(request: HttpRequest, ticket_id: int, payload: ReasonIn):
+def ticket_return(request: HttpRequest, ticket_id: int, payload: TicketReasonIn):
     ticket = services.ticket_return(actor=request.auth, ticket=_ticket(request, ticket_id), reason=payload.reason)
     return _out(request, ticket)
 
@@ -189,7 +189,7 @@ def ticket_return(request: HttpRequest, ticket_id: int, payload: ReasonIn):
 @router.post(
     "/tickets/{int:ticket_id}/return-decision", response={200: TicketOut, **WRITE}, summary="Accept or refuse a 退单"
 )
-def ticket_return_decide(request: HttpRequest, ticket_id: int, payload: DecisionIn):
+def ticket_return_decide(request: HttpRequest, ticket_id: int, payload: TicketDecisionIn):
     ticket = services.ticket_return_decide(
         actor=request.auth, ticket=_ticket(request, ticket_id), accept=payload.accept, note=payload.note
     )

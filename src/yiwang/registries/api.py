@@ -51,7 +51,7 @@ class KeyIn(Schema):
     key: str = Field(description="身份证号, USCC, record number, address code or <USCC>-<year>")
 
 
-class RecordOut(Schema):
+class RegistryRecordOut(Schema):
     id: int
     registry: str
     key: str = Field(description="Masked for persons")
@@ -138,7 +138,7 @@ def records_import(request: HttpRequest, registry: str, file: File[UploadedFile]
     return _upsert_out(result)
 
 
-@router.post("/{registry}/lookup", response={200: RecordOut, **ERRORS}, summary="One record by key, masked")
+@router.post("/{registry}/lookup", response={200: RegistryRecordOut, **ERRORS}, summary="One record by key, masked")
 def record_lookup(request: HttpRequest, registry: str, payload: KeyIn):
     record = selectors.record_get(actor=request.user, registry=registry, key=payload.key)
     return presenters.masked_record(registry, record)

@@ -457,7 +457,7 @@ class RepairIn(Schema):
     reason: str = Field(description="The rectification done")
 
 
-class DecideIn(Schema):
+class RepairDecideIn(Schema):
     approve: bool
     note: str
 
@@ -494,7 +494,7 @@ def repair_apply(request: HttpRequest, payload: RepairIn):
 
 
 @router.post("/repairs/{repair_id}/decide", response={200: RepairOut, **ERRORS}, summary="Decide (credit department)")
-def repair_decide(request: HttpRequest, repair_id: int, payload: DecideIn):
+def repair_decide(request: HttpRequest, repair_id: int, payload: RepairDecideIn):
     if not selectors.repairs_for_actor(actor=request.user).filter(pk=repair_id).exists():
         raise NotFound(code="supervision_repair_not_found")
     row = services.credit_repair_decide(
