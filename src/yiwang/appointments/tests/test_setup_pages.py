@@ -17,8 +17,13 @@ pytestmark = pytest.mark.django_db
 
 
 def signed_in(user) -> Client:
+    from yiwang.identity import mfa
+
     client = Client()
     client.force_login(user)
+    session = client.session
+    session[mfa.SESSION_VERIFIED] = True  # admin roles require TOTP; as after a TOTP check
+    session.save()
     return client
 
 
