@@ -63,6 +63,7 @@ def _deliver_through_simulator(*, clerk, delivery_id: int) -> None:
     callback the simulator signs is handed to ``services.courier_callback`` — the webhook's own
     service, which verifies the signature — instead of an HTTP POST (no web server runs while
     the demo loads)."""
+    import itertools
     import threading
 
     from django.test.utils import override_settings
@@ -82,6 +83,9 @@ def _deliver_through_simulator(*, clerk, delivery_id: int) -> None:
             return 200
 
     sim = InProcess(callback_url="", secret=config["secret"], step=0)
+    # Waybill numbers of their own (SIM<date>99xxxx): the courier simulator run later on this
+    # installation numbers from 1, and a waybill number is unique per courier.
+    sim.serial = itertools.count(990001)
     server = serve(host="127.0.0.1", port=0, sim=sim)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
