@@ -5,7 +5,7 @@ Two regions in one installation: 东原县行政审批服务局 (610323) publish
 (``xlx_spj_clerk``, 610324) takes in citizen08's application for it on that same form, checks
 identity and materials and forwards it; 东原县's reviewer (``dyx_spj_reviewer``) signs for it and
 approves it, and the result goes back to the 西岭县 window for pick-up. A second one (citizen10)
-waits for 东原县 to sign for it. citizen09's application, taken in the same way, asks for the
+waits for 东原县 to sign for it. citizen11's application, taken in the same way, asks for the
 result by post: 东原县 approves it, the 西岭县 clerk hands it to the courier and the courier
 simulator — started in this process on a free port, as ``yiwang courier_simulator`` would run —
 walks the waybill 揽收 → 运输中 → 派送中 → 已签收; each of its signed callbacks goes through the
@@ -107,7 +107,7 @@ def load(actor=None):
     from yiwang.identity.models import Department, User
 
     created = Summary()
-    names = ("sysadmin", "xlx_spj_clerk", "dyx_spj_reviewer", "citizen04", "citizen08", "citizen09", "citizen10")
+    names = ("sysadmin", "xlx_spj_clerk", "dyx_spj_reviewer", "citizen04", "citizen08", "citizen11", "citizen10")
     users = {u.username: u for u in User.objects.filter(username__in=names)}
     admin = User.objects.filter(is_superuser=True).order_by("pk").first()
     hall = Department.objects.filter(code="SFS-XLX-SPJ").first()
@@ -146,7 +146,7 @@ def load(actor=None):
             services.postal_request(
                 actor=clerk,
                 case_id=case.pk,
-                recipient_phone=applicant.phone or "13800000009",
+                recipient_phone=applicant.phone or "13800000011",
                 address=address.replace("东原县", "示范市东原县") + "(收件)",
                 region_code="610323",
                 postal_code="721100",
@@ -170,7 +170,7 @@ def load(actor=None):
         case_services.case_record_opinion(actor=reviewer, case_id=case.pk, opinion="材料齐全,符合法定形式,准予登记")
         case_services.case_decide(actor=reviewer, case_id=case.pk, decision="approve")
     taken_in("citizen10", "柳河农家乐", "东原县柳河乡河湾村6号")
-    by_post = taken_in("citizen09", "石门茶叶铺", "东原县石门镇茶园路9号", return_method="post")
+    by_post = taken_in("citizen11", "石门茶叶铺", "东原县石门镇茶园路9号", return_method="post")
     if by_post is not None:
         forward = selectors.forward_for_case(case_id=by_post.pk)
         services.forward_receive(actor=reviewer, forward_id=forward.pk)
