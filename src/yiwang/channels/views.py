@@ -80,6 +80,7 @@ def workbench(request: HttpRequest) -> HttpResponse:
         {
             "forwards": selectors.forward_list(actor=request.user)[:100],
             "deliveries": [selectors.postal_shown(d) for d in selectors.postal_list(actor=request.user)[:100]],
+            "remote_forwards": selectors.remote_forward_list(actor=request.user)[:100],
         },
     )
 
