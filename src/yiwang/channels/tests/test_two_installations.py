@@ -82,9 +82,11 @@ def build_b(tmp_path: Path, a_url: str) -> tuple[dict, dict]:
 
 
 def start_b(env: dict, port: int) -> subprocess.Popen:
+    # A loaded test machine can take longer than gunicorn's 30 s worker timeout to import the
+    # application: the worker would be killed and restarted for ever.
     return subprocess.Popen(
         [str(BIN / "yiwang"), "serve", "--port", str(port), "--workers", "1"],
-        env=env,
+        env={**env, "GUNICORN_CMD_ARGS": "--timeout 600"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -92,18 +94,18 @@ def start_b(env: dict, port: int) -> subprocess.Popen:
 
 
 def wait_up(base: str, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
         assert proc.poll() is None, f"installation B exited with {proc.returncode}"
         try:
-            httpx.get(base + "/api/v1/openapi.json", timeout=5)
+            httpx.get(base + "/api/v1/openapi.json", timeout=120)
             return
         except httpx.TransportError:
             time.sleep(0.5)
     pytest.fail("installation B did not start")
 
 
-def wait_for(predicate, seconds: float = 90) -> bool:
+def wait_for(predicate, seconds: float = 300) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if predicate():
