@@ -170,17 +170,6 @@ def load(actor=None):
         case_services.case_record_opinion(actor=reviewer, case_id=case.pk, opinion="材料齐全,符合法定形式,准予登记")
         case_services.case_decide(actor=reviewer, case_id=case.pk, decision="approve")
     taken_in("citizen10", "柳河农家乐", "东原县柳河乡河湾村6号")
-    by_post = taken_in("citizen11", "石门茶叶铺", "东原县石门镇茶园路9号", return_method="post")
-    if by_post is not None:
-        forward = selectors.forward_for_case(case_id=by_post.pk)
-        services.forward_receive(actor=reviewer, forward_id=forward.pk)
-        case_services.case_claim(actor=reviewer, case_id=by_post.pk)
-        case_services.case_record_opinion(actor=reviewer, case_id=by_post.pk, opinion="材料齐全,准予登记")
-        case_services.case_decide(actor=reviewer, case_id=by_post.pk, decision="approve")
-        delivery = selectors.postal_for_case(actor=clerk, case_id=by_post.pk)
-        _deliver_through_simulator(clerk=clerk, delivery_id=delivery.pk)
-        created.append("postal")
-
     citizen04 = users["citizen04"]
     waiting = case_selectors.case_list_for_applicant(actor=citizen04).filter(state="under_review").first()
     if waiting is not None and selectors.postal_for_case(actor=citizen04, case_id=waiting.pk) is None:
@@ -193,4 +182,16 @@ def load(actor=None):
             postal_code="721000",
         )
         created.append("postal")
+    # After citizen04's: the trust harness's sample postal delivery is the first one.
+    by_post = taken_in("citizen11", "石门茶叶铺", "东原县石门镇茶园路9号", return_method="post")
+    if by_post is not None:
+        forward = selectors.forward_for_case(case_id=by_post.pk)
+        services.forward_receive(actor=reviewer, forward_id=forward.pk)
+        case_services.case_claim(actor=reviewer, case_id=by_post.pk)
+        case_services.case_record_opinion(actor=reviewer, case_id=by_post.pk, opinion="材料齐全,准予登记")
+        case_services.case_decide(actor=reviewer, case_id=by_post.pk, decision="approve")
+        delivery = selectors.postal_for_case(actor=clerk, case_id=by_post.pk)
+        _deliver_through_simulator(clerk=clerk, delivery_id=delivery.pk)
+        created.append("postal")
+
     return created
