@@ -716,13 +716,8 @@ def kiosk_sms_send(*, device: KioskDevice, id_number: str) -> None:
     wording of the notice ``appointments.kiosk_code``, and is **not** stored in the message log:
     the code exists only as a keyed digest here and in the text that left for the gateway. The
     sending is logged on the code's row (masked number, receipt or error) and audited."""
-    from types import SimpleNamespace
-
-    from django.template import Context, Engine
-
     from yiwang.core.masking import mask_phone
-    from yiwang.messaging.channels import DeliveryError, Skip, send_sms
-    from yiwang.messaging.models import Template
+    from yiwang.messaging.services import sms_send_unlogged
 
     id_number = (id_number or "").strip().upper()
     if len(id_number) != 18:
@@ -735,17 +730,8 @@ def kiosk_sms_send(*, device: KioskDevice, id_number: str) -> None:
     user = user_get_by_id_number(id_number=id_number)
     if user is None or not user.is_active or user.kind == "staff" or not user.phone:
         return
-    template = Template.objects.filter(code="appointments.kiosk_code", channel="sms", active=True).first()
-    if template is None:
-        return
     code = f"{secrets.randbelow(10**6):06d}"
     minutes = _setting("YIWANG_KIOSK_SMS_SECONDS", 300) // 60
-    body = (
-        Engine(autoescape=False)
-        .from_string(template.body)
-        .render(Context({"code": code, "hall": device.hall.name, "minutes": minutes}, autoescape=False))
-        .strip()
-    )
     with transaction.atomic():
         KioskSmsCode.objects.filter(user=user, device=device, used_at__isnull=True).update(used_at=timezone.now())
         row = KioskSmsCode.objects.create(
@@ -754,14 +740,18 @@ def kiosk_sms_send(*, device: KioskDevice, id_number: str) -> None:
             code_digest=blind_index(f"{user.pk}:{code}"),
             expires_at=timezone.now() + datetime.timedelta(seconds=_setting("YIWANG_KIOSK_SMS_SECONDS", 300)),
         )
-    message = SimpleNamespace(pk=f"kiosk-code-{row.pk}", body=body, template_code="appointments.kiosk_code")
     try:
-        sent = send_sms(message=message, recipient=user)
-    except (Skip, DeliveryError) as exc:
-        row.error, row.used_at = str(exc)[:300], timezone.now()  # never sent: the code is void
+        sent = sms_send_unlogged(
+            recipient=user,
+            template_code="appointments.kiosk_code",
+            context={"code": code, "hall": device.hall.name, "minutes": minutes},
+            ref=f"kiosk-code-{row.pk}",
+        )
+    except Exception as exc:  # Skip or DeliveryError of the gateway (or a fault in it): the code is void
+        row.error, row.used_at = str(exc)[:300], timezone.now()
     else:
         row.sent_at, row.phone_masked, row.provider_ref = timezone.now(), sent.address, sent.provider_ref[:100]
-    del body, message, code
+    del code
     with transaction.atomic():
         row.save(update_fields=["error", "used_at", "sent_at", "phone_masked", "provider_ref"])
         audit_record(

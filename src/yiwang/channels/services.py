@@ -875,14 +875,16 @@ def inbound_result_notify(*, case_id: int) -> InboundForward | None:
     (``pending``, audited), then the call is made outside any transaction, then the answer is
     recorded: ``sent`` — or, unreachable or refused, still ``pending`` with the error, for the job
     ``channels.results_notify`` to retry. None for a case no installation forwarded to us."""
-    from yiwang.cases.models import Case
     from yiwang.channels import peers
+
+    def facts() -> dict:
+        return case_selectors.case_issuance_facts(case_id=case_id)
 
     with transaction.atomic():
         inbound = InboundForward.objects.select_for_update().select_related("peer").filter(case_id=case_id).first()
         if inbound is None:
             return None
-        state = Case.objects.values_list("state", flat=True).get(pk=case_id)
+        state = facts()["state"]
         if state not in RESULT_STATES or (inbound.notify_state == NotifyState.SENT and inbound.notified_state == state):
             return inbound
         peer = inbound.peer
@@ -897,13 +899,13 @@ def inbound_result_notify(*, case_id: int) -> InboundForward | None:
                 obj=inbound,
                 changes={"peer": peer.code, "state": state},
             )
-    case = Case.objects.get(pk=case_id)
+    case = case_selectors.case_get(actor=peer.inbound_clerk, case_id=case_id)  # our clerk for that peer
     payload = {
         "reference": inbound.reference,
         "case_number": case.number,
         "state": case.state,
         "state_label": str(case.get_state_display()),
-        "decided_at": case.decided_at.isoformat() if getattr(case, "decided_at", None) else None,
+        "decided_at": case.decided_at.isoformat() if case.decided_at else None,
     }
     error = ""
     try:
@@ -916,7 +918,7 @@ def inbound_result_notify(*, case_id: int) -> InboundForward | None:
         inbound.last_error = error
         if not error:
             inbound.notified_state, inbound.notified_at = payload["state"], timezone.now()
-            current = Case.objects.values_list("state", flat=True).get(pk=case_id)
+            current = facts()["state"]
             inbound.notify_state = NotifyState.SENT if current == payload["state"] else NotifyState.PENDING
         inbound.save()
         audit_record(
