@@ -670,6 +670,12 @@ CHANNELS_ROWS = {
     "channels_workbench:forward_receive": action(only(CITY_ADMIN, AUDITOR), kwargs=FORWARD),  # refused: a message
     "channels_workbench:dispatch": action(only(CASE_STAFF, CITY_ADMIN, AUDITOR), kwargs=POSTAL),
     "channels_workbench:refresh": action(only(CASE_STAFF, CITY_ADMIN, AUDITOR), kwargs=POSTAL),
+    # Other installations: the system administrator's pages (the demo registers none: 404 for the
+    # sample id). The handling installation's result call-back answers only its exchange credential.
+    "channels_workbench:peers": page(only()),
+    "channels_workbench:peer_new": page(only()),  # an empty form: 422 past the gate
+    "channels_workbench:peer_edit": page(signed_in(NOT_FOUND), kwargs={"peer_id": "number"}),
+    "api:inbound_result": row(POST=everyone(LOGIN)),
 }
 TABLE.update(CHANNELS_ROWS)
 
@@ -935,6 +941,15 @@ PAYMENTS_ROWS = {
     "api:payments_bill_refund": row(
         POST=step(hidden_from=(ENTERPRISE_AGENT, *CASE_STAFF, DEPT_ADMIN)), json={"reason": ""}
     ),
+    # 窗口收款 and the kiosk's printable receipt: who sees the bill (the payer may not collect: 403;
+    # the superuser passes the gate and is refused the paid bill, 409).
+    "api:payments_bill_counter": row(
+        POST=only(citizen=FORBIDDEN, auditor=FORBIDDEN, city_admin=FORBIDDEN),
+        json={"method": "cash", "amount_fen": 2000},
+    ),
+    "payments_workbench:counter": action(only(AUDITOR, CITY_ADMIN)),  # refused: a message
+    "payments:receipt_print": row(GET=only(CITIZEN, AUDITOR, CITY_ADMIN), POST=refused()),
+    "payments:receipts_mine": row(GET=signed_in(), POST=refused()),
 }
 TABLE.update(PAYMENTS_ROWS)
 
@@ -976,6 +991,9 @@ APPOINTMENT_ROWS = {
     "appointments_workbench:index": row(GET=only(HALL_STAFF), POST=refused(anonymous=LOGIN)),
     "appointments_workbench:queue": row(GET=only(HALL_STAFF), POST=refused(anonymous=LOGIN)),
     "appointments_workbench:action": action(only(HALL_STAFF), kwargs={"action": "queue_action"}),
+    # Halls, weekly templates, kiosks: the hall department's administrators (and the city's).
+    "appointments_workbench:setup": page(only(DEPT_ADMIN, CITY_ADMIN)),  # an empty POST: 422
+    "appointments_workbench:setup_hall": page(only(DEPT_ADMIN, CITY_ADMIN)),
     "kiosk:home": row(GET=everyone(), POST=refused()),
     "kiosk:activate": page(everyone()),
     "kiosk:poll": row(GET=everyone(NOT_FOUND), POST=refused()),  # no kiosk cookie

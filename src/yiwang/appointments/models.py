@@ -246,7 +246,10 @@ class KioskLogin(models.Model):
 
 
 class KioskSmsCode(models.Model):
-    """A six-digit SMS code for signing in at a kiosk by ID number; stored as a digest."""
+    """A six-digit SMS code for signing in at a kiosk by ID number; stored as a digest. The SMS
+    carrying it is sent at once through the SMS gateway and is not kept in the message log
+    (its text would hold the code): this row is its log — when, to which (masked) number, the
+    gateway's receipt or the error."""
 
     device = models.ForeignKey(KioskDevice, on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -254,6 +257,10 @@ class KioskSmsCode(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("短信发送时间"), null=True, blank=True)
+    phone_masked = models.CharField(_("手机号(脱敏)"), max_length=20, blank=True)
+    provider_ref = models.CharField(_("网关回执"), max_length=100, blank=True)
+    error = models.CharField(_("发送失败原因"), max_length=300, blank=True)
 
     def __str__(self) -> str:
         return f"{self.device_id}:{self.pk}"

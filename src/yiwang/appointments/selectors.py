@@ -165,3 +165,37 @@ def kiosk_login_expired(*, login_id: int) -> bool:
     """Whether the kiosk's QR sign-in is gone or past its time (the kiosk then shows a new QR)."""
     login = KioskLogin.objects.filter(pk=login_id).first()
     return login is None or (login.state == KioskLoginState.PENDING and login.expires_at <= timezone.now())
+
+
+# --- configuration (halls, weekly templates, kiosks): the hall's administrators ------------------
+
+
+def hall_departments_manageable(*, actor) -> list:
+    """Departments where window clerks work (the candidates for a hall) that the actor administers."""
+    from yiwang.identity.models import Department, RoleGrant
+
+    ids = RoleGrant.objects.filter(role=Role.WINDOW_CLERK).values("department_id")
+    departments = Department.objects.filter(pk__in=ids, is_active=True).order_by("path")
+    return [d for d in departments if may_manage_hall(actor=actor, department=d)]
+
+
+def halls_manageable(*, actor) -> list[Hall]:
+    halls = Hall.objects.select_related("department").order_by("pk")
+    return [h for h in halls if may_manage_hall(actor=actor, department=h.department)]
+
+
+def hall_get_manageable(*, actor, hall_id) -> Hall:
+    hall = Hall.objects.select_related("department").filter(pk=hall_id).first()
+    if hall is None or not may_manage_hall(actor=actor, department=hall.department):
+        raise NotFound(code="hall_not_found")
+    return hall
+
+
+def hall_setup(*, actor, hall_id) -> dict:
+    """A hall's configuration for its administrator: its templates and kiosks."""
+    hall = hall_get_manageable(actor=actor, hall_id=hall_id)
+    return {
+        "hall": hall,
+        "templates": list(SlotTemplate.objects.filter(hall=hall).order_by("item_code", "weekday", "start_time")),
+        "kiosks": list(KioskDevice.objects.filter(hall=hall).order_by("pk")),
+    }

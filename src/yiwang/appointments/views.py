@@ -22,7 +22,7 @@ from yiwang.appointments.middleware import COOKIE as KIOSK_COOKIE
 from yiwang.appointments.middleware import SALT as KIOSK_COOKIE_SALT
 from yiwang.appointments.middleware import SESSION_KIOSK
 from yiwang.appointments.middleware import SESSION_SEEN as SESSION_KIOSK_SEEN
-from yiwang.appointments.models import BookingState
+from yiwang.appointments.models import BookingState, Hall
 from yiwang.core.audit import audit_record
 from yiwang.core.errors import NotFound, YiwangError
 from yiwang.core.ratelimit import client_ip
@@ -406,3 +406,150 @@ def kiosk_bookings(request: HttpRequest) -> HttpResponse:
         return redirect("kiosk:bookings")
     bookings = list(selectors.booking_list_mine(actor=request.user)[:20])
     return render(request, "appointments/kiosk_bookings.html", {"device": device, "bookings": bookings})
+
+
+# --- configuration: halls, weekly slot templates, kiosk devices (the hall's administrators) -----
+
+WEEKDAYS = [
+    (0, _("星期一")),
+    (1, _("星期二")),
+    (2, _("星期三")),
+    (3, _("星期四")),
+    (4, _("星期五")),
+    (5, _("星期六")),
+    (6, _("星期日")),
+]
+
+
+@login_required
+def setup(request: HttpRequest) -> HttpResponse:
+    """The halls the administrator configures, and a new hall for a department with windows."""
+    halls = selectors.halls_manageable(actor=request.user)
+    departments = selectors.hall_departments_manageable(actor=request.user)
+    if not halls and not departments:
+        raise Http404
+    error = ""
+    status = 200
+    if request.method == "POST":
+        department = next((d for d in departments if str(d.pk) == request.POST.get("department")), None)
+        try:
+            if department is None:
+                raise NotFound(code="hall_not_found")
+            hall = services.hall_save(
+                actor=request.user,
+                department=department,
+                name=request.POST.get("name", ""),
+                address=request.POST.get("address", ""),
+            )
+        except YiwangError as exc:
+            error, status = _error_text(exc), exc.status if exc.status != 404 else 422
+        else:
+            messages.success(request, _("已保存服务大厅 %(name)s。") % {"name": hall.name})
+            return redirect("appointments_workbench:setup_hall", hall_id=hall.pk)
+    taken = {h.department_id for h in Hall.objects.filter(department__in=departments)}
+    return render(
+        request,
+        "appointments/setup.html",
+        {"halls": halls, "departments": [d for d in departments if d.pk not in taken], "error": error},
+        status=status,
+    )
+
+
+def _time(value: str):
+    import datetime
+
+    try:
+        return datetime.time.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+
+
+@login_required
+def setup_hall(request: HttpRequest, hall_id: int) -> HttpResponse:
+    """One hall: its name and address, its weekly templates, its kiosks (a new kiosk's activation
+    code is shown once, on the answer to its registration)."""
+    try:
+        context = selectors.hall_setup(actor=request.user, hall_id=hall_id)
+    except NotFound as exc:
+        raise Http404 from exc
+    hall = context["hall"]
+    errors: dict = {}
+    error = ""
+    status = 200
+    new_code = ""
+    if request.method == "POST":
+        what = request.POST.get("what", "")
+        try:
+            if what == "hall":
+                services.hall_save(
+                    actor=request.user,
+                    department=hall.department,
+                    name=request.POST.get("name", ""),
+                    address=request.POST.get("address", ""),
+                    is_active=request.POST.get("is_active") == "on",
+                )
+                messages.success(request, _("已保存大厅信息。"))
+            elif what == "template":
+                start, end = _time(request.POST.get("start_time")), _time(request.POST.get("end_time"))
+                capacity = _int(request.POST.get("capacity"))
+                weekday = _int(request.POST.get("weekday"))
+                bad = {}
+                if start is None:
+                    bad["start_time"] = [_("请填写开始时间(时:分)")]
+                if end is None:
+                    bad["end_time"] = [_("请填写结束时间(时:分)")]
+                if capacity is None:
+                    bad["capacity"] = [_("可约人数须为整数")]
+                if weekday is None:
+                    bad["weekday"] = [_("请选择星期")]
+                if bad:
+                    from yiwang.core.errors import ValidationFailed
+
+                    raise ValidationFailed(_("号源模板有误,请检查标出的项目。"), code="template_invalid", fields=bad)
+                services.slot_template_save(
+                    actor=request.user,
+                    hall=hall,
+                    item_code=request.POST.get("item_code", ""),
+                    item_name=request.POST.get("item_name", "").strip() or request.POST.get("item_code", ""),
+                    weekday=weekday,
+                    start_time=start,
+                    end_time=end,
+                    capacity=capacity,
+                )
+                messages.success(request, _("已保存号源模板;新号源在下次生成时出现。"))
+            elif what in ("template_off", "template_on"):
+                services.slot_template_set_active(
+                    actor=request.user, template_id=_int(request.POST.get("id")), active=what == "template_on"
+                )
+            elif what == "kiosk":
+                created = services.kiosk_device_create(actor=request.user, hall=hall, name=request.POST.get("name", ""))
+                new_code = created.code
+            elif what in ("kiosk_off", "kiosk_on"):
+                services.kiosk_device_set_active(
+                    actor=request.user, device_id=_int(request.POST.get("id")), active=what == "kiosk_on"
+                )
+            else:
+                from yiwang.core.errors import ValidationFailed
+
+                raise ValidationFailed(_("未知的操作"), code="action_unknown")
+        except NotFound as exc:
+            raise Http404 from exc
+        except YiwangError as exc:
+            error, errors, status = str(exc.message), exc.fields, exc.status
+        else:
+            if not new_code:
+                return redirect("appointments_workbench:setup_hall", hall_id=hall.pk)
+        context = selectors.hall_setup(actor=request.user, hall_id=hall_id)
+    context.update(
+        {
+            "weekdays": WEEKDAYS,
+            "error": error,
+            "errors": {k: v if isinstance(v, list | tuple) else [v] for k, v in errors.items()},
+            "new_code": new_code,
+            "values": request.POST if request.method == "POST" and error else {},
+        }
+    )
+    response = render(request, "appointments/setup_hall.html", context, status=status)
+    if new_code:
+        response["Cache-Control"] = "no-store"
+    return response

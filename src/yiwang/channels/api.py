@@ -223,6 +223,7 @@ class RemoteForwardOut(Schema):
     remote_state: str
     created_at: datetime.datetime
     refreshed_at: datetime.datetime | None
+    result_received_at: datetime.datetime | None = Field(description="when the other side called back")
 
 
 class InboundOut(Schema):
@@ -246,6 +247,7 @@ def _remote_out(forward) -> dict:
         "remote_state": forward.remote_state,
         "created_at": forward.created_at,
         "refreshed_at": forward.refreshed_at,
+        "result_received_at": forward.result_received_at,
     }
 
 
@@ -304,3 +306,21 @@ def inbound_forward(request: HttpRequest):
 )
 def inbound_forward_status(request: HttpRequest, number: str):
     return services.inbound_forward_status(headers=request.headers, number=number)
+
+
+class ResultCallbackOut(Schema):
+    result: str = Field(description="applied | duplicate")
+
+
+@router.post(
+    "/inbound/results",
+    response={200: ResultCallbackOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    auth=None,
+    summary="Result of a forwarded case, called back by the handling installation (signed)",
+)
+def inbound_result(request: HttpRequest):
+    """The installation we forwarded an application to calls back with its state (approved,
+    rejected, delivered), signed with the exchange credential we issued to it: ``{"reference",
+    "case_number", "state", "state_label", "decided_at"}``. ``404 forward_not_found`` for a
+    forward we did not send it; the same state again answers ``duplicate``."""
+    return services.remote_result_receive(headers=request.headers, body=request.body)

@@ -149,9 +149,10 @@ class CrossRegionForward(models.Model):
 class PeerInstallation(models.Model):
     """Another Yiwang installation (跨省通办 between installations). Outbound: its ``base_url``, the
     regions it handles (``region_prefix``) and the credential its exchange issued to us
-    (``client_id`` and ``client_secret``, encrypted). Inbound: the client id its exchange credential
-    has on ours (``client_id``) and our window-clerk account that takes its applications in
-    (``inbound_clerk``)."""
+    (``client_id`` and ``client_secret``, encrypted) — used to forward to it, and to call it back
+    with the result of a case it forwarded to us. Inbound: the client id our exchange issued to it
+    (``inbound_client_id``: identifies its forwards and its result callbacks) and our window-clerk
+    account that takes its applications in (``inbound_clerk``)."""
 
     code = models.CharField(_("代码"), max_length=30, unique=True)
     name = models.CharField(_("名称"), max_length=100)
@@ -159,6 +160,7 @@ class PeerInstallation(models.Model):
     base_url = models.URLField(_("地址"), blank=True)
     client_id = models.CharField(_("系统凭证 client_id"), max_length=64, blank=True)
     client_secret = EncryptedTextField(_("系统凭证密钥"), blank=True)
+    inbound_client_id = models.CharField(_("对方在本平台的 client_id"), max_length=64, blank=True)
     inbound_clerk = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -188,6 +190,7 @@ class RemoteForward(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     refreshed_at = models.DateTimeField(null=True, blank=True)
+    result_received_at = models.DateTimeField(_("收到办理结果时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("跨平台转办")
@@ -198,3 +201,37 @@ class RemoteForward(models.Model):
 
     def __str__(self) -> str:
         return self.remote_case_number
+
+
+class NotifyState(models.TextChoices):
+    NONE = "none", _("无需回告")
+    PENDING = "pending", _("待回告")
+    SENT = "sent", _("已回告")
+
+
+class InboundForward(models.Model):
+    """A case another installation forwarded to us (the handling side). When the case is decided
+    the result is called back to that installation over the signed API: ``notify_state`` is set
+    ``pending`` in the decision's wake and ``sent`` once the other side answered; the job
+    ``channels.results_notify`` retries what is still pending."""
+
+    peer = models.ForeignKey(PeerInstallation, on_delete=models.PROTECT, related_name="inbound_forwards")
+    case = models.OneToOneField("cases.Case", on_delete=models.PROTECT, related_name="inbound_forward")
+    reference = models.CharField(_("对方转办编号"), max_length=64)
+    notify_state = models.CharField(_("结果回告"), max_length=10, choices=NotifyState.choices, default=NotifyState.NONE)
+    notified_state = models.CharField(_("已回告的办件状态"), max_length=24, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=200, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("跨平台转入")
+        verbose_name_plural = _("跨平台转入")
+        constraints = [
+            models.UniqueConstraint(fields=["peer", "reference"], name="channels_inbound_ref_unique"),
+        ]
+        indexes = [models.Index(fields=["notify_state"], name="channels_inbound_notify_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.peer_id}:{self.reference}"

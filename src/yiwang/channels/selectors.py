@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from yiwang.cases import selectors as case_selectors
-from yiwang.channels.models import CrossRegionForward, PostalDelivery, TrackingEvent
+from yiwang.channels.models import CrossRegionForward, PeerInstallation, PostalDelivery, RemoteForward, TrackingEvent
 from yiwang.core.errors import NotFound
 from yiwang.core.masking import mask_name, mask_phone
 
@@ -95,3 +95,21 @@ def forward_for_case(*, case_id) -> CrossRegionForward | None:
         .filter(case_id=case_id)
         .first()
     )
+
+
+def peer_list():
+    """Every registered installation (the system administrator's page)."""
+    return PeerInstallation.objects.select_related("inbound_clerk").order_by("code")
+
+
+def peer_get(*, peer_id):
+    return PeerInstallation.objects.select_related("inbound_clerk").filter(pk=peer_id).first()
+
+
+def remote_forward_list(*, actor):
+    """Applications forwarded from here to other installations: the superuser sees all, a clerk
+    those he sent."""
+    forwards = RemoteForward.objects.select_related("peer", "hall").order_by("-created_at")
+    if not getattr(actor, "is_superuser", False):
+        forwards = forwards.filter(created_by=actor)
+    return forwards

@@ -26,6 +26,8 @@ from yiwang.channels.models import (
     AddressSource,
     CrossRegionForward,
     ForwardState,
+    InboundForward,
+    NotifyState,
     PeerInstallation,
     PostalDelivery,
     PostalState,
@@ -523,6 +525,10 @@ def region_label(code: str) -> str:
 # --- between two installations (跨省通办 over the signed API, see ``channels.peers``) -------------
 
 
+_PEER_CODE = re.compile(r"^[A-Za-z0-9_-]{1,30}$")
+_KEEP = object()
+
+
 @transaction.atomic
 def peer_save(
     *,
@@ -532,33 +538,74 @@ def peer_save(
     region_prefix: str = "",
     base_url: str = "",
     client_id: str = "",
-    client_secret: str = "",
+    client_secret=_KEEP,
+    inbound_client_id: str | None = None,
     inbound_clerk=None,
+    is_active: bool = True,
 ) -> PeerInstallation:
-    """Create or change another installation (superuser only): where to forward (``base_url``,
-    ``region_prefix``, the credential its exchange issued to us) and, for what it forwards to us,
-    its client id on our exchange and our window clerk who takes its applications in."""
+    """Create or change another installation (superuser only): where to forward and call back
+    (``base_url``, ``region_prefix``, the credential its exchange issued to us: ``client_id`` and
+    ``client_secret`` — left out or None: the stored secret is kept) and, for what it sends us,
+    the client id our exchange issued to it (``inbound_client_id``, a registered, unrevoked
+    consuming system) and our window clerk who takes its applications in. Every bad field is
+    named at once; the change is audited (the secret never: only whether it changed)."""
+    from urllib.parse import urlsplit
+
+    from yiwang.exchange.models import ConsumerSystem
+
     if not getattr(actor, "is_superuser", False):
         raise Forbidden(_("只有系统管理员可以配置对端平台。"), code="forbidden")
     code = (code or "").strip()
+    name = (name or "").strip()
+    region_prefix = (region_prefix or "").strip()
+    base_url = (base_url or "").strip().rstrip("/")
+    client_id = (client_id or "").strip()
+    existing = PeerInstallation.objects.select_for_update().filter(code=code).first()
+    if inbound_client_id is None:  # the callers of the first version gave one id for both directions
+        inbound_client_id = existing.inbound_client_id if existing else (client_id if inbound_clerk else "")
+    inbound_client_id = (inbound_client_id or "").strip()
+    if client_secret is _KEEP or client_secret is None:
+        client_secret = existing.client_secret if existing else ""
     problems = {}
-    if not code or len(code) > 30:
-        problems["code"] = _("请填写代码(不超过 30 个字符)")
-    if not (name or "").strip():
-        problems["name"] = _("请填写名称")
+    if not _PEER_CODE.match(code):
+        problems["code"] = _("请填写代码(字母、数字、-、_,不超过 30 个字符)")
+    if not name or len(name) > 100:
+        problems["name"] = _("请填写名称(不超过 100 个字)")
+    if region_prefix and not (region_prefix.isdigit() and 2 <= len(region_prefix) <= 12):
+        problems["region_prefix"] = _("行政区划代码前缀为 2 至 12 位数字")
+    if base_url:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or len(base_url) > 200:
+            problems["base_url"] = _("请填写对端平台的网址(http:// 或 https:// 开头)")
+    if region_prefix and not base_url:
+        problems["base_url"] = _("办理地区划已填写,须同时填写对端平台网址")
+    if base_url and not (client_id and client_secret):
+        problems["client_id"] = _("须填写对端平台签发给本平台的系统凭证(client_id 与密钥)")
+    if client_secret and len(client_secret) < 16:
+        problems["client_secret"] = _("密钥至少 16 个字符")
+    if (
+        inbound_client_id
+        and not ConsumerSystem.objects.filter(client_id=inbound_client_id, revoked_at__isnull=True).exists()
+    ):
+        problems["inbound_client_id"] = _("本平台数据交换中没有该系统凭证(或已吊销)")
     if inbound_clerk is not None and not actor_has_role(inbound_clerk, roles=Role.WINDOW_CLERK):
         problems["inbound_clerk"] = _("代收账号须是窗口受理人员")
+    if inbound_clerk is not None and not inbound_client_id:
+        problems["inbound_client_id"] = _("指定代收账号时须填写对方在本平台的 client_id")
     if problems:
-        raise ValidationFailed(_("对端平台配置有误。"), code="peer_invalid", fields=problems)
+        raise ValidationFailed(_("对端平台配置有误,请检查标出的项目。"), code="peer_invalid", fields=problems)
+    secret_changed = existing is None or existing.client_secret != client_secret
     peer, created = PeerInstallation.objects.update_or_create(
         code=code,
         defaults={
-            "name": name.strip(),
-            "region_prefix": (region_prefix or "").strip(),
-            "base_url": (base_url or "").strip(),
-            "client_id": (client_id or "").strip(),
-            "client_secret": client_secret or "",
+            "name": name,
+            "region_prefix": region_prefix,
+            "base_url": base_url,
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "inbound_client_id": inbound_client_id,
             "inbound_clerk": inbound_clerk,
+            "is_active": bool(is_active),
         },
     )
     audit_record(
@@ -567,9 +614,14 @@ def peer_save(
         obj=peer,
         changes={
             "code": code,
+            "name": name,
             "region_prefix": peer.region_prefix,
             "base_url": peer.base_url,
             "client_id": peer.client_id,
+            "inbound_client_id": peer.inbound_client_id,
+            "inbound_clerk": getattr(inbound_clerk, "pk", None),
+            "is_active": peer.is_active,
+            "secret_changed": secret_changed,
         },
     )
     return peer
@@ -686,8 +738,12 @@ def remote_forward_refresh(*, actor, forward_id) -> RemoteForward:
     return forward
 
 
-def _inbound_peer(client_id: str) -> PeerInstallation:
-    peer = PeerInstallation.objects.filter(client_id=client_id, is_active=True, inbound_clerk__isnull=False).first()
+def _inbound_peer(client_id: str, *, forwards: bool = True) -> PeerInstallation:
+    """The active peer our exchange issued ``client_id`` to; for forwards it needs an inbound clerk."""
+    peers = PeerInstallation.objects.filter(inbound_client_id=client_id, is_active=True).exclude(inbound_client_id="")
+    if forwards:
+        peers = peers.filter(inbound_clerk__isnull=False)
+    peer = peers.first()
     if peer is None:
         raise Forbidden(_("该系统未登记为可转入跨省通办的对端平台。"), code="peer_unknown")
     return peer
@@ -773,6 +829,7 @@ def inbound_forward_receive(*, headers, body: bytes) -> dict:
                     note=_("%(peer)s %(hall)s 异地代收")
                     % {"peer": peer.name, "hall": payload.get("receiving_hall", "")},
                 )
+                InboundForward.objects.create(peer=peer, case=case, reference=reference)
                 audit_record(
                     actor=f"peer:{peer.code}",
                     action="channels.inbound_forward",
@@ -805,3 +862,140 @@ def inbound_forward_status(*, headers, number: str) -> dict:
     if case.received_by_id != peer.inbound_clerk_id:
         raise NotFound(_("未找到该办件。"), code="case_not_found")
     return {"case_number": case.number, "state": case.state, "state_label": str(case.get_state_display())}
+
+
+# --- the result called back to the forwarding installation ------------------------------------------
+
+RESULT_STATES = ("approved", "rejected", "delivered")
+
+
+def inbound_result_notify(*, case_id: int) -> InboundForward | None:
+    """The handling side: tell the installation that forwarded the case its result, over the
+    signed API (``POST /api/v1/channels/inbound/results`` on its side). First the duty is written
+    (``pending``, audited), then the call is made outside any transaction, then the answer is
+    recorded: ``sent`` — or, unreachable or refused, still ``pending`` with the error, for the job
+    ``channels.results_notify`` to retry. None for a case no installation forwarded to us."""
+    from yiwang.channels import peers
+
+    def facts() -> dict:
+        return case_selectors.case_issuance_facts(case_id=case_id)
+
+    with transaction.atomic():
+        inbound = InboundForward.objects.select_for_update().select_related("peer").filter(case_id=case_id).first()
+        if inbound is None:
+            return None
+        state = facts()["state"]
+        if state not in RESULT_STATES or (inbound.notify_state == NotifyState.SENT and inbound.notified_state == state):
+            return inbound
+        peer = inbound.peer
+        if not (peer.is_active and peer.base_url and peer.client_id and peer.client_secret):
+            return inbound  # nowhere to call: the other side asks (GET inbound/forwards/{number})
+        if inbound.notify_state != NotifyState.PENDING:
+            inbound.notify_state = NotifyState.PENDING
+            inbound.save(update_fields=["notify_state"])
+            audit_record(
+                actor=SYSTEM_ACTOR,
+                action="channels.result_pending",
+                obj=inbound,
+                changes={"peer": peer.code, "state": state},
+            )
+    case = facts()
+    label = case["state"]
+    if peer.inbound_clerk_id:  # the state's name as our clerk for that peer sees the case
+        label = str(case_selectors.case_get(actor=peer.inbound_clerk, case_id=case_id).get_state_display())
+    payload = {
+        "reference": inbound.reference,
+        "case_number": case["case_number"],
+        "state": case["state"],
+        "state_label": label,
+        "decided_at": case["decided_at"].isoformat() if case["decided_at"] else None,
+    }
+    error = ""
+    try:
+        peers.call(peer, "POST", "/api/v1/channels/inbound/results", payload)
+    except YiwangError as exc:
+        error = f"{exc.code}: {exc.message}"[:200]
+    with transaction.atomic():
+        inbound = InboundForward.objects.select_for_update().get(pk=inbound.pk)
+        inbound.attempts += 1
+        inbound.last_error = error
+        if not error:
+            inbound.notified_state, inbound.notified_at = payload["state"], timezone.now()
+            current = facts()["state"]
+            inbound.notify_state = NotifyState.SENT if current == payload["state"] else NotifyState.PENDING
+        inbound.save()
+        audit_record(
+            actor=SYSTEM_ACTOR,
+            action="channels.result_sent" if not error else "channels.result_failed",
+            obj=inbound,
+            changes={"peer": peer.code, "state": payload["state"], "attempt": inbound.attempts, "error": error},
+        )
+    return inbound
+
+
+def results_notify_pending(*, limit: int = 100) -> dict:
+    """The job: every result not yet called back (the other side was down) is tried again."""
+    sent = failed = 0
+    ids = list(
+        InboundForward.objects.filter(notify_state=NotifyState.PENDING).order_by("pk").values_list("case_id", flat=True)
+    )[:limit]
+    for case_id in ids:
+        inbound = inbound_result_notify(case_id=case_id)
+        if inbound is not None and inbound.notify_state == NotifyState.SENT:
+            sent += 1
+        else:
+            failed += 1
+    return {"sent": sent, "pending": failed}
+
+
+def remote_result_receive(*, headers, body: bytes) -> dict:
+    """The forwarding side: the handling installation calls back with the result of a case we
+    forwarded (signed with the credential our exchange issued to it). The ``RemoteForward`` is
+    found by its reference and the other side's case number; its state is recorded, audited
+    (``channels.remote_forward_result``; the clerk sees it on the workbench's channels page). The same
+    result again is ``duplicate``. Refusals are audited (``channels.inbound_refused``) and raised."""
+    from yiwang.channels import peers
+
+    client_id = ""
+    try:
+        client_id, _consumer = peers.authenticate(headers, body)
+        peer = _inbound_peer(client_id, forwards=False)
+        try:
+            payload = json.loads(body)
+            reference = str(payload["reference"])
+            number = str(payload["case_number"])
+            state = str(payload["state"])
+        except (ValueError, KeyError, TypeError):
+            raise ValidationFailed(_("结果回告内容无效"), code="result_invalid") from None
+        if not state or len(state) > 24:
+            raise ValidationFailed(_("结果回告内容无效"), code="result_invalid", fields={"state": _("无效的状态")})
+        with transaction.atomic():
+            forward = (
+                RemoteForward.objects.select_for_update()
+                .filter(peer=peer, idempotency_key=reference, remote_case_number=number)
+                .first()
+            )
+            if forward is None:
+                raise NotFound(_("未找到该异地代收记录。"), code="forward_not_found")
+            if forward.remote_state == state and forward.result_received_at is not None:
+                return {"result": "duplicate"}
+            old = forward.remote_state
+            forward.remote_state, forward.result_received_at = state, timezone.now()
+            forward.save(update_fields=["remote_state", "result_received_at"])
+            audit_record(
+                actor=f"peer:{peer.code}",
+                action="channels.remote_forward_result",
+                obj=forward,
+                changes={"remote_state": [old, state]},
+            )
+    except YiwangError as exc:
+        with transaction.atomic():
+            audit_record(
+                actor=f"peer:{client_id or 'unknown'}",
+                action="channels.inbound_refused",
+                object_type="channels.peer",
+                object_id=client_id,
+                changes={"code": exc.code, "call": "result"},
+            )
+        raise
+    return {"result": "applied"}

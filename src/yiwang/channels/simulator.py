@@ -5,7 +5,9 @@ answers signed tracking queries, and posts signed tracking callbacks to the plat
 on its own: 揽收 → 运输中 → 派送中 → 已签收, one every ``step`` seconds (``step`` 0: only on
 request). ``POST /waybills/<no>/advance`` with ``{"status": "returned"}`` sends one chosen event
 now (退回, or any other), and ``duplicate`` sends every callback twice, as couriers do when they
-retry. A callback the platform does not answer with 2xx is retried three times.
+retry. A callback the platform does not answer with 2xx is retried three times. With ``db_path``
+its waybills are kept in a small SQLite file of its own: after a restart it still answers their
+tracking and walks the unfinished ones on.
 
 Protocol (all bodies JSON, every request and callback signed as in ``channels.couriers``):
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import json
+import sqlite3
 import threading
 import time
 import uuid
@@ -42,21 +45,45 @@ DESCRIPTIONS = {status: (where, text) for status, where, text in ROUTE} | {
 
 
 class Simulator:
-    def __init__(self, *, callback_url: str, secret: str, step: float = 1.0, duplicate: bool = False):
+    def __init__(self, *, callback_url: str, secret: str, step: float = 1.0, duplicate: bool = False, db_path=None):
         self.callback_url = callback_url
         self.secret = secret
         self.step = step
         self.duplicate = duplicate
         self.waybills: dict[str, dict] = {}
         self.lock = threading.Lock()
-        self.serial = itertools.count(1)
         self.log: list[str] = []
+        self.db = None
+        if db_path:
+            self.db = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("CREATE TABLE IF NOT EXISTS waybills (waybill_no TEXT PRIMARY KEY, body TEXT NOT NULL)")
+            for number, body in self.db.execute("SELECT waybill_no, body FROM waybills"):
+                self.waybills[number] = json.loads(body)
+        # Waybill numbers go on after a restart (the largest serial kept, plus one).
+        self.serial = itertools.count(1 + max((int(n[-6:]) for n in self.waybills if n[-6:].isdigit()), default=0))
+
+    def resume(self) -> None:
+        """After a restart: walk the unfinished waybills on."""
+        if self.step > 0:
+            for number, waybill in list(self.waybills.items()):
+                if not waybill["final"]:
+                    threading.Thread(target=self._run_route, args=(number,), daemon=True).start()
+
+    def _save(self, number: str) -> None:
+        """Write one waybill through (called under the lock)."""
+        if self.db is not None:
+            self.db.execute(
+                "INSERT OR REPLACE INTO waybills (waybill_no, body) VALUES (?, ?)",
+                (number, json.dumps(self.waybills[number], ensure_ascii=False)),
+            )
 
     # --- the courier's side ---
     def create(self, order: dict) -> str:
         with self.lock:
             number = f"SIM{datetime.date.today():%y%m%d}{next(self.serial):06d}"
             self.waybills[number] = {"order": order, "events": [], "next": 0, "final": False}
+            self._save(number)
         if self.step > 0:
             threading.Thread(target=self._run_route, args=(number,), daemon=True).start()
         return number
@@ -88,6 +115,7 @@ class Simulator:
                 waybill["final"] = True
             else:
                 waybill["next"] = max(waybill["next"], [s for s, _w, _t in ROUTE].index(status) + 1)
+            self._save(number)
         self.post(event)
         if self.duplicate:
             self.post(event)

@@ -80,6 +80,7 @@ def workbench(request: HttpRequest) -> HttpResponse:
         {
             "forwards": selectors.forward_list(actor=request.user)[:100],
             "deliveries": [selectors.postal_shown(d) for d in selectors.postal_list(actor=request.user)[:100]],
+            "remote_forwards": selectors.remote_forward_list(actor=request.user)[:100],
         },
     )
 
@@ -164,3 +165,83 @@ def refresh(request: HttpRequest, delivery_id: int) -> HttpResponse:
         lambda: services.tracking_refresh(actor=request.user, delivery_id=delivery_id),
         "channels_workbench:index",
     )
+
+
+# --- other installations (跨省通办 between installations), the system administrator's ------------
+
+PEER_FIELDS = ("code", "name", "region_prefix", "base_url", "client_id", "inbound_client_id", "inbound_clerk")
+
+
+def _require_superuser(request: HttpRequest) -> None:
+    if not request.user.is_superuser:
+        raise Http404
+
+
+@login_required
+def peers(request: HttpRequest) -> HttpResponse:
+    """The registered installations, and the applications forwarded to them from here."""
+    _require_superuser(request)
+    return render(
+        request,
+        "channels/peers.html",
+        {"peers": selectors.peer_list(), "remote_forwards": selectors.remote_forward_list(actor=request.user)[:100]},
+    )
+
+
+@login_required
+def peer_edit(request: HttpRequest, peer_id: int | None = None) -> HttpResponse:
+    """Register or change an installation. The secret is never shown; left empty it is kept."""
+    _require_superuser(request)
+    peer = selectors.peer_get(peer_id=peer_id) if peer_id is not None else None
+    if peer_id is not None and peer is None:
+        raise Http404
+    values = {name: "" for name in PEER_FIELDS}
+    values["is_active"] = True
+    if peer is not None:
+        values.update({name: getattr(peer, name) or "" for name in PEER_FIELDS if name != "inbound_clerk"})
+        values["inbound_clerk"] = peer.inbound_clerk.username if peer.inbound_clerk_id else ""
+        values["is_active"] = peer.is_active
+    errors: dict = {}
+    error = ""
+    status = 200
+    if request.method == "POST":
+        values = {name: request.POST.get(name, "").strip() for name in PEER_FIELDS}
+        values["is_active"] = request.POST.get("is_active") == "on"
+        if peer is not None:
+            values["code"] = peer.code  # the code names the peer; it is not changed here
+        clerk = None
+        if values["inbound_clerk"]:
+            clerk = User.objects.filter(username=values["inbound_clerk"], kind=User.Kind.STAFF, is_active=True).first()
+        try:
+            if values["inbound_clerk"] and clerk is None:
+                from yiwang.core.errors import ValidationFailed
+
+                raise ValidationFailed(
+                    _("对端平台配置有误,请检查标出的项目。"),
+                    code="peer_invalid",
+                    fields={"inbound_clerk": _("没有该工作人员账号")},
+                )
+            saved = services.peer_save(
+                actor=request.user,
+                code=values["code"],
+                name=values["name"],
+                region_prefix=values["region_prefix"],
+                base_url=values["base_url"],
+                client_id=values["client_id"],
+                client_secret=request.POST.get("client_secret") or None,
+                inbound_client_id=values["inbound_client_id"],
+                inbound_clerk=clerk,
+                is_active=values["is_active"],
+            )
+        except YiwangError as exc:
+            error, errors, status = str(exc.message), exc.fields, exc.status
+        else:
+            messages.success(request, _("已保存对端平台 %(name)s。") % {"name": saved.name})
+            return redirect("channels_workbench:peers")
+    context = {
+        "peer": peer,
+        "values": values,
+        "errors": {k: v if isinstance(v, list | tuple) else [v] for k, v in errors.items()},
+        "error": error,
+    }
+    return render(request, "channels/peer_form.html", context, status=status)

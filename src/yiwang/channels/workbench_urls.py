@@ -11,4 +11,7 @@ urlpatterns = [
     path("forwards/<int:forward_id>/receive/", views.forward_receive, name="forward_receive"),
     path("postal/<int:delivery_id>/dispatch/", views.dispatch, name="dispatch"),
     path("postal/<int:delivery_id>/refresh/", views.refresh, name="refresh"),
+    path("peers/", views.peers, name="peers"),
+    path("peers/new/", views.peer_edit, name="peer_new"),
+    path("peers/<int:peer_id>/", views.peer_edit, name="peer_edit"),
 ]

@@ -1328,3 +1328,20 @@ def instruction_escalate_overdue(*, now=None) -> int:
             )
             escalated += len(overdue_ids)
     return escalated
+
+
+def sms_send_unlogged(*, recipient, template_code: str, context: dict, ref: str = ""):
+    """Send one SMS now through the gateway with the active SMS template ``template_code``,
+    and keep **no** copy of its text: for one-time codes (the kiosk's sign-in code), whose
+    text must not sit in the message log. Returns the gateway's ``Sent`` (masked address,
+    receipt); raises ``Skip`` (nothing to send: no gateway, no phone, no template) or
+    ``DeliveryError``. The caller logs and audits the sending itself."""
+    from types import SimpleNamespace
+
+    from yiwang.messaging.channels import Skip, send_sms
+
+    template = Template.objects.filter(code=template_code, channel=Channel.SMS, active=True).first()
+    if template is None:
+        raise Skip(_("没有代码为 %(code)s 的消息模板") % {"code": template_code})
+    body = _render(_ENGINE.from_string(template.body), context)
+    return send_sms(message=SimpleNamespace(pk=ref, body=body, template_code=template_code), recipient=recipient)

@@ -54,12 +54,27 @@ class PayOut(Schema):
 
 class RefundIn(Schema):
     reason: str
+    amount_fen: int | None = Field(None, description="Integer fen to refund; left out: all that is left")
 
 
 class RefundOut(Schema):
     payment_number: str
-    state: str
+    state: str = Field(description="paid (a part refunded) | refunded (all)")
     refund_id: str
+    refunded_fen: int = Field(description="refunded so far, integer fen")
+
+
+class CounterPayIn(Schema):
+    method: str = Field(description="cash | pos")
+    amount_fen: Any = Field(description="Integer fen taken; must be the bill's amount")
+    reference: str = Field("", max_length=40, description="POS voucher reference number (pos only)")
+
+
+class CounterPayOut(Schema):
+    payment_number: str
+    amount_fen: int
+    receipt_number: str | None
+    receipt_url: str = Field(description="the sealed receipt PDF to print for the payer")
 
 
 def _bill(bill: Bill, actor) -> dict:
@@ -136,5 +151,46 @@ def payments_bill_refund(request: HttpRequest, bill_id: int, payload: RefundIn):
         from yiwang.core.errors import Conflict
 
         raise Conflict(_("该缴款通知书没有可退款的已支付订单。"), code="payment_state")
-    payment = services.payment_refund(actor=request.user, payment_id=paid.pk, reason=payload.reason)
-    return {"payment_number": payment.number, "state": payment.state, "refund_id": payment.refund_id}
+    payment = services.payment_refund(
+        actor=request.user, payment_id=paid.pk, reason=payload.reason, amount_fen=payload.amount_fen
+    )
+    return {
+        "payment_number": payment.number,
+        "state": payment.state,
+        "refund_id": payment.refund_id,
+        "refunded_fen": payment.refunded_fen,
+    }
+
+
+@router.post(
+    "/bills/{bill_id}/counter",
+    response={201: CounterPayOut, **ERRORS},
+    auth=api_auth,
+    summary="Record a payment taken at the window (cash or POS)",
+)
+def payments_bill_counter(request: HttpRequest, bill_id: int, payload: CounterPayIn):
+    """窗口收款: cash or a card on the hall's POS terminal, recorded with the clerk; the sealed
+    receipt is issued at once. ``422 counter_invalid`` names the bad field (an amount other than
+    the bill's, a POS payment without its voucher reference)."""
+    from django.urls import reverse
+
+    if type(payload.amount_fen) is not int:
+        message = _("amount_fen 须为整数(单位:分),不接受小数或文本")
+        raise ValidationFailed(message, code="bad_amount", fields={"amount_fen": message})
+    done = services.bill_pay_counter(
+        actor=request.user,
+        bill_id=bill_id,
+        method=payload.method,
+        amount_fen=payload.amount_fen,
+        reference=payload.reference,
+    )
+    receipt = done.receipt
+    return Respond(
+        201,
+        {
+            "payment_number": done.payment.number,
+            "amount_fen": done.payment.amount_fen,
+            "receipt_number": receipt.number if receipt else None,
+            "receipt_url": reverse("payments:receipt_pdf", kwargs={"bill_id": bill_id}),
+        },
+    )

@@ -40,6 +40,10 @@ class ChannelError(Exception):
     """The channel could not be reached or answered nonsense (the caller retries later)."""
 
 
+class RefundRefused(ChannelError):
+    """The channel answered and refused the refund (not paid, more than is left): final."""
+
+
 class CallbackRefused(Exception):
     """A callback the platform does not believe. ``kind``: forged | replayed | malformed."""
 
@@ -79,6 +83,7 @@ class StatementLine:
     txn_id: str
     amount_fen: int
     state: str  # paid | refunded
+    refunded_fen: int = 0  # what was refunded of it (partial refunds leave the state paid)
 
 
 class PaymentChannel:
@@ -129,7 +134,7 @@ class SimulatorChannel(PaymentChannel):
         except urllib.error.HTTPError as exc:
             body = exc.read()
             signature = exc.headers.get(SIGNATURE_HEADER, "")
-            if exc.code != 404:
+            if exc.code not in (404, 409):  # 409: a refusal the caller reads (refund)
                 raise ChannelError(_("支付渠道返回错误 %(status)s") % {"status": exc.code}) from exc
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             raise ChannelError(_("支付渠道无法连接")) from exc
@@ -179,8 +184,8 @@ class SimulatorChannel(PaymentChannel):
                 "reason": reason,
             },
         )
-        if answer.get("state") != "refunded":
-            raise ChannelError(answer.get("message") or _("支付渠道拒绝退款"))
+        if answer.get("state") != "refunded" or answer.get("refund_no", refund_number) != refund_number:
+            raise RefundRefused(answer.get("message") or _("支付渠道拒绝退款"))
         return answer["refund_id"]
 
     def reconcile(self, *, day) -> list[StatementLine]:
@@ -193,6 +198,7 @@ class SimulatorChannel(PaymentChannel):
                 txn_id=line["txn_id"],
                 amount_fen=int(line["amount_fen"]),
                 state=line["state"],
+                refunded_fen=int(line.get("refunded_fen") or 0),
             )
             for line in answer.get("lines", [])
         ]

@@ -83,6 +83,12 @@ class Payment(models.Model):
     refunded_at = models.DateTimeField(_("退款时间"), null=True, blank=True)
     refund_reason = models.CharField(_("退款原因"), max_length=200, blank=True)
     refund_id = models.CharField(_("退款流水号"), max_length=64, blank=True)
+    refunded_fen = models.PositiveBigIntegerField(_("已退款金额(分)"), default=0)
+    # Paid at the window (channel "counter"): cash or a POS card terminal, taken by this clerk.
+    counter_method = models.CharField(_("窗口收款方式"), max_length=8, blank=True)  # cash | pos
+    collected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("支付订单")
@@ -96,10 +102,59 @@ class Payment(models.Model):
             ),
             models.UniqueConstraint(fields=["channel", "channel_txn_id"], name="payments_payment_unique_channel_txn"),
             models.CheckConstraint(condition=Q(amount_fen__gt=0), name="payments_payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(refunded_fen__lte=models.F("amount_fen")), name="payments_payment_refund_within_amount"
+            ),
         ]
 
     def __str__(self) -> str:
         return self.number
+
+
+class RefundState(models.TextChoices):
+    PENDING = "pending", _("退款处理中")
+    DONE = "done", _("已退款")
+    FAILED = "failed", _("退款失败")
+
+
+class Refund(models.Model):
+    """One refund of a payment, whole or partial. Written ``pending`` before the channel is
+    called, ``done`` once the channel answered: a crash in between leaves a pending refund that
+    the 5-minute job and the reconciliation find and finish (the channel's refund is idempotent
+    per refund number)."""
+
+    number = models.CharField(_("退款单号"), max_length=40, unique=True)
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount_fen = models.PositiveBigIntegerField(_("退款金额(分)"))
+    reason = models.CharField(_("退款原因"), max_length=200)
+    state = models.CharField(_("状态"), max_length=10, choices=RefundState.choices, default=RefundState.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    channel_refund_id = models.CharField(_("渠道退款流水号"), max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
+    settled_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("退款")
+        verbose_name_plural = _("退款")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_fen__gt=0), name="payments_refund_amount_positive"),
+            # One refund in flight per payment: two clicks cannot refund twice.
+            models.UniqueConstraint(
+                fields=["payment"], condition=Q(state="pending"), name="payments_refund_one_pending"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def amount_yuan(self) -> str:
+        return f"{self.amount_fen // 100}.{self.amount_fen % 100:02d}"
 
 
 class CallbackRecord(models.Model):

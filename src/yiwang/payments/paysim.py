@@ -5,8 +5,9 @@ production. Run it with ``yiwang paysim --port 8790 --key-file var/paysim.key``.
 
 It holds its own SM2 key pair (the file holds the private key as hex; created on first start,
 the public key printed and written beside it as ``.pub``) and signs every answer and callback
-(header ``X-Paysim-Signature``: SM2 over the exact body). Orders live in memory: a restart is a
-new day at the bank.
+(header ``X-Paysim-Signature``: SM2 over the exact body). Its books (orders, payments, refunds)
+are kept in a small SQLite file of its own (``--db``, default beside the key file), so a restart
+of the simulator loses nothing; without a file they live in memory.
 
 The cashier page has two testing aids a real bank does not: "支付但不发送通知" (the callback is
 lost: the platform must query) and the control calls ``POST /control/orders/<id>/notify`` (send
@@ -20,6 +21,7 @@ import datetime
 import html
 import json
 import secrets
+import sqlite3
 import threading
 import time
 import urllib.parse
@@ -52,15 +54,36 @@ def _canonical(value) -> bytes:
 
 
 class Bank:
-    """The simulator's books: orders by merchant order number, in memory, under one lock."""
+    """The simulator's books: orders by merchant order number, under one lock; written through
+    to its own SQLite file (one row per order, the order as JSON) when ``db_path`` is given."""
 
-    def __init__(self, private_key: bytes, public_url: str):
+    def __init__(self, private_key: bytes, public_url: str, db_path: str | Path | None = None):
         self.private_key = private_key
         self.public_url = public_url.rstrip("/")
         self.lock = threading.Lock()
         self.orders: dict[str, dict] = {}
         self.by_id: dict[str, str] = {}
         self.last_notice: dict[str, tuple[bytes, str]] = {}
+        self.db = None
+        if db_path:
+            Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("CREATE TABLE IF NOT EXISTS orders (merchant_order TEXT PRIMARY KEY, body TEXT NOT NULL)")
+            for (body,) in self.db.execute("SELECT body FROM orders"):
+                order = json.loads(body)
+                order.setdefault("refunds", {})
+                order.setdefault("refunded_fen", 0)
+                self.orders[order["merchant_order"]] = order
+                self.by_id[order["order_id"]] = order["merchant_order"]
+
+    def _save(self, order: dict) -> None:
+        """Write one order through (called under the lock)."""
+        if self.db is not None:
+            self.db.execute(
+                "INSERT OR REPLACE INTO orders (merchant_order, body) VALUES (?, ?)",
+                (order["merchant_order"], json.dumps(order, ensure_ascii=False)),
+            )
 
     def sign(self, body: bytes) -> str:
         return gm.sm2_sign(self.private_key, body)
@@ -88,16 +111,19 @@ class Bank:
                     "txn_id": "",
                     "paid_at": "",
                     "refund_id": "",
+                    "refunds": {},
+                    "refunded_fen": 0,
                     "day": datetime.date.today().isoformat(),
                 }
                 self.orders[number] = order
                 self.by_id[order_id] = number
+                self._save(order)
             elif order["amount_fen"] != amount:
                 return 409, {"code": "order_exists", "message": "the order exists with another amount"}
         return 200, {**self._public(order), "cashier_url": f"{self.public_url}/cashier/{order['order_id']}"}
 
     def _public(self, order: dict) -> dict:
-        keys = ("order_id", "merchant_order", "amount_fen", "state", "txn_id", "paid_at")
+        keys = ("order_id", "merchant_order", "amount_fen", "state", "txn_id", "paid_at", "refunded_fen")
         return {k: order[k] for k in keys}
 
     def get(self, number: str) -> dict | None:
@@ -119,6 +145,7 @@ class Bank:
                 order["state"] = "paid"
                 order["txn_id"] = "T" + datetime.datetime.now().strftime("%Y%m%d") + secrets.token_hex(6).upper()
                 order["paid_at"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+                self._save(order)
             return dict(order)
 
     def notice(self, order: dict) -> tuple[bytes, str]:
@@ -157,20 +184,46 @@ class Bank:
             return 0
 
     def refund(self, data: dict) -> tuple[int, dict]:
+        """A refund of ``amount_fen`` under the merchant's ``refund_no``: whole or partial, never
+        more than is left; the same refund number again answers the same refund (idempotent)."""
         number = str(data.get("merchant_order") or "")
+        refund_no = str(data.get("refund_no") or number + "R")
+        try:
+            amount = int(data.get("amount_fen"))
+        except (TypeError, ValueError):
+            amount = 0
         with self.lock:
             order = self.orders.get(number)
             if order is None:
                 return 404, {"code": "not_found", "message": "no such order"}
-            if order["state"] == "refunded":
-                return 200, {"state": "refunded", "refund_id": order["refund_id"], "merchant_order": number}
-            if order["state"] != "paid":
+            done = order["refunds"].get(refund_no)
+            if done is not None:
+                if done["amount_fen"] != amount:
+                    return 409, {"code": "refund_no_reused", "message": "refund_no used with another amount"}
+                return 200, self._refund_answer(order, refund_no, done)
+            if order["state"] not in ("paid",):
                 return 409, {"code": "not_paid", "message": "only a paid order can be refunded"}
-            if int(data.get("amount_fen") or 0) != order["amount_fen"]:
-                return 409, {"code": "bad_amount", "message": "refund amount differs from the order"}
-            order["state"] = "refunded"
-            order["refund_id"] = "R" + secrets.token_hex(8).upper()
-            return 200, {"state": "refunded", "refund_id": order["refund_id"], "merchant_order": number}
+            if amount <= 0 or amount > order["amount_fen"] - order["refunded_fen"]:
+                return 409, {"code": "bad_amount", "message": "refund amount exceeds what is left"}
+            done = {"refund_id": "R" + secrets.token_hex(8).upper(), "amount_fen": amount}
+            order["refunds"][refund_no] = done
+            order["refunded_fen"] += amount
+            order["refund_id"] = done["refund_id"]
+            if order["refunded_fen"] == order["amount_fen"]:
+                order["state"] = "refunded"
+            self._save(order)
+            return 200, self._refund_answer(order, refund_no, done)
+
+    @staticmethod
+    def _refund_answer(order: dict, refund_no: str, done: dict) -> dict:
+        return {
+            "state": "refunded",
+            "refund_id": done["refund_id"],
+            "refund_no": refund_no,
+            "amount_fen": done["amount_fen"],
+            "merchant_order": order["merchant_order"],
+            "refunded_fen": order["refunded_fen"],
+        }
 
     def statement(self, day: str) -> dict:
         with self.lock:
@@ -180,6 +233,7 @@ class Bank:
                     "txn_id": o["txn_id"],
                     "amount_fen": o["amount_fen"],
                     "state": o["state"],
+                    "refunded_fen": o.get("refunded_fen", 0),
                 }
                 for o in self.orders.values()
                 if o["state"] in ("paid", "refunded") and o["paid_at"] and o["day"] == day
@@ -295,9 +349,11 @@ class Handler(BaseHTTPRequestHandler):
         return value if isinstance(value, dict) else {}
 
 
-def make_server(*, host: str, port: int, key_file: str, public_url: str = "") -> tuple[ThreadingHTTPServer, Bank]:
+def make_server(
+    *, host: str, port: int, key_file: str, public_url: str = "", db_path: str | Path | None = None
+) -> tuple[ThreadingHTTPServer, Bank]:
     private, _public = load_key(key_file)
     server = ThreadingHTTPServer((host, port), Handler)
-    bank = Bank(private, public_url or f"http://{host}:{server.server_address[1]}")
+    bank = Bank(private, public_url or f"http://{host}:{server.server_address[1]}", db_path=db_path)
     server.RequestHandlerClass = type("BoundHandler", (Handler,), {"bank": bank})
     return server, bank

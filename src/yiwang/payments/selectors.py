@@ -13,7 +13,7 @@ from yiwang.core.audit import canonical_json
 from yiwang.core.errors import NotFound
 from yiwang.identity.models import Role
 from yiwang.identity.selectors import actor_has_role
-from yiwang.payments.models import Bill, Payment, Receipt, Reconciliation
+from yiwang.payments.models import Bill, Payment, Receipt, Reconciliation, Refund
 
 
 def bills_visible(*, actor) -> QuerySet[Bill]:
@@ -109,3 +109,15 @@ def receipt_verify(*, number: str, check_code: str) -> ReceiptCheck:
 
 def receipt_for_bill(*, bill: Bill) -> Receipt | None:
     return Receipt.objects.filter(bill=bill).first()
+
+
+def bill_refunds(*, bill: Bill):
+    """The refunds of a bill's payments (the caller has the bill, so may see them)."""
+    return Refund.objects.filter(payment__bill=bill).select_related("payment").order_by("created_at", "id")
+
+
+def receipts_of_payer(*, actor):
+    """The receipts of the bills the actor paid (as payer), newest first."""
+    if not getattr(actor, "is_authenticated", False):
+        return Receipt.objects.none()
+    return Receipt.objects.filter(bill__payer=actor).select_related("bill").order_by("-issued_at", "-id")

@@ -26,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -47,6 +47,8 @@ from yiwang.payments.models import (
     PaymentState,
     Receipt,
     Reconciliation,
+    Refund,
+    RefundState,
 )
 
 MAX_AMOUNT_FEN = 100_000_000  # 100 万元: above this a fee is surely a typing error
@@ -561,6 +563,7 @@ def payments_query_pending(*, now: datetime.datetime | None = None) -> dict:
         elif payment.state == PaymentState.CLOSED:
             counts["closed"] += 1
     counts["receipts"] = receipts_issue_missing()
+    counts["refunds"] = refunds_finish_pending()
     return counts
 
 
@@ -569,10 +572,31 @@ def payments_query_pending(*, now: datetime.datetime | None = None) -> dict:
 # ---------------------------------------------------------------------------------------------
 
 
-def payment_refund(*, actor, payment_id, reason: str) -> Payment:
-    """退款 of a paid payment, with a reason: the department head of the bill (or the platform for
-    money paid on a cancelled bill). The channel refunds first; then the payment and bill are
-    marked refunded and the receipt voided (冲红). Refunding twice is refused."""
+COUNTER_CHANNEL = "counter"
+COUNTER_METHODS = {"cash": _("现金"), "pos": _("POS 刷卡")}
+
+
+def _refund_number(payment: Payment) -> str:
+    done = Refund.objects.filter(payment=payment).count()
+    # The first version's single refund was number + "R": keep it for the first.
+    return payment.number + ("R" if done == 0 else f"R{done + 1}")
+
+
+def payment_refund(*, actor, payment_id, reason: str, amount_fen=None) -> Payment:
+    """退款 of a paid payment, whole or in part (``amount_fen``: fen or a yuan text; default
+    what is left), with a reason: the department head of the bill (or the platform for money paid
+    on a cancelled bill). Three steps, so that money never moves unrecorded:
+
+    1. a ``Refund`` is written ``pending`` (audited ``payments.refund_request``) and committed;
+    2. the channel is called, outside any transaction, with the refund number (idempotent there);
+    3. the refund is settled (``refund_settle``): the payment's ``refunded_fen`` grows, a full
+       refund marks payment and bill refunded and voids the receipt (冲红).
+
+    A crash or a channel that cannot be reached between 1 and 3 leaves the refund pending; the
+    5-minute job and the reconciliation call the channel again and settle it
+    (``refunds_finish_pending``). A second refund while one is pending is refused
+    (``409 refund_pending``); more than is left is a field error. A window payment (cash, POS)
+    is given back at the window: no channel call."""
     payment = Payment.objects.select_related("bill").filter(pk=payment_id).first()
     if payment is None:
         raise NotFound(_("未找到该支付订单。"), code="payment_not_found")
@@ -583,43 +607,189 @@ def payment_refund(*, actor, payment_id, reason: str) -> Payment:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(_("请填写退款原因"), code="required", fields={"reason": _("请填写退款原因")})
-    if payment.state != PaymentState.PAID:
-        raise Conflict(
-            _("支付订单 %(number)s 当前状态为「%(state)s」,不能退款。")
-            % {"number": payment.number, "state": payment.get_state_display()},
-            code="payment_state",
-        )
-    try:
-        refund_id = channels.channel_get(payment.channel).refund(
-            payment_number=payment.number,
-            amount_fen=payment.amount_fen,
-            refund_number=payment.number + "R",
-            reason=reason,
-        )
-    except channels.ChannelError as exc:
-        raise _channel_error(exc) from exc
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
         if locked.state != PaymentState.PAID:
-            return locked
-        locked.state = PaymentState.REFUNDED
-        locked.refunded_at = timezone.now()
-        locked.refund_reason = reason[:200]
-        locked.refund_id = refund_id
-        locked.save(update_fields=["state", "refunded_at", "refund_reason", "refund_id"])
-        bill = Bill.objects.select_for_update().get(pk=locked.bill_id)
+            raise Conflict(
+                _("支付订单 %(number)s 当前状态为「%(state)s」,不能退款。")
+                % {"number": locked.number, "state": locked.get_state_display()},
+                code="payment_state",
+            )
+        if Refund.objects.filter(payment=locked, state=RefundState.PENDING).exists():
+            raise Conflict(_("该订单有一笔退款正在处理,请稍后再试。"), code="refund_pending")
+        left = locked.amount_fen - locked.refunded_fen
+        amount = left if amount_fen in (None, "") else parse_amount_fen(amount_fen)
+        if amount > left:
+            raise ValidationFailed(
+                _("退款金额超过可退金额"),
+                code="amount_invalid",
+                fields={"amount_fen": _("最多可退 %(yuan)s 元") % {"yuan": f"{left // 100}.{left % 100:02d}"}},
+            )
+        refund = Refund.objects.create(
+            number=_refund_number(locked),
+            payment=locked,
+            amount_fen=amount,
+            reason=reason[:200],
+            requested_by=actor if not isinstance(actor, str) else None,
+        )
+        audit_record(
+            actor=actor,
+            action="payments.refund_request",
+            obj=refund,
+            changes={"payment": locked.number, "amount_fen": amount, "reason": refund.reason},
+        )
+    refund_execute(actor=actor, refund_id=refund.pk)
+    payment.refresh_from_db()
+    return payment
+
+
+def refund_execute(*, actor, refund_id) -> Refund:
+    """Steps 2 and 3 of a refund: call the channel (idempotent per refund number), then settle.
+    A channel that cannot be reached leaves the refund pending, the error kept, and raises
+    ``503 channel_unavailable``; a channel that refuses marks it failed."""
+    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    if refund.state != RefundState.PENDING:
+        return refund
+    payment = refund.payment
+    if payment.channel == COUNTER_CHANNEL:
+        return refund_settle(actor=actor, refund_id=refund.pk, channel_refund_id="COUNTER-" + refund.number)
+    try:
+        channel_refund_id = channels.channel_get(payment.channel).refund(
+            payment_number=payment.number,
+            amount_fen=refund.amount_fen,
+            refund_number=refund.number,
+            reason=refund.reason,
+        )
+    except channels.RefundRefused as exc:
+        with transaction.atomic():
+            Refund.objects.filter(pk=refund.pk, state=RefundState.PENDING).update(
+                state=RefundState.FAILED, attempts=F("attempts") + 1, last_error=str(exc)[:200]
+            )
+            audit_record(actor=actor, action="payments.refund_failed", obj=refund, changes={"error": str(exc)[:200]})
+        raise Conflict(_("支付渠道拒绝退款:%(error)s") % {"error": exc}, code="refund_refused") from exc
+    except channels.ChannelError as exc:
+        Refund.objects.filter(pk=refund.pk).update(attempts=F("attempts") + 1, last_error=str(exc)[:200])
+        raise _channel_error(exc) from exc
+    return refund_settle(actor=actor, refund_id=refund.pk, channel_refund_id=channel_refund_id)
+
+
+@transaction.atomic
+def refund_settle(*, actor, refund_id, channel_refund_id: str) -> Refund:
+    """Step 3: the channel refunded. Idempotent: a refund already done changes nothing."""
+    refund = Refund.objects.select_for_update().get(pk=refund_id)
+    if refund.state != RefundState.PENDING:
+        return refund
+    payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
+    now = timezone.now()
+    refund.state, refund.channel_refund_id, refund.settled_at = RefundState.DONE, channel_refund_id, now
+    refund.attempts += 1
+    refund.last_error = ""
+    refund.save()
+    payment.refunded_fen += refund.amount_fen
+    payment.refund_reason, payment.refund_id, payment.refunded_at = refund.reason, channel_refund_id, now
+    full = payment.refunded_fen == payment.amount_fen
+    if full:
+        payment.state = PaymentState.REFUNDED
+    payment.save(update_fields=["refunded_fen", "refund_reason", "refund_id", "refunded_at", "state"])
+    bill = Bill.objects.select_for_update().get(pk=payment.bill_id)
+    if full:
         if bill.state == BillState.PAID:
             bill.state = BillState.REFUNDED
             bill.version += 1
             bill.save(update_fields=["state", "version"])
-        Receipt.objects.filter(payment=locked, voided_at=None).update(voided_at=locked.refunded_at)
+        Receipt.objects.filter(payment=payment, voided_at=None).update(voided_at=now)
+    audit_record(
+        actor=actor,
+        action="payments.payment_refund",
+        obj=payment,
+        changes={
+            "bill": bill.number,
+            "refund": refund.number,
+            "amount_fen": refund.amount_fen,
+            "refunded_fen": payment.refunded_fen,
+            "full": full,
+            "reason": refund.reason,
+        },
+    )
+    return refund
+
+
+def refunds_finish_pending(*, older_than: datetime.timedelta = datetime.timedelta(minutes=1)) -> dict:
+    """Refunds written but never settled (a crash, or the channel was down): call the channel
+    again with the same refund number and settle. From the 5-minute job and the reconciliation."""
+    counts = {"settled": 0, "still_pending": 0, "failed": 0}
+    cutoff = timezone.now() - older_than
+    for pk in Refund.objects.filter(state=RefundState.PENDING, created_at__lte=cutoff).values_list("pk", flat=True)[
+        :200
+    ]:
+        try:
+            refund = refund_execute(actor="task:payments.refunds", refund_id=pk)
+        except Conflict:
+            counts["failed"] += 1
+            continue
+        except YiwangError:
+            counts["still_pending"] += 1
+            continue
+        counts["settled" if refund.state == RefundState.DONE else "still_pending"] += 1
+    return counts
+
+
+# ---------------------------------------------------------------------------------------------
+# At the window: cash and POS (窗口现金、POS 收款)
+# ---------------------------------------------------------------------------------------------
+
+
+def may_collect(actor, bill: Bill, case) -> bool:
+    return may_bill(actor, case)
+
+
+def bill_pay_counter(*, actor, bill_id, method: str, amount_fen, reference: str = "") -> Confirmation:
+    """A payment taken at the window: cash, or a card on the hall's POS terminal (its voucher
+    number in ``reference``). By staff who may raise the case's bills. The amount taken must be
+    the bill's (a field error otherwise: no change given, nothing booked); the payment is
+    recorded with the clerk, paid at once (channel ``counter``), and the sealed receipt issued
+    as for any payment — printed for the payer at the window."""
+    with transaction.atomic():
+        bill = _bill_locked(bill_id)
+        case = _visible_case(actor, bill)
+        if not may_collect(actor, bill, case):
+            raise Forbidden(_("只有窗口或本部门经办人员可以窗口收款。"))
+        problems = {}
+        method = (method or "").strip()
+        if method not in COUNTER_METHODS:
+            problems["method"] = _("请选择现金或 POS 刷卡")
+        reference = (reference or "").strip()
+        if method == "pos" and not re.fullmatch(r"[0-9A-Za-z-]{4,40}", reference):
+            problems["reference"] = _("请填写 POS 凭条上的参考号(4 至 40 位字母或数字)")
+        try:
+            amount = parse_amount_fen(amount_fen)
+        except ValidationFailed as exc:
+            problems.update(exc.fields)
+        else:
+            if amount != bill.amount_fen:
+                problems["amount_fen"] = _("收款金额须与缴款通知书一致(%(yuan)s 元)") % {"yuan": bill.amount_yuan}
+        if problems:
+            raise ValidationFailed(_("窗口收款信息有误,请检查标出的项目。"), code="counter_invalid", fields=problems)
+        facts = case_selectors.case_issuance_facts(case_id=bill.case_id)
+        _require_payable(bill, facts["state"])
+        payment = Payment.objects.create(
+            number=_payment_number(),
+            bill=bill,
+            channel=COUNTER_CHANNEL,
+            amount_fen=bill.amount_fen,
+            counter_method=method,
+            collected_by=actor,
+        )
         audit_record(
             actor=actor,
-            action="payments.payment_refund",
-            obj=locked,
-            changes={"bill": bill.number, "amount_fen": locked.amount_fen, "reason": locked.refund_reason},
+            action="payments.payment_start",
+            obj=payment,
+            changes={"bill": bill.number, "amount_fen": bill.amount_fen, "counter": method},
         )
-    return locked
+    txn = ("POS-" + reference) if method == "pos" else ("CASH-" + payment.number)
+    return _confirm_paid(
+        payment_number=payment.number, txn_id=txn, amount_fen=bill.amount_fen, via="counter", actor=actor
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -738,8 +908,11 @@ def receipt_pdf(*, receipt: Receipt) -> bytes:
 def reconciliation_run(*, actor, day: datetime.date, channel_name: str | None = None) -> Reconciliation:
     """对账: the platform's paid and refunded payments of ``day`` (local time of payment) against the
     channel's statement. Every difference is named: ``missing_on_channel``, ``missing_on_platform``,
-    ``amount_differs``, ``state_differs``. Re-running a day replaces its report."""
+    ``amount_differs``, ``state_differs``, ``refund_differs`` (refunded amounts). Refunds left
+    pending (a crash between the platform's record and the channel's answer) are finished first.
+    Re-running a day replaces its report."""
     channel = channels.channel_get(channel_name)
+    refunds_finish_pending(older_than=datetime.timedelta(0))
     try:
         lines = channel.reconcile(day=day)
     except channels.ChannelError as exc:
@@ -788,6 +961,15 @@ def reconciliation_run(*, actor, day: datetime.date, channel_name: str | None = 
                     "channel_fen": other.amount_fen,
                     "platform_state": mine.state,
                     "channel_state": other.state,
+                }
+            )
+        elif mine.refunded_fen != other.refunded_fen and (other.refunded_fen or other.state != "refunded"):
+            mismatches.append(
+                {
+                    "kind": "refund_differs",
+                    "payment": number,
+                    "platform_fen": mine.refunded_fen,
+                    "channel_fen": other.refunded_fen,
                 }
             )
     with transaction.atomic():

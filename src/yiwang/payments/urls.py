@@ -10,6 +10,8 @@ urlpatterns = [
     path("bills/<int:bill_id>/pay", views.bill_pay, name="bill_pay"),
     path("bills/<int:bill_id>/return", views.bill_return, name="bill_return"),
     path("bills/<int:bill_id>/receipt.pdf", views.receipt_pdf, name="receipt_pdf"),
+    path("bills/<int:bill_id>/receipt/print/", views.receipt_print, name="receipt_print"),
+    path("receipts/mine/", views.receipts_mine, name="receipts_mine"),
     path("callback/<str:channel>", views.callback, name="callback"),
     path("receipts/verify/<str:number>", views.receipt_verify, name="receipt_verify"),
 ]

@@ -101,6 +101,35 @@ def receipt_pdf(request: HttpRequest, bill_id: int) -> HttpResponse:
     return response
 
 
+@require_GET
+@login_required
+def receipts_mine(request: HttpRequest) -> HttpResponse:
+    """我的电子票据: the receipts of the bills I paid (at the kiosk: each with 打印)."""
+    return render(request, "payments/receipts_mine.html", {"receipts": selectors.receipts_of_payer(actor=request.user)})
+
+
+@require_GET
+@login_required
+def receipt_print(request: HttpRequest, bill_id: int) -> HttpResponse:
+    """The receipt as a page to print through the browser (the kiosk's printer): the same facts
+    as the sealed PDF, the QR of its check page, the seal's verdict; the print stylesheet keeps
+    only the receipt. The sealed PDF remains the legal copy (linked)."""
+    found = _bill_or_404(request, bill_id)
+    receipt = selectors.receipt_for_bill(bill=found)
+    if receipt is None:
+        raise Http404
+    verify_url = services.receipt_verify_url(receipt)
+    context = {
+        "bill": found,
+        "receipt": receipt,
+        "payer_shown": found.payer_name if found.payer_id == request.user.pk else mask_name(found.payer_name),
+        "qr": _qr_svg(verify_url),
+        "verify_url": verify_url,
+        "check": selectors.receipt_verify(number=receipt.number, check_code=receipt.check_code),
+    }
+    return render(request, "payments/receipt_print.html", context)
+
+
 # --------------------------------------------------------------------------------- public
 
 
@@ -218,8 +247,35 @@ def workbench_detail(request: HttpRequest, bill_id: int) -> HttpResponse:
         "payments": list(selectors.bill_payments(bill=found)),
         "receipt": selectors.receipt_for_bill(bill=found),
         "may_refund": services.may_refund(request.user, found),
+        "may_collect": found.state == "open" and services.may_collect(request.user, found, found.case),
+        "counter_methods": list(services.COUNTER_METHODS.items()),
+        "refunds": list(selectors.bill_refunds(bill=found)),
     }
     return render(request, "payments/workbench_detail.html", context)
+
+
+@login_required
+@require_POST
+def workbench_counter(request: HttpRequest, bill_id: int) -> HttpResponse:
+    """窗口收款: cash or POS at the window, then the receipt to print."""
+    _staff(request)
+    found = _bill_or_404(request, bill_id)
+    try:
+        services.bill_pay_counter(
+            actor=request.user,
+            bill_id=found.pk,
+            method=request.POST.get("method", ""),
+            amount_fen=request.POST.get("amount", ""),
+            reference=request.POST.get("reference", ""),
+        )
+    except NotFound as exc:
+        raise Http404 from exc
+    except YiwangError as exc:
+        problems = "; ".join(str(v) for v in exc.fields.values()) if exc.fields else ""
+        messages.error(request, f"{exc.message} {problems}".strip())
+        return redirect("payments_workbench:detail", bill_id=found.pk)
+    messages.success(request, _("已窗口收款,请打印电子票据交缴款人。"))
+    return redirect("payments_workbench:detail", bill_id=found.pk)
 
 
 @login_required
@@ -229,11 +285,17 @@ def workbench_refund(request: HttpRequest, bill_id: int, payment_id: int) -> Htt
     found = _bill_or_404(request, bill_id)
     try:
         payment = selectors.payment_get_for_bill(bill=found, payment_id=payment_id)
-        services.payment_refund(actor=request.user, payment_id=payment.pk, reason=request.POST.get("reason", ""))
+        services.payment_refund(
+            actor=request.user,
+            payment_id=payment.pk,
+            reason=request.POST.get("reason", ""),
+            amount_fen=request.POST.get("amount", "").strip() or None,
+        )
     except NotFound as exc:
         raise Http404 from exc
     except YiwangError as exc:
-        messages.error(request, exc.message)
+        problems = "; ".join(str(v) for v in exc.fields.values()) if exc.fields else ""
+        messages.error(request, f"{exc.message} {problems}".strip())
         return redirect("payments_workbench:detail", bill_id=found.pk)
     messages.success(request, _("已退款。"))
     return redirect("payments_workbench:detail", bill_id=found.pk)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:bill_id>/", views.workbench_detail, name="detail"),
     path("<int:bill_id>/cancel", views.workbench_cancel, name="cancel"),
     path("<int:bill_id>/payments/<int:payment_id>/refund", views.workbench_refund, name="refund"),
+    path("<int:bill_id>/counter", views.workbench_counter, name="counter"),
     path("reconciliation/", views.reconciliation, name="reconciliation"),
     path("reconciliation/<int:report_id>/", views.reconciliation_detail, name="reconciliation_detail"),
 ]

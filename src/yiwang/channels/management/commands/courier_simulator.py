@@ -1,6 +1,7 @@
 """``yiwang courier_simulator``: run the courier simulator as its own HTTP process (see
 ``yiwang.channels.simulator``)."""
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from yiwang.channels.couriers import simulator_secret
@@ -21,6 +22,11 @@ class Command(BaseCommand):
         parser.add_argument("--secret", default="", help="shared secret (default: YIWANG_COURIER_SIM_SECRET)")
         parser.add_argument("--step", type=float, default=5.0, help="seconds between tracking events; 0: on request")
         parser.add_argument("--duplicate", action="store_true", help="send every callback twice")
+        parser.add_argument(
+            "--db",
+            default="",
+            help="its own SQLite file for the waybills (default: var/courier-simulator.sqlite3; :memory: keeps none)",
+        )
 
     def handle(self, *args, **options):
         sim = Simulator(
@@ -28,7 +34,11 @@ class Command(BaseCommand):
             secret=options["secret"] or simulator_secret(),
             step=options["step"],
             duplicate=options["duplicate"],
+            db_path=None
+            if options["db"] == ":memory:"
+            else (options["db"] or settings.VAR_DIR / "courier-simulator.sqlite3"),
         )
+        sim.resume()
         server = serve(host=options["host"], port=options["port"], sim=sim)
         self.stdout.write(f"courier simulator on http://{options['host']}:{options['port']}/", ending="\n")
         self.stdout.flush()

@@ -1,4 +1,8 @@
-"""``yiwang paysim --port 8790 --key-file var/paysim.key``: run the payment simulator channel."""
+"""``yiwang paysim --port 8790 --key-file var/paysim.key [--db var/paysim.sqlite3]``: run the
+payment simulator channel; its books are kept in ``--db`` (default: beside the key file;
+``--db :memory:`` keeps them in memory only)."""
+
+from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
@@ -13,10 +17,16 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8790)
         parser.add_argument("--key-file", default="var/paysim.key")
         parser.add_argument("--public-url", default="", help="the cashier's URL as payers' browsers reach it")
+        parser.add_argument("--db", default="", help="the simulator's own SQLite file (default: beside the key file)")
 
     def handle(self, *args, **options):
+        db = options["db"] or str(Path(options["key_file"]).with_suffix(".sqlite3"))
         server, _bank = paysim.make_server(
-            host=options["host"], port=options["port"], key_file=options["key_file"], public_url=options["public_url"]
+            host=options["host"],
+            port=options["port"],
+            key_file=options["key_file"],
+            public_url=options["public_url"],
+            db_path=None if db == ":memory:" else db,
         )
         public = paysim.load_key(options["key_file"])[1]
         self.stdout.write(f"paysim listening on {options['host']}:{server.server_address[1]}", ending="\n")
