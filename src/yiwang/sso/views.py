@@ -200,7 +200,7 @@ class UserInfoView(dot.UserInfoView):
             return None
         known = get_scopes_backend().get_all_scopes()
         scopes = {name for name in token.scope.split() if name in known}
-        claims = selectors.claims_for(user=token.user, application=application)
+        claims = selectors.claims_for(user=token.user, application=application, scopes=scopes)
         body = {name: value for name, value in claims.items() if CLAIM_SCOPES.get(name) in scopes}
         # As oauthlib writes it (``json.dumps``, ASCII), so both paths answer byte for byte alike.
         return HttpResponse(json.dumps(body), content_type="application/json")
