@@ -43,4 +43,6 @@ urlpatterns = [
     path("payments/", include("yiwang.payments.urls")),
     path("workbench/payments/", include("yiwang.payments.workbench_urls")),
     path("admin/", admin.site.urls),
+    # --- branch identity: the window clerk's 帮办 (授权代办 pages are under accounts/) ---
+    path("workbench/identity/", include("yiwang.identity.workbench_urls")),
 ]

@@ -491,3 +491,50 @@ def assist_consent_for_acting(*, actor, id):
     if not confirmed or not consent.act_until or consent.act_until <= now:
         raise NotFound(_("未找到该帮办申请。"), code="assist_not_found")
     return consent
+
+
+# =============================================================================================
+# 三员分立 in the admin site: which of the three roles reaches which model
+# =============================================================================================
+
+# The security admin (安全管理员): accounts, tokens, delegations, permission groups, lockouts and
+# the relying parties; the audit admin (安全审计员): the audit trail and the evidence logs; the
+# system admin (系统管理员): everything else (configuration, the catalog, jobs, templates …).
+SECURITY_ADMIN_MODELS = frozenset(
+    {
+        "identity.user",
+        "identity.apitoken",
+        "identity.delegation",
+        "identity.assistconsent",
+        "auth.group",
+        "auth.permission",
+        "axes.accessattempt",
+        "axes.accesslog",
+        "axes.accessfailurelog",
+    }
+)
+SECURITY_ADMIN_APPS = frozenset({"sso", "oauth2_provider"})
+AUDIT_ADMIN_MODELS = frozenset({"core.auditevent", "exchange.exchangelog", "exchange.exchangelogseal"})
+
+
+def admin_role_for(app_label: str, model_name: str) -> str:
+    """The one of the three separated roles whose admin pages show ``app_label.model_name``."""
+    label = f"{app_label}.{model_name}".lower()
+    if label in AUDIT_ADMIN_MODELS:
+        return Role.AUDIT_ADMIN
+    if label in SECURITY_ADMIN_MODELS or app_label in SECURITY_ADMIN_APPS:
+        return Role.SECURITY_ADMIN
+    return Role.SYSTEM_ADMIN
+
+
+def actor_admin_roles(actor) -> set[str]:
+    """The separated admin roles (system / security / audit admin) the actor holds by a grant in
+    an active department. The superuser flag adds none: it is no way around 三员分立."""
+    from yiwang.identity.models import SEPARATED_ADMIN_ROLES
+
+    return {grant.role for grant in actor_grants(actor=actor) if grant.role in SEPARATED_ADMIN_ROLES}
+
+
+def actor_admin_reaches(actor, *, app_label: str, model_name: str) -> bool:
+    """Whether the actor's separated role opens this model's admin pages."""
+    return admin_role_for(app_label, model_name) in actor_admin_roles(actor)
