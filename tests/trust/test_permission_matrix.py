@@ -110,6 +110,9 @@ def parameters(world: World) -> dict[str, object]:
         "appointment_number": _appointment_number(world),
         "queue_action": "call_next",
         "panel_code": "cases_volume",  # analytics
+        # identity: the demo's enterprise delegation (ent01 → citizen01, all items); no 帮办 consent
+        "delegation_id": _first("identity.Delegation", principal__username="ent01"),
+        "consent_id": 1,
     }
 
 

@@ -244,7 +244,11 @@ def _site_has_permission(request: HttpRequest) -> bool:
     separate_admin_duties()  # a model registered after start-up gets its gate too (idempotent)
     user = request.user
     actor_grants(actor=user, remember=True)  # read once for this request's many permission checks
-    return bool(user.is_active and user.is_staff and actor_admin_roles(user))
+    if user.is_active and user.is_staff and actor_admin_roles(user):
+        return True
+    if user.is_authenticated:  # signed in, but no admin role: refused (our admin sign-in would 403 too)
+        raise PermissionDenied
+    return False
 
 
 def _gated(model_admin, name: str):
