@@ -805,6 +805,8 @@ ADMIN_MODELS: dict[str, str] = {
     # --- identity ---
     "identity_user": "acd",
     "identity_apitoken": "d",
+    "identity_delegation": "",  # read-only, the security admin's (三员分立)
+    "identity_assistconsent": "",
     # --- licenses ---
     "licenses_licensetype": "",
     "licenses_license": "",
