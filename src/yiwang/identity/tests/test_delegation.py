@@ -5,17 +5,19 @@ scope, the agent is refused like anyone (404). A window clerk fills in for a cit
 citizen's own account only with the citizen's consent code (digest only, limited tries, expiry)."""
 
 import datetime
+import re
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
+from yiwang.cases.forms import PREFIX
 from yiwang.cases.models import Case, CaseStep, StepKind
 from yiwang.cases.tests.factories import FORM, build_world, make_citizen, publish_item
 from yiwang.core.codes import make_uscc
 from yiwang.core.errors import NotFound, ValidationFailed
 from yiwang.core.models import AuditEvent
-from yiwang.identity import selectors, services
+from yiwang.identity import mfa, selectors, services
 from yiwang.identity.models import AssistConsent, Delegation
 from yiwang.identity.services import api_token_create
 from yiwang.identity.tests.tree import make_staff
@@ -241,3 +243,93 @@ def test_only_a_window_clerk_asks_and_only_for_a_matching_citizen(world):
     with pytest.raises(ValidationFailed) as exc:
         services.assist_request(actor=world.clerk, id_number=world.applicant.id_number, name="李四")
     assert "id_number" in exc.value.fields
+
+
+# --- the pages ---------------------------------------------------------------------------------
+
+
+def _as(client, user):
+    client.force_login(user)
+    session = client.session
+    session[mfa.SESSION_VERIFIED] = True
+    session.save()
+    return client
+
+
+def test_principal_gives_agent_applies_principal_revokes(client, world):
+    _as(client, world.enterprise)
+    until = (timezone.localdate() + timezone.timedelta(days=30)).isoformat()
+    bad = client.post(
+        "/accounts/delegations/",
+        {
+            "agent_name": "别人",
+            "agent_id_number": world.agent.id_number,
+            "relation": "employee",
+            "item_codes": "SZ-SJJ-0009",
+            "valid_until": until,
+        },
+    )
+    assert bad.status_code == 422 and "未找到姓名与身份证号一致的个人用户" in bad.content.decode()
+    made = client.post(
+        "/accounts/delegations/",
+        {
+            "agent_name": "赵代办",
+            "agent_id_number": world.agent.id_number,
+            "relation": "employee",
+            "item_codes": "SZ-SJJ-0009",
+            "valid_until": until,
+        },
+    )
+    assert made.status_code == 302
+    delegation = Delegation.objects.get(principal=world.enterprise)
+
+    _as(client, world.agent)
+    mine = client.get("/accounts/delegations/").content.decode()
+    assert f"/accounts/delegations/{delegation.pk}/" in mine and "苏州示例有限公司" in mine
+    page = client.get(f"/cases/apply/SZ-SJJ-0009/?for={delegation.pk}").content.decode()
+    assert 'id="acting-for"' in page and "苏州示例有限公司" in page
+    fields = {f"{PREFIX}{k}": v for k, v in ENTERPRISE_FORM.items()}
+    sent = client.post(f"/cases/apply/SZ-SJJ-0009/?for={delegation.pk}", {"idempotency_key": "k1", **fields})
+    assert sent.status_code == 302, sent.content.decode()[:2000]
+    case = Case.objects.get(applicant=world.enterprise)
+    assert sent["Location"] == f"/accounts/delegations/{delegation.pk}/cases/{case.pk}/"
+    shown = client.get(sent["Location"]).content.decode()
+    assert "代办" in shown and case.number in shown
+    assert client.get(f"/cases/apply/{world.market_item.implementation_code}/?for={delegation.pk}").status_code == 404
+
+    _as(client, world.enterprise)
+    assert client.post(f"/accounts/delegations/{delegation.pk}/revoke/").status_code == 302
+    _as(client, world.agent)
+    assert client.get(f"/accounts/delegations/{delegation.pk}/").status_code == 404
+    assert client.get(f"/accounts/delegations/{delegation.pk}/cases/{case.pk}/").status_code == 404
+    assert client.get(f"/cases/apply/SZ-SJJ-0009/?for={delegation.pk}").status_code == 404
+
+
+def test_window_assistance_with_the_code_shown_on_the_phone(client, world):
+    _as(client, world.clerk)
+    asked = client.post(
+        "/workbench/identity/assist/", {"action": "request", "name": "张三", "id_number": world.applicant.id_number}
+    )
+    assert asked.status_code == 302
+    consent = AssistConsent.objects.get(citizen=world.applicant)
+
+    _as(client, world.applicant)
+    phone = client.post("/accounts/assist/", {"consent": consent.pk, "action": "agree"}).content.decode()
+    code = re.search(r"<strong[^>]*>(\d{6})</strong>", phone).group(1)
+    assert code not in AssistConsent.objects.get(pk=consent.pk).code_digest
+
+    _as(client, world.reviewer)  # not a window clerk: no such page
+    assert client.get("/workbench/identity/assist/").status_code == 404
+    _as(client, world.clerk)
+    client.post("/workbench/identity/assist/", {"action": "verify", "consent": consent.pk, "code": code})
+    assert AssistConsent.objects.get(pk=consent.pk).confirmed_at is not None
+    go = client.post(
+        "/workbench/identity/assist/",
+        {"action": "apply", "consent": consent.pk, "item": world.market_item.implementation_code},
+    )
+    assert go["Location"] == f"/cases/apply/{world.market_item.implementation_code}/?assist={consent.pk}"
+    fields = {f"{PREFIX}business_name": "张三小吃店"}
+    sent = client.post(go["Location"], {"idempotency_key": "k2", **fields})
+    assert sent.status_code == 302
+    case = Case.objects.get(applicant=world.applicant)
+    assert "窗口帮办" in CaseStep.objects.get(case=case, kind=StepKind.SUBMITTED).note
