@@ -44,4 +44,6 @@ urlpatterns = [
     path("workbench/payments/", include("yiwang.payments.workbench_urls")),
     path("", include("yiwang.publicity.urls")),  # 政务公开, 意见征集: /publicity/, /workbench/publicity/
     path("admin/", admin.site.urls),
+    # --- branch identity: the window clerk's 帮办 (授权代办 pages are under accounts/) ---
+    path("workbench/identity/", include("yiwang.identity.workbench_urls")),
 ]

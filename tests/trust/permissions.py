@@ -95,15 +95,19 @@ def _with(out: Expectation, exceptions: dict[str, str]) -> Expectation:
     return {**out, **exceptions}
 
 
-def admin_site(outcome: str = ADMIN_LOGIN, *, city_admin: str = FORBIDDEN, superuser: str = OK) -> Expectation:
-    """The admin site: only accounts with ``is_staff`` (in the demo the city admin and the
-    superuser) pass its gate; everyone else is sent to its sign-in (``outcome``)."""
-    return {**dict.fromkeys(EVERYONE, outcome), CITY_ADMIN: city_admin, SUPERUSER: superuser}
+def admin_site(outcome: str = ADMIN_LOGIN, **former: str) -> Expectation:
+    """The admin site (三员分立): only an account holding the system, security or audit admin role
+    by a grant of its own passes its gate, and each role reaches only its own models. No actor of
+    this matrix holds one — the superuser flag and ``is_staff`` alone open nothing — so every
+    signed-in actor gets 403 and anonymous callers ``outcome`` (the site's sign-in). What each of
+    the three roles reaches is tested in ``identity/tests/test_admin_reach.py``. (``former``: the
+    per-actor exceptions of before, when the superuser flag opened the site; now ignored.)"""
+    return {**dict.fromkeys(SIGNED_IN, FORBIDDEN), ANONYMOUS: outcome}
 
 
-ADMIN_ONLY = admin_site()  # the superuser; the city admin holds no model permission (403)
-ADMIN_READ_ONLY = admin_site(superuser=FORBIDDEN)  # nobody: a read-only model's add/change/delete
-ADMIN_OPEN = admin_site(city_admin=OK)  # anyone past the site's gate
+ADMIN_ONLY = admin_site()  # was: the superuser; now nobody of the matrix (三员分立)
+ADMIN_READ_ONLY = admin_site()  # nobody: a read-only model's add/change/delete
+ADMIN_OPEN = admin_site()  # was: anyone past the site's gate (is_staff)
 UNANSWERED = METHOD_NOT_ALLOWED
 
 
@@ -561,7 +565,7 @@ TABLE: dict[str, Row] = {
     "admin:index": page(ADMIN_OPEN),
     "admin:app_list": page(admin_site(city_admin=NOT_FOUND)),  # the identity app's page
     "admin:login": page({**everyone(FORBIDDEN), ANONYMOUS: LOGIN}),  # our sign-in page; signed in: 403
-    "admin:logout": row(GET=admin_site(OK, city_admin=UNANSWERED, superuser=UNANSWERED), POST=everyone()),
+    "admin:logout": row(GET=admin_site(OK), POST=admin_site(OK)),  # anonymous: sent to the index
     "admin:password_change": page(ADMIN_OPEN),  # a redirect to identity:password_change (audited)
     "admin:password_change_done": page(ADMIN_OPEN),
     "admin:jsi18n": row(GET=ADMIN_OPEN, POST=admin_site(city_admin=UNANSWERED, superuser=UNANSWERED)),
@@ -861,6 +865,8 @@ ADMIN_MODELS: dict[str, str] = {
     # --- identity ---
     "identity_user": "acd",
     "identity_apitoken": "d",
+    "identity_delegation": "",  # read-only, the security admin's (三员分立)
+    "identity_assistconsent": "",
     # --- licenses ---
     "licenses_licensetype": "",
     "licenses_license": "",
@@ -1050,3 +1056,39 @@ PUBLICITY_ROWS = {
     "publicity:summarize": action(PUBLICITY_ADMINS, kwargs={"pk": "publicity_consultation_id"}),
 }
 TABLE.update(PUBLICITY_ROWS)
+
+# --- identity: delegation (授权代办) and 帮办 ----------------------------------------------------------
+# The demo's enterprise delegation: ent01's account (its legal representative) authorizes citizen01
+# for all items. Its principal and its agent see it; nobody else (the superuser neither: 404). Only
+# the agent, while it is in force, acts through it. The sample case (citizen01's own) is not the
+# enterprise's: 404 through the delegation for all. No 帮办 consent exists: 404 for all; only a
+# window clerk (by a grant of their own) may ask one (the sample body then fails validation: 422).
+DELEGATION = {"delegation_id": "delegation_id"}
+DELEGATION_CASE = {"delegation_id": "delegation_id", "case_id": "case_id"}
+CONSENT = {"consent_id": "consent_id"}
+PARTIES = signed_in(NOT_FOUND, citizen=OK, enterprise_agent=OK)
+AGENT = signed_in(NOT_FOUND, citizen=OK)
+PUBLIC_ONLY = signed_in(NOT_FOUND, citizen=OK, enterprise_agent=OK)
+DELEGATION_ROWS = {
+    "identity:delegations": row(GET=signed_in(), POST=PUBLIC_ONLY),
+    "identity:delegation_agent": page(AGENT, kwargs=DELEGATION),
+    "identity:delegation_revoke": action(PARTIES, kwargs=DELEGATION),
+    "identity:delegation_case": page(signed_in(NOT_FOUND), kwargs=DELEGATION_CASE),
+    "identity:assist": row(GET=signed_in(), POST=signed_in(NOT_FOUND)),
+    "identity_workbench:assist": page(signed_in(NOT_FOUND, window_clerk=OK)),
+    "api:delegation_list_given": row(GET=signed_in(EMPTY, enterprise_agent=OK)),
+    "api:delegation_list_held": row(GET=signed_in(EMPTY, citizen=OK)),
+    "api:delegation_create": row(POST=signed_in()),  # 422 for all: the sample agent matches no account
+    "api:delegation_detail": row(GET=PARTIES, kwargs=DELEGATION),
+    "api:delegation_revoke": row(POST=PARTIES, kwargs=DELEGATION),
+    "api:delegation_cases": row(GET=signed_in(NOT_FOUND, citizen=EMPTY), kwargs=DELEGATION),
+    "api:delegation_case_detail": row(GET=signed_in(NOT_FOUND), kwargs=DELEGATION_CASE),
+    "api:delegation_apply": row(POST=signed_in(NOT_FOUND), kwargs=DELEGATION),  # the sample item: none
+    "api:assist_request": row(POST=signed_in(FORBIDDEN, window_clerk=OK)),
+    "api:assist_requests": row(GET=signed_in(EMPTY)),
+    "api:assist_consent": row(POST=signed_in(NOT_FOUND), kwargs=CONSENT),
+    "api:assist_decline": row(POST=signed_in(NOT_FOUND), kwargs=CONSENT),
+    "api:assist_verify": row(POST=signed_in(NOT_FOUND), kwargs=CONSENT),
+    "api:assist_apply": row(POST=signed_in(NOT_FOUND), kwargs=CONSENT),
+}
+TABLE.update(DELEGATION_ROWS)

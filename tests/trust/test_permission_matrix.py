@@ -118,6 +118,9 @@ def parameters(world: World) -> dict[str, object]:
         "publicity_document_id": _first("publicity.PolicyDocument"),
         "publicity_consultation_id": _first("publicity.Consultation", department__code="SFS-SCJG"),
         "publicity_comment_id": _first("publicity.ConsultationComment", status="pending"),
+        # identity: the demo's enterprise delegation (ent01 → citizen01, all items); no 帮办 consent
+        "delegation_id": _first("identity.Delegation", principal__username="ent01"),
+        "consent_id": 1,
     }
 
 

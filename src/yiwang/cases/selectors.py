@@ -166,6 +166,28 @@ def case_list_for_applicant(*, actor, state: str | None = None) -> QuerySet[Case
     return _with_refs(cases).order_by("-submitted_at", "-pk")
 
 
+def cases_for_delegation(*, delegation) -> QuerySet[Case]:
+    """The principal's cases an agent follows through ``delegation`` (already checked to be the
+    actor's and in force: ``identity.selectors.delegation_for_agent``): submitted cases of the
+    items it covers, newest first. Drafts stay the principal's own."""
+    cases = Case.objects.filter(applicant_id=delegation.principal_id).exclude(state=CaseState.DRAFT)
+    if not delegation.all_items:
+        cases = cases.filter(item_version__item__implementation_code__in=list(delegation.item_codes or []))
+    return _with_refs(cases).order_by("-submitted_at", "-pk")
+
+
+def case_get_for_delegation(*, delegation, case_id) -> Case:
+    """One case of ``cases_for_delegation``; ``NotFound`` for any other (outside the scope too)."""
+    try:
+        pk = int(case_id)
+    except (TypeError, ValueError):
+        raise NotFound(_("未找到该办件。"), code="case_not_found") from None
+    case = cases_for_delegation(delegation=delegation).filter(pk=pk).first()
+    if case is None:
+        raise NotFound(_("未找到该办件。"), code="case_not_found")
+    return case
+
+
 def case_draft_list(*, actor) -> QuerySet[Case]:
     """My drafts (applications saved but not submitted), last edited first."""
     if not _signed_in(actor):

@@ -222,17 +222,47 @@ def _case_context(request: HttpRequest, case: Case) -> dict:
 # --- portal: the applicant -------------------------------------------------------------------
 
 
+def _acting_for(request: HttpRequest, code: str):
+    """(the delegation or 帮办 consent, the applicant, a banner) when the page applies for someone
+    else: ``?for=<delegation>`` (an agent, 授权代办) or ``?assist=<consent>`` (a window clerk's
+    帮办); 404 unless identity finds it in force for this actor and item."""
+    from yiwang.identity import selectors as identity_selectors
+
+    try:
+        if request.GET.get("for"):
+            found = identity_selectors.delegation_for_agent(actor=request.user, id=request.GET["for"], item_code=code)
+            principal = found.principal
+            name = principal.enterprise_name or mask_name(principal.real_name)
+            return found, principal, _("您正在代 %(name)s 申报(授权代办),办件属于授权人。") % {"name": name}
+        if request.GET.get("assist"):
+            found = identity_selectors.assist_consent_for_acting(actor=request.user, id=request.GET["assist"])
+            name = mask_name(found.citizen.real_name)
+            return (
+                found,
+                found.citizen,
+                _("您正在为 %(name)s 帮办(申请人已用同意码确认),办件属于申请人。") % {"name": name},
+            )
+    except NotFound as exc:
+        raise Http404 from exc
+    return None, request.user, ""
+
+
 @login_required
 def apply(request: HttpRequest, code: str) -> HttpResponse:
-    """网上申报: the item's form and materials; one case per idempotency key."""
+    """网上申报: the item's form and materials; one case per idempotency key. With ``?for=`` or
+    ``?assist=`` an agent or a window clerk applies for someone else (``_acting_for``)."""
     item, version, requirements = _published_item(code)
+    acting_for, applicant, acting_label = _acting_for(request, code)
     schema = version.form_schema or {}
     context = {
         "item": item,
         "v": version,
         "requirements": requirements,
-        "level_needed": selectors.real_name_level_shortfall(version=version, applicant=request.user),
+        "level_needed": selectors.real_name_level_shortfall(version=version, applicant=applicant),
+        "acting_label": acting_label,
     }
+    if request.method != "POST" and acting_for is not None:
+        return _apply_page(request, context, version, uuid.uuid4().hex)
     if request.method != "POST":
         # 减填: what the platform knows is filled in; the applicant confirms instead of typing.
         data, sources = selectors.case_form_prefill(actor=request.user, version=version)
@@ -243,7 +273,7 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
         return _apply_page(request, context, version, uuid.uuid4().hex, data or None)
 
     key = (request.POST.get("idempotency_key") or "").strip()[:64] or uuid.uuid4().hex
-    if request.POST.get("action") == "draft":
+    if request.POST.get("action") == "draft" and acting_for is None:  # a draft is the applicant's own
         try:
             draft = services.case_draft_save(actor=request.user, item=item, form_data=_draft_data(schema, request.POST))
         except YiwangError as exc:
@@ -266,6 +296,7 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
                 idempotency_key=key,
                 materials=materials,
                 human_review=request.POST.get("human_review") == "1",
+                acting_for=acting_for,
             )
         except ValidationFailed as exc:
             errors = _fields_as_lists(exc.fields) or {"": [str(exc.message)]}
@@ -276,6 +307,10 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
         else:
             if created:
                 messages.success(request, _("申请已提交,办件编号 %(number)s。") % {"number": case.number})
+            if request.GET.get("for"):  # the agent follows it through the delegation
+                return redirect("identity:delegation_case", delegation_id=acting_for.pk, case_id=case.pk)
+            if request.GET.get("assist"):
+                return redirect("identity_workbench:assist")
             return redirect("cases:detail", case_id=case.pk)
     if materials and status == 422:
         kept = _keep_files_in_draft(request, item, schema, materials)

@@ -22,6 +22,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.handlers.wsgi import WSGIHandler
 
 API_PREFIX = "/api/v1/"
+# The OpenID userinfo endpoint is a bearer API too (a relying party's server calls it with the
+# access token on every sign-in; no session, no CSRF, no page): it takes the same short chain.
+BEARER_PATHS = (API_PREFIX, "/oidc/userinfo/")
 
 BROWSER_ONLY_MIDDLEWARE = frozenset(
     {
@@ -68,7 +71,7 @@ def bearer_api_middleware(middleware: list[str]) -> list[str]:
 
 def is_bearer_api_call(environ) -> bool:
     return (
-        environ.get("PATH_INFO", "").startswith(API_PREFIX)
+        environ.get("PATH_INFO", "").startswith(BEARER_PATHS)
         and environ.get("HTTP_AUTHORIZATION", "")[:7].lower() == "bearer "
     )
 

@@ -20,7 +20,7 @@ from yiwang.core.audit import audit_record
 from yiwang.core.crypto import blind_index
 from yiwang.core.errors import ValidationFailed
 from yiwang.core.masking import mask_id_number, mask_name, mask_phone
-from yiwang.identity.models import ApiToken, User
+from yiwang.identity.models import ApiToken, AssistConsent, Delegation, User
 from yiwang.identity.services import api_token_revoke, user_create, user_mfa_disable, user_sign_out_everywhere
 
 
@@ -66,6 +66,7 @@ class UserAdmin(admin.ModelAdmin):
     search_fields = ["username", "enterprise_uscc"]
     ordering = ["username"]
     readonly_fields = [
+        "is_superuser",  # set only by ``yiwang createsuperuser``: in the admin it would be a way around 三员分立
         "masked_id_number",
         "masked_phone",
         "mfa_on",
@@ -220,3 +221,126 @@ class ApiTokenAdmin(admin.ModelAdmin):
 # =============================================================================================
 # Departments and role grants
 # =============================================================================================
+
+
+# =============================================================================================
+# 三员分立: the admin site's reach follows the three roles, not the superuser flag
+# =============================================================================================
+
+_PERMISSION_METHODS = (
+    "has_view_permission",
+    "has_add_permission",
+    "has_change_permission",
+    "has_delete_permission",
+    "has_module_permission",
+)
+
+
+def _site_has_permission(request: HttpRequest) -> bool:
+    """Past the admin site's gate: an active staff account holding the system, security or audit
+    admin role by a grant of its own (the superuser flag alone no longer opens the site)."""
+    from yiwang.identity.selectors import actor_admin_roles, actor_grants
+
+    separate_admin_duties()  # a model registered after start-up gets its gate too (idempotent)
+    user = request.user
+    actor_grants(actor=user, remember=True)  # read once for this request's many permission checks
+    if user.is_active and user.is_staff and actor_admin_roles(user):
+        return True
+    if user.is_authenticated:  # signed in, but no admin role: refused (our admin sign-in would 403 too)
+        raise PermissionDenied
+    return False
+
+
+def _gated(model_admin, name: str):
+    original = getattr(model_admin, name)
+    opts = model_admin.model._meta
+
+    def method(request, *args, **kwargs):
+        from yiwang.identity.selectors import actor_admin_reaches, actor_grants
+
+        actor_grants(actor=request.user, remember=True)  # request.user: a new object each request
+        if not actor_admin_reaches(request.user, app_label=opts.app_label, model_name=opts.model_name):
+            return False
+        return original(request, *args, **kwargs)
+
+    method.__name__ = name
+    method.yiwang_separated = True
+    return method
+
+
+def separate_admin_duties(site=None) -> None:
+    """Give every registered model's admin the gate of its role (``identity.selectors.
+    admin_role_for``): the system admin the platform's configuration, the security admin
+    accounts, tokens, delegations, groups and lockouts, the audit admin the audit trail and the
+    evidence logs. No role reaches another's pages; the superuser flag reaches none. Called once
+    the admin modules are loaded (``IdentityConfig.ready``); idempotent."""
+    site = site or admin.site
+    if site.has_permission is not _site_has_permission:
+        site.has_permission = _site_has_permission
+    for model_admin in site._registry.values():
+        for name in _PERMISSION_METHODS:
+            if not getattr(getattr(model_admin, name), "yiwang_separated", False):
+                setattr(model_admin, name, _gated(model_admin, name))
+
+
+# --- Delegations and 帮办 consents: read-only, for the security admin ----------------------------
+
+
+class _ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Delegation)
+class DelegationAdmin(_ReadOnly):
+    """Who authorized whom, for what and when (granted and revoked only by the principal)."""
+
+    list_display = ["pk", "principal", "agent_masked", "kind", "relation", "all_items", "valid_from", "valid_until"]
+    list_filter = ["kind", "relation", "all_items"]
+    fields = [
+        "principal",
+        "agent_masked",
+        "kind",
+        "relation",
+        "all_items",
+        "item_codes",
+        "valid_from",
+        "valid_until",
+        "created_at",
+        "revoked_at",
+        "revoked_by",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("被授权人"))
+    def agent_masked(self, obj) -> str:
+        return mask_name(obj.agent.real_name)
+
+
+@admin.register(AssistConsent)
+class AssistConsentAdmin(_ReadOnly):
+    """帮办 requests and their outcome; the consent code's digest is never shown."""
+
+    list_display = ["pk", "clerk", "citizen_masked", "requested_at", "confirmed_at", "failed_tries", "closed_at"]
+    fields = [
+        "clerk",
+        "citizen_masked",
+        "requested_at",
+        "code_issued_at",
+        "code_expires_at",
+        "failed_tries",
+        "confirmed_at",
+        "act_until",
+        "closed_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("申请人"))
+    def citizen_masked(self, obj) -> str:
+        return mask_name(obj.citizen.real_name)

@@ -243,3 +243,9 @@ def department_detail(request: HttpRequest, department_id: int):
         **_department_out(department),
         "ancestors": [_brief(d) for d in department_ancestors(department=department)],
     }
+
+
+# --- Delegation (授权代办) and 帮办: identity.delegation_api -----------------------------------
+from yiwang.identity import delegation_api  # noqa: E402
+
+delegation_api.register(router)

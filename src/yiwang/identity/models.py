@@ -52,6 +52,28 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.real_name or self.username
 
+    def has_perm(self, perm, obj=None) -> bool:
+        """Django's model permissions, plus what the admin role held by grant gives (三员分立): the
+        system, security or audit admin holds the permissions of the models of their area
+        (``identity.selectors.admin_role_for``). The admin site itself asks for that role first,
+        so the superuser flag alone opens none of its pages (``identity.admin``)."""
+        if self.is_active and perm.count(".") == 1:
+            from yiwang.identity.selectors import actor_admin_reaches
+
+            app_label, codename = perm.split(".")
+            model_name = codename.split("_", 1)[1] if "_" in codename else ""
+            if model_name and actor_admin_reaches(self, app_label=app_label, model_name=model_name):
+                return True
+        return super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label) -> bool:
+        if self.is_active:
+            from yiwang.identity.selectors import actor_admin_roles
+
+            if actor_admin_roles(self):
+                return True
+        return super().has_module_perms(app_label)
+
     @property
     def mfa_enabled(self) -> bool:
         return bool(self.totp_secret and self.totp_confirmed_at)
@@ -221,3 +243,96 @@ class PasswordHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} · {self.created_at:%Y-%m-%d}"
+
+
+# =============================================================================================
+# Delegation (授权代办) and window assistance (帮办代办)
+# =============================================================================================
+
+
+class Delegation(models.Model):
+    """An authorization to act for someone (授权代办): an enterprise's account, held by its legal
+    representative (法定代表人), authorizes an agent; or a citizen authorizes a family member.
+
+    The agent is a citizen account of their own; while the delegation is live (from
+    ``valid_from`` to ``valid_until``, not revoked) and for the items it names (or all items),
+    the agent applies for the principal and follows those cases, each action recorded as
+    "agent for principal" (audit + the case's timeline). Outside that, the principal's objects
+    are refused to the agent like to anyone (404).
+    """
+
+    class Kind(models.TextChoices):
+        ENTERPRISE = "enterprise", _("企业授权经办人")
+        FAMILY = "family", _("个人授权亲属")
+
+    class Relation(models.TextChoices):
+        EMPLOYEE = "employee", _("本单位员工")
+        AGENCY = "agency", _("代理机构人员")
+        SPOUSE = "spouse", _("配偶")
+        PARENT = "parent", _("父母")
+        CHILD = "child", _("子女")
+        RELATIVE = "relative", _("其他近亲属")
+
+    principal = models.ForeignKey(
+        User, verbose_name=_("授权人"), on_delete=models.CASCADE, related_name="delegations_given"
+    )
+    agent = models.ForeignKey(
+        User, verbose_name=_("被授权人"), on_delete=models.CASCADE, related_name="delegations_held"
+    )
+    kind = models.CharField(_("授权类型"), max_length=12, choices=Kind.choices)
+    relation = models.CharField(_("与授权人关系"), max_length=12, choices=Relation.choices)
+    all_items = models.BooleanField(_("全部事项"), default=False)
+    item_codes = models.JSONField(_("授权事项(实施编码)"), default=list, blank=True)
+    valid_from = models.DateTimeField(_("生效时间"))
+    valid_until = models.DateTimeField(_("截止时间"))
+    created_at = models.DateTimeField(_("授权时间"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, verbose_name=_("撤销人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("授权代办")
+        verbose_name_plural = _("授权代办")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["agent", "valid_until"]), models.Index(fields=["principal", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.principal} → {self.agent}"
+
+    def is_live(self, now) -> bool:
+        return self.revoked_at is None and self.valid_from <= now < self.valid_until
+
+    def covers(self, item_code: str) -> bool:
+        return self.all_items or item_code in (self.item_codes or [])
+
+
+class AssistConsent(models.Model):
+    """A citizen's consent that a window clerk fills in for them on their own account (帮办).
+
+    The clerk asks (the citizen is notified through messaging); the citizen, signed in on their
+    phone, agrees and is shown a six-digit consent code once; the clerk types it in. Only a
+    keyed digest of the code is kept; it expires and allows a few tries. A confirmed consent lets
+    that clerk act for that citizen until ``act_until``; each case so made is marked 帮办.
+    """
+
+    citizen = models.ForeignKey(
+        User, verbose_name=_("申请人"), on_delete=models.CASCADE, related_name="assist_consents"
+    )
+    clerk = models.ForeignKey(User, verbose_name=_("帮办人员"), on_delete=models.CASCADE, related_name="+")
+    requested_at = models.DateTimeField(_("申请时间"))
+    code_digest = models.CharField(max_length=64, blank=True, editable=False)
+    code_issued_at = models.DateTimeField(_("同意码生成时间"), null=True, blank=True)
+    code_expires_at = models.DateTimeField(_("同意码有效期至"), null=True, blank=True)
+    failed_tries = models.PositiveSmallIntegerField(_("错误次数"), default=0)
+    confirmed_at = models.DateTimeField(_("核验通过时间"), null=True, blank=True)
+    act_until = models.DateTimeField(_("帮办有效期至"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("帮办同意")
+        verbose_name_plural = _("帮办同意")
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.clerk} ⇢ {self.citizen} · {self.requested_at:%Y-%m-%d %H:%M}"

@@ -375,3 +375,166 @@ def users_with_role(*, role: str, department: Department) -> QuerySet[User]:
 
 def _active_grants_for_role(*, role: str) -> QuerySet[RoleGrant]:
     return RoleGrant.objects.filter(role=role, department__is_active=True)
+
+
+# =============================================================================================
+# Delegation (授权代办) and window assistance (帮办代办)
+# =============================================================================================
+
+
+def _delegation_not_found() -> NotFound:
+    return NotFound(_("未找到该授权。"), code="delegation_not_found")
+
+
+def delegations_given(*, actor) -> QuerySet:
+    """The delegations the actor (an enterprise account or a citizen) gave, newest first."""
+    from yiwang.identity.models import Delegation
+
+    if not _signed_in(actor):
+        return Delegation.objects.none()
+    return Delegation.objects.filter(principal=actor).select_related("agent")
+
+
+def delegations_held(*, actor, live_only: bool = False) -> QuerySet:
+    """The delegations the actor holds as agent (``live_only``: in force now), newest first —
+    the agent's switcher."""
+    from yiwang.identity.models import Delegation
+
+    if not _signed_in(actor):
+        return Delegation.objects.none()
+    held = Delegation.objects.filter(agent=actor).select_related("principal")
+    if live_only:
+        now = timezone.now()
+        held = held.filter(revoked_at__isnull=True, valid_from__lte=now, valid_until__gt=now)
+    return held
+
+
+def delegation_get(*, actor, id):
+    """One delegation, for its principal or its agent; ``NotFound`` for anyone else."""
+    try:
+        pk = int(id)
+    except (TypeError, ValueError):
+        raise _delegation_not_found() from None
+    from yiwang.identity.models import Delegation
+
+    if not _signed_in(actor):
+        raise _delegation_not_found()
+    found = (
+        Delegation.objects.filter(pk=pk)
+        .filter(Q(principal=actor) | Q(agent=actor))
+        .select_related("principal", "agent")
+        .first()
+    )
+    if found is None:
+        raise _delegation_not_found()
+    return found
+
+
+def delegation_for_agent(*, actor, id, item_code: str | None = None):
+    """The delegation ``id`` through which the actor acts now as agent — in force (not revoked,
+    between its from and to) and, with ``item_code``, covering that item. Anything else, the
+    principal's own call included, is ``NotFound``: an agent past expiry or outside scope is
+    refused like any unauthorized user."""
+    delegation = delegation_get(actor=actor, id=id)
+    if delegation.agent_id != actor.pk or not delegation.is_live(timezone.now()):
+        raise _delegation_not_found()
+    if item_code is not None and not delegation.covers(item_code):
+        raise _delegation_not_found()
+    if not delegation.principal.is_active:
+        raise _delegation_not_found()
+    return delegation
+
+
+def assist_consents_for_citizen(*, actor) -> QuerySet:
+    """Open 帮办 requests to the signed-in citizen (their phone's 帮办授权 page)."""
+    from yiwang.identity.models import AssistConsent
+
+    if not _signed_in(actor):
+        return AssistConsent.objects.none()
+    since = timezone.now() - timedelta(hours=2)
+    return AssistConsent.objects.filter(citizen=actor, requested_at__gte=since).select_related("clerk")
+
+
+def assist_consent_get(*, actor, id, as_clerk: bool):
+    """One 帮办 request: for its clerk (``as_clerk``) or its citizen; ``NotFound`` otherwise."""
+    from yiwang.identity.models import AssistConsent
+
+    try:
+        pk = int(id)
+    except (TypeError, ValueError):
+        raise NotFound(_("未找到该帮办申请。"), code="assist_not_found") from None
+    if not _signed_in(actor):
+        raise NotFound(_("未找到该帮办申请。"), code="assist_not_found")
+    owner = Q(clerk=actor) if as_clerk else Q(citizen=actor)
+    consent = AssistConsent.objects.filter(owner, pk=pk).select_related("citizen", "clerk").first()
+    if consent is None:
+        raise NotFound(_("未找到该帮办申请。"), code="assist_not_found")
+    return consent
+
+
+def assist_consents_of_clerk(*, actor) -> QuerySet:
+    """The clerk's 帮办 requests of the last day, newest first."""
+    from yiwang.identity.models import AssistConsent
+
+    if not _signed_in(actor):
+        return AssistConsent.objects.none()
+    since = timezone.now() - timedelta(days=1)
+    return AssistConsent.objects.filter(clerk=actor, requested_at__gte=since).select_related("citizen")
+
+
+def assist_consent_for_acting(*, actor, id):
+    """The confirmed consent through which the clerk acts for its citizen now; ``NotFound`` when
+    it is another's, unconfirmed, closed or past ``act_until``."""
+    consent = assist_consent_get(actor=actor, id=id, as_clerk=True)
+    now = timezone.now()
+    confirmed = consent.confirmed_at is not None and consent.closed_at is None
+    if not confirmed or not consent.act_until or consent.act_until <= now:
+        raise NotFound(_("未找到该帮办申请。"), code="assist_not_found")
+    return consent
+
+
+# =============================================================================================
+# 三员分立 in the admin site: which of the three roles reaches which model
+# =============================================================================================
+
+# The security admin (安全管理员): accounts, tokens, delegations, permission groups, lockouts and
+# the relying parties; the audit admin (安全审计员): the audit trail and the evidence logs; the
+# system admin (系统管理员): everything else (configuration, the catalog, jobs, templates …).
+SECURITY_ADMIN_MODELS = frozenset(
+    {
+        "identity.user",
+        "identity.apitoken",
+        "identity.delegation",
+        "identity.assistconsent",
+        "auth.group",
+        "auth.permission",
+        "axes.accessattempt",
+        "axes.accesslog",
+        "axes.accessfailurelog",
+    }
+)
+SECURITY_ADMIN_APPS = frozenset({"sso", "oauth2_provider"})
+AUDIT_ADMIN_MODELS = frozenset({"core.auditevent", "exchange.exchangelog", "exchange.exchangelogseal"})
+
+
+def admin_role_for(app_label: str, model_name: str) -> str:
+    """The one of the three separated roles whose admin pages show ``app_label.model_name``."""
+    label = f"{app_label}.{model_name}".lower()
+    if label in AUDIT_ADMIN_MODELS:
+        return Role.AUDIT_ADMIN
+    if label in SECURITY_ADMIN_MODELS or app_label in SECURITY_ADMIN_APPS:
+        return Role.SECURITY_ADMIN
+    return Role.SYSTEM_ADMIN
+
+
+def actor_admin_roles(actor) -> set[str]:
+    """The separated admin roles (system / security / audit admin) the actor holds by a grant in
+    an active department. The superuser flag adds none: it is no way around 三员分立."""
+    from yiwang.identity.models import SEPARATED_ADMIN_ROLES
+
+    return {grant.role for grant in actor_grants(actor=actor) if grant.role in SEPARATED_ADMIN_ROLES}
+
+
+def actor_admin_reaches(actor, *, app_label: str, model_name: str) -> bool:
+    """Whether the actor's separated role opens this model's admin pages."""
+    return admin_role_for(app_label, model_name) in actor_admin_roles(actor)

@@ -1100,3 +1100,295 @@ def user_real_name_verify(*, actor) -> User:
         )
     actor.real_name_level = User.RealNameLevel.L2
     return actor
+
+
+# =============================================================================================
+# Delegation (授权代办) and window assistance (帮办代办)
+# =============================================================================================
+
+# The longest one delegation may run; a longer need is a new delegation (re-confirmed).
+DELEGATION_MAX_DAYS = 366
+ENTERPRISE_RELATIONS = ("employee", "agency")
+FAMILY_RELATIONS = ("spouse", "parent", "child", "relative")
+
+
+def _delegation_kind_of(principal) -> str:
+    """Who may authorize: an enterprise account (held by its legal representative) or a citizen."""
+    from yiwang.identity.models import Delegation
+
+    if principal.kind == User.Kind.ENTERPRISE_AGENT:
+        return Delegation.Kind.ENTERPRISE
+    if principal.kind == User.Kind.CITIZEN:
+        return Delegation.Kind.FAMILY
+    raise Forbidden(_("工作人员账号不能授权他人代办。"), code="delegation_not_allowed")
+
+
+def delegation_create(
+    *,
+    actor,
+    agent_id_number: str,
+    agent_name: str,
+    relation: str,
+    item_codes: list[str] | tuple[str, ...] = (),
+    all_items: bool = False,
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+):
+    """The signed-in enterprise account (its legal representative) or citizen authorizes an agent.
+
+    Guarantees: the agent is an active citizen account whose name and 身份证号 both match what
+    the principal typed (no account is named by a partial match), not the principal; the
+    relation fits the kind (员工/代理机构 for an enterprise, 配偶/父母/子女/近亲属 for a citizen); the
+    items are published items (implementation codes) unless ``all_items``; the period starts now
+    or later and lasts at most ``DELEGATION_MAX_DAYS``. Audited as ``delegation.create``; the
+    agent is told through messaging when a template exists. ``ValidationFailed`` names the field.
+    """
+    from yiwang.catalog import selectors as catalog_selectors
+    from yiwang.identity.models import Delegation
+
+    _require_signed_in(actor)
+    kind = _delegation_kind_of(actor)
+    now = timezone.now()
+    valid_from = valid_from or now
+    fields: dict[str, list[str]] = {}
+    id_number = normalize_id_number(agent_id_number)
+    name = (agent_name or "").strip()
+    agent = None
+    if not id_number:
+        fields["agent_id_number"] = [str(_("请填写被授权人的居民身份证号码"))]
+    if not name:
+        fields["agent_name"] = [str(_("请填写被授权人的姓名"))]
+    if id_number and name:
+        agent = User.objects.filter(id_number_index=blind_index(id_number), is_active=True).first()
+        if agent is None or agent.kind != User.Kind.CITIZEN or agent.real_name.strip() != name:
+            fields["agent_id_number"] = [str(_("未找到姓名与身份证号一致的个人用户,请被授权人先注册一网账号"))]
+            agent = None
+        elif agent.pk == actor.pk:
+            fields["agent_id_number"] = [str(_("不能授权给自己"))]
+            agent = None
+    allowed = ENTERPRISE_RELATIONS if kind == Delegation.Kind.ENTERPRISE else FAMILY_RELATIONS
+    if relation not in allowed:
+        fields["relation"] = [str(_("与授权人的关系无效"))]
+    codes = sorted({(code or "").strip() for code in item_codes if (code or "").strip()})
+    if not all_items:
+        if not codes:
+            fields["item_codes"] = [str(_("请选择授权办理的事项,或授权全部事项"))]
+        for code in codes:
+            try:
+                catalog_selectors.item_get_published(implementation_code=code)
+            except NotFound:
+                fields.setdefault("item_codes", []).append(str(_("事项 %(code)s 不存在或未发布") % {"code": code}))
+    else:
+        codes = []
+    if valid_from < now - timedelta(minutes=5):
+        fields["valid_from"] = [str(_("生效时间不能早于现在"))]
+    if valid_until is None:
+        fields["valid_until"] = [str(_("请填写授权截止时间"))]
+    elif valid_until <= valid_from:
+        fields["valid_until"] = [str(_("截止时间须晚于生效时间"))]
+    elif valid_until - valid_from > timedelta(days=DELEGATION_MAX_DAYS):
+        fields["valid_until"] = [str(_("一次授权最长 %(days)d 天") % {"days": DELEGATION_MAX_DAYS})]
+    if fields:
+        raise ValidationFailed(fields=fields)
+    with transaction.atomic():
+        delegation = Delegation.objects.create(
+            principal=actor,
+            agent=agent,
+            kind=kind,
+            relation=relation,
+            all_items=all_items,
+            item_codes=codes,
+            valid_from=valid_from,
+            valid_until=valid_until,
+        )
+        audit_record(
+            actor=actor,
+            action="delegation.create",
+            obj=delegation,
+            changes={
+                "kind": kind,
+                "principal": actor.pk,
+                "agent": agent.pk,
+                "relation": relation,
+                "all_items": all_items,
+                "item_codes": codes,
+                "valid_from": valid_from,
+                "valid_until": valid_until,
+            },
+        )
+    return delegation
+
+
+def delegation_revoke(*, actor, delegation):
+    """The principal ends a delegation at any time (the agent may renounce it too); idempotent.
+    Anyone else: ``NotFound``. From then on every action of the agent for the principal is
+    refused. Audited as ``delegation.revoke``."""
+    from yiwang.identity.models import Delegation
+
+    _require_signed_in(actor)
+    if actor.pk not in (delegation.principal_id, delegation.agent_id):
+        raise NotFound(_("未找到该授权。"), code="delegation_not_found")
+    with transaction.atomic():
+        locked = Delegation.objects.select_for_update(no_key=True).get(pk=delegation.pk)
+        if locked.revoked_at is not None:
+            return locked
+        locked.revoked_at = timezone.now()
+        locked.revoked_by = actor
+        locked.save(update_fields=["revoked_at", "revoked_by"])
+        audit_record(
+            actor=actor,
+            action="delegation.revoke",
+            obj=locked,
+            changes={"by": "principal" if actor.pk == locked.principal_id else "agent"},
+        )
+    return locked
+
+
+# --- 帮办: a window clerk fills in for a citizen on the citizen's own account ------------------
+
+ASSIST_CODE_MINUTES = 10  # how long a consent code may be typed in
+ASSIST_CODE_TRIES = 5  # wrong codes before the consent is void
+ASSIST_ACT_MINUTES = 60  # how long a confirmed consent lets the clerk act
+
+
+def _assist_digest(consent, code: str) -> str:
+    # Keyed (DATA_KEY) and bound to this consent: the digest reveals nothing, fits no other request.
+    return blind_index(f"assist:{consent.pk}:{consent.citizen_id}:{(code or '').strip()}")
+
+
+def assist_request(*, actor, id_number: str, name: str):
+    """A window clerk asks a citizen (by 身份证号 and name, both matching an active citizen
+    account) for consent to fill in for them. The citizen is notified (messaging, when a
+    template ``identity.assist_request`` exists; the message carries no code) and sees the
+    request on their phone. Earlier open requests of this clerk for this citizen are closed.
+    Audited as ``assist.request``."""
+    from yiwang.identity.models import AssistConsent
+
+    _require_signed_in(actor)
+    if not _clerk_by_grant(actor):  # a window grant of their own: the superuser flag does not fill in
+        raise Forbidden(_("只有窗口受理人员可以帮办。"), code="not_window_clerk")
+    value = normalize_id_number(id_number)
+    citizen = User.objects.filter(id_number_index=blind_index(value), is_active=True).first() if value else None
+    if citizen is None or citizen.kind != User.Kind.CITIZEN or citizen.real_name.strip() != (name or "").strip():
+        raise ValidationFailed(
+            fields={"id_number": [str(_("未找到姓名与身份证号一致的个人用户;未注册的申请人请走窗口申报"))]}
+        )
+    if citizen.pk == actor.pk:
+        raise ValidationFailed(fields={"id_number": [str(_("不能为自己帮办"))]})
+    now = timezone.now()
+    with transaction.atomic():
+        AssistConsent.objects.filter(citizen=citizen, clerk=actor, closed_at__isnull=True).update(closed_at=now)
+        consent = AssistConsent.objects.create(citizen=citizen, clerk=actor, requested_at=now)
+        audit_record(actor=actor, action="assist.request", obj=consent, changes={"citizen": citizen.pk})
+    _assist_notify(actor, consent)
+    return consent
+
+
+def _clerk_by_grant(actor) -> bool:
+    from yiwang.identity.selectors import actor_grants
+
+    return any(grant.role == Role.WINDOW_CLERK for grant in actor_grants(actor=actor))
+
+
+def _assist_notify(actor, consent) -> None:
+    from yiwang.messaging.models import Template
+
+    if not Template.objects.filter(code="identity.assist_request", active=True).exists():
+        return
+    from yiwang.messaging import services as messaging
+
+    messaging.message_send(
+        actor=actor,
+        recipient=consent.citizen,
+        template_code="identity.assist_request",
+        context={"clerk_name": consent.clerk.real_name or consent.clerk.username},
+        dedupe_key=f"assist:{consent.pk}",
+    )
+
+
+def assist_code_issue(*, actor, consent) -> str:
+    """The citizen agrees on their phone: a six-digit consent code is drawn, shown once (the
+    return value) and kept only as a keyed digest; it expires after ``ASSIST_CODE_MINUTES``.
+    Only the citizen of the request; a closed or confirmed request is 404. Audited as ``assist.consent``."""
+    from yiwang.identity.models import AssistConsent
+
+    _require_signed_in(actor)
+    now = timezone.now()
+    with transaction.atomic():
+        locked = AssistConsent.objects.select_for_update(no_key=True).filter(pk=consent.pk).first()
+        if locked is None or locked.citizen_id != actor.pk or locked.closed_at or locked.confirmed_at:
+            raise NotFound(_("未找到该帮办申请。"), code="assist_not_found")
+        code = f"{secrets.randbelow(10**6):06d}"
+        locked.code_digest = _assist_digest(locked, code)
+        locked.code_issued_at = now
+        locked.code_expires_at = now + timedelta(minutes=ASSIST_CODE_MINUTES)
+        locked.failed_tries = 0
+        locked.save(update_fields=["code_digest", "code_issued_at", "code_expires_at", "failed_tries"])
+        audit_record(actor=actor, action="assist.consent", obj=locked, changes={"clerk": locked.clerk_id})
+    return code
+
+
+def assist_decline(*, actor, consent) -> None:
+    """The citizen refuses (or withdraws) consent: the request is closed. Audited as ``assist.decline``."""
+    from yiwang.identity.models import AssistConsent
+
+    _require_signed_in(actor)
+    with transaction.atomic():
+        locked = AssistConsent.objects.select_for_update(no_key=True).filter(pk=consent.pk).first()
+        if locked is None or locked.citizen_id != actor.pk:
+            raise NotFound(_("未找到该帮办申请。"), code="assist_not_found")
+        if locked.closed_at is None:
+            locked.closed_at = timezone.now()
+            locked.save(update_fields=["closed_at"])
+            audit_record(actor=actor, action="assist.decline", obj=locked, changes={"clerk": locked.clerk_id})
+
+
+def assist_verify(*, actor, consent, code: str):
+    """The clerk types the citizen's consent code. Right: the consent is confirmed and lets this
+    clerk act for the citizen for ``ASSIST_ACT_MINUTES``. Wrong: counted; after
+    ``ASSIST_CODE_TRIES`` wrong codes, or once the code expired, the request is void (ask
+    again). Another clerk's request is 404. Audited as ``assist.verify`` (success and failure)."""
+    from yiwang.identity.models import AssistConsent
+
+    _require_signed_in(actor)
+    now = timezone.now()
+    with transaction.atomic():
+        locked = AssistConsent.objects.select_for_update(no_key=True).filter(pk=consent.pk).first()
+        if locked is None or locked.clerk_id != actor.pk:
+            raise NotFound(_("未找到该帮办申请。"), code="assist_not_found")
+        if locked.confirmed_at is not None:
+            return locked
+        if locked.closed_at is not None:
+            raise Conflict(_("该帮办申请已结束,请重新发起。"), code="assist_closed")
+        if not locked.code_digest:
+            raise ValidationFailed(fields={"code": [str(_("申请人尚未在手机上同意并获取同意码"))]})
+        if locked.code_expires_at <= now:
+            locked.closed_at = now
+            locked.save(update_fields=["closed_at"])
+            audit_record(actor=actor, action="assist.verify", obj=locked, changes={"ok": False, "reason": "expired"})
+            failure = ValidationFailed(fields={"code": [str(_("同意码已过期,请重新发起帮办申请"))]})
+        elif not secrets.compare_digest(locked.code_digest, _assist_digest(locked, code)):
+            locked.failed_tries += 1
+            update = ["failed_tries"]
+            if locked.failed_tries >= ASSIST_CODE_TRIES:
+                locked.closed_at = now
+                update.append("closed_at")
+            locked.save(update_fields=update)
+            audit_record(
+                actor=actor, action="assist.verify", obj=locked, changes={"ok": False, "tries": locked.failed_tries}
+            )
+            left = ASSIST_CODE_TRIES - locked.failed_tries
+            message = (
+                _("同意码不正确,还可尝试 %(n)d 次") % {"n": left}
+                if left > 0
+                else _("同意码错误次数过多,本次申请已作废,请重新发起")
+            )
+            failure = ValidationFailed(fields={"code": [str(message)]})
+        else:
+            locked.confirmed_at = now
+            locked.act_until = now + timedelta(minutes=ASSIST_ACT_MINUTES)
+            locked.code_digest = ""  # spent: the code cannot be used again
+            locked.save(update_fields=["confirmed_at", "act_until", "code_digest"])
+            audit_record(actor=actor, action="assist.verify", obj=locked, changes={"ok": True})
+            return locked
+    raise failure  # after the commit: the count of wrong tries is kept

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from yiwang.identity import views
+from yiwang.identity import delegation_views, views
 
 app_name = "identity"
 urlpatterns = [
@@ -14,4 +14,14 @@ urlpatterns = [
     path("mfa/setup/", views.mfa_setup_view, name="mfa_setup"),
     path("mfa/disable/", views.mfa_disable_view, name="mfa_disable"),
     path("real-name/", views.real_name_view, name="real_name"),
+    # 授权代办 and 帮办 (identity.delegation_views)
+    path("delegations/", delegation_views.delegations_view, name="delegations"),
+    path("delegations/<int:delegation_id>/", delegation_views.delegation_agent_view, name="delegation_agent"),
+    path("delegations/<int:delegation_id>/revoke/", delegation_views.delegation_revoke_view, name="delegation_revoke"),
+    path(
+        "delegations/<int:delegation_id>/cases/<int:case_id>/",
+        delegation_views.delegation_case_view,
+        name="delegation_case",
+    ),
+    path("assist/", delegation_views.assist_citizen_view, name="assist"),
 ]

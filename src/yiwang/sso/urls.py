@@ -16,6 +16,6 @@ urlpatterns = [
     path("oidc/token/", guarded(dot.TokenView.as_view()), name="token"),
     path("oidc/revoke/", guarded(dot.RevokeTokenView.as_view()), name="revoke-token"),
     path("oidc/introspect/", guarded(views.IntrospectView.as_view()), name="introspect"),
-    path("oidc/userinfo/", guarded(dot.UserInfoView.as_view()), name="user-info"),
+    path("oidc/userinfo/", guarded(views.UserInfoView.as_view()), name="user-info"),
     path("oidc/logout/", guarded(views.LogoutView.as_view()), name="rp-initiated-logout"),
 ]

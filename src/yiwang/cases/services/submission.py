@@ -291,6 +291,53 @@ def _submitter(
     return key, applicant, hall
 
 
+def acting_for_check(*, actor, acting_for, item: ServiceItem, channel: str) -> tuple[User, dict]:
+    """(the applicant, the mark for the case) when ``actor`` applies online for someone else:
+    through a delegation (授权代办) the actor holds as agent — in force now, covering this item,
+    its principal active — or a 帮办 consent the actor (the clerk) holds, confirmed by the
+    citizen's code and not yet expired. Anything else is ``NotFound``, as for any caller the
+    principal never authorized."""
+    from yiwang.identity.models import AssistConsent, Delegation
+
+    now = timezone.now()
+    if channel != Channel.ONLINE:
+        raise ValidationFailed(_("代办、帮办只能以网上申报提交"), fields={"channel": _("代办、帮办只能以网上申报提交")})
+    if isinstance(acting_for, Delegation):
+        principal = acting_for.principal
+        if not (
+            acting_for.agent_id == getattr(actor, "pk", None)
+            and acting_for.is_live(now)
+            and acting_for.covers(item.implementation_code)
+            and principal.is_active
+        ):
+            raise NotFound(_("未找到该授权。"), code="delegation_not_found")
+        agent_name = getattr(actor, "real_name", "") or actor.username
+        principal_name = principal.enterprise_name or principal.real_name or principal.username
+        note = _("代办:%(agent)s 受 %(principal)s 委托代为提交(授权编号 %(id)s)") % {
+            "agent": mask_name(agent_name),
+            "principal": principal_name if principal.enterprise_name else mask_name(principal_name),
+            "id": acting_for.pk,
+        }
+        record = {"kind": "delegation", "delegation": acting_for.pk, "agent": actor.pk, "principal": principal.pk}
+        return principal, {"note": note, "record": record}
+    if isinstance(acting_for, AssistConsent):
+        if not (
+            acting_for.clerk_id == getattr(actor, "pk", None)
+            and acting_for.confirmed_at is not None
+            and acting_for.closed_at is None
+            and acting_for.act_until is not None
+            and acting_for.act_until > now
+            and acting_for.citizen.is_active
+        ):
+            raise NotFound(_("未找到该帮办申请。"), code="assist_not_found")
+        note = _("窗口帮办:工作人员 %(clerk)s 经申请人同意(同意码核验)代为填报") % {
+            "clerk": getattr(actor, "real_name", "") or actor.username
+        }
+        record = {"kind": "assist", "consent": acting_for.pk, "clerk": actor.pk, "citizen": acting_for.citizen_id}
+        return acting_for.citizen, {"note": note, "record": record}
+    raise NotFound(_("未找到该授权。"), code="delegation_not_found")
+
+
 @dataclass
 class NewCase:
     """One case of a checked submission: the item, its version, the form (the share of a
@@ -318,6 +365,7 @@ def case_create(
     draft: Case | None = None,
     audit_also: Sequence[dict] = (),
     human_review: bool = False,
+    on_behalf: dict | None = None,
 ) -> list[Case]:
     """Write the cases of one checked submission, in the caller's transaction: one case (the
     online form, the window, the API, a draft) or a bundle's cases. The one place a case comes
@@ -330,6 +378,9 @@ def case_create(
     files uploaded to it kept). ``folder``: the files are stored once there and shared by the
     cases (a bundle's); else under each case. Stored file names go to ``stored`` at once, for
     the caller to remove if its transaction fails.
+
+    ``on_behalf`` (``acting_for_check``): the actor applies for the applicant as an authorized
+    agent or a window clerk's 帮办; the submission step says so and the audit event records it.
     """
     now = timezone.now()
     if numbers is None:
@@ -374,7 +425,8 @@ def case_create(
     steps, audits = [], []
     for case in cases:
         mine = [material for material in attached if material.case is case]
-        steps.append(_new_step(case, StepKind.SUBMITTED, actor, note=Channel(channel).label))
+        note = Channel(channel).label if on_behalf is None else f"{Channel(channel).label} · {on_behalf['note']}"
+        steps.append(_new_step(case, StepKind.SUBMITTED, actor, note=note))
         steps += [_new_step(case, StepKind.MATERIAL_ADDED, actor, note=m.name) for m in mine]
         case._fresh = {"materials": mine}
         changes = {
@@ -384,6 +436,8 @@ def case_create(
             "materials": [{"name": m.name, "sm3": m.sm3, "size": m.size} for m in mine],
             "intake_department": hall.pk if hall else None,
         }
+        if on_behalf is not None:
+            changes["on_behalf_of"] = on_behalf["record"]
         audits.append({"actor": actor, "action": "case.submit", "obj": case, "changes": changes})
     for step in CaseStep.objects.bulk_create(steps):
         step.case._fresh.setdefault("steps", []).append(step)
@@ -408,6 +462,7 @@ def case_submit(
     materials: Sequence[MaterialUpload] = (),
     intake_department: Department | None = None,
     human_review: bool = False,
+    acting_for=None,
 ) -> tuple[Case, bool]:
     """Submit an application for the item's current published version; returns (case, created).
 
@@ -420,9 +475,18 @@ def case_submit(
     unchanged (``created`` False): a double click or a retried request never makes two cases.
     The form's fields that identify the applicant are filled from his identity (``applicant_fields``).
     ``human_review``: the applicant asks that a person decide, not the item's decision table (秒批).
+    ``acting_for``: online, an ``identity`` delegation the actor holds as agent, or a 帮办 consent
+    the actor (a window clerk) holds; the applicant is then its principal/citizen
+    (``acting_for_check``), and the case's timeline and audit say who acted for whom.
     """
+    on_behalf = None
+    if acting_for is not None:
+        applicant, on_behalf = acting_for_check(actor=actor, acting_for=acting_for, item=item, channel=channel)
+        actor_for_submitter = applicant
+    else:
+        actor_for_submitter = actor
     key, applicant, hall = _submitter(
-        actor=actor,
+        actor=actor_for_submitter,
         applicant=applicant,
         channel=channel,
         idempotency_key=idempotency_key,
@@ -452,6 +516,7 @@ def case_submit(
                 key=key,
                 hall=hall,
                 human_review=human_review,
+                on_behalf=on_behalf,
             )
             if case.applicant_kind == ApplicantKind.LEGAL_PERSON:  # 联合奖惩: record the measures applied
                 supervision_services.credit_measure_apply(

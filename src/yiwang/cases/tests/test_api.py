@@ -157,7 +157,9 @@ def test_admin_shows_cases_read_only_and_masked(client, world, django_user_model
     case = services.case_submit(actor=world.applicant, item=world.market_item, form_data=FORM)[0]
     viewer = django_user_model.objects.create_user(username="viewer1", password="x", is_staff=True, kind="staff")
     viewer.user_permissions.add(Permission.objects.get(codename="view_case"))
-    client.force_login(viewer)
+    from yiwang.identity.tests.auth_helpers import admin_force_login
+
+    admin_force_login(client, viewer)  # 三员分立: the system admin's area
     listing = client.get("/admin/cases/case/")
     assert listing.status_code == 200 and case.number in listing.content.decode()
     page = client.get(f"/admin/cases/case/{case.pk}/change/").content.decode()

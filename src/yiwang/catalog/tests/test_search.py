@@ -216,7 +216,9 @@ def test_the_synonym_admin_form_refuses_empty_words_and_saves_through_the_servic
 
     editor = User.objects.create_user(username="synonym_editor", password="x", is_staff=True, kind="staff")
     editor.user_permissions.add(*Permission.objects.filter(codename__endswith="_searchsynonym"))
-    client.force_login(editor)
+    from yiwang.identity.tests.auth_helpers import admin_force_login
+
+    admin_force_login(client, editor)  # 三员分立: the system admin's area
     refused = client.post("/admin/catalog/searchsynonym/add/", {"term": "办个证", "expansions_text": " 、 "})
     assert refused.status_code == 200 and "对应规范用语" in refused.content.decode()
     assert not SearchSynonym.objects.filter(term="办个证").exists()

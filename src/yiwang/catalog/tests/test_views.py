@@ -98,8 +98,10 @@ def test_template_download(client, world):
 
 
 def test_admin_site_shows_items_read_only(client, world):
+    from yiwang.identity.tests.auth_helpers import grant_admin_role
+
     services.item_save_draft(actor=world.market_admin, data=item_data())
-    _sign_in(client, world.tree.root)
+    _sign_in(client, grant_admin_role(world.tree.root))  # 三员分立: the system admin's area
     listing = client.get("/admin/catalog/serviceitem/")
     assert listing.status_code == 200 and "SZ-SJJ-0001" in listing.content.decode()
     item = ServiceItem.objects.get()

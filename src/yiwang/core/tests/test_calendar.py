@@ -193,7 +193,9 @@ def test_seed_command(capsys):
 def test_admin_saves_and_deletes_go_through_the_audited_service(client, admin_user):
     from yiwang.identity import mfa
 
-    client.force_login(admin_user)
+    from yiwang.identity.tests.auth_helpers import grant_admin_role
+
+    client.force_login(grant_admin_role(admin_user))  # 三员分立: the system admin's area
     session = client.session
     session[mfa.SESSION_VERIFIED] = True  # this session has passed TOTP (tested in identity)
     session.save()

@@ -354,7 +354,9 @@ def admin_client_(client, django_user_model):
     user = django_user_model.objects.create_user(username="ops1", password="x", is_staff=True, kind="staff")
     for codename in ("view_scheduledjob", "change_scheduledjob"):
         user.user_permissions.add(Permission.objects.get(codename=codename))
-    client.force_login(user)
+    from yiwang.identity.tests.auth_helpers import admin_force_login
+
+    admin_force_login(client, user)  # 三员分立: the system admin's area
     return client
 
 

@@ -6,7 +6,7 @@ from yiwang.core.masking import mask_id_number
 from yiwang.core.models import AuditEvent
 from yiwang.identity import mfa
 from yiwang.identity.models import User
-from yiwang.identity.tests.auth_helpers import ID_NUMBER, PASSWORD, PHONE, make_citizen, make_staff
+from yiwang.identity.tests.auth_helpers import ID_NUMBER, PASSWORD, PHONE, grant_admin_role, make_citizen, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +16,7 @@ def admin_client(client):
     root = make_staff("root")
     root.is_superuser = True
     root.save(update_fields=["is_superuser"])
-    client.force_login(root)
+    client.force_login(grant_admin_role(root, "security_admin"))  # accounts and tokens: 三员分立
     session = client.session
     session[mfa.SESSION_VERIFIED] = True  # as after a TOTP check
     session.save()

@@ -179,7 +179,9 @@ def test_admin_pages_show_masked_holder(client, world):
     lic = issue(world)
     from yiwang.identity import mfa
 
-    client.force_login(world.tree.root)
+    from yiwang.identity.tests.auth_helpers import grant_admin_role
+
+    client.force_login(grant_admin_role(world.tree.root))  # 三员分立: the system admin's area
     session = client.session
     session[mfa.SESSION_VERIFIED] = True  # as after a TOTP check (tested in identity)
     session.save()

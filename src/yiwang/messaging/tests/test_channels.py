@@ -284,7 +284,9 @@ def test_the_template_admin_shows_every_refusal_on_the_form(world):
     from yiwang.messaging.models import Template
 
     admin = Client()
-    admin.force_login(world.tree.root)
+    from yiwang.identity.tests.auth_helpers import grant_admin_role
+
+    admin.force_login(grant_admin_role(world.tree.root))  # 三员分立: the system admin's area
     session = admin.session
     session[mfa.SESSION_VERIFIED] = True  # as after a TOTP check
     session.save()
