@@ -192,7 +192,6 @@ def test_seed_command(capsys):
 
 def test_admin_saves_and_deletes_go_through_the_audited_service(client, admin_user):
     from yiwang.identity import mfa
-
     from yiwang.identity.tests.auth_helpers import grant_admin_role
 
     client.force_login(grant_admin_role(admin_user))  # 三员分立: the system admin's area

@@ -178,7 +178,6 @@ def test_unreadable_holder_id_fails_verification_instead_of_crashing(world, sett
 def test_admin_pages_show_masked_holder(client, world):
     lic = issue(world)
     from yiwang.identity import mfa
-
     from yiwang.identity.tests.auth_helpers import grant_admin_role
 
     client.force_login(grant_admin_role(world.tree.root))  # 三员分立: the system admin's area
