@@ -737,20 +737,16 @@ def ticket_reply(*, actor, ticket: Ticket, reply: str, now=None) -> Ticket:
 
 
 @transaction.atomic
-def ticket_visit(*, actor, ticket: Ticket, satisfaction: int, resolved: bool, note: str = "", now=None) -> Ticket:
-    """回访: the hotline calls the citizen back and records satisfaction and whether the matter
-    was resolved. Resolved → 办结; not resolved → waits for the dispatcher to reopen or close."""
-    _require(has_role(actor, *CENTRE_ROLES))
-    now = now or timezone.now()
-    ticket = _locked(ticket)
-    if ticket.status != Ticket.Status.REPLIED:
-        raise Conflict(_("只有已答复的工单可以回访"), code="ticket_state")
+def _record_verdict(*, actor, ticket: Ticket, satisfaction, resolved, note, now, event, action: str, choose) -> Ticket:
+    """The verdict on a replied ticket, by the centre's 回访 or by the citizen's own rating (one
+    record, whichever comes first): satisfaction and whether resolved. Resolved → 办结; not
+    resolved → 未解决, waiting for the dispatcher to reopen or close."""
     try:
         satisfaction = int(satisfaction)
     except (TypeError, ValueError):
         satisfaction = 0
     if satisfaction not in Ticket.Satisfaction.values:
-        raise ValidationFailed(fields={"satisfaction": [_("满意度须为 满意、基本满意 或 不满意")]})
+        raise ValidationFailed(fields={"satisfaction": [choose]})
     note = _text(note, field="note", max_length=1000)
     ticket.satisfaction = satisfaction
     ticket.resolved = bool(resolved)
@@ -762,11 +758,32 @@ def ticket_visit(*, actor, ticket: Ticket, satisfaction: int, resolved: bool, no
         ticket.status = Ticket.Status.UNRESOLVED
     ticket.save()
     label = f"{Ticket.Satisfaction(satisfaction).label} · {_('已解决') if resolved else _('未解决')}"
-    _event(ticket, TicketEvent.Kind.VISITED, actor=actor, note=f"{label} {note}".strip(), at=now)
+    _event(ticket, event, actor=actor, note=f"{label} {note}".strip(), at=now)
     if ticket.resolved:
         _event(ticket, TicketEvent.Kind.CLOSED, actor=actor, at=now)
-    _audit(actor, "ticket_visit", ticket, satisfaction=satisfaction, resolved=ticket.resolved)
+    _audit(actor, action, ticket, satisfaction=satisfaction, resolved=ticket.resolved)
     return ticket
+
+
+def ticket_visit(*, actor, ticket: Ticket, satisfaction: int, resolved: bool, note: str = "", now=None) -> Ticket:
+    """回访: the hotline calls the citizen back and records satisfaction and whether the matter
+    was resolved. Resolved → 办结; not resolved → waits for the dispatcher to reopen or close."""
+    _require(has_role(actor, *CENTRE_ROLES))
+    now = now or timezone.now()
+    ticket = _locked(ticket)
+    if ticket.status != Ticket.Status.REPLIED:
+        raise Conflict(_("只有已答复的工单可以回访"), code="ticket_state")
+    return _record_verdict(
+        actor=actor,
+        ticket=ticket,
+        satisfaction=satisfaction,
+        resolved=resolved,
+        note=note,
+        now=now,
+        event=TicketEvent.Kind.VISITED,
+        action="ticket_visit",
+        choose=_("满意度须为 满意、基本满意 或 不满意"),
+    )
 
 
 @transaction.atomic
@@ -1216,28 +1233,17 @@ def ticket_rate(*, actor, ticket: Ticket, satisfaction, resolved: bool, note: st
         raise NotFound()
     if ticket.status != Ticket.Status.REPLIED:
         raise Conflict(_("只有已答复、尚未评价的诉求可以评价"), code="ticket_state")
-    try:
-        satisfaction = int(satisfaction)
-    except (TypeError, ValueError):
-        satisfaction = 0
-    if satisfaction not in Ticket.Satisfaction.values:
-        raise ValidationFailed(fields={"satisfaction": [_("请选择 满意、基本满意 或 不满意")]})
-    note = _text(note, field="note", max_length=1000)
-    ticket.satisfaction = satisfaction
-    ticket.resolved = bool(resolved)
-    if ticket.resolved:
-        ticket.status = Ticket.Status.CLOSED
-        ticket.close_reason = Ticket.CloseReason.VISITED
-        ticket.closed_at = now
-    else:
-        ticket.status = Ticket.Status.UNRESOLVED
-    ticket.save()
-    label = f"{Ticket.Satisfaction(satisfaction).label} · {_('已解决') if resolved else _('未解决')}"
-    _event(ticket, TicketEvent.Kind.RATED, actor=actor, note=f"{label} {note}".strip(), at=now)
-    if ticket.resolved:
-        _event(ticket, TicketEvent.Kind.CLOSED, actor=actor, at=now)
-    _audit(actor, "ticket_rate", ticket, satisfaction=satisfaction, resolved=ticket.resolved)
-    return ticket
+    return _record_verdict(
+        actor=actor,
+        ticket=ticket,
+        satisfaction=satisfaction,
+        resolved=resolved,
+        note=note,
+        now=now,
+        event=TicketEvent.Kind.RATED,
+        action="ticket_rate",
+        choose=_("请选择 满意、基本满意 或 不满意"),
+    )
 
 
 # --- grids (网格化): cell polygons and patrols -----------------------------------------------------
