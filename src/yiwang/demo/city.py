@@ -401,7 +401,7 @@ def _staff(people: _People, depts: list[DepartmentSpec]) -> tuple[list[UserSpec]
             is_staff=True,
             is_superuser=True,
             title="系统管理员(超级用户)",
-            hint="后台 /admin/ 全部配置;首次登录须绑定动态口令",
+            hint="超级用户(应急账号);后台 /admin/ 请用三员账号 sfs_sysadmin 等;首次登录须绑定动态口令",
         )
     )
     add(
