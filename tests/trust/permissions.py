@@ -1078,7 +1078,8 @@ DELEGATION_ROWS = {
     "identity_workbench:assist": page(signed_in(NOT_FOUND, window_clerk=OK)),
     "api:delegation_list_given": row(GET=signed_in(EMPTY, enterprise_agent=OK)),
     "api:delegation_list_held": row(GET=signed_in(EMPTY, citizen=OK)),
-    "api:delegation_create": row(POST=signed_in()),  # 422 for all: the sample agent matches no account
+    # Only public accounts give delegations (staff: 403); for them 422, the sample agent matches no account
+    "api:delegation_create": row(POST=signed_in(FORBIDDEN, citizen=OK, enterprise_agent=OK)),
     "api:delegation_detail": row(GET=PARTIES, kwargs=DELEGATION),
     "api:delegation_revoke": row(POST=PARTIES, kwargs=DELEGATION),
     "api:delegation_cases": row(GET=signed_in(NOT_FOUND, citizen=EMPTY), kwargs=DELEGATION),

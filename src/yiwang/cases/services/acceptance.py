@@ -105,9 +105,9 @@ def hasattr_supplement(case: Case) -> bool:
 @transaction.atomic
 def case_refuse(*, actor, case_id, reason: str, expected_version: int | None = None) -> Case:
     """不予受理, with the reason and the applicant's right to reconsideration or litigation."""
-    reason = _required_text(reason, "reason", _("请填写不予受理的理由"))
     case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
     _require(_may_take_in(actor, case), _("只有窗口受理人员或本部门审核人员可以作出不予受理决定。"))
+    reason = _required_text(reason, "reason", _("请填写不予受理的理由"))  # after the gate: says nothing to others
     _require_state(case, CaseState.SUBMITTED)
     case.state = CaseState.REFUSED
     case.refusal_reason = reason
