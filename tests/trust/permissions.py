@@ -95,19 +95,16 @@ def _with(out: Expectation, exceptions: dict[str, str]) -> Expectation:
     return {**out, **exceptions}
 
 
-def admin_site(outcome: str = ADMIN_LOGIN, **former: str) -> Expectation:
+def admin_site(outcome: str = ADMIN_LOGIN) -> Expectation:
     """The admin site (三员分立): only an account holding the system, security or audit admin role
     by a grant of its own passes its gate, and each role reaches only its own models. No actor of
     this matrix holds one — the superuser flag and ``is_staff`` alone open nothing — so every
     signed-in actor gets 403 and anonymous callers ``outcome`` (the site's sign-in). What each of
-    the three roles reaches is tested in ``identity/tests/test_admin_reach.py``. (``former``: the
-    per-actor exceptions of before, when the superuser flag opened the site; now ignored.)"""
+    the three roles reaches is tested in ``identity/tests/test_admin_reach.py``."""
     return {**dict.fromkeys(SIGNED_IN, FORBIDDEN), ANONYMOUS: outcome}
 
 
-ADMIN_ONLY = admin_site()  # was: the superuser; now nobody of the matrix (三员分立)
-ADMIN_READ_ONLY = admin_site()  # nobody: a read-only model's add/change/delete
-ADMIN_OPEN = admin_site()  # was: anyone past the site's gate (is_staff)
+ADMIN_SITE = admin_site()
 UNANSWERED = METHOD_NOT_ALLOWED
 
 
@@ -562,17 +559,17 @@ TABLE: dict[str, Row] = {
     "workbench:health": page(only(CITY_ADMIN)),
 
     # --- admin (the site's own pages; the models' pages are in ADMIN_MODELS below) ---
-    "admin:index": page(ADMIN_OPEN),
-    "admin:app_list": page(admin_site(city_admin=NOT_FOUND)),  # the identity app's page
+    "admin:index": page(ADMIN_SITE),
+    "admin:app_list": page(ADMIN_SITE),  # the identity app's page
     "admin:login": page({**everyone(FORBIDDEN), ANONYMOUS: LOGIN}),  # our sign-in page; signed in: 403
     "admin:logout": row(GET=admin_site(OK), POST=admin_site(OK)),  # anonymous: sent to the index
-    "admin:password_change": page(ADMIN_OPEN),  # a redirect to identity:password_change (audited)
-    "admin:password_change_done": page(ADMIN_OPEN),
-    "admin:jsi18n": row(GET=ADMIN_OPEN, POST=admin_site(city_admin=UNANSWERED, superuser=UNANSWERED)),
-    "admin:autocomplete": row(GET=ADMIN_READ_ONLY, POST=admin_site(city_admin=UNANSWERED, superuser=UNANSWERED)),
-    "admin:view_on_site": page(admin_site(city_admin=NOT_FOUND, superuser=NOT_FOUND)),  # no such object's page
-    "admin/(?P<url>.*)$": page(admin_site(city_admin=NOT_FOUND, superuser=NOT_FOUND)),  # the catch-all
-    "admin/*": page(ADMIN_OPEN),  # an object's old URL: a redirect to its change page
+    "admin:password_change": page(ADMIN_SITE),  # a redirect to identity:password_change (audited)
+    "admin:password_change_done": page(ADMIN_SITE),
+    "admin:jsi18n": row(GET=ADMIN_SITE, POST=ADMIN_SITE),
+    "admin:autocomplete": row(GET=ADMIN_SITE, POST=ADMIN_SITE),
+    "admin:view_on_site": page(ADMIN_SITE),  # no such object's page
+    "admin/(?P<url>.*)$": page(ADMIN_SITE),  # the catch-all
+    "admin/*": page(ADMIN_SITE),  # an object's old URL: a redirect to its change page
 }
 # fmt: on
 
@@ -839,81 +836,72 @@ TABLE.update(
 )
 
 
-# --- admin: per model, what the superuser may do besides looking (a add, c change, d delete) ---
-# Read-only models answer 403 to the superuser for the rest; the city admin (is_staff, no model
-# permission) 403 everywhere; no other actor gets past the site's gate. "h": no object in the
-# demo, so its history page redirects anyone past the gate ("does not exist").
-ADMIN_MODELS: dict[str, str] = {
+# --- admin: every model's pages (三员分立) --------------------------------------------------------
+# Each model's changelist, add, change, delete and history pages answer ADMIN_SITE: no actor of
+# this matrix holds the system, security or audit admin role, the only keys to the site — the
+# audit trail and the exchange's evidence log included. What each role reaches, and which
+# models are read-only, is identity/tests/test_admin_reach.py's.
+ADMIN_MODELS: tuple[str, ...] = (
     # --- auth / axes / tasks (third-party) ---
-    "auth_group": "acdh",
-    "axes_accessattempt": "cdh",
-    "axes_accesslog": "cd",
-    "axes_accessfailurelog": "cdh",
-    "django_tasks_database_dbtaskresult": "h",
+    "auth_group",
+    "axes_accessattempt",
+    "axes_accesslog",
+    "axes_accessfailurelog",
+    "django_tasks_database_dbtaskresult",
     # --- cases ---
-    "cases_case": "",
+    "cases_case",
     # --- catalog ---
-    "catalog_serviceitem": "",
-    "catalog_serviceitemversion": "",
-    "catalog_lifeevent": "",
-    "catalog_searchsynonym": "acd",
-    "catalog_searchentry": "",
+    "catalog_serviceitem",
+    "catalog_serviceitemversion",
+    "catalog_lifeevent",
+    "catalog_searchsynonym",
+    "catalog_searchentry",
     # --- core ---
-    "core_holiday": "acdh",
-    "core_auditevent": "",
-    "core_scheduledjob": "ch",
+    "core_holiday",
+    "core_auditevent",
+    "core_scheduledjob",
     # --- identity ---
-    "identity_user": "acd",
-    "identity_apitoken": "d",
-    "identity_delegation": "",  # read-only, the security admin's (三员分立)
-    "identity_assistconsent": "",
+    "identity_user",
+    "identity_apitoken",
+    "identity_delegation",  # read-only, the security admin's (三员分立)
+    "identity_assistconsent",
     # --- licenses ---
-    "licenses_licensetype": "",
-    "licenses_license": "",
-    "licenses_seal": "",
-    "licenses_sealkey": "",
-    "licenses_certificateauthority": "",
-    "licenses_presentation": "",
-    "licenses_presentationview": "h",
+    "licenses_licensetype",
+    "licenses_license",
+    "licenses_seal",
+    "licenses_sealkey",
+    "licenses_certificateauthority",
+    "licenses_presentation",
+    "licenses_presentationview",
     # --- messaging ---
-    "messaging_template": "ac",
-    "messaging_message": "",
-    "messaging_delivery": "",
+    "messaging_template",
+    "messaging_message",
+    "messaging_delivery",
     # --- registries ---
-    "registries_registryfield": "c",
-    "registries_gridcell": "",
-    "registries_qualityreport": "h",
-}
+    "registries_registryfield",
+    "registries_gridcell",
+    "registries_qualityreport",
+)
 
 
-def _admin_rows(model: str, may: str) -> dict[str, Row]:
-    def gate(flag: str) -> Expectation:
-        return ADMIN_ONLY if flag in may else ADMIN_READ_ONLY
-
+def _admin_rows(model: str) -> dict[str, Row]:
     return {
-        f"admin:{model}_changelist": page(ADMIN_ONLY),
-        f"admin:{model}_add": page(gate("a")),
-        f"admin:{model}_change": row(GET=ADMIN_ONLY, POST=gate("c")),
-        f"admin:{model}_delete": page(gate("d")),
-        f"admin:{model}_history": page(ADMIN_OPEN if "h" in may else ADMIN_ONLY),
+        f"admin:{model}_changelist": page(ADMIN_SITE),
+        f"admin:{model}_add": page(ADMIN_SITE),
+        f"admin:{model}_change": row(GET=ADMIN_SITE, POST=ADMIN_SITE),
+        f"admin:{model}_delete": page(ADMIN_SITE),
+        f"admin:{model}_history": page(ADMIN_SITE),
     }
 
 
-for _model, _may in ADMIN_MODELS.items():
-    TABLE.update(_admin_rows(_model, _may))
-
-# 三员分立: the audit trail opens only to an audit_admin grant (no actor here holds one) — not to
-# the superuser flag (core/admin.py, identity's separation of duties).
-TABLE.update({key: page(ADMIN_READ_ONLY) for key in _admin_rows("core_auditevent", "")})
-# ... and so does the exchange's evidence log with its seals (exchange/admin.py). The demo has no
-# seal yet: its history page redirects anyone past the site's gate ("does not exist").
-for _model in ("exchange_exchangelog", "exchange_exchangelogseal"):
-    TABLE.update({key: page(ADMIN_READ_ONLY) for key in _admin_rows(_model, "")})
-TABLE["admin:exchange_exchangelogseal_history"] = page(ADMIN_OPEN)
-# oversight: the 督查室 and city leaders (added and removed through the audited services, never
-# edited); the key tasks read-only (they change on the workbench).
-for _model, _may in {"oversight_member": "ad", "oversight_keytask": ""}.items():
-    TABLE.update(_admin_rows(_model, _may))
+for _model in (
+    *ADMIN_MODELS,
+    "exchange_exchangelog",
+    "exchange_exchangelogseal",
+    "oversight_member",  # the 督查室 and city leaders (added and removed through the audited services)
+    "oversight_keytask",
+):
+    TABLE.update(_admin_rows(_model))
 
 # --- payments ------------------------------------------------------------------------------------
 # The sample bill (bill_id) is citizen01's paid 居民身份证工本费 bill of a 公安局 case (demo); the
