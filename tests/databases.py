@@ -28,12 +28,31 @@ RUN_ENV = "YIWANG_TEST_RUN"
 # A transactional test flushes the database, rows of data migrations included: they are put back
 # before each such test (root conftest) and before a template is built from a worker's database.
 PLATFORM_ROWS = (
+    ("yiwang.core.migrations.0001_initial", "create_chain_head"),
+    ("yiwang.registries.migrations.0002_registry_fields", "create"),
+    ("yiwang.registries.migrations.0004_credit_tax_grade_commitment_outcome", "outcome_field"),
     ("yiwang.messaging.migrations.0002_seed_templates", "seed"),
     ("yiwang.messaging.migrations.0003_delivery_claim_kind_preferences", "forwards"),
+    ("yiwang.messaging.migrations.0005_seed_instruction_templates", "seed"),
+    ("yiwang.identity.migrations.0007_seed_assist_request_template", "seed"),
     ("yiwang.exchange.migrations.0002_heads_and_message_templates", "seed"),
     ("yiwang.evaluation.migrations.0002_message_templates", "seed"),
     ("yiwang.policies.migrations.0002_message_templates", "seed"),
+    ("yiwang.policies.migrations.0004_objection_message_templates", "seed"),
     ("yiwang.hotline.migrations.0002_message_templates_and_categories", "seed"),
+    ("yiwang.analytics.migrations.0002_message_templates", "seed"),
+    ("yiwang.appointments.migrations.0002_message_templates", "seed"),
+    ("yiwang.documents.migrations.0002_message_templates", "seed"),
+    ("yiwang.oversight.migrations.0002_message_templates", "seed"),
+)
+# Data migrations that only convert rows already there (nothing to put back after a flush).
+CONVERSIONS_ONLY = (
+    "yiwang.cases.migrations.0003_front_office_intake_hall_and_region",
+    "yiwang.cases.migrations.0007_form_data_encrypted",
+    "yiwang.channels.migrations.0003_peer_results",
+    "yiwang.opendata.migrations.0002_datastore_gin_index",
+    "yiwang.payments.migrations.0002_refunds_and_counter",
+    "yiwang.policies.migrations.0003_rules_as_tables_instant_objections",
 )
 
 

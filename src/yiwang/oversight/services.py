@@ -183,12 +183,23 @@ def _check_milestone(spec, *, deadline: datetime.date, prefix: str) -> dict:
 # --- membership --------------------------------------------------------------------------------
 
 
+def _check_member_keeper(actor) -> None:
+    from yiwang.identity.selectors import actor_admin_reaches
+
+    if isinstance(actor, str):
+        return
+    if not _signed_in(actor):
+        raise Forbidden()
+    if not (actor.is_superuser or actor_admin_reaches(actor, app_label="oversight", model_name="member")):
+        raise Forbidden()
+
+
 @transaction.atomic
 def member_set(*, actor, user, role: str) -> Member:
-    """Make ``user`` a member of the office or a city leader. The superuser (or the platform
-    itself, a string actor such as the demo loader) only. Idempotent."""
-    if not isinstance(actor, str) and not (_signed_in(actor) and actor.is_superuser):
-        raise Forbidden()
+    """Make ``user`` a member of the office or a city leader. The superuser, the system admin
+    (三员分立: whose admin pages list the members) or the platform itself (a string actor such as
+    the demo loader) only. Idempotent."""
+    _check_member_keeper(actor)
     if role not in Member.Role.values:
         raise ValidationFailed(fields={"role": [_("角色无效")]})
     if getattr(user, "kind", "") != "staff":
@@ -201,9 +212,8 @@ def member_set(*, actor, user, role: str) -> Member:
 
 @transaction.atomic
 def member_remove(*, actor, member: Member) -> None:
-    """Take a member out of the office or the city leaders (the superuser only). Audited."""
-    if not isinstance(actor, str) and not (_signed_in(actor) and actor.is_superuser):
-        raise Forbidden()
+    """Take a member out of the office or the city leaders (as ``member_set``). Audited."""
+    _check_member_keeper(actor)
     audit_record(
         actor=actor, action="oversight.member_remove", obj=member, changes={"user": member.user_id, "role": member.role}
     )

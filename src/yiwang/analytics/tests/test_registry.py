@@ -7,12 +7,12 @@ from yiwang.analytics import registry
 
 def test_an_apps_panels_module_is_discovered(monkeypatch):
     module = types.ModuleType("yiwang.hotline.panels")
-    module.INDICATORS = [{"code": "oversight.tasks", "label": "重点任务", "unit": "项", "snapshot": True}]
+    module.INDICATORS = [{"code": "hotline.test_lights", "label": "重点任务", "unit": "项", "snapshot": True}]
     module.PANELS = [
         {
-            "code": "oversight_lights",
+            "code": "hotline_test_lights",
             "title": "重点任务红黄绿灯",
-            "indicators": ["oversight.tasks"],
+            "indicators": ["hotline.test_lights"],
             "chart": "pie",
             "period": "snapshot",
             "drill": ("workbench:home", (), {}),
@@ -23,7 +23,7 @@ def test_an_apps_panels_module_is_discovered(monkeypatch):
 
     def collect(*, since, until, today):
         yield {
-            "indicator": "oversight.tasks",
+            "indicator": "hotline.test_lights",
             "dimension": "red",
             "department_id": None,
             "region_code": "",
@@ -45,9 +45,9 @@ def test_an_apps_panels_module_is_discovered(monkeypatch):
     monkeypatch.setattr(registry, "_panels", {})
     monkeypatch.setattr(registry, "_collectors", {})
 
-    panel = registry.panel("oversight_lights")
-    assert panel is not None and panel.app == "hotline" and panel.indicators == ("oversight.tasks",)
-    assert registry.indicator("oversight.tasks").snapshot
+    panel = registry.panel("hotline_test_lights")
+    assert panel is not None and panel.app == "hotline" and panel.indicators == ("hotline.test_lights",)
+    assert registry.indicator("hotline.test_lights").snapshot
     assert registry.collectors()["hotline"] is collect
     assert registry.panel("cases_volume") is not None  # the built-in ones still there
-    assert [p.code for p in registry.panels()].index("oversight_lights") > 0
+    assert [p.code for p in registry.panels()].index("hotline_test_lights") > 0

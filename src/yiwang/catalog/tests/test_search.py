@@ -49,12 +49,13 @@ def test_what_citizens_type_lands_in_the_top_three(demo_catalog, query, expected
 
 
 def test_name_outranks_alias_outranks_material(demo_catalog):  # noqa: F811
-    # 营业执照 is a keyword of both registration items and only a material of many others.
+    # 营业执照 is a keyword of the registration items (设立, 变更, 注销) and only a material of many others.
     hits = search.search("营业执照", page_size=50).hits
     names = [h.name for h in hits]
-    assert set(names[:2]) == {"个体工商户设立登记", "企业设立登记"}
+    assert {"个体工商户设立登记", "企业设立登记"} <= set(names[:3])
     assert "公章刻制备案" in names  # found through its material 营业执照
-    assert names.index("公章刻制备案") > 1
+    by_name = {h.name: h.score for h in hits}
+    assert by_name["公章刻制备案"] < min(by_name["个体工商户设立登记"], by_name["企业设立登记"])
 
 
 def test_materials_and_department_names_are_searched(demo_catalog):  # noqa: F811
@@ -179,16 +180,16 @@ def test_bulk_indexed_entries_rank_like_published_ones(demo_catalog):  # noqa: F
     SearchEntry.objects.filter(item=item).delete()
     written = search.bulk_index([original, copy])
     assert written == 2 * len(search.terms_for(original.fields()))
-    hits = search.search("gtgsh").hits
-    assert {h.code for h in hits} == {"SFS-SCJG-0001", "SYN-000001"}
-    assert hits[0].score == hits[1].score
+    scores = {h.code: h.score for h in search.search("gtgsh").hits}  # also 个体工商户变更/注销登记
+    assert scores["SYN-000001"] == scores["SFS-SCJG-0001"]
 
 
 def test_a_query_about_one_need_shows_that_need_and_stops(demo_catalog):  # noqa: F811
     """Issue #14: 身份证丢了 listed 39 of 49 items (every item whose materials mention 身份证)."""
     page = search.search("身份证丢了", page_size=50)
     assert page.confident and page.hits[0].name == "居民身份证补领"
-    assert page.total <= 3, [h.name for h in page.hits]
+    # Only other lost-document items (丢了 → 补领) follow, not every item asking for an ID card.
+    assert all("补领" in h.name for h in page.hits) and page.total < 10, [h.name for h in page.hits]
     assert _names("驾照到期")[0] == "机动车驾驶证有效期满换证"
     assert _names("驾照丢了")[0] == "机动车驾驶证遗失补证"
 

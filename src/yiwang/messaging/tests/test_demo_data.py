@@ -23,10 +23,10 @@ def test_demo_messages_follow_the_cases_and_are_idempotent(world):
     cases.case_deliver(actor=world.clerk, case_id=case.pk, method="window")
     cases.case_submit(actor=world.other_citizen, item=world.police_item, form_data=FORM)  # waits at the window
 
-    assert sum(demo_data.load(None)) == 6  # three notifications, in-app and SMS
+    # Two notifications, in-app and SMS: 受理 is stale news once the case is decided.
+    assert sum(demo_data.load(None)) == 4
     inbox = Message.objects.filter(recipient=world.applicant, channel=Channel.IN_APP)
     assert sorted(inbox.values_list("template_code", flat=True)) == [
-        "case.accepted",
         "case.approved",
         "case.delivered",
     ]

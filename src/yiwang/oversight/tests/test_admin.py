@@ -1,10 +1,13 @@
-"""The admin: the superuser adds and removes 督查室 members and city leaders through the
+"""The admin: the system admin (三员分立) adds and removes 督查室 members and city leaders through the
 audited services (never edits one); key tasks are read-only there."""
 
 import pytest
 
 from yiwang.core.models import AuditEvent
 from yiwang.identity import mfa
+from yiwang.identity.models import Role
+from yiwang.identity.services import role_grant_create
+from yiwang.identity.tests.tree import make_staff
 from yiwang.oversight.models import Member
 from yiwang.oversight.tests.factories import make_task
 
@@ -19,7 +22,13 @@ def _admin_client(client, user):
 
 @pytest.fixture
 def admin_client(client, world):
-    return _admin_client(client, world.tree.root)
+    system_admin = make_staff("oversight_sysadmin")
+    role_grant_create(actor=world.tree.root, user=system_admin, role=Role.SYSTEM_ADMIN, department=world.tree.city)
+    return _admin_client(client, system_admin)
+
+
+def test_the_superuser_flag_alone_does_not_open_the_admin(client, world):
+    assert _admin_client(client, world.tree.root).get("/admin/oversight/member/add/").status_code == 403
 
 
 def test_members_are_added_and_removed_through_the_audited_services(admin_client, world):
