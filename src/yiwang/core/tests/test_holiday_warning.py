@@ -60,7 +60,9 @@ def test_the_workbench_warns_those_who_keep_the_calendar(client, late_in_the_las
     role_grant_create(actor=root, user=clerk, role=Role.WINDOW_CLERK, department=Department.objects.get(code="city"))
 
     system_admin = make_staff("sysadmin")  # 三员分立: the system admin keeps the table in the admin
-    role_grant_create(actor=root, user=system_admin, role=Role.SYSTEM_ADMIN, department=Department.objects.get(code="city"))
+    role_grant_create(
+        actor=root, user=system_admin, role=Role.SYSTEM_ADMIN, department=Department.objects.get(code="city")
+    )
     notice = f"{UNCOVERED} 年的法定节假日和调休安排尚未录入"
 
     _verified_login(client, system_admin)
