@@ -68,6 +68,7 @@ def _material_rows(guide: dict, errors: dict, reselect: dict | None = None) -> l
                 "condition": merged.get("condition") or "",
                 "description": merged.get("description") or "",
                 "certificate_free": merged["source"] != "applicant",
+                "generated": merged["source"] == "form",  # the 申请书, written from the form
                 "item_count": len(merged["items"]),
                 "errors": errors.get(f"materials.{merged['name']}", []),
                 # A browser cannot keep a chosen file: name it, to be chosen again.

@@ -98,6 +98,9 @@ class MaterialSource(models.TextChoices):
     APPLICANT = "applicant", _("申请人提交")
     LICENSE = "license", _("电子证照")
     REGISTRY = "registry", _("基础库数据")
+    # The platform writes it from the online form at submission (the case's 申请书 PDF, signed by
+    # the applicant's 承诺 on submitting): nothing to upload, nothing for a department to verify.
+    FORM = "form", _("申请表生成")
 
 
 def validate_form_schema(value) -> None:
@@ -297,8 +300,14 @@ class MaterialRequirement(LocalizedText, models.Model):
 
     @property
     def is_certificate_free(self) -> bool:
-        """免提交: the government already holds it as a license or a registry record."""
+        """免提交: the government already holds it (a license, a registry record) or the platform
+        writes it from the online form (the 申请书)."""
         return self.source != MaterialSource.APPLICANT
+
+    @property
+    def is_generated(self) -> bool:
+        """The 申请书 the platform generates from the online form: no upload field at all."""
+        return self.source == MaterialSource.FORM
 
 
 class LifeEvent(models.Model):

@@ -197,14 +197,15 @@ def required_applicant_materials(*, version_id: int) -> QuerySet[MaterialRequire
 
 
 def certificate_free_materials(*, version_ids: list[int]) -> list[MaterialRequirement]:
-    """The 免提交 materials (source a license type or a registry item) of these versions, in
-    list order: what ``cases`` verifies at submission instead of asking for an upload. One query."""
+    """The 免提交 materials the government holds (source a license type or a registry item) of
+    these versions, in list order: what ``cases`` verifies at submission instead of asking for an
+    upload. The 申请书 generated from the form (source ``form``) has nothing to verify. One query."""
     if not version_ids:
         return []
     return list(
-        MaterialRequirement.objects.filter(version_id__in=version_ids)
-        .exclude(source=MaterialSource.APPLICANT)
-        .order_by("version_id", "sort", "id")
+        MaterialRequirement.objects.filter(
+            version_id__in=version_ids, source__in=(MaterialSource.LICENSE, MaterialSource.REGISTRY)
+        ).order_by("version_id", "sort", "id")
     )
 
 

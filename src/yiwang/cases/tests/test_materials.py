@@ -153,3 +153,33 @@ def test_the_orphan_purge_asks_the_database_once_per_batch_not_per_case(
     assert len([p for p in tmp_path.rglob("*") if p.is_file()]) == 4  # four case folders
     with django_assert_num_queries(1):
         assert services.case_material_orphans_purge()["scanned"] == 4
+
+
+def test_a_generated_application_form_is_never_asked_for(world, client):
+    """Issue #14: a material whose source is ``form`` (the 申请书 the platform writes from the online
+    form) has no upload field, is not verified as a license or registry datum, and acceptance does
+    not wait for it; the case's 申请书 PDF is there instead."""
+    from yiwang.cases.models import CaseEvidence
+    from yiwang.cases.tests.factories import publish_item
+    from yiwang.catalog.tests.factories import BASE_ITEM
+
+    materials = [
+        {**BASE_ITEM["materials"][0], "source": "form"},
+        *BASE_ITEM["materials"][1:],
+    ]
+    item = publish_item(
+        world.tree.root, implementation_code="SZ-SCJG-0099", name="个体工商户变更登记", materials=materials
+    )
+    generated = item.current_version.materials.get(name="个体工商户登记申请书")
+    assert generated.is_generated and generated.is_certificate_free
+
+    client.force_login(world.applicant)
+    page = client.get(f"/cases/apply/{item.implementation_code}/").content.decode()
+    assert f'name="material_{generated.pk}"' not in page and "自动生成申请书" in page
+
+    case, _ = services.case_submit(actor=world.applicant, item=item, form_data=FORM)
+    assert selectors.case_missing_materials(case=case) == []
+    assert not CaseEvidence.objects.filter(case=case, requirement=generated).exists()
+    services.case_accept(actor=world.clerk, case_id=case.pk)  # no "必需材料…尚未提交"
+    pdf = client.get(f"/cases/{case.pk}/notices/application.pdf")
+    assert pdf.status_code == 200 and b"".join(pdf).startswith(b"%PDF")

@@ -4,7 +4,6 @@
 import io
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
 
@@ -15,7 +14,6 @@ from yiwang.identity.models import User
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 ITEM = "SFS-SCJG-0001"
-PDF = b"%PDF-1.4\n%%EOF\n"
 
 
 def signed_in(username: str) -> Client:
@@ -39,7 +37,6 @@ def form_post(user: User, key: str, shop: str) -> dict:
         "f_business_scope": "小吃服务",
         "f_composition": "个人经营",
         "f_capital": "3.5",
-        f"material_{form_requirement_id()}": SimpleUploadedFile("申请书.pdf", PDF),
     }
 
 
@@ -72,11 +69,17 @@ def test_demo_city_online_and_walk_in_cases_to_delivery_by_pages(settings, tmp_p
     online_user = User.objects.get(username="citizen05")
     citizen = signed_in("citizen05")
     assert f"/cases/apply/{ITEM}/" in citizen.get(f"/services/items/{ITEM}/").content.decode()
-    assert citizen.get(f"/cases/apply/{ITEM}/").status_code == 200
+    apply_page = citizen.get(f"/cases/apply/{ITEM}/")
+    assert apply_page.status_code == 200
+    # Issue #14: the 申请书 is written from the form: no upload field for it, and acceptance needs none.
+    html = apply_page.content.decode()
+    assert "自动生成申请书" in html and f'name="material_{form_requirement_id()}"' not in html
     response = citizen.post(f"/cases/apply/{ITEM}/", form_post(online_user, "demo-page-1", "示范面包房"))
     assert response.status_code == 302, response.content.decode()[:2000]
     online = Case.objects.get(applicant=online_user)
-    assert online.form_data["capital"] == 3.5 and online.materials.get().requirement_id == form_requirement_id()
+    assert online.form_data["capital"] == 3.5 and not online.materials.exists()
+    application = citizen.get(f"/cases/{online.pk}/notices/application.pdf")
+    assert application.status_code == 200 and application["Content-Type"] == "application/pdf"
     through_back_office(online)
     assert "已送达" in citizen.get(f"/cases/{online.pk}/").content.decode()
 
