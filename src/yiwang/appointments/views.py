@@ -189,6 +189,8 @@ def queue(request: HttpRequest, hall_id: int) -> HttpResponse:
     today["items"] = selectors.hall_items(hall=today["hall"])
     today["window_label"] = request.session.get("yiwang_window_label", "")
     today["waiting"] = [t for t in today["tickets"] if t.state == "waiting"]
+    # The setup link only for those who may open it: a clerk got a 404 behind it.
+    today["can_setup"] = selectors.may_manage_hall(actor=request.user, department=today["hall"].department)
     return render(request, "appointments/queue.html", today)
 
 

@@ -72,7 +72,10 @@ def test_window_queue_and_screen(world):
     clerk = signed_in(world.clerk)
     assert clerk.get(reverse("appointments_workbench:index")).status_code == 302
     queue_url = reverse("appointments_workbench:queue", args=[world.hall.pk])
-    assert booking.number in clerk.get(queue_url).content.decode()
+    page = clerk.get(queue_url).content.decode()
+    setup_url = reverse("appointments_workbench:setup")
+    assert booking.number in page and setup_url not in page  # not theirs to open: no dead link
+    assert clerk.get(setup_url).status_code == 404
     clerk.post(reverse("appointments_workbench:action", args=[world.hall.pk, "check_in"]), {"number": booking.number})
     clerk.post(reverse("appointments_workbench:action", args=[world.hall.pk, "walk_in"]), {"item_code": ITEM})
     response = clerk.post(

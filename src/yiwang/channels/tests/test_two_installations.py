@@ -98,7 +98,7 @@ def wait_up(base: str, proc: subprocess.Popen) -> None:
     while time.monotonic() < deadline:
         assert proc.poll() is None, f"installation B exited with {proc.returncode}"
         try:
-            httpx.get(base + "/api/v1/openapi.json", timeout=120)
+            httpx.get(base + "/api/v1/health", timeout=120)  # any answer: up (no OpenAPI build)
             return
         except httpx.TransportError:
             time.sleep(0.5)

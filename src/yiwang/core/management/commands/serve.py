@@ -109,6 +109,13 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=int(os.environ.get("YIWANG_WEB_WORKERS", "2")))
         parser.add_argument("--no-worker", action="store_true", help="do not start a background worker")
+        parser.add_argument(
+            "--timeout",
+            type=int,
+            default=int(os.environ.get("YIWANG_WEB_TIMEOUT", "120")),
+            help="seconds a web worker may stay silent (loading the app, one request) before gunicorn "
+            "restarts it; gunicorn's own 30 s killed workers still loading on a slow or busy host",
+        )
 
     def handle(self, *args, **options):
         bin_dir = os.path.dirname(sys.executable)
@@ -132,6 +139,8 @@ class Command(BaseCommand):
                 f"{options['host']}:{options['port']}",
                 "--workers",
                 str(options["workers"]),
+                "--timeout",
+                str(options["timeout"]),
                 "--access-logfile",
                 "-",
                 *control_socket_args(settings.VAR_DIR, options["port"]),
