@@ -40,7 +40,7 @@ test: install
 # Long API fuzzing run (nightly): many examples per operation and role, schemathesis' coverage phase,
 # and longer stateful scenarios (create → read → act) per role.
 fuzz: install
-	YIWANG_FUZZ_EXAMPLES=$${YIWANG_FUZZ_EXAMPLES:-200} YIWANG_FUZZ_COVERAGE=1 \
+	YIWANG_FUZZ_EXAMPLES=$${YIWANG_FUZZ_EXAMPLES:-200} YIWANG_FUZZ_COVERAGE=1 YIWANG_FUZZ_ALL_ROLES=1 \
 	  YIWANG_FUZZ_STATEFUL_EXAMPLES=$${YIWANG_FUZZ_STATEFUL_EXAMPLES:-50} YIWANG_FUZZ_STATEFUL_STEPS=$${YIWANG_FUZZ_STATEFUL_STEPS:-12} \
 	  $(BIN)/pytest -n $(PYTEST_WORKERS) tests/trust/test_api_fuzz.py tests/trust/test_api_stateful.py -q $(PYTEST_ARGS)
 
