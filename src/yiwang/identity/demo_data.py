@@ -6,6 +6,10 @@ year). Idempotent; written through ``identity.services.delegation_create``."""
 from dataclasses import dataclass
 from datetime import timedelta
 
+# The enterprise delegation is checked against the 法人库 through the exchange (identity's grant
+# on ``legal_entity``, made by the exchange's demo data): load after the registries and exchange.
+LOAD_AFTER = ("yiwang.registries", "yiwang.exchange")
+
 
 @dataclass
 class Summary:
