@@ -394,7 +394,8 @@ def case_metric_rows(*, department_ids=None, since=None, until=None) -> list[dic
     Keys: ``id, item_code, item_name, department_id, state, channel, decision,
     submitted_at, accepted_at, decided_at, delivered_at, refused_at, delivery_method,
     statutory_time_limit, promised_time_limit, supplement_by_staff`` (the supplement was
-    answered by somebody other than the applicant, i.e. at a window), ``item_version_id``,
+    answered by a member of staff other than the applicant, i.e. at a window — not by an agent
+    online through a delegation), ``item_version_id``,
     and, when the cases app records them, ``materials_exempt`` (verified 免提交 evidence rows,
     ``CaseEvidence``) and ``auto_decided`` (an applied 秒批 verdict, ``CaseAutoCheck``) — else None.
     """

@@ -86,6 +86,9 @@ def test_agent_answers_the_supplement_and_withdraws_marked_on_timeline_and_audit
     event = AuditEvent.objects.get(action="case.supplement_answer", object_id=str(case.pk))
     assert event.changes["on_behalf_of"] == expected and len(event.changes["materials"]) == 1
     assert case.materials.count() == 1
+    # Answered online by the agent: no window visit in the service metrics (全程网办).
+    (row,) = [r for r in case_selectors.case_metric_rows() if r["id"] == case.pk]
+    assert row["supplement_by_staff"] is False
 
     withdrawn = case_services.case_withdraw(
         actor=world.agent, case_id=case.pk, reason="企业另行办理", acting_for=delegation
