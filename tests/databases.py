@@ -35,6 +35,7 @@ PLATFORM_ROWS = (
     ("yiwang.messaging.migrations.0003_delivery_claim_kind_preferences", "forwards"),
     ("yiwang.messaging.migrations.0005_seed_instruction_templates", "seed"),
     ("yiwang.identity.migrations.0007_seed_assist_request_template", "seed"),
+    ("yiwang.identity.migrations.0008_seed_delegation_notice_templates", "seed"),
     ("yiwang.exchange.migrations.0002_heads_and_message_templates", "seed"),
     ("yiwang.evaluation.migrations.0002_message_templates", "seed"),
     ("yiwang.policies.migrations.0002_message_templates", "seed"),

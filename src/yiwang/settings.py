@@ -459,6 +459,7 @@ OAUTH2_PROVIDER = {
         "phone": "手机号码",
         "id_number": "居民身份证号码",
         "enterprise": "所代表企业的名称与统一社会信用代码",
+        "delegation": "您作为被授权人可代为办理的企业或个人(授权代办)",
     },
     "DEFAULT_SCOPES": ["openid"],
     "PKCE_REQUIRED": True,  # every client, public or confidential (RFC 9700)

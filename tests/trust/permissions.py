@@ -1062,6 +1062,9 @@ DELEGATION_ROWS = {
     "identity:delegation_agent": page(AGENT, kwargs=DELEGATION),
     "identity:delegation_revoke": action(PARTIES, kwargs=DELEGATION),
     "identity:delegation_case": page(signed_in(NOT_FOUND), kwargs=DELEGATION_CASE),
+    # Acting on a case (补正, 撤回) needs one the agent submitted himself: the sample case is not.
+    "identity:delegation_case_supplement": action(signed_in(NOT_FOUND), kwargs=DELEGATION_CASE),
+    "identity:delegation_case_withdraw": action(signed_in(NOT_FOUND), kwargs=DELEGATION_CASE),
     "identity:assist": row(GET=signed_in(), POST=signed_in(NOT_FOUND)),
     "identity_workbench:assist": page(signed_in(NOT_FOUND, window_clerk=OK)),
     "api:delegation_list_given": row(GET=signed_in(EMPTY, enterprise_agent=OK)),
@@ -1073,6 +1076,9 @@ DELEGATION_ROWS = {
     "api:delegation_cases": row(GET=signed_in(NOT_FOUND, citizen=EMPTY), kwargs=DELEGATION),
     "api:delegation_case_detail": row(GET=signed_in(NOT_FOUND), kwargs=DELEGATION_CASE),
     "api:delegation_apply": row(POST=signed_in(NOT_FOUND), kwargs=DELEGATION),  # the sample item: none
+    "api:delegation_case_material": row(POST=signed_in(NOT_FOUND), kwargs=DELEGATION_CASE),
+    "api:delegation_case_supplement_answer": row(POST=signed_in(NOT_FOUND), kwargs=DELEGATION_CASE),
+    "api:delegation_case_withdraw": row(POST=signed_in(NOT_FOUND), kwargs=DELEGATION_CASE),
     "api:assist_request": row(POST=signed_in(FORBIDDEN, window_clerk=OK)),
     "api:assist_requests": row(GET=signed_in(EMPTY)),
     "api:assist_consent": row(POST=signed_in(NOT_FOUND), kwargs=CONSENT),

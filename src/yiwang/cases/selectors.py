@@ -27,10 +27,10 @@ import re
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from yiwang.cases.models import ApplicantKind, Case, CaseMaterial, CaseState, CaseStep
+from yiwang.cases.models import ApplicantKind, Case, CaseMaterial, CaseState, CaseStep, StepKind
 from yiwang.core.codes import region_prefix, validate_id_number
 from yiwang.core.errors import NotFound
 from yiwang.core.masking import mask_id_number, mask_name, mask_phone
@@ -176,13 +176,22 @@ def cases_for_delegation(*, delegation) -> QuerySet[Case]:
     return _with_refs(cases).order_by("-submitted_at", "-pk")
 
 
-def case_get_for_delegation(*, delegation, case_id) -> Case:
-    """One case of ``cases_for_delegation``; ``NotFound`` for any other (outside the scope too)."""
+def cases_submitted_by_agent(*, delegation) -> QuerySet[Case]:
+    """The cases of ``cases_for_delegation`` that the agent himself submitted for the principal:
+    the ones he may act on (answer a supplement, withdraw) through the delegation."""
+    by_agent = CaseStep.objects.filter(case=OuterRef("pk"), kind=StepKind.SUBMITTED, actor_id=delegation.agent_id)
+    return cases_for_delegation(delegation=delegation).filter(Exists(by_agent))
+
+
+def case_get_for_delegation(*, delegation, case_id, acting: bool = False) -> Case:
+    """One case of ``cases_for_delegation`` (``acting``: of ``cases_submitted_by_agent``);
+    ``NotFound`` for any other (outside the scope too)."""
     try:
         pk = int(case_id)
     except (TypeError, ValueError):
         raise NotFound(_("未找到该办件。"), code="case_not_found") from None
-    case = cases_for_delegation(delegation=delegation).filter(pk=pk).first()
+    scope = cases_submitted_by_agent if acting else cases_for_delegation
+    case = scope(delegation=delegation).filter(pk=pk).first()
     if case is None:
         raise NotFound(_("未找到该办件。"), code="case_not_found")
     return case
@@ -385,7 +394,8 @@ def case_metric_rows(*, department_ids=None, since=None, until=None) -> list[dic
     Keys: ``id, item_code, item_name, department_id, state, channel, decision,
     submitted_at, accepted_at, decided_at, delivered_at, refused_at, delivery_method,
     statutory_time_limit, promised_time_limit, supplement_by_staff`` (the supplement was
-    answered by somebody other than the applicant, i.e. at a window), ``item_version_id``,
+    answered by a member of staff other than the applicant, i.e. at a window — not by an agent
+    online through a delegation), ``item_version_id``,
     and, when the cases app records them, ``materials_exempt`` (verified 免提交 evidence rows,
     ``CaseEvidence``) and ``auto_decided`` (an applied 秒批 verdict, ``CaseAutoCheck``) — else None.
     """
@@ -398,9 +408,10 @@ def case_metric_rows(*, department_ids=None, since=None, until=None) -> list[dic
         cases = cases.filter(submitted_at__gte=since)
     if until is not None:
         cases = cases.filter(submitted_at__lt=until)
-    by_staff = CaseStep.objects.filter(case_id=OuterRef("pk"), kind="supplement_answered").exclude(
-        actor_id=OuterRef("applicant_id")
-    )
+    # A member of staff (a window), not the applicant nor an agent acting online for him (授权代办).
+    by_staff = CaseStep.objects.filter(
+        case_id=OuterRef("pk"), kind="supplement_answered", actor__kind=User.Kind.STAFF
+    ).exclude(actor_id=OuterRef("applicant_id"))
     auto_model = _optional_cases_model("CaseAutoCheck")
     if auto_model is not None:
         # 秒批: the decision table's verdict was applied by the system actor.
@@ -934,9 +945,10 @@ def case_daily_figures(*, since, until) -> list[dict]:
     from django.db.models.functions import TruncDate
 
     concluded = Q(decided_at__isnull=False) | Q(state=CaseState.REFUSED)
-    by_staff = CaseStep.objects.filter(case_id=OuterRef("pk"), kind="supplement_answered").exclude(
-        actor_id=OuterRef("applicant_id")
-    )
+    # A member of staff (a window), not the applicant nor an agent acting online for him (授权代办).
+    by_staff = CaseStep.objects.filter(
+        case_id=OuterRef("pk"), kind="supplement_answered", actor__kind=User.Kind.STAFF
+    ).exclude(actor_id=OuterRef("applicant_id"))
     rows = (
         Case.objects.exclude(state=CaseState.DRAFT)
         .filter(submitted_at__gte=since, submitted_at__lt=until)

@@ -32,7 +32,9 @@ def demo_extensions() -> list[tuple[AppConfig, ModuleType]]:
 
     An app takes part by having a ``<app>.demo_data`` module with ``load(actor)``: it must be
     idempotent, write through its own services and may rely on the city's department codes.
-    Its return value is printed through ``summary()`` when it has one. Order: INSTALLED_APPS.
+    Its return value is printed through ``summary()`` when it has one. Order: INSTALLED_APPS,
+    except that a module naming apps in ``LOAD_AFTER`` (e.g. ``("yiwang.exchange",)``: identity's
+    demo delegations need the exchange's grants) is loaded after those apps' demo data.
     """
     found = []
     for app in apps.get_app_configs():
@@ -47,7 +49,27 @@ def demo_extensions() -> list[tuple[AppConfig, ModuleType]]:
             continue
         if callable(getattr(module, "load", None)):
             found.append((app, module))
-    return found
+    return _after_their_dependencies(found)
+
+
+def _after_their_dependencies(found: list[tuple[AppConfig, ModuleType]]) -> list[tuple[AppConfig, ModuleType]]:
+    """``found`` in its order, each module moved after the apps its ``LOAD_AFTER`` names."""
+    present = {app.name for app, _module in found}
+    placed: list[tuple[AppConfig, ModuleType]] = []
+    done: set[str] = set()
+    pending = list(found)
+    while pending:
+        for entry in pending:
+            after = {name for name in getattr(entry[1], "LOAD_AFTER", ()) if name in present}
+            if after <= done:
+                break
+        else:  # a cycle: keep the remaining order rather than loop
+            placed += pending
+            break
+        pending.remove(entry)
+        placed.append(entry)
+        done.add(entry[0].name)
+    return placed
 
 
 class DemoLoadError(Exception):

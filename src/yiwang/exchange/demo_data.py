@@ -141,6 +141,18 @@ def load(actor=None) -> Summary:
             "《网络安全法》第二十四条;《政务服务平台身份认证规范》",
             ["name"],
         ),
+        (
+            # 授权代办: an enterprise account gives a delegation only if its USCC is on the 法人库,
+            # active, and the holder is the registered 法定代表人 (identity.services.delegation_create).
+            "identity",
+            "SFS-SCJG",
+            "scjg_head",
+            "legal_entity",
+            ["status", "legal_representative", "legal_representative_id_number"],
+            "授权代办:核验企业登记状态及授权人是否为登记的法定代表人",
+            "《优化营商环境条例》第三十七条;《政务服务平台身份认证规范》",
+            ["legal_representative", "legal_representative_id_number"],
+        ),
     ):
         department, head = _dept(dept_code), _user(source_head)
         if department is None or head is None:

@@ -11,14 +11,16 @@ from datetime import datetime
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Header, Schema
+from ninja import Field, File, Form, Header, Schema
+from ninja.decorators import decorate_view
+from ninja.files import UploadedFile
 from ninja.responses import Status as Respond
 
 from yiwang.core.api_errors import ErrorOut
 from yiwang.core.errors import NotFound
 from yiwang.core.masking import mask_id_number, mask_name
 from yiwang.identity import selectors, services
-from yiwang.identity.auth import api_auth
+from yiwang.identity.auth import api_auth, check_before_body
 from yiwang.identity.models import AssistConsent, Delegation
 
 READ = {401: ErrorOut, 404: ErrorOut}
@@ -77,6 +79,26 @@ class DelegatedApplyIn(Schema):
     item: str = Field(description="The item's implementation code")
     form_data: dict = Field(default_factory=dict)
     idempotency_key: str = ""
+
+
+class DelegatedMaterialOut(Schema):
+    id: int
+    requirement_id: int | None
+    name: str
+    size: int
+    content_type: str
+    sm3: str
+    uploaded_at: datetime
+
+
+class DelegatedAnswerIn(Schema):
+    note: str = Field("", description="What was supplied (补正说明)")
+    version: int | None = Field(None, description="The case's version last seen; a stale one is 409 case_changed")
+
+
+class DelegatedWithdrawIn(Schema):
+    reason: str = ""
+    version: int | None = Field(None, description="The case's version last seen; a stale one is 409 case_changed")
 
 
 class AssistRequestIn(Schema):
@@ -148,6 +170,20 @@ def delegated_case_data(case, *, timeline: bool) -> dict:
         "due_date": getattr(case, "due_date", None),
         "timeline": steps,
     }
+
+
+def _acting_case(actor, delegation_id: int, case_id: int):
+    """(delegation, case) through which the agent acts on a case he submitted for the principal:
+    the delegation his and in force, the case in its scope; ``NotFound`` otherwise."""
+    from yiwang.cases import selectors as case_selectors
+
+    delegation = selectors.delegation_for_agent(actor=actor, id=delegation_id)
+    return delegation, case_selectors.case_get_for_delegation(delegation=delegation, case_id=case_id, acting=True)
+
+
+def _acting_case_known(request: HttpRequest, user, delegation_id: int, case_id: int, **_path) -> None:
+    """Before a material's bytes are read: the caller may act on the case through the delegation."""
+    _acting_case(user, delegation_id, case_id)
 
 
 def assist_data(consent: AssistConsent) -> dict:
@@ -284,6 +320,87 @@ def register(router) -> None:
             idempotency_key=idempotency_key or payload.idempotency_key,
         )
         return Respond(201 if created else 200, delegated_case_data(case, timeline=True))
+
+    @router.post(
+        "/delegations/{int:delegation_id}/cases/{int:case_id}/materials",
+        response={201: DelegatedMaterialOut, **WRITE},
+        auth=api_auth,
+        summary="Upload a material for the principal (agent)",
+    )
+    @decorate_view(check_before_body(_acting_case_known))
+    def delegation_case_material(
+        request: HttpRequest,
+        delegation_id: int,
+        case_id: int,
+        file: File[UploadedFile],
+        requirement_id: Form[int | None] = None,
+        name: Form[str] = "",
+    ):
+        """One file for a case the agent submitted for the principal, before acceptance or while a
+        supplement is outstanding (PDF, JPEG, PNG or OFD, detected from the content). The step and
+        the audit event say 代办. 404 outside the delegation's scope or period, or for a case
+        another submitted."""
+        from yiwang.cases import services as case_services
+
+        delegation, case = _acting_case(request.auth, delegation_id, case_id)
+        content = file.read(case_services.max_material_bytes() + 1)
+        material = case_services.case_material_add(
+            actor=request.auth,
+            case_id=case.pk,
+            requirement_id=requirement_id,
+            filename=file.name or "",
+            content=content,
+            name=name,
+            acting_for=delegation,
+        )
+        return Respond(201, material)
+
+    @router.post(
+        "/delegations/{int:delegation_id}/cases/{int:case_id}/supplement/answer",
+        response={200: DelegatedCaseOut, **WRITE},
+        auth=api_auth,
+        summary="Answer the supplement request for the principal (agent)",
+    )
+    def delegation_case_supplement_answer(
+        request: HttpRequest, delegation_id: int, case_id: int, payload: DelegatedAnswerIn
+    ):
+        """补正 handed in by the agent (upload the files first through ``…/materials``): the case goes
+        back to intake or review and its clock resumes; the step and ``case.supplement_answer``'s
+        audit event carry ``on_behalf_of``. 404 as for the materials."""
+        from yiwang.cases import services as case_services
+
+        delegation, case = _acting_case(request.auth, delegation_id, case_id)
+        case_services.case_supplement_answer(
+            actor=request.auth,
+            case_id=case.pk,
+            note=payload.note,
+            expected_version=payload.version,
+            acting_for=delegation,
+        )
+        case.refresh_from_db()
+        return delegated_case_data(case, timeline=True)
+
+    @router.post(
+        "/delegations/{int:delegation_id}/cases/{int:case_id}/withdraw",
+        response={200: DelegatedCaseOut, **WRITE},
+        auth=api_auth,
+        summary="Withdraw the principal's application (agent)",
+    )
+    def delegation_case_withdraw(request: HttpRequest, delegation_id: int, case_id: int, payload: DelegatedWithdrawIn):
+        """撤回 before a decision, by the agent who submitted it, while the delegation is in force
+        and covers the item; ``case.withdraw``'s audit event carries ``on_behalf_of``. 404 otherwise."""
+        from yiwang.cases import services as case_services
+
+        delegation, case = _acting_case(request.auth, delegation_id, case_id)
+        case_services.case_withdraw(
+            actor=request.auth,
+            case_id=case.pk,
+            reason=payload.reason,
+            expected_version=payload.version,
+            acting_for=delegation,
+        )
+        case.refresh_from_db()
+        return delegated_case_data(case, timeline=True)
 
     # --- 帮办 ---
 

@@ -135,22 +135,141 @@ def delegation_agent_view(request: HttpRequest, delegation_id: int) -> HttpRespo
     )
 
 
-@login_required
-def delegation_case_view(request: HttpRequest, delegation_id: int, case_id: int) -> HttpResponse:
-    """One of the principal's cases, as the agent follows it (its public timeline)."""
+def _delegated_case(request: HttpRequest, delegation_id: int, case_id: int, *, acting: bool = False):
+    """(delegation, case) for the agent: the delegation his and in force, the case the principal's
+    in its scope (``acting``: one he submitted himself); else 404."""
     from yiwang.cases import selectors as case_selectors
 
     try:
         delegation = selectors.delegation_for_agent(actor=request.user, id=delegation_id)
-        case = case_selectors.case_get_for_delegation(delegation=delegation, case_id=case_id)
+        case = case_selectors.case_get_for_delegation(delegation=delegation, case_id=case_id, acting=acting)
     except NotFound as exc:
         raise Http404 from exc
+    return delegation, case
+
+
+def _delegation_case_page(request: HttpRequest, delegation, case, *, errors=(), status: int = 200) -> HttpResponse:
+    from yiwang.cases import selectors as case_selectors
+    from yiwang.cases.models import OPEN_STATES, CaseState
+    from yiwang.catalog import selectors as catalog_selectors
+
+    may_act = case_selectors.cases_submitted_by_agent(delegation=delegation).filter(pk=case.pk).exists()
+    supplement = case_selectors.case_supplement(case=case)
+    answering = may_act and case.state == CaseState.SUPPLEMENT_REQUESTED
+    requirements = (
+        list(catalog_selectors.version_with_materials(version_id=case.item_version_id).materials.all())
+        if answering
+        else []
+    )
     steps = case.steps.filter(public=True).order_by("id")
     return render(
         request,
         "identity/delegation_case.html",
-        {"delegation": delegation, "principal_name": _principal_name(delegation), "case": case, "steps": steps},
+        {
+            "delegation": delegation,
+            "principal_name": _principal_name(delegation),
+            "case": case,
+            "steps": steps,
+            "supplement": supplement,
+            "answering": answering,
+            "may_withdraw": may_act and case.state in OPEN_STATES,
+            "requirements": requirements,
+            "errors": errors,
+        },
+        status=status,
     )
+
+
+@login_required
+def delegation_case_view(request: HttpRequest, delegation_id: int, case_id: int) -> HttpResponse:
+    """One of the principal's cases, as the agent follows it (its public timeline); for a case the
+    agent submitted himself, the forms to answer a supplement request and to withdraw."""
+    delegation, case = _delegated_case(request, delegation_id, case_id)
+    return _delegation_case_page(request, delegation, case)
+
+
+def _posted_materials(request: HttpRequest, requirement_ids: list[int]) -> list:
+    """The files posted as ``material_<requirement id>`` (and ``material_other``), as the cases'
+    apply page posts them; checked and stored by the service in one transaction."""
+    from yiwang.cases import services as case_services
+
+    limit = case_services.max_material_bytes()
+    uploads = [(pk, request.FILES.get(f"material_{pk}")) for pk in requirement_ids]
+    uploads.append((None, request.FILES.get("material_other")))
+    return [
+        case_services.MaterialUpload(
+            requirement_id=pk,
+            filename=upload.name or "",
+            content=upload.read(limit + 1),
+            name=request.POST.get("material_other_name", "") if pk is None else "",
+        )
+        for pk, upload in uploads
+        if upload is not None
+    ]
+
+
+def _error_lines(exc: YiwangError) -> list[str]:
+    lines = [str(exc.message)]
+    for problems in (exc.fields or {}).values():
+        for problem in problems if isinstance(problems, list | tuple) else [problems]:
+            if str(problem) not in lines:
+                lines.append(str(problem))
+    return lines
+
+
+@login_required
+@require_POST
+def delegation_case_supplement_view(request: HttpRequest, delegation_id: int, case_id: int) -> HttpResponse:
+    """补正 by the agent: the asked-for files and a note, handed in at once (nothing is kept when
+    one file is refused: the page says which, 422). 404 unless the agent submitted the case."""
+    from yiwang.cases import services as case_services
+    from yiwang.catalog import selectors as catalog_selectors
+
+    delegation, case = _delegated_case(request, delegation_id, case_id, acting=True)
+    version = catalog_selectors.version_with_materials(version_id=case.item_version_id)
+    materials = _posted_materials(request, [m.pk for m in version.materials.all()])
+    try:
+        case_services.case_supplement_answer(
+            actor=request.user,
+            case_id=case.pk,
+            note=request.POST.get("note", ""),
+            expected_version=None,
+            acting_for=delegation,
+            materials=materials,
+        )
+    except NotFound as exc:
+        raise Http404 from exc
+    except YiwangError as exc:
+        return _delegation_case_page(request, delegation, case, errors=_error_lines(exc), status=exc.status)
+    messages.success(request, _("补正材料已代为提交。"))
+    return redirect("identity:delegation_case", delegation_id=delegation.pk, case_id=case.pk)
+
+
+@login_required
+@require_POST
+def delegation_case_withdraw_view(request: HttpRequest, delegation_id: int, case_id: int) -> HttpResponse:
+    """撤回 by the agent, before a decision. 404 unless the agent submitted the case."""
+    from yiwang.cases import services as case_services
+
+    delegation, case = _delegated_case(request, delegation_id, case_id, acting=True)
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        version = None
+    try:
+        case_services.case_withdraw(
+            actor=request.user,
+            case_id=case.pk,
+            reason=request.POST.get("reason", ""),
+            expected_version=version,
+            acting_for=delegation,
+        )
+    except NotFound as exc:
+        raise Http404 from exc
+    except YiwangError as exc:
+        return _delegation_case_page(request, delegation, case, errors=_error_lines(exc), status=exc.status)
+    messages.success(request, _("申请已代为撤回。"))
+    return redirect("identity:delegation_case", delegation_id=delegation.pk, case_id=case.pk)
 
 
 @login_required

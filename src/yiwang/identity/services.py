@@ -1123,6 +1123,57 @@ def _delegation_kind_of(principal) -> str:
     raise Forbidden(_("工作人员账号不能授权他人代办。"), code="delegation_not_allowed")
 
 
+ENTERPRISE_CHECK_PURPOSE = "授权代办:核验企业在法人库中的登记状态,及授权人是否为登记的法定代表人"
+ENTERPRISE_CHECK_FIELDS = ["status", "legal_representative", "legal_representative_id_number"]
+
+
+def _enterprise_principal_problems(actor) -> dict[str, list[str]]:
+    """The 法人库 check of an enterprise account giving a delegation: its 统一社会信用代码 is on the
+    legal-entity registry with status active, and the account holder is the registered legal
+    representative (the name; the 身份证号 too when the registry has it and the grant gives it in
+    clear). Read through the exchange as the app ``identity`` (on the evidence log). Returns the
+    field problems (empty: the check passed); a registry that cannot be read is ``Conflict``."""
+    from yiwang.core.errors import YiwangError
+    from yiwang.exchange import services as exchange
+    from yiwang.registries.schema import ENTITY_STATUS
+
+    uscc = (actor.enterprise_uscc or "").strip()
+    if not uscc:
+        return {"enterprise_uscc": [str(_("企业账户未登记统一社会信用代码"))]}
+    try:
+        result = exchange.registry_read(
+            actor=actor,
+            app=REAL_NAME_APP,
+            purpose=ENTERPRISE_CHECK_PURPOSE,
+            registry="legal_entity",
+            key=uscc,
+            fields=ENTERPRISE_CHECK_FIELDS,
+        )
+    except NotFound:
+        return {"enterprise_uscc": [str(_("法人库中未找到该统一社会信用代码"))]}
+    except YiwangError as exc:
+        raise Conflict(
+            _("法人库核验暂不可用(%(code)s),暂不能授权代办;请稍后再试或到政务服务窗口办理。") % {"code": exc.code},
+            code="registry_unavailable",
+        ) from exc
+    values = result.values
+    status = values.get("status")
+    if status != "active":
+        label = dict(ENTITY_STATUS).get(status, status or "-")
+        return {
+            "enterprise_uscc": [str(_("该企业在法人库中的登记状态为「%(status)s」,不能授权代办") % {"status": label})]
+        }
+    rep_name = values.get("legal_representative")
+    rep_id = values.get("legal_representative_id_number")
+    not_rep = {"legal_representative": [str(_("您不是该企业登记的法定代表人"))]}
+    if "legal_representative" in result.masked or (rep_name or "").strip() != (actor.real_name or "").strip():
+        return not_rep
+    comparable = rep_id and "legal_representative_id_number" not in result.masked
+    if comparable and normalize_id_number(rep_id) != normalize_id_number(actor.id_number or ""):
+        return not_rep
+    return {}
+
+
 def delegation_create(
     *,
     actor,
@@ -1138,10 +1189,14 @@ def delegation_create(
 
     Guarantees: the agent is an active citizen account whose name and 身份证号 both match what
     the principal typed (no account is named by a partial match), not the principal; the
-    relation fits the kind (员工/代理机构 for an enterprise, 配偶/父母/子女/近亲属 for a citizen); the
+    relation fits the kind (员工/代理机构 for an enterprise, 配偶/父母/子女/近亲属 for a citizen); an
+    enterprise's 统一社会信用代码 is on the 法人库 with status active and the account's holder is its
+    registered legal representative (``_enterprise_principal_problems``: field ``enterprise_uscc``
+    or ``legal_representative``; ``Conflict`` when the registry cannot be read); the
     items are published items (implementation codes) unless ``all_items``; the period starts now
     or later and lasts at most ``DELEGATION_MAX_DAYS``. Audited as ``delegation.create``; the
-    agent is told through messaging when a template exists. ``ValidationFailed`` names the field.
+    agent is told through messaging (``identity.delegation_given``, in-app and SMS).
+    ``ValidationFailed`` names the field.
     """
     from yiwang.catalog import selectors as catalog_selectors
     from yiwang.identity.models import Delegation
@@ -1180,6 +1235,8 @@ def delegation_create(
                 fields.setdefault("item_codes", []).append(str(_("事项 %(code)s 不存在或未发布") % {"code": code}))
     else:
         codes = []
+    if kind == Delegation.Kind.ENTERPRISE:  # the account's holder is the registered 法定代表人 (法人库)
+        fields.update(_enterprise_principal_problems(actor))
     if valid_from < now - timedelta(minutes=5):
         fields["valid_from"] = [str(_("生效时间不能早于现在"))]
     if valid_until is None:
@@ -1216,13 +1273,46 @@ def delegation_create(
                 "valid_until": valid_until,
             },
         )
+    _delegation_notify(actor, delegation, "identity.delegation_given")
     return delegation
+
+
+def _delegation_notify(actor, delegation, template_code: str) -> None:
+    """Tell the agent (in-app and SMS, messaging's templates ``identity.delegation_given`` /
+    ``identity.delegation_revoked``; nothing when the operator removed them). The principal is
+    named as the agent sees it elsewhere: an enterprise by its name, a citizen masked."""
+    from yiwang.messaging.models import Template
+
+    if not Template.objects.filter(code=template_code, active=True).exists():
+        return
+    from django.urls import reverse
+
+    from yiwang.core.masking import mask_name
+    from yiwang.messaging import services as messaging
+
+    principal = delegation.principal
+    principal_name = principal.enterprise_name or mask_name(principal.real_name or principal.username)
+    items = str(_("全部事项")) if delegation.all_items else "、".join(delegation.item_codes or [])
+    messaging.message_send(
+        actor=actor,
+        recipient=delegation.agent,
+        template_code=template_code,
+        context={
+            "principal_name": principal_name,
+            "items": items,
+            "valid_until": timezone.localtime(delegation.valid_until).strftime("%Y-%m-%d"),
+            "delegation_id": delegation.pk,
+        },
+        ref=messaging.Ref("delegation", delegation.pk, reverse("identity:delegations")),
+        dedupe_key=f"{template_code}:{delegation.pk}",
+    )
 
 
 def delegation_revoke(*, actor, delegation):
     """The principal ends a delegation at any time (the agent may renounce it too); idempotent.
     Anyone else: ``NotFound``. From then on every action of the agent for the principal is
-    refused. Audited as ``delegation.revoke``."""
+    refused. Audited as ``delegation.revoke``; when the principal revokes, the agent is told
+    (``identity.delegation_revoked``, in-app and SMS)."""
     from yiwang.identity.models import Delegation
 
     _require_signed_in(actor)
@@ -1241,6 +1331,8 @@ def delegation_revoke(*, actor, delegation):
             obj=locked,
             changes={"by": "principal" if actor.pk == locked.principal_id else "agent"},
         )
+    if actor.pk == locked.principal_id:  # ended before its term by the principal: the agent is told
+        _delegation_notify(actor, locked, "identity.delegation_revoked")
     return locked
 
 

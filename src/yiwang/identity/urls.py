@@ -23,5 +23,15 @@ urlpatterns = [
         delegation_views.delegation_case_view,
         name="delegation_case",
     ),
+    path(
+        "delegations/<int:delegation_id>/cases/<int:case_id>/supplement/",
+        delegation_views.delegation_case_supplement_view,
+        name="delegation_case_supplement",
+    ),
+    path(
+        "delegations/<int:delegation_id>/cases/<int:case_id>/withdraw/",
+        delegation_views.delegation_case_withdraw_view,
+        name="delegation_case_withdraw",
+    ),
     path("assist/", delegation_views.assist_citizen_view, name="assist"),
 ]

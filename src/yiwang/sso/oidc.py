@@ -5,7 +5,9 @@
 * ``sub`` is an opaque keyed digest, the same for every client or per client (pairwise);
 * phone and 身份证号 only with their own scopes, masked unless the client was granted full values,
   and never inside the ID token (a JWT travels through browsers): userinfo only;
-* an enterprise agent's enterprise (统一社会信用代码 and name) with the ``enterprise`` scope.
+* an enterprise agent's enterprise (统一社会信用代码 and name) with the ``enterprise`` scope;
+* with the ``delegation`` scope, ``delegations``: whom the user may act for now as an agent
+  (授权代办), persons masked; userinfo only.
 """
 
 from oauth2_provider.oauth2_validators import OAuth2Validator
@@ -25,9 +27,10 @@ CLAIM_SCOPES = {
     "id_number_masked": "id_number",
     "enterprise_uscc": "enterprise",
     "enterprise_name": "enterprise",
+    "delegations": "delegation",
 }
 # Personal data: in userinfo (fetched with the access token over TLS), never in the ID token.
-USERINFO_ONLY = frozenset({"phone_number", "phone_number_masked", "id_number", "id_number_masked"})
+USERINFO_ONLY = frozenset({"phone_number", "phone_number_masked", "id_number", "id_number_masked", "delegations"})
 
 
 class YiwangValidator(OAuth2Validator):

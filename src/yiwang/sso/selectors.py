@@ -1,12 +1,14 @@
 """Reads of the single sign-on app: relying parties (only the security admin sees them) and the
 claims a relying party receives about a user."""
 
+from datetime import UTC
+
 from django.db.models import QuerySet
 from oauth2_provider.models import Application
 
 from yiwang.core.crypto import blind_index
 from yiwang.core.errors import NotFound
-from yiwang.core.masking import mask_id_number, mask_phone
+from yiwang.core.masking import mask_id_number, mask_name, mask_phone
 from yiwang.identity.models import Role, User
 from yiwang.identity.selectors import actor_grants
 from yiwang.sso.models import ClientPolicy
@@ -97,7 +99,42 @@ def claims_for(*, user: User, application: Application | None, scopes: set[str] 
     if user.kind == User.Kind.ENTERPRISE_AGENT and user.enterprise_uscc:
         claims["enterprise_uscc"] = user.enterprise_uscc
         claims["enterprise_name"] = user.enterprise_name
+    if scopes is None:  # django-oauth-toolkit evaluates a callable only when the scope was granted
+        claims["delegations"] = lambda _request: delegation_claims(user=user)
+    elif "delegation" in scopes:
+        claims["delegations"] = delegation_claims(user=user)
     return claims
+
+
+def delegation_claims(*, user: User) -> list[dict]:
+    """The ``delegations`` claim: the delegations (授权代办) the user holds as agent and may act
+    through now (in force, the principal's account active), newest first. Per delegation:
+    ``principal_kind`` (``enterprise`` / ``person``), ``principal_name`` (a person's masked),
+    ``principal_uscc`` (an enterprise's 统一社会信用代码) or ``principal_id_number_masked`` (a
+    person's), ``items`` (implementation codes, or ``"all"``), ``valid_until`` (ISO 8601)."""
+    from yiwang.identity.models import Delegation
+    from yiwang.identity.selectors import delegations_held
+
+    found = []
+    for delegation in delegations_held(actor=user, live_only=True).filter(principal__is_active=True)[:50]:
+        principal = delegation.principal
+        entry = {"id": delegation.pk}
+        if delegation.kind == Delegation.Kind.ENTERPRISE:
+            entry.update(
+                principal_kind="enterprise",
+                principal_name=principal.enterprise_name,
+                principal_uscc=principal.enterprise_uscc,
+            )
+        else:
+            entry.update(
+                principal_kind="person",
+                principal_name=mask_name(principal.real_name or principal.username),
+                principal_id_number_masked=mask_id_number(principal.id_number) if principal.id_number else "",
+            )
+        entry["items"] = "all" if delegation.all_items else list(delegation.item_codes or [])
+        entry["valid_until"] = delegation.valid_until.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        found.append(entry)
+    return found
 
 
 # --- The userinfo hot path: the access token, its user, client and policy in one statement ----

@@ -17,7 +17,7 @@ from yiwang.core.inputs import ensure_storable
 from yiwang.sso.models import ClientPolicy
 from yiwang.sso.selectors import actor_is_security_admin
 
-SCOPES = ("openid", "profile", "phone", "id_number", "enterprise")
+SCOPES = ("openid", "profile", "phone", "id_number", "enterprise", "delegation")
 
 
 def _is_loopback(host: str) -> bool:

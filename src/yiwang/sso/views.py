@@ -214,6 +214,7 @@ SCOPE_CHOICES = [
     ("phone", gettext_lazy("phone:手机号码")),
     ("id_number", gettext_lazy("id_number:居民身份证号码")),
     ("enterprise", gettext_lazy("enterprise:企业名称与统一社会信用代码")),
+    ("delegation", gettext_lazy("delegation:用户作为被授权人可代为办理的企业或个人(授权代办)")),
 ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,6 +19,7 @@ from yiwang.cases.models import (
 from yiwang.cases.services.base import (
     _has_role,
     _lock,
+    _lock_for_agent,
     _publish,
     _require,
     _require_state,
@@ -25,6 +28,13 @@ from yiwang.cases.services.base import (
     _step,
     is_window_clerk,
     remedy_notice,
+)
+from yiwang.cases.services.files import (
+    MaterialUpload,
+    _check_material,
+    _remove_files,
+    _requirements_of,
+    _store_materials,
 )
 from yiwang.core.calendar import WorkingCalendar, working_calendar
 from yiwang.core.errors import Conflict, ValidationFailed
@@ -187,15 +197,61 @@ def case_request_supplement(
     return supplement
 
 
-@transaction.atomic
-def case_supplement_answer(*, actor, case_id, note: str = "", expected_version: int | None = None) -> Case:
-    """The applicant (or a window clerk for them) has supplied what was asked; the clock resumes."""
-    case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
-    _require(
-        case.applicant_id == getattr(actor, "pk", None) or is_window_clerk(actor, case),
-        _("只有申请人或窗口受理人员可以提交补正。"),
-    )
+def case_supplement_answer(
+    *,
+    actor,
+    case_id,
+    note: str = "",
+    expected_version: int | None = None,
+    acting_for=None,
+    materials: Sequence[MaterialUpload] = (),
+) -> Case:
+    """The applicant (or a window clerk for them) has supplied what was asked; the clock resumes.
+
+    ``materials``: the files of the answer, checked and stored in the same transaction (one bad
+    file, named in the error, and nothing is handed in). ``acting_for``: an agent answers through
+    an ``identity`` delegation in force that covers the item, for a case he submitted for its
+    principal (``base._lock_for_agent``: anything else is ``NotFound``); the steps and the audit
+    events then record who acted for whom.
+    """
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            return _supplement_answer(
+                actor=actor,
+                case_id=case_id,
+                note=note,
+                expected_version=expected_version,
+                acting_for=acting_for,
+                materials=materials,
+                stored=stored,
+            )
+    except BaseException:
+        _remove_files(stored)
+        raise
+
+
+def _supplement_answer(*, actor, case_id, note, expected_version, acting_for, materials, stored) -> Case:
+    on_behalf = None
+    if acting_for is not None:
+        case, on_behalf = _lock_for_agent(
+            actor=actor, delegation=acting_for, case_id=case_id, expected_version=expected_version, doing="supplement"
+        )
+    else:
+        case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
+        _require(
+            case.applicant_id == getattr(actor, "pk", None) or is_window_clerk(actor, case),
+            _("只有申请人或窗口受理人员可以提交补正。"),
+        )
     _require_state(case, CaseState.SUPPLEMENT_REQUESTED)
+    added = []
+    if materials:
+        requirements = _requirements_of(case.item_version_id)
+        checked = [_check_material(upload, requirements) for upload in materials]
+        added = _store_materials([(case, one) for one in checked], actor=actor, stored=stored)
+        for one in checked:
+            label = one.label if on_behalf is None else f"{one.label} · {on_behalf['note']}"
+            _step(case, StepKind.MATERIAL_ADDED, actor, note=label)
     supplement = Supplement.objects.select_for_update(no_key=True).get(case=case)
     supplement.answered_at = timezone.now()
     supplement.answer_note = (note or "").strip()
@@ -209,12 +265,16 @@ def case_supplement_answer(*, actor, case_id, note: str = "", expected_version: 
         case.state = CaseState.UNDER_REVIEW
         case.due_date = clock.due_date(case, cal)
         case.sla_status = clock.sla_status(case, timezone.localdate(), cal)
-    _step(case, StepKind.SUPPLEMENT_ANSWERED, actor, note=supplement.answer_note)
-    _save(
-        case,
-        actor=actor,
-        action="case.supplement_answer",
-        changes={"state": [CaseState.SUPPLEMENT_REQUESTED, case.state], "paused_days": case.paused_days},
-    )
+    step_note = supplement.answer_note
+    changes = {
+        "state": [CaseState.SUPPLEMENT_REQUESTED, case.state],
+        "paused_days": case.paused_days,
+        "materials": [{"name": m.name, "sm3": m.sm3, "size": m.size} for m in added],
+    }
+    if on_behalf is not None:
+        changes["on_behalf_of"] = on_behalf["record"]
+        step_note = on_behalf["note"] + (f" · {step_note}" if step_note else "")
+    _step(case, StepKind.SUPPLEMENT_ANSWERED, actor, note=step_note)
+    _save(case, actor=actor, action="case.supplement_answer", changes=changes)
     _publish("case.supplement_answered", case)
     return case

@@ -11,6 +11,7 @@ from yiwang.cases.models import (
     Case,
     CaseState,
     CaseStep,
+    StepKind,
     Supplement,
 )
 from yiwang.core import db, events
@@ -143,6 +144,83 @@ def _lock(*, actor, case_id, expected_version: int | None) -> Case:
         % {"number": case.number, "state": case.get_state_display()},
         code="case_changed",
     )
+
+
+def delegation_mark(*, actor, delegation, doing: str) -> dict:
+    """The mark an agent's action through ``delegation`` leaves: ``note`` for the timeline step
+    (「代办:X 受 Y 委托代为<doing>(授权编号 N)」, names masked for a person) and ``record``, the
+    audit event's ``on_behalf_of``."""
+    from yiwang.core.masking import mask_name
+
+    principal = delegation.principal
+    agent_name = getattr(actor, "real_name", "") or actor.username
+    principal_name = principal.enterprise_name or principal.real_name or principal.username
+    notes = {
+        "submit": _("代办:%(agent)s 受 %(principal)s 委托代为提交(授权编号 %(id)s)"),
+        "material": _("代办:%(agent)s 受 %(principal)s 委托代为上传材料(授权编号 %(id)s)"),
+        "supplement": _("代办:%(agent)s 受 %(principal)s 委托代为补正(授权编号 %(id)s)"),
+        "withdraw": _("代办:%(agent)s 受 %(principal)s 委托代为撤回申请(授权编号 %(id)s)"),
+    }
+    note = notes[doing] % {
+        "agent": mask_name(agent_name),
+        "principal": principal_name if principal.enterprise_name else mask_name(principal_name),
+        "id": delegation.pk,
+    }
+    record = {"kind": "delegation", "delegation": delegation.pk, "agent": actor.pk, "principal": principal.pk}
+    return {"note": note, "record": record}
+
+
+def _lock_for_agent(*, actor, delegation, case_id, expected_version: int | None, doing: str) -> tuple[Case, dict]:
+    """The principal's case, locked until commit, for an agent acting through ``delegation``
+    (授权代办), with the mark of ``delegation_mark``. Checked here whatever the caller passed:
+    the delegation (read again) is the actor's, in force now, its principal active; the case is
+    the principal's, not a draft, of an item the delegation covers, and the agent himself
+    submitted it for the principal. Anything else is ``NotFound`` — the same answer as for a
+    case that does not exist."""
+    from yiwang.identity.models import Delegation
+
+    missing = NotFound(_("未找到该办件。"), code="case_not_found")
+    try:
+        pk = int(case_id)
+    except (TypeError, ValueError):
+        raise missing from None
+    now = timezone.now()
+    fresh = (
+        Delegation.objects.select_related("principal").filter(pk=getattr(delegation, "pk", None)).first()
+        if isinstance(delegation, Delegation)
+        else None
+    )
+    if (
+        fresh is None
+        or fresh.agent_id != getattr(actor, "pk", None)
+        or not fresh.is_live(now)
+        or not fresh.principal.is_active
+    ):
+        raise missing
+    found = (
+        Case.objects.select_related("department", "item_version__item", "assignee", "supplement")
+        .only(*_lock_fields())
+        .select_for_update(of=("self",), no_key=True)
+        .filter(pk=pk, applicant_id=fresh.principal_id)
+        .exclude(state=CaseState.DRAFT)
+        .order_by()[:1]
+    )
+    case = next(iter(found), None)
+    if (
+        case is None
+        or not fresh.covers(case.item_version.item.implementation_code)
+        or not CaseStep.objects.filter(case=case, kind=StepKind.SUBMITTED, actor_id=actor.pk).exists()
+    ):
+        raise missing
+    case._actor_grants = (actor.pk, [])
+    if expected_version is not None and case.version != expected_version:
+        raise Conflict(
+            _("办件 %(number)s 已被他人处理(当前状态:%(state)s),请刷新后再操作。")
+            % {"number": case.number, "state": case.get_state_display()},
+            code="case_changed",
+        )
+    case._loaded = {f.attname: getattr(case, f.attname) for f in Case._meta.concrete_fields}
+    return case, delegation_mark(actor=actor, delegation=fresh, doing=doing)
 
 
 def clerk_saw_at_front_office(*, actor, case: Case, grants: list | None = None) -> bool:

@@ -16,6 +16,7 @@ from yiwang.cases.models import (
 from yiwang.cases.services.base import (
     _has_role,
     _lock,
+    _lock_for_agent,
     _publish,
     _require,
     _require_state,
@@ -100,17 +101,31 @@ def case_deliver_by_post(*, actor, case_id, note: str = "") -> Case:
 
 
 @transaction.atomic
-def case_withdraw(*, actor, case_id, reason: str = "", expected_version: int | None = None) -> Case:
-    """The applicant withdraws before a decision."""
-    case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
-    _require(case.applicant_id == getattr(actor, "pk", None), _("只有申请人本人可以撤回申请。"), "not_applicant")
+def case_withdraw(*, actor, case_id, reason: str = "", expected_version: int | None = None, acting_for=None) -> Case:
+    """The applicant withdraws before a decision; or an agent through ``acting_for`` (an
+    ``identity`` delegation in force covering the item) a case he submitted for its principal
+    (``base._lock_for_agent``: anything else is ``NotFound``); the step and the audit event then
+    record who acted for whom."""
+    on_behalf = None
+    if acting_for is not None:
+        case, on_behalf = _lock_for_agent(
+            actor=actor, delegation=acting_for, case_id=case_id, expected_version=expected_version, doing="withdraw"
+        )
+    else:
+        case = _lock(actor=actor, case_id=case_id, expected_version=expected_version)
+        _require(case.applicant_id == getattr(actor, "pk", None), _("只有申请人本人可以撤回申请。"), "not_applicant")
     _require_state(case, *OPEN_STATES)
     old = case.state
     case.state = CaseState.WITHDRAWN
     case.withdrawn_at = timezone.now()
     case.paused_since = None
     case.sla_status = SlaStatus.DONE
-    _step(case, StepKind.WITHDRAWN, actor, note=(reason or "").strip())
-    _save(case, actor=actor, action="case.withdraw", changes={"state": [old, case.state]})
+    reason = (reason or "").strip()
+    changes = {"state": [old, case.state]}
+    if on_behalf is not None:
+        changes["on_behalf_of"] = on_behalf["record"]
+        reason = f"{on_behalf['note']}" + (f" · {reason}" if reason else "")
+    _step(case, StepKind.WITHDRAWN, actor, note=reason)
+    _save(case, actor=actor, action="case.withdraw", changes=changes)
     _publish("case.withdrawn", case)
     return case

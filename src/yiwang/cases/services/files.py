@@ -22,7 +22,15 @@ from yiwang.cases.models import (
     StepKind,
     material_upload_to,
 )
-from yiwang.cases.services.base import _lock, _require, _require_state, _save, _step, is_window_clerk
+from yiwang.cases.services.base import (
+    _lock,
+    _lock_for_agent,
+    _require,
+    _require_state,
+    _save,
+    _step,
+    is_window_clerk,
+)
 from yiwang.catalog import selectors as catalog_selectors
 from yiwang.core.audit import audit_record
 from yiwang.core.crypto import sm3_hex
@@ -162,38 +170,53 @@ def _remove_files(names: list[str]) -> None:
 
 
 def case_material_add(
-    *, actor, case_id, requirement_id: int | None, filename: str, content: bytes, name: str = ""
+    *,
+    actor,
+    case_id,
+    requirement_id: int | None,
+    filename: str,
+    content: bytes,
+    name: str = "",
+    acting_for=None,
 ) -> CaseMaterial:
     """Attach one file to a case before acceptance or while a supplement is outstanding.
 
-    The applicant or a window clerk may upload. The type is detected from the content;
-    the file is stored under its SM3 digest, never under the uploaded name.
+    The applicant or a window clerk may upload; so may an agent through ``acting_for``, an
+    ``identity`` delegation in force that covers the item, for a case he submitted for its
+    principal (``base._lock_for_agent``: anything else is ``NotFound``) — the step and the
+    audit event then say who acted for whom. The type is detected from the content; the file
+    is stored under its SM3 digest, never under the uploaded name.
     """
     stored: list[str] = []
     try:
         with transaction.atomic():
-            case = _lock(actor=actor, case_id=case_id, expected_version=None)
-            _require(
-                case.applicant_id == getattr(actor, "pk", None) or is_window_clerk(actor, case),
-                _("只有申请人或窗口受理人员可以上传材料。"),
-            )
+            on_behalf = None
+            if acting_for is not None:
+                case, on_behalf = _lock_for_agent(
+                    actor=actor, delegation=acting_for, case_id=case_id, expected_version=None, doing="material"
+                )
+            else:
+                case = _lock(actor=actor, case_id=case_id, expected_version=None)
+                _require(
+                    case.applicant_id == getattr(actor, "pk", None) or is_window_clerk(actor, case),
+                    _("只有申请人或窗口受理人员可以上传材料。"),
+                )
             _require_state(case, CaseState.DRAFT, CaseState.SUBMITTED, CaseState.SUPPLEMENT_REQUESTED)
             requirements = _requirements_of(case.item_version_id) if requirement_id is not None else {}
             upload = MaterialUpload(requirement_id=requirement_id, filename=filename, content=content, name=name)
             checked = _check_material(upload, requirements)
             (material,) = _store_materials([(case, checked)], actor=actor, stored=stored)
-            _step(case, StepKind.MATERIAL_ADDED, actor, note=checked.label)
-            _save(
-                case,
-                actor=actor,
-                action="case.material_add",
-                changes={
-                    "material": checked.label,
-                    "sm3": material.sm3,
-                    "content_type": material.content_type,
-                    "size": material.size,
-                },
-            )
+            note = checked.label if on_behalf is None else f"{checked.label} · {on_behalf['note']}"
+            _step(case, StepKind.MATERIAL_ADDED, actor, note=note)
+            changes = {
+                "material": checked.label,
+                "sm3": material.sm3,
+                "content_type": material.content_type,
+                "size": material.size,
+            }
+            if on_behalf is not None:
+                changes["on_behalf_of"] = on_behalf["record"]
+            _save(case, actor=actor, action="case.material_add", changes=changes)
     except BaseException:
         _remove_files(stored)
         raise

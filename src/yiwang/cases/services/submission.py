@@ -24,7 +24,7 @@ from yiwang.cases.models import (
 )
 from yiwang.cases.selectors import real_name_level_shortfall
 from yiwang.cases.services import smart
-from yiwang.cases.services.base import _intake_hall, _new_step, _publish, _require
+from yiwang.cases.services.base import _intake_hall, _new_step, _publish, _require, delegation_mark
 from yiwang.cases.services.files import (
     MaterialUpload,
     _check_material,
@@ -311,15 +311,7 @@ def acting_for_check(*, actor, acting_for, item: ServiceItem, channel: str) -> t
             and principal.is_active
         ):
             raise NotFound(_("未找到该授权。"), code="delegation_not_found")
-        agent_name = getattr(actor, "real_name", "") or actor.username
-        principal_name = principal.enterprise_name or principal.real_name or principal.username
-        note = _("代办:%(agent)s 受 %(principal)s 委托代为提交(授权编号 %(id)s)") % {
-            "agent": mask_name(agent_name),
-            "principal": principal_name if principal.enterprise_name else mask_name(principal_name),
-            "id": acting_for.pk,
-        }
-        record = {"kind": "delegation", "delegation": acting_for.pk, "agent": actor.pk, "principal": principal.pk}
-        return principal, {"note": note, "record": record}
+        return principal, delegation_mark(actor=actor, delegation=acting_for, doing="submit")
     if isinstance(acting_for, AssistConsent):
         if not (
             acting_for.clerk_id == getattr(actor, "pk", None)

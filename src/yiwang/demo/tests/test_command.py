@@ -68,3 +68,11 @@ def test_other_apps_demo_data_loads_in_the_same_run():
     assert "示范市演示数据已加载" in out
     for app, _module in extensions:
         assert f"  {app.verbose_name}:" in out
+
+
+def test_a_demo_module_loads_after_the_apps_it_names():
+    """identity's demo delegations are checked against the 法人库 through the exchange: its demo
+    data names the registries and the exchange in ``LOAD_AFTER`` and is loaded after theirs."""
+    names = [app.name for app, _module in demo_extensions()]
+    assert names.index("yiwang.registries") < names.index("yiwang.exchange") < names.index("yiwang.identity")
+    assert names.index("yiwang.catalog") < names.index("yiwang.cases")  # the others keep INSTALLED_APPS order

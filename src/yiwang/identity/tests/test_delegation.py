@@ -20,6 +20,7 @@ from yiwang.core.models import AuditEvent
 from yiwang.identity import mfa, selectors, services
 from yiwang.identity.models import AssistConsent, Delegation
 from yiwang.identity.services import api_token_create
+from yiwang.identity.tests.legal_registry import register_legal_entity
 from yiwang.identity.tests.tree import make_staff
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +36,12 @@ def _fast_hashing(settings, tmp_path):
 
 @pytest.fixture
 def world():
+    return make_world()
+
+
+def make_world():
+    """The cases' test world, plus an enterprise account on the 法人库, an item for legal persons
+    and an agent (a citizen account)."""
     w = build_world()
     w.enterprise = make_staff(
         "ent",
@@ -52,6 +59,8 @@ def world():
         targets=["legal_person"],
     )
     w.agent = make_citizen("agent", "赵代办", 31)
+    # The enterprise on the 法人库, its account's holder the registered legal representative.
+    register_legal_entity(root=w.tree.root, department=w.tree.city_market, enterprise=w.enterprise)
     return w
 
 

@@ -364,3 +364,89 @@ def test_id_token_carries_auth_time_and_expiry(confidential_client, citizen):
     config, token, _ = _sign_in(rp, browser(citizen))
     claims = _verify_id_token(token["id_token"], config, app.client_id, "n-0S6_WzA2Mj")
     assert claims["exp"] - time.time() <= 600 + 5
+
+
+def test_delegation_scope_lists_what_the_agent_may_act_for_now(city, security_admin):
+    """授权代办 in OIDC: with the ``delegation`` scope (allowed per client by the security admin),
+    userinfo's ``delegations`` lists the delegations the user holds as agent and may act through
+    now — a person principal masked, an enterprise by its 统一社会信用代码 — never in the ID token."""
+    import datetime
+
+    from django.utils import timezone
+
+    from yiwang.core.codes import make_id_number, make_uscc
+    from yiwang.core.masking import mask_id_number
+    from yiwang.identity.services import delegation_create, delegation_revoke
+    from yiwang.identity.tests.auth_helpers import make_citizen
+    from yiwang.identity.tests.legal_registry import register_legal_entity
+    from yiwang.identity.tests.tree import make_staff
+
+    root, department = city
+    agent = make_citizen("agent_z")
+    agent.real_name = "赵代办"
+    agent.save(update_fields=["real_name"])
+    mother_id = make_id_number("110105", datetime.date(1949, 12, 31), 2)
+    mother = make_staff("mother", kind="citizen", real_name="钱阿姨", id_number=mother_id)
+    company = make_staff(
+        "ent_q",
+        kind="enterprise_agent",
+        real_name="孙法人",
+        enterprise_uscc=make_uscc("91320505MA1XY8789"),
+        enterprise_name="示范市某某贸易有限公司",
+    )
+    register_legal_entity(root=root, department=department, enterprise=company)
+    until = timezone.now() + datetime.timedelta(days=30)
+    given = {"agent_id_number": agent.id_number, "agent_name": "赵代办", "valid_until": until}
+    by_company = delegation_create(actor=company, relation="employee", all_items=True, **given)
+    by_mother = delegation_create(actor=mother, relation="child", all_items=True, **given)
+    ended = delegation_create(actor=mother, relation="child", all_items=True, **given)
+    delegation_revoke(actor=mother, delegation=ended)
+
+    narrow, narrow_secret = services.client_register(
+        actor=security_admin,
+        name="不含代办范围的系统",
+        confidential=True,
+        redirect_uris=RP_CALLBACK,
+        scopes=["openid", "profile"],
+        pre_approved=True,
+    )
+    refused = rp_session(narrow, narrow_secret, scope="openid delegation")
+    response, _state = _authorize(refused, browser(agent), discovery(), verifier=new_verifier())
+    assert parse_qs(urlsplit(response["Location"]).query)["error"] == ["invalid_scope"]
+
+    app, secret = services.client_register(
+        actor=security_admin,
+        name="县税务办税系统",
+        confidential=True,
+        redirect_uris=RP_CALLBACK,
+        scopes=["openid", "profile", "delegation"],
+        pre_approved=True,
+    )
+    rp = rp_session(app, secret, scope="openid profile delegation")
+    nonce = "n-deleg"
+    config, token, _ = _sign_in(rp, browser(agent), nonce=nonce)
+    assert "delegations" not in _verify_id_token(token["id_token"], config, app.client_id, nonce)
+    info = rp.get(config["userinfo_endpoint"]).json()
+    held = {entry["id"]: entry for entry in info["delegations"]}
+    assert set(held) == {by_company.pk, by_mother.pk}  # the revoked one is gone
+    assert held[by_company.pk] == {
+        "id": by_company.pk,
+        "principal_kind": "enterprise",
+        "principal_name": "示范市某某贸易有限公司",
+        "principal_uscc": company.enterprise_uscc,
+        "items": "all",
+        "valid_until": until.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z"),
+    }
+    person = held[by_mother.pk]
+    assert person["principal_kind"] == "person" and person["principal_name"] == "钱*姨"
+    assert person["principal_id_number_masked"] == mask_id_number(mother_id) != mother_id
+    assert "principal_uscc" not in person and "钱阿姨" not in json.dumps(info, ensure_ascii=False)
+    # The same claims on django-oauth-toolkit's own path (a query string leaves the short path).
+    slow = httpx.Client(transport=transport(), base_url=BASE).get(
+        config["userinfo_endpoint"] + "?x=1", headers={"Authorization": f"Bearer {token['access_token']}"}
+    )
+    assert slow.status_code == 200 and slow.json()["delegations"] == info["delegations"]
+    # Without the scope, no delegations.
+    plain = rp_session(app, secret, scope="openid profile")
+    config, _token, _ = _sign_in(plain, browser(agent))
+    assert "delegations" not in plain.get(config["userinfo_endpoint"]).json()
