@@ -3,8 +3,9 @@
 On a shared machine the requests/s of a load run mostly measure the other sessions; the CPU one
 call costs in this process (``time.process_time``, the best of ``rounds`` rounds of ``calls``
 calls after a warm-up) and its database statements are steadier. Each call goes through the
-whole Django stack (middleware, URL routing, the view, the database) with the test client and
-no cookies — what a consuming system or relying party sends — only the web server is not there.
+handler production serves (``yiwang.wsgi``'s ``YiwangWSGIHandler``: its middleware chain, URL
+routing, the view, the database) with a WSGI environ as gunicorn builds it and no cookies — what
+a consuming system or relying party sends; only the web server itself is not there.
 
 Parts (``parts``, default all three), each set up by its benchmark's own worker:
 
@@ -15,8 +16,10 @@ Parts (``parts``, default all three), each set up by its benchmark's own worker:
   bearer token, with the production task queue (the outbox: the subscribers' tasks are written,
   not run) (``bench.smart_worker.setup``).
 
-``profile``: a file name prefix; each part's measured calls are also run under cProfile and the
-statistics written to ``<prefix>-<part>.prof``. Prints one JSON line.
+Besides CPU ms and statements, each part's Python function calls per call (cProfile's count: the
+same on an idle or a loaded machine, a proxy for the interpreter's work). ``profile``: a file
+name prefix; the statistics are written to ``<prefix>-<part>.prof``. ``calls`` (default 200; a
+tenth of it for ``smart``) and ``rounds`` (3). Prints one JSON line.
 """
 
 import json
@@ -27,6 +30,31 @@ import uuid
 import django
 
 django.setup()
+
+from django.test import RequestFactory  # noqa: E402
+
+
+class _Wsgi(RequestFactory):
+    """A RequestFactory whose requests are answered by the production WSGI handler."""
+
+    def __init__(self):
+        from yiwang.core.handlers import YiwangWSGIHandler
+
+        super().__init__(HTTP_HOST="127.0.0.1")
+        self.handler = YiwangWSGIHandler()
+
+    def request(self, **request):
+        seen = {}
+
+        def start_response(status, headers, exc_info=None):
+            seen["status"] = int(status.split()[0])
+
+        result = self.handler(self._base_environ(**request), start_response)
+        try:
+            body = b"".join(result)
+        finally:
+            result.close()  # request_finished, as the server sends it
+        return seen["status"], body
 
 
 def _measure(call, *, calls: int, rounds: int) -> dict:
@@ -56,15 +84,20 @@ def _measure(call, *, calls: int, rounds: int) -> dict:
     }
 
 
-def _profile(call, calls: int, path: str) -> None:
+def _profile(call, calls: int, path: str | None) -> float:
+    """Python function calls per call (deterministic, unlike time on a loaded machine); the
+    cProfile statistics written to ``path`` if given."""
     import cProfile
+    import pstats
 
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(calls):
         call()
     profiler.disable()
-    profiler.dump_stats(path)
+    if path:
+        profiler.dump_stats(path)
+    return round(pstats.Stats(profiler).total_calls / calls)
 
 
 def lookup(args: dict) -> dict:
@@ -72,57 +105,51 @@ def lookup(args: dict) -> dict:
     import itertools
     from urllib.parse import quote
 
-    from django.test import Client
-
     from bench import exchange_worker
 
     setup = exchange_worker.setup({"persons": args.get("persons", 20_000), "keys": 500})
     auth = "Basic " + base64.b64encode(f"{setup['client_id']}:{setup['secret']}".encode()).decode()
     purpose = quote("社会保险参保登记核验")
-    client = Client(HTTP_HOST="127.0.0.1")
+    client = _Wsgi()
     keys = itertools.cycle(setup["keys"])
 
     def call():
-        response = client.get(
+        status, body = client.get(
             f"/api/v1/exchange/gateway/population/{next(keys)}?purpose={purpose}&fields=name,phone,sex",
             HTTP_AUTHORIZATION=auth,
         )
-        assert response.status_code == 200, response.content
+        assert status == 200, body
 
     return {"call": call}
 
 
 def userinfo(args: dict) -> dict:
-    from django.test import Client
-
     from bench import oidc_worker
 
     setup = oidc_worker.setup({"codes": 1})
-    client = Client(HTTP_HOST="127.0.0.1")  # no session cookie: a relying party's call
+    client = _Wsgi()  # no session cookie: a relying party's call
     header = f"Bearer {setup['token']}"
 
     def call():
-        response = client.get("/oidc/userinfo/", HTTP_AUTHORIZATION=header)
-        assert response.status_code == 200, response.content
+        status, body = client.get("/oidc/userinfo/", HTTP_AUTHORIZATION=header)
+        assert status == 200, body
 
     return {"call": call}
 
 
 def _submit(item: str, token: str):
-    from django.test import Client
-
-    client = Client(HTTP_HOST="127.0.0.1")
+    client = _Wsgi()
     body = json.dumps({"item": item, "form_data": {"status": "失业"}})
 
     def call():
-        response = client.post(
+        status, answer = client.post(
             "/api/v1/cases/",
             body,
             content_type="application/json",
             HTTP_AUTHORIZATION=f"Bearer {token}",
             HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex,
         )
-        assert response.status_code in (200, 201), response.content
+        assert status in (200, 201), answer
 
     return call
 
@@ -147,10 +174,11 @@ def main(args: dict) -> dict:
         made = PARTS[name](args)
         n = calls if name != "smart" else max(10, calls // 10)
         out[name] = _measure(made["call"], calls=n, rounds=rounds)
+        prefix = args.get("profile")
+        out[name]["python_calls"] = _profile(made["call"], n, f"{prefix}-{name}.prof" if prefix else None)
         if "plain" in made:
             out[f"{name} (plain item)"] = _measure(made["plain"], calls=n, rounds=rounds)
-        if args.get("profile"):
-            _profile(made["call"], n, f"{args['profile']}-{name}.prof")
+            out[f"{name} (plain item)"]["python_calls"] = _profile(made["plain"], n, None)
     return out
 
 

@@ -23,6 +23,7 @@ from django.db.models import Model, QuerySet
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from yiwang.core import db
 from yiwang.core.crypto import blind_index
 from yiwang.core.errors import NotFound
 from yiwang.identity.models import Department, Role, RoleGrant
@@ -214,99 +215,20 @@ def record_read_many(*, registry: str, keys: Sequence[str], fields: Sequence[str
     columns = _columns(spec, fields)
     if spec.name == "population":
         by_index = {blind_index(k): k for k in parsed}
-        rows = _read_rows(model, columns, {"id_number_index": list(by_index)})
+        rows = db.rows_in(model, columns=columns, where={"id_number_index": list(by_index)})
         return {by_index[r.id_number_index]: _view(spec, by_index[r.id_number_index], r, fields) for r in rows}
     if spec.name == "economy":
         usccs = list(dict.fromkeys(v["uscc"] for v in parsed.values()))
         years = list(dict.fromkeys(v["year"] for v in parsed.values()))
         found = {}
-        for row in _read_rows(model, columns, {"uscc": usccs, "year": years}):
+        for row in db.rows_in(model, columns=columns, where={"uscc": usccs, "year": years}):
             key = key_of(spec, {"uscc": row.uscc, "year": row.year})
             if key in parsed:
                 found[key] = _view(spec, key, row, fields)
         return found
     key_field = spec.key_fields[0].name
-    rows = _read_rows(model, columns, {key_field: list(parsed)})
+    rows = db.rows_in(model, columns=columns, where={key_field: list(parsed)})
     return {getattr(r, key_field): _view(spec, getattr(r, key_field), r, fields) for r in rows}
-
-
-# --- The exchange's read, planned once ----------------------------------------------------------
-#
-# Every gateway lookup and every batch of a policy's eligibility run reads the same shape of
-# query: the asked columns of one registry's table WHERE <key> IN (n keys). Compiling it with the
-# ORM each time cost more than running it, so the SQL, the order of its parameters and each
-# column's converters (decryption of the encrypted fields, dates, decimals) are taken from the
-# ORM's own compiler once per shape and database, and the rows come back as plain attribute
-# holders, not model instances (``_view`` only reads attributes).
-
-
-class _Row:
-    """One row's columns as attributes."""
-
-
-_READ_PLANS: dict[tuple, tuple] = {}
-_READ_PLANS_MAX = 2048  # shapes: registry × asked columns × key counts; bounded all the same
-
-
-def _read_plan(alias: str, model: type[Model], columns: tuple[str, ...], shape: tuple) -> tuple:
-    from django.db import connections
-
-    key = (alias, model, columns, shape)
-    plan = _READ_PLANS.get(key)
-    if plan is not None:
-        return plan
-    connection = connections[alias]
-    # Sentinels stand in for the keys; where each lands in the compiled parameters says where
-    # the real key goes (Django orders the lookups itself).
-    sentinels, origin = {}, {}
-    for position, (name, count) in enumerate(shape):
-        field = model._meta.get_field(name)
-        values = []
-        for i in range(count):
-            value = field.get_db_prep_value(field.to_python(f"{-(position * 100_000 + i + 1)}"), connection, True)
-            values.append(value)
-            origin[value] = (position, i)
-        sentinels[f"{name}__in"] = values
-    queryset = model.objects.using(alias).filter(**sentinels).only(*columns, *(name for name, _count in shape))
-    compiler = queryset.query.get_compiler(using=alias)
-    sql, params = compiler.as_sql()
-    order = tuple(origin[p] for p in params)
-    select = [item[0] for item in compiler.select]
-    names = tuple(col.target.attname for col in select)
-    converters = tuple(sorted(compiler.get_converters(select).items()))
-    fields = tuple(model._meta.get_field(name) for name, _count in shape)
-    plan = (sql, order, names, converters, fields)
-    if len(_READ_PLANS) >= _READ_PLANS_MAX:
-        _READ_PLANS.clear()
-    _READ_PLANS[key] = plan
-    return plan
-
-
-def _read_rows(model: type[Model], columns: list[str], where: dict[str, list]) -> list[_Row]:
-    """The rows of ``model`` whose ``where`` fields are IN the given values, with ``columns``."""
-    from django.db import connections, router
-
-    alias = router.db_for_read(model)
-    connection = connections[alias]
-    shape = tuple((name, len(values)) for name, values in where.items())
-    sql, order, names, converters, fields = _read_plan(alias, model, tuple(columns), shape)
-    lists = [
-        [field.get_db_prep_value(field.get_prep_value(v), connection, True) for v in values]
-        for field, values in zip(fields, where.values(), strict=True)
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [lists[position][i] for position, i in order])
-        raw = cursor.fetchall()
-    rows = []
-    for values in raw:
-        values = list(values)
-        for index, (found, expression) in converters:
-            for converter in found:
-                values[index] = converter(values[index], expression, connection)
-        row = _Row()
-        row.__dict__.update(zip(names, values, strict=True))
-        rows.append(row)
-    return rows
 
 
 def record_counts(*, registry: str, group_by: Sequence[str], minimum: int = 5) -> list[dict[str, Any]]:
