@@ -178,7 +178,8 @@ def _rows_in_plan(alias: str, model: type[models.Model], columns: tuple[str, ...
     queryset = model.objects.using(alias).filter(**sentinels).only(*columns, *(name for name, _count in shape))
     compiler = queryset.query.get_compiler(using=alias)
     sql, params = compiler.as_sql()
-    order = tuple(origin[p] for p in params)
+    # A parameter that is no sentinel is the manager's own (a default filter): kept as compiled.
+    order = tuple(origin.get(p, (None, p)) for p in params)
     select = [item[0] for item in compiler.select]
     names = tuple(col.target.attname for col in select)
     converters = tuple(sorted(compiler.get_converters(select).items()))
@@ -203,7 +204,7 @@ def rows_in(model: type[models.Model], *, columns: list[str], where: dict[str, l
         for field, values in zip(fields, where.values(), strict=True)
     ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [lists[position][i] for position, i in order])
+        cursor.execute(sql, [value if position is None else lists[position][value] for position, value in order])
         raw = cursor.fetchall()
     rows = []
     for values in raw:
