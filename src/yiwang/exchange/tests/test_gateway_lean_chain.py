@@ -10,7 +10,6 @@ import json
 from urllib.parse import urlencode
 from wsgiref.util import setup_testing_defaults
 
-import pytest
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
@@ -18,16 +17,6 @@ from yiwang.core.handlers import YiwangWSGIHandler, is_bearer_api_call
 from yiwang.exchange.models import ExchangeLog
 from yiwang.exchange.tests.conftest import CITIZEN_ID
 from yiwang.exchange.tests.test_gateway import _get, _grant, _system
-
-
-@pytest.fixture(autouse=True)
-def _keep_the_test_connection():
-    # A handler closes "obsolete" connections when a request ends: here the test's own.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
 
 
 def _call(handler, path, authorization, **headers):
@@ -42,7 +31,17 @@ def _call(handler, path, authorization, **headers):
     def start_response(status, response_headers, exc_info=None):
         seen["status"], seen["headers"] = int(status.split()[0]), dict(response_headers)
 
-    content = b"".join(handler(environ, start_response))
+    # A handler closes "obsolete" connections when a request ends: here the test's own. (Django's
+    # test client, used beside this, connects the closer again after each of its requests.)
+    started = request_started.disconnect(close_old_connections)
+    finished = request_finished.disconnect(close_old_connections)
+    try:
+        content = b"".join(handler(environ, start_response))
+    finally:
+        if started:
+            request_started.connect(close_old_connections)
+        if finished:
+            request_finished.connect(close_old_connections)
     return seen["status"], seen["headers"], json.loads(content)
 
 
