@@ -6,6 +6,10 @@ from yiwang.api import api
 urlpatterns = [
     # First: every API request is resolved without trying the pages' patterns before it.
     path("api/v1/", api.urls),
+    # Second: the OpenID provider (/.well-known/openid-configuration, /oidc/…), whose userinfo and
+    # token endpoints every relying party calls on each sign-in; its paths are literal and no
+    # other pattern matches them (sso/tests/test_urls_first.py), so the order changes no answer.
+    path("", include("yiwang.sso.urls")),
     path("", include("yiwang.portal.urls")),
     path("", include("yiwang.licenses.urls")),
     path("services/", include("yiwang.catalog.portal_urls")),
@@ -38,7 +42,6 @@ urlpatterns = [
     path("workbench/dashboards/", include("yiwang.analytics.urls")),
     path("workbench/", include("yiwang.workbench.urls")),
     path("accounts/", include("yiwang.identity.urls", namespace="identity")),
-    path("", include("yiwang.sso.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("payments/", include("yiwang.payments.urls")),
     path("workbench/payments/", include("yiwang.payments.workbench_urls")),

@@ -1,5 +1,6 @@
-"""Plain SQL for hot paths: one INSERT or UPDATE of a model instance, or one row read by a
-unique column (with a foreign key's row joined), its SQL built once.
+"""Plain SQL for hot paths: one INSERT or UPDATE of a model instance, one row read by a
+unique column (with a foreign key's row joined), or the rows whose keys are IN lists
+(``rows_in``), its SQL built once.
 
 Django's ORM compiles every statement anew; for the few writes that every request of a busy
 path makes (a case's timeline step, the changed columns of the case, the audit event) that
@@ -12,7 +13,7 @@ listens to, inside the caller's transaction.
 
 from functools import lru_cache
 
-from django.db import connection, models
+from django.db import connection, connections, models, router
 
 
 @lru_cache(maxsize=256)
@@ -137,3 +138,81 @@ def get_one(model: type[models.Model], *, by: str, value, related: str | None = 
     if fk is not None:
         fk.set_cached_value(objects[0], objects[1])
     return objects[0]
+
+
+# --- Rows by IN lists, planned once per shape --------------------------------------------------
+#
+# The exchange's registry read (every gateway lookup, every batch of a policy's eligibility run)
+# is the same shape of query each time: some columns of one table WHERE <key> IN (n keys).
+# Compiling it with the ORM each time cost more than running it, so the SQL, the order of its
+# parameters and each column's converters (decryption of encrypted fields, dates, decimals) are
+# taken from the ORM's own compiler once per shape and database, and the rows come back as plain
+# attribute holders, not model instances.
+
+
+class Row:
+    """One row's columns as attributes."""
+
+
+_ROWS_IN_PLANS: dict[tuple, tuple] = {}
+_ROWS_IN_PLANS_MAX = 2048  # shapes: registry × asked columns × key counts; bounded all the same
+
+
+def _rows_in_plan(alias: str, model: type[models.Model], columns: tuple[str, ...], shape: tuple) -> tuple:
+    key = (alias, model, columns, shape)
+    plan = _ROWS_IN_PLANS.get(key)
+    if plan is not None:
+        return plan
+    connection = connections[alias]
+    # Sentinels stand in for the keys; where each lands in the compiled parameters says where
+    # the real key goes (Django orders the lookups itself).
+    sentinels, origin = {}, {}
+    for position, (name, count) in enumerate(shape):
+        field = model._meta.get_field(name)
+        values = []
+        for i in range(count):
+            value = field.get_db_prep_value(field.to_python(f"{-(position * 100_000 + i + 1)}"), connection, True)
+            values.append(value)
+            origin[value] = (position, i)
+        sentinels[f"{name}__in"] = values
+    queryset = model.objects.using(alias).filter(**sentinels).only(*columns, *(name for name, _count in shape))
+    compiler = queryset.query.get_compiler(using=alias)
+    sql, params = compiler.as_sql()
+    # A parameter that is no sentinel is the manager's own (a default filter): kept as compiled.
+    order = tuple(origin.get(p, (None, p)) for p in params)
+    select = [item[0] for item in compiler.select]
+    names = tuple(col.target.attname for col in select)
+    converters = tuple(sorted(compiler.get_converters(select).items()))
+    fields = tuple(model._meta.get_field(name) for name, _count in shape)
+    plan = (sql, order, names, converters, fields)
+    if len(_ROWS_IN_PLANS) >= _ROWS_IN_PLANS_MAX:
+        _ROWS_IN_PLANS.clear()
+    _ROWS_IN_PLANS[key] = plan
+    return plan
+
+
+def rows_in(model: type[models.Model], *, columns: list[str], where: dict[str, list]) -> list[Row]:
+    """The rows of ``model`` whose ``where`` fields are each IN their (distinct, non-empty) list
+    of values: ``columns`` (and the ``where`` fields) as attributes of a ``Row``, converted as the
+    ORM converts them. Read from the database the router names for reads of ``model``."""
+    alias = router.db_for_read(model)
+    connection = connections[alias]
+    shape = tuple((name, len(values)) for name, values in where.items())
+    sql, order, names, converters, fields = _rows_in_plan(alias, model, tuple(columns), shape)
+    lists = [
+        [field.get_db_prep_value(field.get_prep_value(v), connection, True) for v in values]
+        for field, values in zip(fields, where.values(), strict=True)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value if position is None else lists[position][value] for position, value in order])
+        raw = cursor.fetchall()
+    rows = []
+    for values in raw:
+        values = list(values)
+        for index, (found, expression) in converters:
+            for converter in found:
+                values[index] = converter(values[index], expression, connection)
+        row = Row()
+        row.__dict__.update(zip(names, values, strict=True))
+        rows.append(row)
+    return rows

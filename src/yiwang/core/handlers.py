@@ -1,7 +1,8 @@
 """The WSGI handler the platform is served by (``yiwang.wsgi.application``).
 
-A JSON API call with ``Authorization: Bearer …`` under ``/api/v1/`` goes through a shorter
-middleware chain than a page: it has no session, no CSRF cookie, no flash messages, no MFA
+A JSON API call with ``Authorization: Bearer …`` under ``/api/v1/`` (and the exchange gateway's
+calls with a consuming system's ``Authorization: Basic …``) goes through a shorter middleware
+chain than a page: it has no session, no CSRF cookie, no flash messages, no MFA
 step, no elder-mode or account language, no login lockout page and no static files, so the
 middleware that serves those is left out (``BROWSER_ONLY_MIDDLEWARE``). Everything else in
 ``settings.MIDDLEWARE`` — security headers, CSP, the request guard (size, multipart, query
@@ -25,6 +26,10 @@ API_PREFIX = "/api/v1/"
 # The OpenID userinfo endpoint is a bearer API too (a relying party's server calls it with the
 # access token on every sign-in; no session, no CSRF, no page): it takes the same short chain.
 BEARER_PATHS = (API_PREFIX, "/oidc/userinfo/")
+# The exchange gateway: consuming systems authenticate with their client credential (HTTP Basic,
+# ``exchange.api.SystemAuth``), never a session; every operation under it takes that credential
+# alone, so a gateway call with ``Authorization: Basic`` takes the short chain as well.
+BASIC_PATHS = (API_PREFIX + "exchange/gateway/",)
 
 BROWSER_ONLY_MIDDLEWARE = frozenset(
     {
@@ -70,9 +75,11 @@ def bearer_api_middleware(middleware: list[str]) -> list[str]:
 
 
 def is_bearer_api_call(environ) -> bool:
-    return (
-        environ.get("PATH_INFO", "").startswith(BEARER_PATHS)
-        and environ.get("HTTP_AUTHORIZATION", "")[:7].lower() == "bearer "
+    """A machine client's API call: a bearer token under ``BEARER_PATHS``, or a consuming
+    system's HTTP Basic credential under ``BASIC_PATHS``."""
+    path, scheme = environ.get("PATH_INFO", ""), environ.get("HTTP_AUTHORIZATION", "")[:7].lower()
+    return (scheme == "bearer " and path.startswith(BEARER_PATHS)) or (
+        scheme[:6] == "basic " and path.startswith(BASIC_PATHS)
     )
 
 

@@ -20,6 +20,7 @@ The write path is plain SQL (``core.db``): a gateway lookup pays for one head re
 insert-and-move-head statement on PostgreSQL (two on SQLite).
 """
 
+import functools
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -94,11 +95,17 @@ def _lock_head(cursor) -> tuple[int, str]:
 _COLUMNS = ("sequence", "created_at", *CONTENT, "prev_hash", "hash")
 
 
-def _insert_sql(rows: int) -> str:
+@functools.cache
+def _insert_sql_for(vendor: str, rows: int) -> str:
     qn = connection.ops.quote_name
     columns = ", ".join(qn(ExchangeLog._meta.get_field(c).column) for c in _COLUMNS)
     one = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
     return f"INSERT INTO {qn(ExchangeLog._meta.db_table)} ({columns}) VALUES " + ", ".join([one] * rows)  # noqa: S608
+
+
+def _insert_sql(rows: int) -> str:
+    """The INSERT of ``rows`` entries, built once per row count (each lookup appends one)."""
+    return _insert_sql_for(connection.vendor, rows)
 
 
 def log_append(entries: list[Entry]) -> int:

@@ -23,6 +23,7 @@ from django.db.models import Model, QuerySet
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from yiwang.core import db
 from yiwang.core.crypto import blind_index
 from yiwang.core.errors import NotFound
 from yiwang.identity.models import Department, Role, RoleGrant
@@ -214,20 +215,19 @@ def record_read_many(*, registry: str, keys: Sequence[str], fields: Sequence[str
     columns = _columns(spec, fields)
     if spec.name == "population":
         by_index = {blind_index(k): k for k in parsed}
-        rows = model.objects.filter(id_number_index__in=list(by_index)).only(*columns, "id_number_index")
+        rows = db.rows_in(model, columns=columns, where={"id_number_index": list(by_index)})
         return {by_index[r.id_number_index]: _view(spec, by_index[r.id_number_index], r, fields) for r in rows}
     if spec.name == "economy":
-        usccs = {v["uscc"] for v in parsed.values()}
-        years = {v["year"] for v in parsed.values()}
-        rows = model.objects.filter(uscc__in=usccs, year__in=years).only(*columns, "uscc", "year")
+        usccs = list(dict.fromkeys(v["uscc"] for v in parsed.values()))
+        years = list(dict.fromkeys(v["year"] for v in parsed.values()))
         found = {}
-        for row in rows:
+        for row in db.rows_in(model, columns=columns, where={"uscc": usccs, "year": years}):
             key = key_of(spec, {"uscc": row.uscc, "year": row.year})
             if key in parsed:
                 found[key] = _view(spec, key, row, fields)
         return found
     key_field = spec.key_fields[0].name
-    rows = model.objects.filter(**{f"{key_field}__in": list(parsed)}).only(*columns, key_field)
+    rows = db.rows_in(model, columns=columns, where={key_field: list(parsed)})
     return {getattr(r, key_field): _view(spec, getattr(r, key_field), r, fields) for r in rows}
 
 

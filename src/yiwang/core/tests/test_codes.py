@@ -280,3 +280,21 @@ def test_statistical_codes_extend_valid_county_codes(county, township, village):
     code = f"{county}{township:03d}{village:03d}"
     assert validate_region_code(code) == code
     assert region_name(code) == region_name(county)
+
+
+def test_check_characters_agree_with_python_stdnum():
+    """The 身份证号 and USCC check characters are computed by hand (faster); python-stdnum's
+    reference implementation must give the same character for every body tried."""
+    import random
+
+    from stdnum.cn import ric, uscc
+
+    from yiwang.core.codes import USCC_ALPHABET, _id_check_char, _uscc_check_char
+
+    rng = random.Random(32100)
+    for _ in range(3000):
+        first17 = "".join(rng.choice("0123456789") for _ in range(17))
+        assert _id_check_char(first17) == ric.calc_check_digit(first17 + "0")
+        body = "".join(rng.choice(USCC_ALPHABET) for _ in range(17))
+        assert _uscc_check_char(body) == uscc.calc_check_digit(body)
+    assert _uscc_check_char("91350100M000100Y4"[:17]) == "3"  # 91350100M000100Y43, GB 32100's example

@@ -37,3 +37,20 @@ def test_encrypted_fields_are_prepared_like_the_orm():
     user.real_name = "测试二"
     db.update(user, ["real_name"])
     assert User.objects.get(pk=user.pk).real_name == "测试二"
+
+
+def test_rows_in_reads_what_the_orm_reads_with_its_plan_reused():
+    made = []
+    for i, kind in enumerate(["citizen", "citizen", "staff"]):
+        user = User(username=f"rowsin{i}", kind=kind, real_name=f"行{i}", id_number=f"11010119900307{4500 + i}")
+        user.set_unusable_password()
+        made.append(db.insert(user))
+    columns = ["real_name", "id_number", "date_joined"]
+    for names in (["rowsin0", "rowsin2"], ["rowsin1", "rowsin0"], ["rowsin1", "nobody"]):  # same shape, new keys
+        rows = db.rows_in(User, columns=columns, where={"username": names, "kind": ["citizen", "staff"]})
+        orm = User.objects.filter(username__in=names, kind__in=["citizen", "staff"])
+        got = sorted((r.username, r.kind, r.real_name, r.id_number, r.date_joined) for r in rows)
+        want = sorted((u.username, u.kind, u.real_name, u.id_number, u.date_joined) for u in orm)
+        assert got == want and got  # decrypted, converted, the where columns included
+    rows = db.rows_in(User, columns=["real_name"], where={"kind": ["staff"], "username": ["rowsin2"]})
+    assert [(r.username, r.real_name) for r in rows] == [("rowsin2", "行2")]  # the lookups' order is the ORM's
