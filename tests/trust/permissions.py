@@ -944,6 +944,7 @@ PAYMENTS_ROWS = {
     "payments_workbench:counter": action(only(AUDITOR, CITY_ADMIN)),  # refused: a message
     "payments:receipt_print": row(GET=only(CITIZEN, AUDITOR, CITY_ADMIN), POST=refused()),
     "payments:receipts_mine": row(GET=signed_in(), POST=refused()),
+    "api:payments_receipt_verify": row(GET=everyone(NOT_FOUND)),
 }
 TABLE.update(PAYMENTS_ROWS)
 
