@@ -614,6 +614,18 @@ SUPERVISION_ROWS = {
         },
     ),
     "api:qualification_revoke": row(POST=signed_in(NOT_FOUND), json={"qualification": 0, "reason": "矩阵"}),
+    # The 执法资格 pages (branch channels7): the 市场监管局's head and admin keep its inspectors' —
+    # the demo's first inspector and his first qualification; a bad form is a 422 past the gate.
+    "supervision_workbench:inspectors": row(GET=only(HEAD, DEPT_ADMIN), POST=refused(anonymous=LOGIN)),
+    "supervision_workbench:qualification_new": page(
+        only(HEAD, DEPT_ADMIN), kwargs={"certificate_number": "supervision_inspector"}
+    ),
+    "supervision_workbench:qualification_edit": page(
+        only(HEAD, DEPT_ADMIN), kwargs={"qualification_id": "supervision_qualification"}
+    ),
+    "supervision_workbench:qualification_end": action(
+        only(HEAD, DEPT_ADMIN), kwargs={"qualification_id": "supervision_qualification"}
+    ),
     "supervision:index": page(everyone()),
     "supervision:plan_new": page(only(HEAD, DEPT_ADMIN)),
     "supervision:plan": page(everyone(), kwargs=PLAN),
@@ -944,6 +956,7 @@ PAYMENTS_ROWS = {
     "payments_workbench:counter": action(only(AUDITOR, CITY_ADMIN)),  # refused: a message
     "payments:receipt_print": row(GET=only(CITIZEN, AUDITOR, CITY_ADMIN), POST=refused()),
     "payments:receipts_mine": row(GET=signed_in(), POST=refused()),
+    "api:payments_receipt_verify": row(GET=everyone(NOT_FOUND)),
 }
 TABLE.update(PAYMENTS_ROWS)
 

@@ -197,6 +197,10 @@ def _supervision_values(world: World) -> dict[str, object]:
         "uscc": world.users["ent01"].enterprise_uscc,
         "year": datetime.date.today().year - 1,
         "repair_id": 1,
+        "supervision_inspector": "61SCJG0001",
+        "supervision_qualification": _first(
+            "supervision.InspectorQualification", inspector__certificate_number="61SCJG0001"
+        ),
     }
 
 

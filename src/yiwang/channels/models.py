@@ -191,6 +191,12 @@ class RemoteForward(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     refreshed_at = models.DateTimeField(null=True, blank=True)
     result_received_at = models.DateTimeField(_("收到办理结果时间"), null=True, blank=True)
+    # Forwarded from a case taken in at this installation's window (the clerk's form page); empty
+    # when sent through the API with the application's data only.
+    case = models.ForeignKey(
+        "cases.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("本地办件")
+    )
+    reason = models.CharField(_("转办原因"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("跨平台转办")

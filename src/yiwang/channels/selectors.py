@@ -113,3 +113,8 @@ def remote_forward_list(*, actor):
     if not getattr(actor, "is_superuser", False):
         forwards = forwards.filter(created_by=actor)
     return forwards
+
+
+def remote_forward_for_case(*, case_id) -> RemoteForward | None:
+    """The forward to another installation made from this local case (the caller sees the case)."""
+    return RemoteForward.objects.select_related("peer", "created_by").filter(case_id=case_id).first()

@@ -655,13 +655,18 @@ def remote_forward_send(
     materials: list[dict] = (),
     return_method: str = ReturnMethod.WINDOW,
     idempotency_key: str,
+    peer: PeerInstallation | None = None,
+    case_id: int | None = None,
+    reason: str = "",
 ) -> RemoteForward:
     """A window clerk here takes in an application for an item of another installation's region
     and forwards it over the signed API: the other installation checks the item, creates the case
     on its own form (the same standard) at its window for us, and accepts it. ``materials``:
     ``[{"requirement": name, "filename", "content": bytes}]``. ``422 region_unknown`` when no
     installation handles the region; the other side's refusals (``item_not_found``, a form error…)
-    come back with their own code. Idempotent per ``idempotency_key``."""
+    come back with their own code. Idempotent per ``idempotency_key``. ``peer`` (chosen by the
+    clerk) instead of the region's installation; ``case_id``/``reason``: the local case it was
+    taken in as (``case_forward_remote``)."""
     from yiwang.cases.selectors import window_halls
     from yiwang.channels import peers
 
@@ -671,7 +676,7 @@ def remote_forward_send(
     key = (idempotency_key or "").strip()
     if not key or len(key) > 64:
         raise ValidationFailed(_("请提供幂等键"), fields={"idempotency_key": _("必填,最长 64 个字符")})
-    peer = _peer_for_region(region_code)
+    peer = peer or _peer_for_region(region_code)
     existing = RemoteForward.objects.filter(peer=peer, idempotency_key=key).first()
     if existing is not None:
         return existing
@@ -705,14 +710,125 @@ def remote_forward_send(
                 "remote_case_number": answer["case_number"],
                 "remote_state": answer["state"],
                 "created_by": actor,
+                "case_id": case_id,
+                "reason": reason[:200],
             },
         )
         audit_record(
             actor=actor,
             action="channels.remote_forward_send",
             obj=forward,
-            changes={"peer": peer.code, "item_code": item_code, "remote_case_number": forward.remote_case_number},
+            changes={
+                "peer": peer.code,
+                "item_code": item_code,
+                "remote_case_number": forward.remote_case_number,
+                "case": case_id,
+                "reason": reason[:200],
+            },
         )
+    return forward
+
+
+_ITEM_CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$")
+
+
+def peers_for_forwarding():
+    """The installations a clerk may forward to: active, with an address and a credential."""
+    return PeerInstallation.objects.filter(is_active=True).exclude(base_url="").exclude(client_id="").order_by("code")
+
+
+def case_forward_remote(
+    *, actor, case_id, peer_id, item_code: str, reason: str, return_method: str = ReturnMethod.WINDOW
+) -> RemoteForward:
+    """异地代收 to another installation from a case taken in at this window (the clerk's form on
+    the case's forward page): the clerk chooses the installation, the item there (its 实施编码 in
+    that installation's public catalog: the item names the department that handles it) and says
+    why. The application — applicant, form, materials — is sent through ``remote_forward_send``
+    (audited ``channels.remote_forward_send``), the forward linked to the case and written on its
+    timeline. Only by a window clerk who may take the case in, for a window case still
+    ``submitted`` and forwarded nowhere yet (``409 already_forwarded``). Field errors name
+    ``peer``, ``item_code``, ``reason``, ``return_method``; the other side's refusal of the
+    item comes back under ``item_code``, its form errors under ``case``. Idempotent per case:
+    a repeated submission returns the forward already made."""
+    case = case_selectors.case_get(actor=actor, case_id=case_id)
+    if not case_services.is_window_clerk(actor, case):
+        raise Forbidden(_("只有收件窗口人员可以异地代收转办。"), code="not_window_clerk")
+    if case.intake_department_id is None:
+        raise ValidationFailed(
+            _("网上申报的办件不经窗口收件,无需异地代收。"),
+            code="not_window_case",
+            fields={"case": _("不是窗口收件的办件")},
+        )
+    key = f"case-{case.pk}"
+    existing = RemoteForward.objects.filter(case_id=case.pk).first()
+    if existing is not None:
+        return existing
+    if CrossRegionForward.objects.filter(case_id=case.pk).exists():
+        raise Conflict(_("该办件已转办理地。"), code="already_forwarded")
+    problems = {}
+    peer = None
+    if str(peer_id or "").strip().isdigit():
+        peer = peers_for_forwarding().filter(pk=int(peer_id)).first()
+    if peer is None:
+        problems["peer"] = _("请选择对端一网平台")
+    item_code = (item_code or "").strip()
+    if not _ITEM_CODE.fullmatch(item_code):
+        problems["item_code"] = _("请填写对端平台的事项实施编码(字母、数字、点、横线,最长 64 位)")
+    reason = (reason or "").strip()
+    if not reason:
+        problems["reason"] = _("请填写转办原因")
+    elif len(reason) > 200:
+        problems["reason"] = _("转办原因最长 200 个字")
+    if return_method not in ReturnMethod.values:
+        problems["return_method"] = _("结果送达方式只能是回收件窗口领取或邮寄")
+    if problems:
+        raise ValidationFailed(_("转办信息有误,请检查标出的项目。"), code="forward_invalid", fields=problems)
+    if case.state != "submitted":
+        raise ValidationFailed(
+            _("只有待受理的办件可以转其他平台办理。"),
+            code="case_state",
+            fields={"case": _("办件当前状态为「%(state)s」") % {"state": case.get_state_display()}},
+        )
+    applicant = case.applicant
+    materials = []
+    for material in case_selectors.case_materials(case=case):
+        with material.file.open("rb") as handle:
+            materials.append(
+                {"requirement": material.name, "filename": material.original_filename, "content": handle.read()}
+            )
+    try:
+        forward = remote_forward_send(
+            actor=actor,
+            region_code="",
+            item_code=item_code,
+            applicant_name=applicant.real_name or applicant.username,
+            applicant_id_number=applicant.id_number,
+            applicant_phone=applicant.phone,
+            form_data=case.form_data,
+            materials=materials,
+            return_method=return_method,
+            idempotency_key=key,
+            peer=peer,
+            case_id=case.pk,
+            reason=reason,
+        )
+    except YiwangError as exc:
+        if exc.code in ("item_unknown", "item_not_found"):
+            # Their 404 is a mistake in what the clerk typed here: a field error on our form.
+            raise ValidationFailed(
+                str(exc.message), code="item_unknown", fields={"item_code": _("对端平台没有该事项")}
+            ) from exc
+        if exc.fields and not set(exc.fields) & {"peer", "item_code", "reason"}:
+            # The other side's form errors: shown on the form, named by the other side's fields.
+            exc.fields = {"case": "; ".join(f"{k}: {v}" for k, v in exc.fields.items())}
+        raise
+    text = _("异地代收:已核验身份和材料,转 %(peer)s 办理(事项 %(item)s,对端办件编号 %(number)s);原因:%(reason)s") % {
+        "peer": peer.name,
+        "item": item_code,
+        "number": forward.remote_case_number,
+        "reason": reason,
+    }
+    case_services.case_channel_note(actor=actor, case_id=case.pk, kind=CROSS_REGION_STEP, note=text)
     return forward
 
 

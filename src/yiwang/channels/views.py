@@ -91,10 +91,32 @@ def forward(request: HttpRequest, case_id: int) -> HttpResponse:
     _require_staff(request)
     case = _case(request, case_id)
     existing = selectors.forward_for_case(case_id=case.pk)
+    remote = selectors.remote_forward_for_case(case_id=case.pk)
     errors: dict = {}
     error = ""
     status = 200
-    if request.method == "POST" and existing is None:
+    remote_errors: dict = {}
+    remote_error = ""
+    remote_values = {"peer": "", "item_code": "", "reason": "", "return_method": ReturnMethod.WINDOW}
+    if request.method == "POST" and request.POST.get("action") == "remote" and existing is None and remote is None:
+        remote_values = {name: request.POST.get(name, "").strip() for name in remote_values}
+        try:
+            services.case_forward_remote(
+                actor=request.user,
+                case_id=case.pk,
+                peer_id=remote_values["peer"],
+                item_code=remote_values["item_code"],
+                reason=remote_values["reason"],
+                return_method=remote_values["return_method"] or ReturnMethod.WINDOW,
+            )
+        except NotFound as exc:
+            raise Http404 from exc
+        except YiwangError as exc:
+            remote_error, remote_errors, status = str(exc.message), exc.fields, exc.status
+        else:
+            messages.success(request, _("已转对端一网平台办理。"))
+            return redirect("channels_workbench:forward", case_id=case.pk)
+    elif request.method == "POST" and existing is None and remote is None:
         try:
             services.forward_create(
                 actor=request.user,
@@ -120,6 +142,11 @@ def forward(request: HttpRequest, case_id: int) -> HttpResponse:
         "materials": case_selectors.case_materials(case=case),
         "postal": selectors.postal_for_case(actor=request.user, case_id=case.pk),
         "is_clerk": case_services.is_window_clerk(request.user, case),
+        "remote": remote,
+        "peers": list(services.peers_for_forwarding()),
+        "remote_values": remote_values,
+        "remote_errors": {k: v if isinstance(v, list | tuple) else [v] for k, v in remote_errors.items()},
+        "remote_error": remote_error,
     }
     return render(request, "channels/forward.html", context, status=status)
 

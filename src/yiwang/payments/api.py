@@ -15,8 +15,9 @@ from ninja import Field, Router, Schema
 from ninja.responses import Status as Respond
 
 from yiwang.core.api_errors import ErrorOut
-from yiwang.core.errors import ValidationFailed
+from yiwang.core.errors import NotFound, ValidationFailed
 from yiwang.core.masking import mask_name
+from yiwang.core.ratelimit import rate_limit
 from yiwang.identity.auth import api_auth
 from yiwang.payments import selectors, services
 from yiwang.payments.models import Bill
@@ -194,3 +195,38 @@ def payments_bill_counter(request: HttpRequest, bill_id: int, payload: CounterPa
             "receipt_url": reverse("payments:receipt_pdf", kwargs={"bill_id": bill_id}),
         },
     )
+
+
+class ReceiptVerificationOut(Schema):
+    result: str = Field(
+        description="valid | voided (冲红: all refunded) | replaced (冲红 after a partial refund; "
+        "``replaced_by`` is the receipt issued for the amount kept) | invalid (the seal does not verify)"
+    )
+    number: str
+    amount_fen: int = Field(description="the amount this receipt stands for, integer fen")
+    fee_name: str
+    department: str = Field(description="执收单位")
+    payer_name: str = Field(description="masked")
+    issued_at: datetime.datetime
+    replaces: str | None = Field(description="the voided receipt this one replaces (换开), if any")
+    voided_at: datetime.datetime | None
+    voided_by_refund: str | None = Field(description="the refund number that voided it")
+    refund_fen: int | None = Field(description="that refund's amount, integer fen")
+    replaced_by: str | None
+    replaced_by_amount_fen: int | None
+
+
+@router.get(
+    "/receipts/verify/{number}",
+    response={200: ReceiptVerificationOut, 404: ErrorOut, 429: ErrorOut},
+    auth=None,
+    summary="Verify an e-receipt (number and check code ``c``): valid, voided or replaced",
+)
+@rate_limit("license_verify_ip")
+def payments_receipt_verify(request: HttpRequest, number: str, c: str = ""):
+    """The public check behind the receipt's QR code, as JSON: the seal's SM2 signature is
+    verified; a wrong check code answers ``404 receipt_not_found`` like a missing receipt."""
+    check = selectors.receipt_verify(number=number, check_code=c)
+    if check.result == "not_found":
+        raise NotFound(_("未找到该票据,请核对票据号码和校验码。"), code="receipt_not_found")
+    return check.as_dict()

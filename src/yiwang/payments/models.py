@@ -180,12 +180,25 @@ class CallbackRecord(models.Model):
 
 class Receipt(models.Model):
     """The electronic receipt (电子票据) of a paid bill, sealed by the collecting department: an
-    SM2 signature over its content, and a PAdES-signed PDF made on first download."""
+    SM2 signature over its content, and a PAdES-signed PDF made on first download.
+
+    A settled refund voids (冲红) the bill's live receipt, naming the refund; after a partial
+    refund a new receipt is issued for the amount kept, linked to the one it replaces (换开).
+    At most one live (not voided) receipt per bill, and one replacement per receipt: the
+    database refuses a second one when a refund is settled twice."""
 
     number = models.CharField(_("票据号码"), max_length=24, unique=True)
     check_code = models.CharField(_("校验码"), max_length=12)
-    bill = models.OneToOneField(Bill, on_delete=models.PROTECT, related_name="receipt")
-    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="receipt")
+    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="receipts")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="receipts")
+    replaces = models.OneToOneField(
+        "self",
+        verbose_name=_("原票据"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replaced_by",
+    )
     amount_fen = models.PositiveBigIntegerField(_("金额(分)"))
     payer_name = models.CharField(_("缴款人"), max_length=100)
     issued_at = models.DateTimeField(_("开票时间"))
@@ -193,14 +206,31 @@ class Receipt(models.Model):
     signature = models.CharField(max_length=128)
     pdf = models.BinaryField(null=True, blank=True, editable=False)
     voided_at = models.DateTimeField(_("冲红时间"), null=True, blank=True)
+    voided_by = models.ForeignKey(
+        Refund,
+        verbose_name=_("冲红退款"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="voided_receipts",
+    )
 
     class Meta:
         verbose_name = _("电子票据")
         verbose_name_plural = _("电子票据")
         ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bill"], condition=Q(voided_at=None), name="payments_receipt_one_live_per_bill"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def amount_yuan(self) -> str:
+        return f"{self.amount_fen // 100}.{self.amount_fen % 100:02d}"
 
 
 class Reconciliation(models.Model):

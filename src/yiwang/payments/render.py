@@ -50,7 +50,9 @@ def receipt_pdf(*, receipt, bill, department_name: str, seal_png: bytes, verify_
         ("开票日期", f"{receipt.issued_at:%Y年%m月%d日}"),
         ("执收单位", department_name),
     ]
-    y = height - 44 * mm
+    if receipt.replaces_id:
+        rows.append(("原票据", f"{receipt.replaces.number}(部分退款后换开)"))
+    y = height - 44 * mm + (4 * mm if receipt.replaces_id else 0)
     c.setFont(font, 11)
     for label, value in rows:
         c.drawString(22 * mm, y, label)

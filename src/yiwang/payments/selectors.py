@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils.translation import gettext as _
 
 from yiwang.cases import selectors as case_selectors
 from yiwang.core.audit import canonical_json
 from yiwang.core.errors import NotFound
+from yiwang.core.masking import mask_name
 from yiwang.identity.models import Role
 from yiwang.identity.selectors import actor_has_role
 from yiwang.payments.models import Bill, Payment, Receipt, Reconciliation, Refund
@@ -36,7 +37,7 @@ def bill_get(*, actor, bill_id) -> Bill:
 
 
 def bills_for_case(*, actor, case_id) -> list[Bill]:
-    return list(bills_visible(actor=actor).filter(case_id=case_id).select_related("receipt").order_by("created_at"))
+    return list(bills_visible(actor=actor).filter(case_id=case_id).order_by("created_at"))
 
 
 def bills_for_payer(*, actor) -> QuerySet[Bill]:
@@ -85,18 +86,46 @@ def reconciliation_get(*, actor, report_id) -> Reconciliation:
 
 @dataclass(frozen=True)
 class ReceiptCheck:
-    result: str  # valid | voided | invalid | not_found
+    """``result``: valid | voided (冲红 by a full refund) | replaced (冲红 by a partial refund, a
+    new receipt issued for the amount kept: ``replacement``) | invalid (altered) | not_found."""
+
+    result: str
     receipt: Receipt | None = None
     bill: Bill | None = None
+    replacement: Receipt | None = None
+
+    def as_dict(self) -> dict:
+        receipt, bill, refund = self.receipt, self.bill, self.receipt.voided_by if self.receipt else None
+        return {
+            "result": self.result,
+            "number": receipt.number,
+            "amount_fen": receipt.amount_fen,
+            "fee_name": bill.fee_name,
+            "department": bill.department.name,
+            "payer_name": mask_name(receipt.payer_name),
+            "issued_at": receipt.issued_at,
+            "replaces": receipt.replaces.number if receipt.replaces_id else None,
+            "voided_at": receipt.voided_at,
+            "voided_by_refund": refund.number if refund else None,
+            "refund_fen": refund.amount_fen if refund else None,
+            "replaced_by": self.replacement.number if self.replacement else None,
+            "replaced_by_amount_fen": self.replacement.amount_fen if self.replacement else None,
+        }
 
 
 def receipt_verify(*, number: str, check_code: str) -> ReceiptCheck:
     """The public check (扫码查验): number and check code must match, and the seal's SM2
-    signature over the stored content must verify. A wrong check code looks like no receipt."""
+    signature over the stored content must verify. A wrong check code looks like no receipt.
+    A voided receipt says so with the date and the refund; after a partial refund it names the
+    receipt issued for the amount kept (number and amount, not its check code)."""
     from yiwang.licenses import services as license_services
     from yiwang.payments.services import receipt_content
 
-    receipt = Receipt.objects.select_related("bill__department").filter(number=(number or "").strip()[:24]).first()
+    receipt = (
+        Receipt.objects.select_related("bill__department", "voided_by", "replaces")
+        .filter(number=(number or "").strip()[:24])
+        .first()
+    )
     if receipt is None or receipt.check_code != (check_code or "").strip().upper():
         return ReceiptCheck("not_found")
     message = canonical_json(receipt_content(receipt, receipt.bill)).encode()
@@ -104,11 +133,21 @@ def receipt_verify(*, number: str, check_code: str) -> ReceiptCheck:
         seal_key_id=receipt.seal_key_id, message=message, signature=receipt.signature
     ):
         return ReceiptCheck("invalid", receipt, receipt.bill)
-    return ReceiptCheck("voided" if receipt.voided_at else "valid", receipt, receipt.bill)
+    if receipt.voided_at is None:
+        return ReceiptCheck("valid", receipt, receipt.bill)
+    replacement = Receipt.objects.filter(replaces=receipt).first()
+    return ReceiptCheck("replaced" if replacement else "voided", receipt, receipt.bill, replacement)
 
 
 def receipt_for_bill(*, bill: Bill) -> Receipt | None:
-    return Receipt.objects.filter(bill=bill).first()
+    """The bill's current receipt: the live one, else (all refunded) the last one voided."""
+    return Receipt.objects.filter(bill=bill).order_by(F("voided_at").desc(nulls_first=True), "-id").first()
+
+
+def receipts_of_bill(*, bill: Bill) -> list[Receipt]:
+    """Every receipt of the bill, oldest first: the original, then each one issued for the amount
+    kept after a partial refund (换开), each voided one with the refund that voided it."""
+    return list(Receipt.objects.filter(bill=bill).select_related("voided_by", "replaces").order_by("issued_at", "id"))
 
 
 def bill_refunds(*, bill: Bill):

@@ -26,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -413,7 +413,8 @@ def _confirm_paid(*, payment_number: str, txn_id: str, amount_fen: int, via: str
             if payment.channel_txn_id != txn_id:
                 audit_record(actor=actor, action="payments.txn_mismatch", obj=payment, changes={"via": via})
                 raise Conflict(_("该订单已由另一笔渠道交易入账,本次通知未入账。"), code="txn_mismatch")
-            return Confirmation("duplicate", payment, Receipt.objects.filter(payment=payment).first())
+            current = Receipt.objects.filter(payment=payment).order_by(F("voided_at").desc(nulls_first=True), "-id")
+            return Confirmation("duplicate", payment, current.first())
         bill = Bill.objects.select_for_update().get(pk=payment.bill_id)
         now = timezone.now()
         payment.state = PaymentState.PAID
@@ -589,8 +590,9 @@ def payment_refund(*, actor, payment_id, reason: str, amount_fen=None) -> Paymen
 
     1. a ``Refund`` is written ``pending`` (audited ``payments.refund_request``) and committed;
     2. the channel is called, outside any transaction, with the refund number (idempotent there);
-    3. the refund is settled (``refund_settle``): the payment's ``refunded_fen`` grows, a full
-       refund marks payment and bill refunded and voids the receipt (冲红).
+    3. the refund is settled (``refund_settle``): the payment's ``refunded_fen`` grows, the
+       bill's receipt is voided (冲红); a full refund marks payment and bill refunded, a partial
+       one has a new receipt issued for the amount kept (换开).
 
     A crash or a channel that cannot be reached between 1 and 3 leaves the refund pending; the
     5-minute job and the reconciliation call the channel again and settle it
@@ -675,7 +677,13 @@ def refund_execute(*, actor, refund_id) -> Refund:
 
 @transaction.atomic
 def refund_settle(*, actor, refund_id, channel_refund_id: str) -> Refund:
-    """Step 3: the channel refunded. Idempotent: a refund already done changes nothing."""
+    """Step 3: the channel refunded. Idempotent: a refund already done changes nothing.
+
+    In the same transaction the bill's live receipt is voided (冲红, naming this refund) and,
+    when money is kept (a partial refund of a paid bill), a new sealed receipt is issued for
+    what is kept, linked to the voided one (换开) — as a 财政电子票据 system does. If the
+    department cannot seal just now the refund stands and ``receipts_issue_missing`` (the
+    5-minute job) issues the replacement later."""
     refund = Refund.objects.select_for_update().get(pk=refund_id)
     if refund.state != RefundState.PENDING:
         return refund
@@ -692,12 +700,24 @@ def refund_settle(*, actor, refund_id, channel_refund_id: str) -> Refund:
         payment.state = PaymentState.REFUNDED
     payment.save(update_fields=["refunded_fen", "refund_reason", "refund_id", "refunded_at", "state"])
     bill = Bill.objects.select_for_update().get(pk=payment.bill_id)
-    if full:
-        if bill.state == BillState.PAID:
-            bill.state = BillState.REFUNDED
-            bill.version += 1
-            bill.save(update_fields=["state", "version"])
-        Receipt.objects.filter(payment=payment, voided_at=None).update(voided_at=now)
+    if full and bill.state == BillState.PAID:
+        bill.state = BillState.REFUNDED
+        bill.version += 1
+        bill.save(update_fields=["state", "version"])
+    voided = Receipt.objects.select_for_update().filter(bill=bill, voided_at=None).first()
+    replacement = None
+    if voided is not None:
+        voided.voided_at, voided.voided_by = now, refund
+        voided.save(update_fields=["voided_at", "voided_by"])
+        audit_record(
+            actor=actor,
+            action="payments.receipt_void",
+            obj=voided,
+            changes={"bill": bill.number, "refund": refund.number, "refund_fen": refund.amount_fen, "full": full},
+        )
+    if not full and bill.state == BillState.PAID:
+        facts = case_selectors.case_issuance_facts(case_id=bill.case_id)
+        replacement = _receipt_try(bill=bill, payment=payment, facts=facts)
     audit_record(
         actor=actor,
         action="payments.payment_refund",
@@ -709,6 +729,8 @@ def refund_settle(*, actor, refund_id, channel_refund_id: str) -> Refund:
             "refunded_fen": payment.refunded_fen,
             "full": full,
             "reason": refund.reason,
+            "receipt_voided": voided.number if voided else None,
+            "receipt_issued": replacement.number if replacement else None,
         },
     )
     return refund
@@ -798,8 +820,9 @@ def bill_pay_counter(*, actor, bill_id, method: str, amount_fen, reference: str 
 
 
 def receipt_content(receipt: Receipt, bill: Bill) -> dict:
-    """What the seal signs: everything printed on the receipt that matters."""
-    return {
+    """What the seal signs: everything printed on the receipt that matters (a replacement also
+    the number of the receipt it replaces; the void is a later fact, not signed)."""
+    content = {
         "number": receipt.number,
         "check_code": receipt.check_code,
         "bill": bill.number,
@@ -811,19 +834,32 @@ def receipt_content(receipt: Receipt, bill: Bill) -> dict:
         "department_id": bill.department_id,
         "issued_at": receipt.issued_at.isoformat(),
     }
+    if receipt.replaces_id:
+        content["replaces"] = receipt.replaces.number
+    return content
 
 
 def _receipt_issue(*, bill: Bill, payment: Payment, facts: dict) -> Receipt:
+    """The bill's receipt for what the payer has paid and kept (the payment less its refunds);
+    after a refund voided the last one, the new receipt names it (``replaces``)."""
     from yiwang.licenses import services as license_services
 
+    replaces = (
+        Receipt.objects.filter(bill=bill, voided_at__isnull=False, replaced_by__isnull=True)
+        .order_by("-voided_at", "-id")
+        .first()
+        if payment.refunded_fen
+        else None
+    )
     receipt = Receipt(
         number=_receipt_number(),
         check_code="".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(6)),
         bill=bill,
         payment=payment,
-        amount_fen=payment.amount_fen,
+        amount_fen=payment.amount_fen - payment.refunded_fen,
         payer_name=bill.payer_name,
         issued_at=timezone.now().replace(microsecond=0),
+        replaces=replaces,
     )
     sealed = license_services.document_seal_sign(
         department=bill.department, message=canonical_json(receipt_content(receipt, bill)).encode()
@@ -835,7 +871,12 @@ def _receipt_issue(*, bill: Bill, payment: Payment, facts: dict) -> Receipt:
         actor=SYSTEM_ACTOR,
         action="payments.receipt_issue",
         obj=receipt,
-        changes={"bill": bill.number, "case": facts["case_number"]},
+        changes={
+            "bill": bill.number,
+            "case": facts["case_number"],
+            "amount_fen": receipt.amount_fen,
+            "replaces": replaces.number if replaces else None,
+        },
     )
     return receipt
 
@@ -854,9 +895,11 @@ def _receipt_try(*, bill: Bill, payment: Payment, facts: dict) -> Receipt | None
 
 
 def receipts_issue_missing() -> int:
-    """Issue the receipts of paid bills that could not be sealed when they were paid."""
+    """Issue the receipts of paid bills that could not be sealed when they were paid, or whose
+    receipt a partial refund voided while the department could not seal (the replacement)."""
     issued = 0
-    for bill in Bill.objects.filter(state=BillState.PAID, receipt__isnull=True)[:200]:
+    live = Receipt.objects.filter(bill=OuterRef("pk"), voided_at=None)
+    for bill in Bill.objects.filter(state=BillState.PAID).exclude(Exists(live))[:200]:
         payment = Payment.objects.filter(bill=bill, state=PaymentState.PAID).first()
         if payment is None:
             continue

@@ -250,6 +250,7 @@ def workbench_detail(request: HttpRequest, bill_id: int) -> HttpResponse:
         "may_collect": found.state == "open" and services.may_collect(request.user, found, found.case),
         "counter_methods": list(services.COUNTER_METHODS.items()),
         "refunds": list(selectors.bill_refunds(bill=found)),
+        "receipts": selectors.receipts_of_bill(bill=found),
     }
     return render(request, "payments/workbench_detail.html", context)
 

@@ -12,6 +12,8 @@ and why.
 
 from __future__ import annotations
 
+import datetime
+
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -26,6 +28,7 @@ from yiwang.supervision.models import (
     DrawPlan,
     Inspection,
     Inspector,
+    InspectorQualification,
     MuEvaluation,
     MuResult,
     SupervisionItem,
@@ -322,3 +325,31 @@ def credit_grades_of(*, usccs) -> dict[str, dict]:
         for uscc, grade, lists in rows:
             found[uscc] = {"grade": grade, "dishonest": "blacklist" in (lists or [])}
     return found
+
+
+def qualification_get_managed(*, actor, qualification_id) -> InspectorQualification:
+    """One 执法资格 of an inspector of the actor's departments; anybody else's is ``NotFound``."""
+    try:
+        pk = int(qualification_id)
+    except (TypeError, ValueError):
+        raise NotFound(code="supervision_qualification_not_found") from None
+    inspector = inspectors_managed_by(actor=actor).filter(qualifications__pk=pk).first()
+    if inspector is None:
+        raise NotFound(code="supervision_qualification_not_found")
+    return InspectorQualification.objects.select_related("inspector__user", "inspector__department").get(pk=pk)
+
+
+EXPIRING_DAYS = 30
+
+
+def qualification_status(qualification: InspectorQualification, today: datetime.date) -> str:
+    """How a 执法资格 stands today: revoked | expired | not_yet | expiring (within 30 days) | valid."""
+    if qualification.revoked_at is not None:
+        return "revoked"
+    if qualification.valid_to < today:
+        return "expired"
+    if qualification.valid_from > today:
+        return "not_yet"
+    if (qualification.valid_to - today).days <= EXPIRING_DAYS:
+        return "expiring"
+    return "valid"

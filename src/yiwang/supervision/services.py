@@ -217,13 +217,51 @@ def inspector_register(
     return inspector
 
 
-def _as_date(value, field: str) -> datetime.date:
+def _as_date_or_error(value, field: str, errors: dict) -> datetime.date | None:
     if isinstance(value, datetime.date):
         return value
+    if value in (None, ""):
+        errors[field] = [_("必填")]
+        return None
     try:
         return datetime.date.fromisoformat(str(value))
     except ValueError:
-        raise ValidationFailed(fields={field: [_("日期格式应为 YYYY-MM-DD")]}) from None
+        errors[field] = [_("日期格式应为 YYYY-MM-DD")]
+        return None
+
+
+def _qualification_clean(*, kind, certificate_number, valid_from, valid_to, issued_by, exclude_pk=None) -> dict:
+    """The checked values of a 执法资格, or ``ValidationFailed`` naming every bad field at once."""
+    certificate_number = str(certificate_number or "").strip()
+    issued_by = str(issued_by or "").strip()
+    ensure_storable(certificate_number, field="certificate_number")
+    ensure_storable(issued_by, field="issued_by")
+    errors = _too_long({"certificate_number": (certificate_number, 40), "issued_by": (issued_by, 100)})
+    if kind not in QualificationKind.values:
+        errors["kind"] = [_("执法资格类别无效")]
+    if not certificate_number:
+        errors["certificate_number"] = [_("必填")]
+    start = _as_date_or_error(valid_from, "valid_from", errors)
+    end = _as_date_or_error(valid_to, "valid_to", errors)
+    if start and end and end < start:
+        errors["valid_to"] = [_("有效期至不能早于有效期自")]
+    if "certificate_number" not in errors and "kind" not in errors:
+        taken = InspectorQualification.objects.filter(kind=kind, certificate_number=certificate_number)
+        if exclude_pk is not None:
+            taken = taken.exclude(pk=exclude_pk)
+        if taken.exists():
+            errors["certificate_number"] = [_("该执法证件号已登记")]
+            if len(errors) == 1:
+                raise ValidationFailed(code="supervision_qualification_taken", fields=errors)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return {
+        "kind": kind,
+        "certificate_number": certificate_number,
+        "issued_by": issued_by,
+        "valid_from": start,
+        "valid_to": end,
+    }
 
 
 def qualification_add(
@@ -238,41 +276,79 @@ def qualification_add(
 ) -> InspectorQualification:
     """Register one 执法资格 (行政执法证) of an inspector: its kind, number and validity (his
     department's head or administrator). Only inspectors holding a qualification of the kind an
-    item asks for, valid on the day the plan is published, are drawn for it. Audited."""
+    item asks for, valid on the day the plan is published, are drawn for it. Every bad field is
+    named at once. Audited."""
     _require_manager(actor, inspector.department)
-    certificate_number = str(certificate_number or "").strip()
-    issued_by = str(issued_by or "").strip()
-    ensure_storable(certificate_number, field="certificate_number")
-    ensure_storable(issued_by, field="issued_by")
-    errors = _too_long({"certificate_number": (certificate_number, 40), "issued_by": (issued_by, 100)})
-    if kind not in QualificationKind.values:
-        errors["kind"] = [_("执法资格类别无效")]
-    if not certificate_number:
-        errors["certificate_number"] = [_("必填")]
-    start, end = _as_date(valid_from, "valid_from"), _as_date(valid_to, "valid_to")
-    if end < start:
-        errors["valid_to"] = [_("有效期至不能早于有效期自")]
-    if errors:
-        raise ValidationFailed(fields=errors)
     with transaction.atomic():
-        if InspectorQualification.objects.filter(kind=kind, certificate_number=certificate_number).exists():
-            raise ValidationFailed(
-                code="supervision_qualification_taken", fields={"certificate_number": [_("该执法证件号已登记")]}
-            )
-        row = InspectorQualification.objects.create(
-            inspector=inspector,
+        values = _qualification_clean(
             kind=kind,
             certificate_number=certificate_number,
+            valid_from=valid_from,
+            valid_to=valid_to,
             issued_by=issued_by,
-            valid_from=start,
-            valid_to=end,
         )
+        row = InspectorQualification.objects.create(inspector=inspector, **values)
         audit_record(
             actor=actor,
             action="supervision.qualification_add",
             obj=row,
-            changes={"inspector": inspector.pk, "kind": kind, "valid_from": str(start), "valid_to": str(end)},
+            changes={
+                "inspector": inspector.pk,
+                "kind": row.kind,
+                "valid_from": str(row.valid_from),
+                "valid_to": str(row.valid_to),
+            },
         )
+    return row
+
+
+def qualification_update(
+    *,
+    actor,
+    qualification_id: int,
+    kind: str,
+    certificate_number: str,
+    valid_from,
+    valid_to,
+    issued_by: str = "",
+) -> InspectorQualification:
+    """Correct or renew (换证, a later 有效期至) a 执法资格 of an inspector of the actor's
+    department (head or administrator). A revoked one cannot be changed (``409``: register a new
+    one). Draws already made keep what they published; the next plan reads the new values.
+    Every bad field is named at once. Audited with each changed field's old and new value."""
+    with transaction.atomic():
+        row = (
+            InspectorQualification.objects.select_for_update(no_key=True)
+            .select_related("inspector__department")
+            .filter(pk=qualification_id)
+            .first()
+        )
+        if row is None:
+            raise NotFound(code="supervision_qualification_not_found")
+        _require_manager(actor, row.inspector.department)
+        if row.revoked_at is not None:
+            raise Conflict(
+                _("该执法资格已注销,不能修改;请登记新的执法资格。"), code="supervision_qualification_revoked"
+            )
+        values = _qualification_clean(
+            kind=kind,
+            certificate_number=certificate_number,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            issued_by=issued_by,
+            exclude_pk=row.pk,
+        )
+        changes = {
+            field: [str(getattr(row, field)), str(value)]
+            for field, value in values.items()
+            if getattr(row, field) != value
+        }
+        if not changes:
+            return row
+        for field, value in values.items():
+            setattr(row, field, value)
+        row.save(update_fields=list(values))
+        audit_record(actor=actor, action="supervision.qualification_update", obj=row, changes=changes)
     return row
 
 

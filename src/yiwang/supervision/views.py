@@ -6,6 +6,7 @@ Workbench (mounted at /workbench/supervision/): an inspector's tasks, phone-frie
 import datetime
 import json
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -143,6 +144,7 @@ def tasks(request: HttpRequest) -> HttpResponse:
         {
             "me": selectors.inspector_of(actor=request.user),
             "tasks": selectors.inspection_list_for_actor(actor=request.user),
+            "manages_inspectors": request.user.is_superuser or _managed(request).exists(),
         },
     )
 
@@ -339,3 +341,129 @@ def repair_apply(request: HttpRequest, uscc: str) -> HttpResponse:
         context = {"grade": row, "measures": measures, "repair_error": exc, "own": True}
         return render(request, "supervision/grade.html", context, status=422)
     return redirect("supervision:grade", uscc=row.uscc)
+
+
+# ------------------------------------------------------------- 执法资格 (the bureau's admin)
+
+QUALIFICATION_FIELDS = ("kind", "certificate_number", "issued_by", "valid_from", "valid_to")
+
+
+def _field_errors(exc: YiwangError) -> dict[str, list]:
+    return {k: v if isinstance(v, list | tuple) else [v] for k, v in exc.fields.items()}
+
+
+def _require_inspector_manager(request: HttpRequest) -> None:
+    """The page is the heads' and administrators' of departments; for anyone else it is missing."""
+    if not (request.user.is_superuser or _managed(request).exists()):
+        raise Http404
+
+
+@login_required
+@require_http_methods(["GET"])
+def inspectors(request: HttpRequest) -> HttpResponse:
+    """执法检查人员 of my departments with their 执法资格; those ending within 30 days marked."""
+    _require_inspector_manager(request)
+    today = datetime.date.today()
+    rows = []
+    for inspector in selectors.inspectors_managed_by(actor=request.user).order_by(
+        "department__code", "certificate_number"
+    )[:2000]:
+        qualifications = [
+            {"q": q, "status": selectors.qualification_status(q, today), "days_left": (q.valid_to - today).days}
+            for q in inspector.qualifications.all()
+        ]
+        rows.append({"inspector": inspector, "qualifications": qualifications})
+    expiring = sum(1 for r in rows for q in r["qualifications"] if q["status"] == "expiring")
+    return render(
+        request,
+        "supervision/inspectors.html",
+        {"rows": rows, "expiring": expiring, "days": selectors.EXPIRING_DAYS, "today": today},
+    )
+
+
+def _qualification_form(request, *, inspector, qualification=None, values=None, errors=None, status=200, end=None):
+    from yiwang.supervision.models import QualificationKind
+
+    if values is None:
+        values = {f: str(getattr(qualification, f)) for f in QUALIFICATION_FIELDS} if qualification else {"kind": ""}
+    return render(
+        request,
+        "supervision/qualification_form.html",
+        {
+            "inspector": inspector,
+            "qualification": qualification,
+            "values": values,
+            "errors": errors or {},
+            "kinds": QualificationKind.choices,
+            "end": end or {"reason": "", "errors": {}},
+            "status": (selectors.qualification_status(qualification, datetime.date.today()) if qualification else ""),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def qualification_new(request: HttpRequest, certificate_number: str) -> HttpResponse:
+    """Register a 执法资格 for one inspector of my departments."""
+    try:
+        inspector = selectors.inspector_get_managed(actor=request.user, certificate_number=certificate_number)
+    except NotFound:
+        raise Http404 from None
+    if request.method == "GET":
+        return _qualification_form(request, inspector=inspector)
+    values = {f: request.POST.get(f, "").strip() for f in QUALIFICATION_FIELDS}
+    try:
+        services.qualification_add(actor=request.user, inspector=inspector, **values)
+    except NotFound:
+        raise Http404 from None
+    except YiwangError as exc:
+        return _qualification_form(
+            request, inspector=inspector, values=values, errors=_field_errors(exc), status=exc.status
+        )
+    messages.success(request, _("已登记执法资格。"))
+    return redirect("supervision_workbench:inspectors")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def qualification_edit(request: HttpRequest, qualification_id: int) -> HttpResponse:
+    """Correct or renew a 执法资格; the page also carries the form that ends it (注销)."""
+    try:
+        row = selectors.qualification_get_managed(actor=request.user, qualification_id=qualification_id)
+    except NotFound:
+        raise Http404 from None
+    if request.method == "GET":
+        return _qualification_form(request, inspector=row.inspector, qualification=row)
+    values = {f: request.POST.get(f, "").strip() for f in QUALIFICATION_FIELDS}
+    try:
+        services.qualification_update(actor=request.user, qualification_id=row.pk, **values)
+    except NotFound:
+        raise Http404 from None
+    except YiwangError as exc:
+        errors = _field_errors(exc) or {"form": [str(exc.message)]}
+        return _qualification_form(
+            request, inspector=row.inspector, qualification=row, values=values, errors=errors, status=exc.status
+        )
+    messages.success(request, _("已保存执法资格。"))
+    return redirect("supervision_workbench:inspectors")
+
+
+@login_required
+@require_POST
+def qualification_end(request: HttpRequest, qualification_id: int) -> HttpResponse:
+    """注销 a 执法资格 with a reason: from now on it does not qualify for a draw."""
+    try:
+        row = selectors.qualification_get_managed(actor=request.user, qualification_id=qualification_id)
+    except NotFound:
+        raise Http404 from None
+    reason = request.POST.get("reason", "").strip()
+    try:
+        services.qualification_revoke(actor=request.user, qualification_id=row.pk, reason=reason)
+    except NotFound:
+        raise Http404 from None
+    except YiwangError as exc:
+        end = {"reason": reason, "errors": _field_errors(exc) or {"reason": [str(exc.message)]}}
+        return _qualification_form(request, inspector=row.inspector, qualification=row, end=end, status=exc.status)
+    messages.success(request, _("已注销执法资格。"))
+    return redirect("supervision_workbench:inspectors")

@@ -34,7 +34,10 @@ def test_partial_refunds_then_the_rest(world, own_channel):
     payment.refresh_from_db()
     bill.refresh_from_db()
     assert payment.state == "paid" and payment.refunded_fen == 500 and bill.state == "paid"
-    assert Receipt.objects.get(pk=receipt.pk).voided_at is None  # a partial refund does not void it
+    # 冲红 and 换开: the receipt is voided and a new one stands for the 15.00 kept.
+    assert Receipt.objects.get(pk=receipt.pk).voided_at is not None
+    kept = Receipt.objects.get(bill=bill, voided_at=None)
+    assert kept.amount_fen == 1500 and kept.replaces_id == receipt.pk
     with pytest.raises(ValidationFailed) as too_much:
         services.payment_refund(actor=world.head, payment_id=payment.pk, reason="再退", amount_fen=1501)
     assert "15.00" in str(too_much.value.fields["amount_fen"])
@@ -44,7 +47,8 @@ def test_partial_refunds_then_the_rest(world, own_channel):
     payment.refresh_from_db()
     bill.refresh_from_db()
     assert payment.state == "refunded" and payment.refunded_fen == 2000 and bill.state == "refunded"
-    assert Receipt.objects.get(pk=receipt.pk).voided_at is not None
+    assert Receipt.objects.get(pk=kept.pk).voided_at is not None
+    assert not Receipt.objects.filter(bill=bill, voided_at=None).exists()
     assert [(r.number, r.amount_fen, r.state) for r in Refund.objects.order_by("pk")] == [
         (payment.number + "R", 500, "done"),
         (payment.number + "R2", 1500, "done"),
