@@ -1058,6 +1058,49 @@ PUBLICITY_ROWS = {
 }
 TABLE.update(PUBLICITY_ROWS)
 
+# The publicity API: the same gates as the pages. Documents and consultations are public; a
+# comment needs a sign-in (the demo's open consultation takes it: 201); opening a consultation,
+# the comments to moderate, moderation and the summary are for the department's admins and the
+# city admin — everyone else gets 404 (the sample body then fails validation for the admins: 422).
+PUBLICITY_CONSULTATION = {"consultation_id": "publicity_consultation_id"}
+TABLE.update(
+    {
+        "publicity:consultation_new": page(PUBLICITY_ADMINS),
+        "api:publicity_documents": row(GET=everyone()),
+        "api:publicity_document": row(GET=everyone(), kwargs={"document_id": "publicity_document_id"}),
+        "api:publicity_consultations": row(GET=everyone()),
+        "api:publicity_consultation": row(GET=everyone(), kwargs=PUBLICITY_CONSULTATION),
+        "api:publicity_comment_post": row(POST=signed_in(), kwargs=PUBLICITY_CONSULTATION),
+        "api:publicity_consultation_open": row(POST=PUBLICITY_ADMINS),
+        "api:publicity_admin_consultations": row(
+            GET=signed_in(EMPTY, department_admin=OK, city_admin=OK, superuser=OK)
+        ),
+        "api:publicity_admin_comments": row(GET=PUBLICITY_ADMINS, kwargs=PUBLICITY_CONSULTATION),
+        "api:publicity_comment_moderate": row(POST=PUBLICITY_ADMINS, kwargs={"comment_id": "publicity_comment_id"}),
+        "api:publicity_consultation_summarize": row(POST=PUBLICITY_ADMINS, kwargs=PUBLICITY_CONSULTATION),
+    }
+)
+
+# The policies API (惠企政策). The library is public. The calculator is an enterprise agent's
+# (his enterprise's facts) or a citizen's (his own, population facts); staff have neither: 404.
+# 即申即享 and objections are an enterprise agent's (anyone else: 403 not_enterprise). Objections
+# are answered by the issuing department (the demo's policy is the 市场监管局's; the sample id
+# names no objection: 404 for all).
+POLICY_BENEFIT = {"benefit_id": "policy_benefit_id"}
+TABLE.update(
+    {
+        "api:policies_library": row(GET=everyone()),
+        "api:policies_policy": row(GET=everyone(), kwargs={"policy_id": "policy_id"}),
+        "api:policies_eligibility": row(GET=signed_in(NOT_FOUND, citizen=OK, enterprise_agent=OK)),
+        "api:policies_awards": row(GET=signed_in(EMPTY, enterprise_agent=OK)),
+        "api:policies_benefit_apply": row(POST=signed_in(FORBIDDEN, enterprise_agent=OK), kwargs=POLICY_BENEFIT),
+        "api:policies_objections_mine": row(GET=signed_in(EMPTY)),
+        "api:policies_objection_raise": row(POST=signed_in(FORBIDDEN, enterprise_agent=OK), kwargs=POLICY_BENEFIT),
+        "api:policies_objections": row(GET=signed_in(EMPTY)),
+        "api:policies_objection_decide": row(POST=signed_in(NOT_FOUND), kwargs={"objection_id": "number"}),
+    }
+)
+
 # --- identity: delegation (授权代办) and 帮办 ----------------------------------------------------------
 # The demo's enterprise delegation: ent01's account (its legal representative) authorizes citizen01
 # for all items. Its principal and its agent see it; nobody else (the superuser neither: 404). Only

@@ -18,6 +18,14 @@ def policies_published() -> QuerySet[Policy]:
     return Policy.objects.filter(status=Policy.Status.PUBLISHED).select_related("department")
 
 
+def policy_get_published(*, id) -> Policy:
+    """A published policy with its benefits; a draft is missing (NotFound) for everyone here."""
+    found = policies_published().prefetch_related("benefits").filter(pk=id).first()
+    if found is None:
+        raise NotFound()
+    return found
+
+
 @dataclass(frozen=True)
 class CalculatorLine:
     policy: Policy

@@ -334,11 +334,14 @@ def policy_publish(*, actor, policy: Policy, usccs: list[str] | None = None) -> 
 RERUN_ACTOR = "policies.eligibility"
 
 
-def facts_changed(*, usccs: list[str]) -> dict:
+def facts_changed(*, usccs: list[str], source: str | None = None) -> dict:
     """A registry record of these enterprises changed: run the published benefits again for
-    them (newly eligible: listed and told; 待审核 but no longer eligible: taken off). Audited
-    by the system actor ``policies.eligibility``."""
+    them (newly eligible: listed and told; 待审核 but no longer eligible: taken off). With
+    ``source`` (``"credit"``: their credit grade changed), only the benefits whose rules use a
+    fact of that source run. Audited by the system actor ``policies.eligibility``."""
     benefits = _published_benefits()
+    if source is not None:
+        benefits = [b for b in benefits if rules.facts_needed([b.rules]).get(source)]
     if not benefits or not usccs:
         return {"evaluated": 0}
     with transaction.atomic():
@@ -348,7 +351,7 @@ def facts_changed(*, usccs: list[str]) -> dict:
                 actor=RERUN_ACTOR,
                 action="policies.eligibility_rerun",
                 obj=benefits[0].policy,
-                changes={"usccs": len(set(usccs)), **counts},
+                changes={"usccs": len(set(usccs)), "source": source or "registry", **counts},
             )
     return counts
 

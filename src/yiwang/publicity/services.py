@@ -123,15 +123,30 @@ def consultation_open(
     closes_on: datetime.date,
     description: str = "",
 ) -> Consultation:
-    """Put a draft out for public comment (意见征集), open from ``opens_on`` to ``closes_on``."""
+    """Put a draft out for public comment (意见征集), open from ``opens_on`` to ``closes_on``.
+    Every bad field is named at once (``ValidationFailed.fields``), and nothing is stored."""
     _require_admin(actor, department)
+    errors: dict[str, list] = {}
+
+    def checked(value, field: str, label: str, **options) -> str:
+        try:
+            return _text(value, field, label, **options)
+        except ValidationFailed as exc:
+            errors.update(exc.fields or {field: [exc.message]})
+            return ""
+
+    title = checked(title, "title", _("标题"), limit=200)
+    description = checked(description, "description", _("起草说明"), required=False)
+    draft_text = checked(draft_text, "draft_text", _("草案全文"))
     if closes_on < opens_on:
-        raise ValidationFailed(fields={"closes_on": [_("截止日期不能早于开始日期")]})
+        errors["closes_on"] = [_("截止日期不能早于开始日期")]
+    if errors:
+        raise ValidationFailed(fields=errors)
     consultation = Consultation.objects.create(
-        title=_text(title, "title", _("标题"), limit=200),
+        title=title,
         department=department,
-        description=_text(description, "description", _("起草说明"), required=False),
-        draft_text=_text(draft_text, "draft_text", _("草案全文")),
+        description=description,
+        draft_text=draft_text,
         opens_on=opens_on,
         closes_on=closes_on,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,

@@ -11,6 +11,7 @@ urlpatterns = [
     path("publicity/consultations/<int:pk>/", views.consultation, name="consultation"),
     path("publicity/consultations/<int:pk>/comment/", views.comment, name="comment"),
     path("workbench/publicity/", views.workbench, name="workbench"),
+    path("workbench/publicity/consultations/new/", views.consultation_new, name="consultation_new"),
     path("workbench/publicity/consultations/<int:pk>/", views.moderation, name="moderation"),
     path("workbench/publicity/comments/<int:pk>/moderate/", views.moderate, name="moderate"),
     path("workbench/publicity/consultations/<int:pk>/summary/", views.summarize, name="summarize"),

@@ -9,6 +9,8 @@ interpretation and Q&A; moderate comments; publish the summary.
 
 from __future__ import annotations
 
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -137,6 +139,71 @@ def workbench(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("政策文件及解读已发布。"))
         return redirect("publicity:document", pk=published.pk)
     return render(request, "publicity/workbench.html", context)
+
+
+CONSULTATION_FIELDS = ("department", "title", "description", "draft_text", "opens_on", "closes_on")
+
+
+def _date(value: str) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+
+
+@login_required
+def consultation_new(request: HttpRequest) -> HttpResponse:
+    """Open a consultation (意见征集) in a department the actor administers: each error under its
+    field, what was typed kept; nothing stored until every field is right."""
+    departments = list(administered_departments(actor=request.user).order_by("code")[:200])
+    if not departments:
+        raise Http404
+    values = dict.fromkeys(CONSULTATION_FIELDS, "")
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        values = {name: request.POST.get(name, "") for name in CONSULTATION_FIELDS}
+        department = next((d for d in departments if str(d.pk) == values["department"]), None)
+        opens_on, closes_on = _date(values["opens_on"]), _date(values["closes_on"])
+        if department is None:
+            errors["department"] = [_("请选择征集部门")]
+        for name, parsed in (("opens_on", opens_on), ("closes_on", closes_on)):
+            if parsed is None:
+                errors[name] = [_("请填写日期(年-月-日)")]
+        if errors:  # the service is not asked: name the empty text fields too, all at once
+            errors.update(_text_errors(values))
+            status = 422
+        else:
+            try:
+                created = services.consultation_open(
+                    actor=request.user,
+                    department=department,
+                    title=values["title"],
+                    description=values["description"],
+                    draft_text=values["draft_text"],
+                    opens_on=opens_on,
+                    closes_on=closes_on,
+                )
+            except YiwangError as exc:
+                for name, problems in exc.fields.items():
+                    errors[name] = [str(p) for p in (problems if isinstance(problems, list | tuple) else [problems])]
+                if not exc.fields:
+                    errors["form"] = [str(exc.message)]
+                status = exc.status
+            else:
+                messages.success(request, _("意见征集已发布。"))
+                return redirect("publicity:moderation", pk=created.pk)
+    context = {"departments": departments, "values": values, "errors": errors}
+    return render(request, "publicity/consultation_new.html", context, status=status)
+
+
+def _text_errors(values: dict) -> dict[str, list[str]]:
+    """The required text fields left empty, when the dates or department stopped the service
+    from being asked: every error shows at once."""
+    labels = {"title": _("标题"), "draft_text": _("草案全文")}
+    return {
+        name: [_("请填写%(label)s") % {"label": label}] for name, label in labels.items() if not values[name].strip()
+    }
 
 
 @login_required

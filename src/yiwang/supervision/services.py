@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from yiwang.core import events
 from yiwang.core.audit import audit_record
 from yiwang.core.calendar import add_working_days
 from yiwang.core.codes import validate_uscc
@@ -1075,9 +1076,12 @@ def grades_recompute(*, actor, usccs: Sequence[str] | None = None, today: dateti
         else {g.uscc: g for g in CreditGrade.objects.all()}
     )
     changed, create, update = 0, [], []
+    moved: list[str] = []  # grade or 严重失信 list membership changed (what credit facts are made of)
     for uscc in usccs:
         outcome = grading.grade(records.get(uscc, []), rule, today=today, repaired=repaired)
         row = existing.get(uscc)
+        if row is None or row.grade != outcome.grade or _dishonest(row.lists) != _dishonest(outcome.lists):
+            moved.append(uscc)
         if row is None:
             create.append(
                 CreditGrade(
@@ -1109,7 +1113,20 @@ def grades_recompute(*, actor, usccs: Sequence[str] | None = None, today: dateti
             object_type="supervision.creditgrade",
             changes={"entities": len(usccs), "grade_changed": changed, "rule_version": version},
         )
+        for first in range(0, len(moved), GRADE_EVENT_CHUNK):
+            events.publish(GRADE_CHANGED, usccs=moved[first : first + GRADE_EVENT_CHUNK])
     return {"entities": len(usccs), "grade_changed": changed, "rule_version": version}
+
+
+# ``supervision.credit_grade_changed`` {usccs}: entities whose grade or 严重失信 listing changed in a
+# recomputation (a first grade included), in chunks; published with the change (the outbox), so
+# subscribers (the policies' eligibility) see the new grades. USCCs only: no personal data.
+GRADE_CHANGED = "supervision.credit_grade_changed"
+GRADE_EVENT_CHUNK = 1000
+
+
+def _dishonest(lists) -> bool:
+    return "blacklist" in (lists or [])
 
 
 REPAIRABLE_KINDS = ("penalty", "inspection")
