@@ -77,11 +77,15 @@ def start_paysim(key_file) -> tuple[subprocess.Popen, str, str]:
         text=True,
         env=env,
     )
+    seen = []  # Django's system-check warnings (e.g. a holiday year not entered yet) may come first
     first = process.stdout.readline()
+    while first and "listening on" not in first and len(seen) < 50:
+        seen.append(first)
+        first = process.stdout.readline()
     second = process.stdout.readline()
     if "listening on" not in first:
         process.kill()
-        raise RuntimeError(f"paysim did not start: {first}{second}{process.stdout.read()}")
+        raise RuntimeError(f"paysim did not start: {''.join(seen)}{first}{second}{process.stdout.read()}")
     url = "http://" + first.strip().rsplit(" ", 1)[1]
     public_key = second.strip().rsplit(" ", 1)[1]
     for _ in range(50):
