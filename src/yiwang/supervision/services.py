@@ -303,6 +303,23 @@ def qualification_add(
     return row
 
 
+def _qualification_locked(actor, qualification_id: int, revoked_message) -> InspectorQualification:
+    """A qualification of the actor's department (head or administrator), locked for a change;
+    ``NotFound`` for another's, ``Conflict`` (``revoked_message``) when already revoked."""
+    row = (
+        InspectorQualification.objects.select_for_update(no_key=True)
+        .select_related("inspector__department")
+        .filter(pk=qualification_id)
+        .first()
+    )
+    if row is None:
+        raise NotFound(code="supervision_qualification_not_found")
+    _require_manager(actor, row.inspector.department)
+    if row.revoked_at is not None:
+        raise Conflict(revoked_message, code="supervision_qualification_revoked")
+    return row
+
+
 def qualification_update(
     *,
     actor,
@@ -318,19 +335,7 @@ def qualification_update(
     one). Draws already made keep what they published; the next plan reads the new values.
     Every bad field is named at once. Audited with each changed field's old and new value."""
     with transaction.atomic():
-        row = (
-            InspectorQualification.objects.select_for_update(no_key=True)
-            .select_related("inspector__department")
-            .filter(pk=qualification_id)
-            .first()
-        )
-        if row is None:
-            raise NotFound(code="supervision_qualification_not_found")
-        _require_manager(actor, row.inspector.department)
-        if row.revoked_at is not None:
-            raise Conflict(
-                _("该执法资格已注销,不能修改;请登记新的执法资格。"), code="supervision_qualification_revoked"
-            )
+        row = _qualification_locked(actor, qualification_id, _("该执法资格已注销,不能修改;请登记新的执法资格。"))
         values = _qualification_clean(
             kind=kind,
             certificate_number=certificate_number,
@@ -359,17 +364,7 @@ def qualification_revoke(*, actor, qualification_id: int, reason: str) -> Inspec
     if not (reason or "").strip():
         raise ValidationFailed(fields={"reason": [_("请说明注销原因")]})
     with transaction.atomic():
-        row = (
-            InspectorQualification.objects.select_for_update(no_key=True)
-            .select_related("inspector__department")
-            .filter(pk=qualification_id)
-            .first()
-        )
-        if row is None:
-            raise NotFound(code="supervision_qualification_not_found")
-        _require_manager(actor, row.inspector.department)
-        if row.revoked_at is not None:
-            raise Conflict(_("该执法资格已注销"), code="supervision_qualification_revoked")
+        row = _qualification_locked(actor, qualification_id, _("该执法资格已注销"))
         row.revoked_at = timezone.now()
         row.save(update_fields=["revoked_at"])
         audit_record(
