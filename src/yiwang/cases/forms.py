@@ -170,3 +170,24 @@ def supplement_items_from_text(text: str) -> list[dict]:
             material, problem = line, ""
         items.append({"material": material.strip(), "problem": problem.strip()})
     return items
+
+
+def posted_materials(request, requirement_ids) -> list:
+    """The files posted as ``material_<requirement id>`` (and ``material_other`` with its
+    ``material_other_name``), read up to one byte past the limit, for the cases service to check
+    and store in one transaction: the apply, window and supplement pages, and an agent's 补正."""
+    from yiwang.cases import services
+
+    limit = services.max_material_bytes()
+    uploads = [(pk, request.FILES.get(f"material_{pk}")) for pk in requirement_ids]
+    uploads.append((None, request.FILES.get("material_other")))
+    return [
+        services.MaterialUpload(
+            requirement_id=pk,
+            filename=upload.name or "",
+            content=upload.read(limit + 1),
+            name=request.POST.get("material_other_name", "") if pk is None else "",
+        )
+        for pk, upload in uploads
+        if upload is not None
+    ]

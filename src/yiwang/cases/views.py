@@ -27,7 +27,14 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from yiwang.cases import selectors, services
-from yiwang.cases.forms import PREFIX, form_level_errors, parse_form, schema_fields, supplement_items_from_text
+from yiwang.cases.forms import (
+    PREFIX,
+    form_level_errors,
+    parse_form,
+    posted_materials,
+    schema_fields,
+    supplement_items_from_text,
+)
 from yiwang.cases.models import ApplicantKind, Case, CaseState, Channel, Decision
 from yiwang.cases.notices import available_notices, notice_pdf
 from yiwang.cases.tracker import case_tracker
@@ -108,21 +115,7 @@ def _masked_applicant(case: Case) -> dict:
 
 
 def _posted_materials(request: HttpRequest, requirements) -> list:
-    """The files posted as ``material_<requirement id>`` (and ``material_other``), for the
-    service to check and store with the application in one transaction."""
-    limit = services.max_material_bytes()
-    uploads = [(r.pk, request.FILES.get(f"material_{r.pk}")) for r in requirements]
-    uploads.append((None, request.FILES.get("material_other")))
-    return [
-        services.MaterialUpload(
-            requirement_id=requirement_id,
-            filename=upload.name or "",
-            content=upload.read(limit + 1),
-            name=request.POST.get("material_other_name", "") if requirement_id is None else "",
-        )
-        for requirement_id, upload in uploads
-        if upload is not None
-    ]
+    return posted_materials(request, [r.pk for r in requirements])
 
 
 def _upload_all(request: HttpRequest, case: Case, requirements) -> list[str]:

@@ -188,26 +188,6 @@ def delegation_case_view(request: HttpRequest, delegation_id: int, case_id: int)
     return _delegation_case_page(request, delegation, case)
 
 
-def _posted_materials(request: HttpRequest, requirement_ids: list[int]) -> list:
-    """The files posted as ``material_<requirement id>`` (and ``material_other``), as the cases'
-    apply page posts them; checked and stored by the service in one transaction."""
-    from yiwang.cases import services as case_services
-
-    limit = case_services.max_material_bytes()
-    uploads = [(pk, request.FILES.get(f"material_{pk}")) for pk in requirement_ids]
-    uploads.append((None, request.FILES.get("material_other")))
-    return [
-        case_services.MaterialUpload(
-            requirement_id=pk,
-            filename=upload.name or "",
-            content=upload.read(limit + 1),
-            name=request.POST.get("material_other_name", "") if pk is None else "",
-        )
-        for pk, upload in uploads
-        if upload is not None
-    ]
-
-
 def _error_lines(exc: YiwangError) -> list[str]:
     lines = [str(exc.message)]
     for problems in (exc.fields or {}).values():
@@ -223,11 +203,12 @@ def delegation_case_supplement_view(request: HttpRequest, delegation_id: int, ca
     """补正 by the agent: the asked-for files and a note, handed in at once (nothing is kept when
     one file is refused: the page says which, 422). 404 unless the agent submitted the case."""
     from yiwang.cases import services as case_services
+    from yiwang.cases.forms import posted_materials
     from yiwang.catalog import selectors as catalog_selectors
 
     delegation, case = _delegated_case(request, delegation_id, case_id, acting=True)
     version = catalog_selectors.version_with_materials(version_id=case.item_version_id)
-    materials = _posted_materials(request, [m.pk for m in version.materials.all()])
+    materials = posted_materials(request, [m.pk for m in version.materials.all()])
     try:
         case_services.case_supplement_answer(
             actor=request.user,
