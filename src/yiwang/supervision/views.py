@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -192,7 +193,7 @@ def task(request: HttpRequest, inspection_id: int) -> HttpResponse:
                 services.inspection_follow_up(
                     actor=request.user,
                     inspection_id=row.pk,
-                    rectified_on=_date(request.POST.get("rectified_on", "")) or datetime.date.today(),
+                    rectified_on=_date(request.POST.get("rectified_on", "")) or timezone.localdate(),
                     note=request.POST.get("follow_up", ""),
                 )
             return redirect("supervision_workbench:task", inspection_id=row.pk)
@@ -363,7 +364,7 @@ def _require_inspector_manager(request: HttpRequest) -> None:
 def inspectors(request: HttpRequest) -> HttpResponse:
     """执法检查人员 of my departments with their 执法资格; those ending within 30 days marked."""
     _require_inspector_manager(request)
-    today = datetime.date.today()
+    today = timezone.localdate()
     rows = []
     for inspector in selectors.inspectors_managed_by(actor=request.user).order_by(
         "department__code", "certificate_number"
@@ -396,7 +397,7 @@ def _qualification_form(request, *, inspector, qualification=None, values=None, 
             "errors": errors or {},
             "kinds": QualificationKind.choices,
             "end": end or {"reason": "", "errors": {}},
-            "status": (selectors.qualification_status(qualification, datetime.date.today()) if qualification else ""),
+            "status": (selectors.qualification_status(qualification, timezone.localdate()) if qualification else ""),
         },
         status=status,
     )
