@@ -180,6 +180,16 @@ def record_read_by_id(*, registry: str, record_id: int, fields: Sequence[str]) -
     return _view(spec, key, row, fields)
 
 
+def record_subjects(*, registry: str, record_ids: Sequence[int]) -> list[str]:
+    """The legal entities (统一社会信用代码) these records of the 法人库 or 经济库 concern, in one
+    query — for subscribers of ``registries.records_changed``. RAW: the platform itself reads."""
+    spec = registry_spec(registry)
+    if spec.subject_kind != "legal_entity":
+        raise RegistryError(_("该库的记录不以法人为主体。"), code="registry_subjects_unsupported")
+    rows = MODELS[spec.name].objects.filter(pk__in=list(record_ids)).values_list("uscc", flat=True)
+    return sorted(set(rows))
+
+
 def record_read_many(*, registry: str, keys: Sequence[str], fields: Sequence[str]) -> dict[str, RecordView]:
     """``record_read`` for up to ``READ_BATCH_LIMIT`` keys in one query: {normalized key: view}.
 

@@ -15,7 +15,9 @@ Guarantees of every write:
   ``RecordChange`` (who, when, source department, old and new value — encrypted when the field
   is personal); each batch one audit event on the SM3 chain (counts and field names, no
   personal data); each changed record the domain event ``registries.record_changed`` with
-  ``registry``, ``key`` and ``fields``.
+  ``registry``, ``key`` and ``fields``, and each batch ``registries.records_changed`` with the
+  ids of its changed records (in chunks of 1,000): a subscriber that re-evaluates many records
+  at once (the policies' eligibility re-run) takes that one, not a task per record.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ from yiwang.registries.values import (
 
 BATCH_LIMIT = 10_000
 RECORD_CHANGED = "registries.record_changed"
+RECORDS_CHANGED = "registries.records_changed"
+RECORDS_CHANGED_CHUNK = 1000
 _LOOKUP_CHUNK = 2000
 
 
@@ -498,6 +502,15 @@ def _write(
     if result.created or result.updated:
         for record, fields, kind in published:
             _publish_changed(spec, record, fields=fields, action=kind, batch=batch)
+        ids = [record.pk for record, _fields, _kind in published]
+        for start in range(0, len(ids), RECORDS_CHANGED_CHUNK):
+            events.publish(
+                RECORDS_CHANGED,
+                registry=spec.name,
+                batch=batch,
+                record_ids=ids[start : start + RECORDS_CHANGED_CHUNK],
+                fields=result.fields,
+            )
     return result
 
 

@@ -17,3 +17,8 @@ def second_listener(event: events.DomainEvent) -> None:
 @events.subscribe("test.fails")
 def failing_listener(event: events.DomainEvent) -> None:
     raise RuntimeError("subscriber failure must not undo the publisher")
+
+
+@events.subscribe("test.kind_happened", only={"kind": ("wanted", "also")})
+def picky_listener(event: events.DomainEvent) -> None:
+    audit_record(actor="task:test", action="test.kind_seen", object_type="test", object_id=event.payload["kind"])

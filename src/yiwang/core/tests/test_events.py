@@ -84,3 +84,15 @@ def test_with_the_database_queue_events_are_an_outbox_of_the_publishing_transact
     assert DBTaskResult.objects.filter(status="READY").count() == 2
     call_command("worker", "--batch", "--interval", "0")
     assert seen("test.thing_seen") == ["2"]
+
+
+@override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}})
+def test_a_subscriber_with_only_gets_no_task_for_the_events_it_does_not_want():
+    assert events.subscribers("test.kind_happened", {"kind": "other"}) == []
+    with transaction.atomic():
+        for kind in ("other", "wanted", "other", "also", None):
+            events.publish("test.kind_happened", kind=kind)
+        events.publish("test.kind_happened")  # no such key: not wanted either
+    assert DBTaskResult.objects.count() == 2  # a busy event costs the uninterested subscriber nothing
+    call_command("worker", "--batch", "--interval", "0")
+    assert sorted(seen("test.kind_seen")) == ["also", "wanted"]

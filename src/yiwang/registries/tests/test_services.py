@@ -48,10 +48,13 @@ def test_source_department_creates_records_with_history_audit_and_events(world, 
     audit = AuditEvent.objects.filter(action="registries.records_upsert").get()
     assert audit.changes["created"] == 2 and PERSON_ID not in str(audit.changes)
     # The payload is stored in the task outbox: the 身份证号 is masked, the record named by id.
-    assert [(n, p["key"]) for n, p in published] == [
+    assert [(n, p.get("key")) for n, p in published] == [
         ("registries.record_changed", mask_id_number(PERSON_ID)),
         ("registries.record_changed", mask_id_number(PERSON_ID_2)),
+        ("registries.records_changed", None),  # and the batch once, by record ids
     ]
+    batch = published[-1][1]
+    assert batch["record_ids"] == [p["record_id"] for _n, p in published[:2]] and batch["registry"] == "population"
     assert PERSON_ID not in str(published) and PERSON_ID_2 not in str(published)
     assert "name" in published[0][1]["fields"] and published[0][1]["registry"] == "population"
     view = selectors.record_read_by_id(registry="population", record_id=published[0][1]["record_id"], fields=["name"])
@@ -246,7 +249,11 @@ def test_record_correct_by_the_source_department_only(world, published):
                 "action": "correct",
                 "batch": change.batch,
             },
-        )
+        ),
+        (
+            "registries.records_changed",
+            {"registry": "population", "batch": change.batch, "record_ids": [change.record_id], "fields": ["name"]},
+        ),
     ]
 
 
